@@ -1,0 +1,36 @@
+# One-command entry points. Each creates (or reuses) a local virtual environment in .venv and installs the
+# project with the locked dependency versions (requirements.lock), so nothing needs installing by hand.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PLAN   ?= analysis/blinatumomab-salvage.yml
+STAMP  := $(VENV)/.installed
+
+.PHONY: report test check analyze bench clean-venv lock
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	@touch $(STAMP)
+
+report: $(STAMP)  ## render the flagship report into report/<study>/<version>/
+	$(BIN)/trialpress render $(PLAN)
+
+check: $(STAMP)
+	$(BIN)/trialpress check $(PLAN)
+
+analyze: $(STAMP)
+	$(BIN)/trialpress analyze $(PLAN) --out build/ard
+
+test: $(STAMP)  ## run the whole test suite
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lock:  ## refresh requirements.lock from the current environment
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' | sort > requirements.lock
+
+clean-venv:
+	rm -rf $(VENV)

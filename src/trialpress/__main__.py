@@ -1,0 +1,3 @@
+from trialpress.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Statistics on typed frames: numbers only, no formatting, no plotting, no templates."""

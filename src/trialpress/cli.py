@@ -1,0 +1,124 @@
+"""`trialpress` command line: render, check, analyze, synth. A thin shell over `pipeline`.
+
+Bad input of any kind ends with a short message (what, where, what to do) and a distinct exit
+status; a Python traceback means a bug in trialpress.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from trialpress import __version__
+from trialpress.errors import ExitCode, QualityGateError, TrialpressError
+
+DEFAULT_PLAN = "analysis/blinatumomab-salvage.yml"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="trialpress",
+        description="Clinical-trial ADaM data to a versioned, publication-style report (HTML + PDF).",
+        epilog="Exit status: 0 ok, 2 usage, 3 plan error, 4 data error or failed quality gate, 5 render error, "
+               "6 artefact error.",
+    )
+    p.add_argument("--version", action="version", version=f"trialpress {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    r = sub.add_parser("render", help="check, analyse and render a study into report/<study>/<version>/",
+                       description="Run the quality gate, the analysis and the document engines; write an immutable "
+                                   "version folder with report.html, report.pdf, the ARD and a manifest. Re-rendering "
+                                   "unchanged inputs creates nothing.")
+    r.add_argument("plan", nargs="?", default=DEFAULT_PLAN, help=f"analysis plan (default: {DEFAULT_PLAN})")
+    r.add_argument("--out", type=Path, default=None, help="report root folder (default: <project>/report)")
+    r.add_argument("--format", dest="formats", action="append", choices=["html", "pdf"],
+                   help="only this format (repeatable; default: the plan's formats)")
+    r.add_argument("--date", default=None, help="document date YYYY-MM-DD (default: today)")
+    r.add_argument("--quiet", action="store_true", help="no progress display")
+
+    c = sub.add_parser("check", help="validate the plan and run the data-quality gate only",
+                       description="Validate the analysis plan, load the ADaM datasets and run the quality gate. "
+                                   "Exit status 4 if an error-level check fails.")
+    c.add_argument("plan", nargs="?", default=DEFAULT_PLAN)
+    c.add_argument("--quiet", action="store_true")
+
+    a = sub.add_parser("analyze", help="run the gate and the analysis; write the ARD (CSV and JSON)",
+                       description="Compute every number of the plan into the analysis-results dataset (ARD).")
+    a.add_argument("plan", nargs="?", default=DEFAULT_PLAN)
+    a.add_argument("--out", type=Path, default=Path("."), help="folder for ard.csv and ard.json (default: .)")
+    a.add_argument("--quiet", action="store_true")
+
+    s = sub.add_parser("synth", help="write a bundled study's synthetic ADaM datasets",
+                       description="Generate the calibrated synthetic ADaM datasets of a bundled study, "
+                                   "deterministically from a seed.")
+    s.add_argument("study", help="bundled study id, e.g. blinatumomab-salvage")
+    s.add_argument("--out", type=Path, default=None, help="folder (default: data/<study>)")
+    s.add_argument("--seed", type=int, default=None, help="random seed (default: the study's own)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except QualityGateError as exc:
+        from trialpress.report.quality_view import print_gate_failure
+
+        print_gate_failure(exc)
+        return int(exc.code)
+    except TrialpressError as exc:
+        _print_error(exc)
+        return int(exc.code)
+    except KeyboardInterrupt:
+        print("Interrupted; no version folder was written.", file=sys.stderr)
+        return 130
+
+
+def _print_error(exc: TrialpressError) -> None:
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False)
+    console.print(f"[bold red]{exc.title}:[/bold red] {exc.message}", markup=True, soft_wrap=True)
+    if exc.hint:
+        console.print(f"[bold]What to do:[/bold] {exc.hint}", soft_wrap=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from trialpress import pipeline
+
+    if args.command == "render":
+        progress = pipeline.Progress(enabled=not args.quiet)
+        outcome = pipeline.render(args.plan, report_root=args.out, formats=args.formats, report_date=args.date,
+                                  progress=progress)
+        print(outcome.folder)
+        return int(ExitCode.OK)
+    if args.command == "check":
+        progress = pipeline.Progress(enabled=not args.quiet)
+        report = pipeline.check(args.plan, progress)
+        from trialpress.report.quality_view import print_gate_summary
+
+        print_gate_summary(report)
+        return int(ExitCode.OK)
+    if args.command == "analyze":
+        progress = pipeline.Progress(enabled=not args.quiet)
+        out = pipeline.analyze(args.plan, args.out, progress)
+        print(out / "ard.csv")
+        return int(ExitCode.OK)
+    if args.command == "synth":
+        from trialpress.data.synth import GENERATORS, write_study
+        from trialpress.errors import UsageError
+        from trialpress.paths import find_root
+
+        if args.study not in GENERATORS:
+            raise UsageError(f"No bundled generator for {args.study!r}.",
+                             hint=f"Choose one of: {', '.join(sorted(GENERATORS))}.")
+        folder = args.out or find_root() / "data" / args.study
+        for path in write_study(args.study, folder, args.seed):
+            print(path)
+        return int(ExitCode.OK)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""ADaM readers, typing, and the synthetic-data generators of the bundled studies."""

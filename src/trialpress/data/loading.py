@@ -1,0 +1,230 @@
+"""Load the ADaM datasets a plan needs and type the variables it uses.
+
+The plan decides which datasets and variables are required and of which kind (number, text,
+date). A value that does not convert is an error naming file, column and subjects, never a
+silent NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from trialpress.data.readers import find_dataset_file, read_dataset
+from trialpress.errors import DataError
+from trialpress.plan import LoadedPlan, Plan
+
+Kind = Literal["num", "char", "date"]
+SAS_EPOCH = pd.Timestamp("1960-01-01")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A variable the plan uses, its kind, and which plan keys ask for it (for messages)."""
+
+    dataset: str
+    variable: str
+    kind: Kind
+    why: str
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """The typed datasets of one study, with the files they came from."""
+
+    frames: dict[str, pd.DataFrame]
+    files: dict[str, Path]
+    requirements: tuple[Requirement, ...] = field(default=())
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.frames[name]
+
+    def has(self, name: str) -> bool:
+        return name in self.frames
+
+
+def requirements(plan: Plan) -> list[Requirement]:
+    """Every dataset variable the plan refers to, with its expected kind."""
+    sid = plan.data.subject_id
+    req: list[Requirement] = [
+        Requirement("ADSL", sid, "char", "data.subject_id"),
+        Requirement("ADSL", plan.groups.variable, "char", "groups.variable"),
+    ]
+    if plan.data.cutoff_variable:
+        req.append(Requirement("ADSL", plan.data.cutoff_variable, "date", "data.cutoff_variable"))
+    for name, pop in plan.populations.items():
+        if pop.flag:
+            req.append(Requirement("ADSL", pop.flag, "char", f"populations.{name}.flag"))
+    for e in plan.time_to_event:
+        where = f"time_to_event[{e.id}]"
+        req += [Requirement("ADTTE", sid, "char", where), Requirement("ADTTE", "PARAMCD", "char", where),
+                Requirement("ADTTE", "AVAL", "num", where), Requirement("ADTTE", "CNSR", "num", where)]
+        if e.stratify_by:
+            req.append(Requirement("ADSL", e.stratify_by, "char", f"{where}.stratify_by"))
+        for cov in e.adjust_for:
+            req.append(Requirement("ADSL", cov, "any", f"{where}.adjust_for"))  # type: ignore[arg-type]
+        if e.by_subgroup_figure:
+            req.append(Requirement("ADSL", e.by_subgroup_figure, "char", f"{where}.by_subgroup_figure"))
+    for b in plan.binary:
+        where = f"binary[{b.id}]"
+        req.append(Requirement(b.source.dataset, b.source.variable, "char", f"{where}.source.variable"))
+        if b.source.dataset == "ADRS":
+            req += [Requirement("ADRS", sid, "char", where), Requirement("ADRS", "PARAMCD", "char", where)]
+        for cov in b.adjust_for:
+            req.append(Requirement("ADSL", cov, "any", f"{where}.adjust_for"))  # type: ignore[arg-type]
+    for s in plan.subgroups:
+        req.append(Requirement("ADSL", s.variable, "char", f"subgroups[{s.variable}]"))
+    for row in plan.baseline:
+        kind: Kind = "num" if row.kind == "continuous" else "char"
+        req.append(Requirement("ADSL", row.variable, kind, f"baseline[{row.variable}]"))
+    if plan.safety:
+        v = plan.safety.variables
+        req.append(Requirement("ADAE", sid, "char", "safety"))
+        req.append(Requirement("ADAE", v.soc, "char", "safety.variables.soc"))
+        req.append(Requirement("ADAE", v.pt, "char", "safety.variables.pt"))
+        req.append(Requirement("ADAE", v.severity, "num" if v.severity_kind == "ctcae" else "char",
+                               "safety.variables.severity"))
+        for key in ("teae_flag", "serious", "related", "action", "outcome"):
+            var = getattr(v, key)
+            if var:
+                req.append(Requirement("ADAE", var, "char", f"safety.variables.{key}"))
+        if plan.safety.exposure_days:
+            req.append(Requirement("ADSL", plan.safety.exposure_days, "num", "safety.exposure_days"))
+        if plan.safety.exposure_cycles:
+            req.append(Requirement("ADSL", plan.safety.exposure_cycles, "num", "safety.exposure_cycles"))
+    # de-duplicate, first mention wins
+    seen: dict[tuple[str, str], Requirement] = {}
+    for r in req:
+        seen.setdefault((r.dataset, r.variable), r)
+    return list(seen.values())
+
+
+def load_study(lplan: LoadedPlan) -> StudyData:
+    """Read every dataset the plan needs from its data folder and type the variables it uses."""
+    plan = lplan.plan
+    reqs = requirements(plan)
+    needed = sorted({r.dataset for r in reqs}, key=["ADSL", "ADTTE", "ADRS", "ADAE"].index)
+    folder = lplan.data_folder
+    frames: dict[str, pd.DataFrame] = {}
+    files: dict[str, Path] = {}
+    for name in needed:
+        path = find_dataset_file(folder, name, plan.data.files.get(name))
+        if path is None:
+            users = sorted({r.why.split(".")[0].split("[")[0] for r in reqs if r.dataset == name})
+            raise DataError(
+                f"{name} is needed by the plan ({', '.join(users)}) but no {name.lower()}.xpt, .csv or .parquet "
+                f"is in {folder}.",
+                hint=f"Add the dataset, name its file under data.files.{name}, or remove those sections from the plan.",
+            )
+        frame = read_dataset(path)
+        frames[name] = apply_types(frame, [r for r in reqs if r.dataset == name], path, plan.data.subject_id,
+                                   lplan)
+        files[name] = path
+    return StudyData(frames=frames, files=files, requirements=tuple(reqs))
+
+
+def apply_types(frame: pd.DataFrame, reqs: list[Requirement], path: Path, sid: str,
+                lplan: LoadedPlan | None = None) -> pd.DataFrame:
+    """Check that required variables exist and convert them to their kind; other columns by convention."""
+    import difflib
+
+    out = frame.copy()
+    missing = [r for r in reqs if r.variable not in out.columns]
+    if missing:
+        lines = []
+        for r in missing:
+            close = difflib.get_close_matches(r.variable, list(out.columns), n=3, cutoff=0.6)
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+            where = _plan_where(lplan, r.why)
+            lines.append(f"{r.variable}, needed by {r.why}{where}{hint}")
+        raise DataError(
+            f"{path}: required variable(s) missing: " + "; ".join(lines) + ".",
+            hint="Add the variables to the dataset, or change the plan to name variables that exist.",
+        )
+    kinds = {r.variable: r.kind for r in reqs}
+    for col in out.columns:
+        kind = kinds.get(col) or _conventional_kind(col, out[col])
+        if kind == "any":
+            kind = "num" if _all_numeric(out[col]) else "char"
+        out[col] = _convert(out[col], kind, col, path, out.get(sid))
+    return out
+
+
+def _plan_where(lplan: LoadedPlan | None, why: str) -> str:
+    if lplan is None:
+        return ""
+    parts: list[str | int] = []
+    for token in why.replace("]", "").replace("[", ".").split("."):
+        parts.append(token)
+    line = lplan.line_of(*parts[:1])
+    return f" ({lplan.path.name}:{line})" if line else ""
+
+
+def _conventional_kind(col: str, series: pd.Series) -> str:
+    """ADaM naming conventions for columns the plan does not type: *DT dates, numbers if all parse."""
+    if col.endswith("DT") and not pd.api.types.is_numeric_dtype(series):
+        return "date" if _all_dates(series) else "char"
+    if col.endswith("DT") and pd.api.types.is_numeric_dtype(series):
+        return "date"
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+        return "keep"
+    return "num" if _all_numeric(series) and not col.endswith(("ID", "FL", "CD", "C")) else "char"
+
+
+def _all_numeric(series: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(series):
+        return True
+    values = series.dropna()
+    return len(values) > 0 and bool(pd.to_numeric(values, errors="coerce").notna().all())
+
+
+def _all_dates(series: pd.Series) -> bool:
+    values = series.dropna()
+    if len(values) == 0:
+        return True
+    parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
+    return bool(parsed.notna().all())
+
+
+def _convert(series: pd.Series, kind: str, col: str, path: Path, ids: pd.Series | None) -> pd.Series:
+    if kind == "keep":
+        return series
+    if kind == "char":
+        if pd.api.types.is_numeric_dtype(series):
+            # e.g. XPT stores a code as a number; show integers without '.0'
+            return series.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
+        return series.astype("object").where(series.notna(), None).map(
+            lambda v: v.strip() if isinstance(v, str) else v)
+    if kind == "num":
+        if pd.api.types.is_numeric_dtype(series):
+            return series.astype(float)
+        converted = pd.to_numeric(series.astype("string").str.strip(), errors="coerce")
+        _fail_on_lost(series, converted, col, path, ids, "a number")
+        return converted.astype(float)
+    if kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(series):
+            return series.astype("datetime64[ns]")
+        if pd.api.types.is_numeric_dtype(series):  # SAS date numbers (days since 1960-01-01)
+            return SAS_EPOCH + pd.to_timedelta(series, unit="D")
+        converted = pd.to_datetime(series.astype("string").str.strip(), format="ISO8601", errors="coerce")
+        _fail_on_lost(series, converted, col, path, ids, "an ISO date (YYYY-MM-DD)")
+        return converted.astype("datetime64[ns]")
+    raise AssertionError(kind)
+
+
+def _fail_on_lost(raw: pd.Series, converted: pd.Series, col: str, path: Path, ids: pd.Series | None,
+                  what: str) -> None:
+    lost = raw.notna() & converted.isna()
+    if not bool(lost.any()):
+        return
+    rows = np.flatnonzero(lost.to_numpy())[:5]
+    examples = ", ".join(
+        f"{ids.iloc[i] if ids is not None else f'row {i + 2}'}: {raw.iloc[i]!r}" for i in rows)
+    raise DataError(
+        f"{path}: column {col} must be {what}, but {int(lost.sum())} value(s) are not ({examples}).",
+        hint=f"Correct those values in {path.name} (or leave them empty for missing).",
+    )

@@ -1,0 +1,178 @@
+"""The one orchestrator: plan + data → gate → analysis → ARD → figures → .qmd → HTML/PDF → version folder.
+
+The CLI is a thin shell over these functions; tests call them directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from trialpress.data.loading import StudyData, load_study
+from trialpress.errors import QualityGateError
+from trialpress.plan import LoadedPlan, load_plan
+
+
+class Progress:
+    """Named steps with timings, shown on stderr (quiet in tests)."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.timings: dict[str, float] = {}
+        self._console = None
+        if enabled:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False)
+
+    @contextmanager
+    def step(self, name: str, detail: str = "") -> Iterator[None]:
+        t0 = time.perf_counter()
+        status = None
+        if self._console is not None:
+            status = self._console.status(f"[bold]{name}[/bold] {detail}")
+            status.start()
+        try:
+            yield
+        finally:
+            if status is not None:
+                status.stop()
+        elapsed = time.perf_counter() - t0
+        self.timings[name] = elapsed
+        if self._console is not None:
+            self._console.print(f"[green]✓[/green] {name:<10} {elapsed:6.2f} s  {detail}")
+
+    def say(self, text: str) -> None:
+        if self._console is not None:
+            self._console.print(text)
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    folder: Path
+    version: str
+    created: bool            # False: the same inputs were rendered before, nothing new was made
+    timings: dict[str, float]
+
+
+def load_and_check(lplan: LoadedPlan, progress: Progress) -> tuple[StudyData, object]:
+    """Load the datasets and run the quality gate; raise QualityGateError (with a report) on failure."""
+    from trialpress.quality.gate import enforce, run_gate
+
+    with progress.step("load", str(lplan.data_folder)):
+        data = load_study(lplan)
+    with progress.step("check", "great_expectations suites"):
+        report = run_gate(lplan.plan, data)
+    enforce(report)
+    return data, report
+
+
+def render(plan_path: Path | str, *, report_root: Path | None = None, formats: list[str] | None = None,
+           report_date: str | None = None, progress: Progress | None = None) -> RenderOutcome:
+    from trialpress.report import artefacts, engines
+    from trialpress.report.context import ContextBuilder
+    from trialpress.report.document import Meta, build_context, write_qmd
+    from trialpress.report.figure_specs import km_figures
+    from trialpress.data.loading import requirements
+    from trialpress.data.readers import find_dataset_file
+
+    progress = progress or Progress(enabled=False)
+    lplan = load_plan(plan_path)
+    plan = lplan.plan
+    root = lplan.root
+    report_root = report_root or root / "report"
+    template_dir = root / "templates" / plan.report.template
+    if not template_dir.is_dir():
+        from trialpress.errors import PlanError
+
+        raise PlanError(f"report.template {plan.report.template!r}: no folder {template_dir}.",
+                        hint="Name a template set that exists under templates/ (e.g. 'article').")
+    formats = formats or list(plan.report.formats)
+    renderer = engines.detect()
+
+    # inputs → version id, before any work: an unchanged study re-renders in well under a second
+    needed = sorted({r.dataset for r in requirements(plan)})
+    files = [f for f in (find_dataset_file(lplan.data_folder, n, plan.data.files.get(n)) for n in needed) if f]
+    inputs = artefacts.collect_inputs(root, lplan.path, files, template_dir, renderer.versions)
+    version = inputs.version_id
+    done = artefacts.existing_version(report_root, plan.study.id, version)
+    if done is not None:
+        progress.say(f"Up to date: {done} (same inputs as before; nothing rendered).")
+        return RenderOutcome(done, version, False, progress.timings)
+    artefacts.clean_stale_staging(report_root / plan.study.id)
+
+    try:
+        data, gate = load_and_check(lplan, progress)
+    except QualityGateError as exc:
+        from trialpress.report.quality_view import write_failure_folder
+
+        exc.folder = write_failure_folder(exc.report, report_root / plan.study.id / "_failed" / version)  # type: ignore[attr-defined]
+        raise
+    from trialpress.results.collect import analyse
+
+    with progress.step("analyse", f"{len(plan.time_to_event)} time-to-event endpoint(s)"):
+        results = analyse(plan, data)
+    final = artefacts.version_dir(report_root, plan.study.id, version)
+    report_date = report_date or dt.date.today().isoformat()
+    with artefacts.StagingArea(final) as stage:
+        figdir = stage / "figures"
+        figdir.mkdir()
+        cb = ContextBuilder(plan, results.ard)
+        with progress.step("figures"):
+            figures = km_figures(plan, results, cb, figdir)
+        meta = Meta(version=version, cutoff=_cutoff(data, plan), report_date=report_date,
+                    software=inputs.packages, renderer=renderer.versions)
+        qmd = stage / "report.qmd"
+        write_qmd(template_dir, build_context(plan, results, cb, meta, figures), qmd)
+        with progress.step("render", f"{' + '.join(formats).upper()} via {renderer.name}"):
+            engines.render(qmd, template_dir, formats, renderer)
+        for leftover in stage.glob("report.typ"):
+            leftover.unlink()
+        results.ard.to_csv(stage / "ard.csv")
+        results.ard.to_json(stage / "ard.json")
+        (stage / "quality.json").write_text(gate.to_json(), encoding="utf-8")  # type: ignore[attr-defined]
+        artefacts.write_manifest(stage, inputs=inputs, study=plan.study.id, version=version,
+                                 git=artefacts.git_state(root), renderer={"name": renderer.name, **renderer.versions},
+                                 quality=gate.summary(), created=dt.datetime.now(dt.timezone.utc),  # type: ignore[attr-defined]
+                                 report_date=report_date)
+    progress.say(f"Rendered {final}")
+    return RenderOutcome(final, version, True, progress.timings)
+
+
+def _cutoff(data: StudyData, lplan_plan: object) -> str:
+    plan = lplan_plan
+    var = plan.data.cutoff_variable  # type: ignore[attr-defined]
+    adsl = data["ADSL"]
+    if var and var in adsl.columns and adsl[var].notna().any():
+        return adsl[var].max().date().isoformat()
+    return "not recorded"
+
+
+def check(plan_path: Path | str, progress: Progress | None = None) -> object:
+    """Validate the plan, load the data and run the gate; returns the gate report."""
+    progress = progress or Progress(enabled=False)
+    lplan = load_plan(plan_path)
+    try:
+        _, report = load_and_check(lplan, progress)
+    except QualityGateError:
+        raise
+    return report
+
+
+def analyze(plan_path: Path | str, out: Path, progress: Progress | None = None) -> Path:
+    """Run gate and analysis; write ard.csv and ard.json into `out`."""
+    from trialpress.results.collect import analyse
+
+    progress = progress or Progress(enabled=False)
+    lplan = load_plan(plan_path)
+    data, _ = load_and_check(lplan, progress)
+    with progress.step("analyse"):
+        results = analyse(lplan.plan, data)
+    out.mkdir(parents=True, exist_ok=True)
+    results.ard.to_csv(out / "ard.csv")
+    results.ard.to_json(out / "ard.json")
+    return out

@@ -1,0 +1,1 @@
+"""From analysis results to documents: formatting, context, figures, templates, engines, artefacts."""

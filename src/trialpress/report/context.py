@@ -1,0 +1,270 @@
+"""ARD → template context: formatted, escaped, linked views of the numbers; no statistics.
+
+Templates receive only this context. Each number is a `Num`: its text in journal style and the
+ARD row it came from. Rendered into the .qmd it becomes a raw-HTML link to that row (invisible
+in the PDF), so a reviewer can trace every number.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from markupsafe import Markup
+
+from trialpress.plan import Plan, TimeToEvent
+from trialpress.report import escape
+from trialpress.report import formatting as fmt
+from trialpress.report.tables import Cell, Table, ard_anchor, as_html, as_typst, label
+from trialpress.results.ard import ARD, Row
+
+Favours = Literal["reference", "comparator", "neither"]
+
+
+@dataclass(frozen=True)
+class Num:
+    """A formatted number and the ARD row behind it."""
+
+    text: str
+    ref: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __html__(self) -> str:  # used by Jinja when the context is rendered: a linked, escaped number
+        return self.md()
+
+    def md(self) -> str:
+        body = escape.markdown(self.text)
+        if not self.ref:
+            return body
+        anchor = escape.html_text(ard_anchor(self.ref))
+        return f'`<a class="ard" href="#{anchor}">`{{=html}}{body}`</a>`{{=html}}'
+
+
+@dataclass(frozen=True)
+class GroupView:
+    value: str
+    label: str
+    short: str
+    n: Num
+    is_reference: bool
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One group vs the reference on one endpoint, with the words its numbers support."""
+
+    group: GroupView
+    reference: GroupView
+    estimate: Num
+    ci: Num
+    lower: Num
+    upper: Num
+    p: Num
+    p_phrase: Num
+    significant: bool
+    favours: Favours       # which group the estimate favours; 'neither' when the CI is unavailable
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """A comparison phrased for prose: the group the numbers favour is named first."""
+
+    first: GroupView
+    second: GroupView
+    first_median: Num
+    second_median: Num
+    estimate: Num
+    ci: Num
+    p_phrase: Num
+    significant: bool
+    favours: Favours
+
+
+@dataclass(frozen=True)
+class FigureView:
+    id: str
+    number: int
+    caption: str
+    path: str            # relative to the .qmd
+
+    @property
+    def embed(self) -> Markup:
+        return Markup(f"![**Figure {self.number}.** {escape.markdown(self.caption)}]({self.path}){{#{self.id}}}")
+
+
+@dataclass(frozen=True)
+class TTEView:
+    id: str
+    label: str
+    abbreviation: str
+    unit: str
+    population_label: str
+    description: str | None
+    medians: dict[str, Num]
+    comparisons: list[Comparison]
+    contrasts: list[Contrast]
+    table: Markup
+    table_number: int
+    table_note: str
+    figures: list[FigureView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Numbering:
+    """Tables and figures are numbered by the templates' order, not by Quarto's cross-referencing."""
+
+    tables: dict[str, int] = field(default_factory=dict)
+    figures: dict[str, int] = field(default_factory=dict)
+
+    def table(self, key: str) -> int:
+        return self.tables.setdefault(key, len(self.tables) + 1)
+
+    def figure(self, key: str) -> int:
+        return self.figures.setdefault(key, len(self.figures) + 1)
+
+
+class ContextBuilder:
+    def __init__(self, plan: Plan, ard: ARD) -> None:
+        self.plan = plan
+        self.ard = ard
+        c = plan.conventions
+        self.style = fmt.NumberStyle(estimate_decimals=c.estimate_decimals, time_decimals=c.time_decimals,
+                                     percent_decimals_large_n=c.percent_decimals_large_n,
+                                     percent_decimals_small_n=c.percent_decimals_small_n, ci_separator=c.ci_separator)
+        self.numbering = Numbering()
+
+    # ------------------------------------------------------------------ numbers
+    def row(self, row_id: str) -> Row:
+        return self.ard[row_id]
+
+    def num(self, row_id: str, kind: Literal["count", "time", "ratio", "p", "percent"] = "ratio",
+            part: Literal["value", "lower", "upper"] = "value") -> Num:
+        r = self.ard[row_id]
+        x = getattr(r, part)
+        if kind == "count":
+            text = fmt.count(x)
+        elif kind == "time":
+            text = fmt.fixed(x, self.style.time_decimals)
+        elif kind == "p":
+            text = fmt.pvalue(x)
+        elif kind == "percent":
+            text = fmt.percent(x, r.n, self.style)
+        else:
+            text = fmt.fixed(x, self.style.estimate_decimals)
+        return Num(text, row_id)
+
+    def ci(self, row_id: str, kind: Literal["time", "ratio"] = "ratio", sep: str | None = None) -> Num:
+        r = self.ard[row_id]
+        d = self.style.time_decimals if kind == "time" else self.style.estimate_decimals
+        return Num(fmt.ci(r.lower, r.upper, d, self.style.ci_separator if sep is None else sep), row_id)
+
+    def est_ci(self, row_id: str, kind: Literal["time", "ratio"] = "ratio") -> Num:
+        """'10.4 (8.1–12.6)' for tables."""
+        r = self.ard[row_id]
+        d = self.style.time_decimals if kind == "time" else self.style.estimate_decimals
+        return Num(f"{fmt.fixed(r.value, d)} ({fmt.ci(r.lower, r.upper, d, fmt.EN_DASH)})", row_id)
+
+    # ------------------------------------------------------------------ groups
+    def groups(self, pop_id: str) -> list[GroupView]:
+        out = []
+        for lv in self.plan.groups.levels:
+            out.append(GroupView(lv.value, lv.label, lv.short or lv.label,
+                                 self.num(f"POP.{pop_id}.{lv.value}.n", "count"),
+                                 lv.value == self.plan.groups.reference))
+        return out
+
+    def group(self, pop_id: str, value: str) -> GroupView:
+        return next(g for g in self.groups(pop_id) if g.value == value)
+
+    # ------------------------------------------------------------------ comparisons
+    def comparison(self, endpoint: str, analysis: str, comparator: str, pop_id: str,
+                   higher_is_better: bool = False) -> Comparison:
+        """HR/OR of `comparator` vs reference. For hazards (higher_is_better=False) an estimate
+        above 1 favours the reference; for odds of a good outcome it favours the comparator."""
+        rid = f"{endpoint}.{analysis}.{comparator}"
+        est_row = self.ard[f"{rid}.hr"] if f"{rid}.hr" in self.ard else self.ard[f"{rid}.or"]
+        est_id = est_row.id
+        p_id = f"{rid}.p"
+        lo, hi = est_row.lower, est_row.upper
+        significant = not (fmt.is_missing(lo) or fmt.is_missing(hi)) and (hi < 1 or lo > 1)
+        if fmt.is_missing(est_row.value) or fmt.is_missing(lo):
+            favours: Favours = "neither"
+        elif est_row.value == 1:
+            favours = "neither"
+        else:
+            above = est_row.value > 1
+            favours = "comparator" if above == higher_is_better else "reference"
+        p_row = self.ard[p_id]
+        return Comparison(
+            group=self.group(pop_id, comparator), reference=self.group(pop_id, self.plan.groups.reference),
+            estimate=self.num(est_id), ci=self.ci(est_id), lower=self.num(est_id, part="lower"),
+            upper=self.num(est_id, part="upper"), p=self.num(p_id, "p"),
+            p_phrase=Num(fmt.p_phrase(p_row.value), p_id), significant=significant, favours=favours)
+
+    # ------------------------------------------------------------------ endpoints
+    def tte(self, ep: TimeToEvent, figures: list[FigureView]) -> TTEView:
+        medians = {g: self.num(f"{ep.id}.km.{g}.median", "time") for g in self.plan.group_values}
+        comps = [self.comparison(ep.id, "cox", c, ep.population) for c in self.plan.comparators]
+        contrasts = []
+        for c in comps:
+            comparator_first = c.favours == "comparator"
+            first, second = (c.group, c.reference) if comparator_first else (c.reference, c.group)
+            contrasts.append(Contrast(first, second, medians[first.value], medians[second.value], c.estimate, c.ci,
+                                      c.p_phrase, c.significant, c.favours))
+        ref_label = self.plan.group_labels[self.plan.groups.reference]
+        note = ("CI, confidence interval; HR, hazard ratio; NE, not estimable. Medians and rates by the "
+                "Kaplan-Meier method with Brookmeyer-Crowley 95% CIs (log-log transform). HRs from a Cox "
+                f"proportional-hazards model ({self.plan.conventions.ties.capitalize()} ties) with Wald 95% CI "
+                f"and P; reference: {ref_label}.")
+        return TTEView(ep.id, ep.label, ep.abbreviation or ep.label, ep.shown_unit,
+                       self.plan.populations[ep.population].label, ep.description, medians, comps, contrasts,
+                       self.tte_table(ep), self.numbering.table(f"tte-{ep.id}"), note, figures)
+
+    def tte_table(self, ep: TimeToEvent) -> Markup:
+        groups = self.groups(ep.population)
+        hdr = (label(""),) + tuple(Cell(f"{g.label} (N = {g.n.text})", align="center") for g in groups)
+        rows: list[tuple[Cell, ...]] = []
+
+        def line(text: str, cells: list[Num], indent: int = 1) -> None:
+            rows.append((label(text, indent=indent), *(Cell(c.text, c.ref) for c in cells)))
+
+        gv = self.plan.group_values
+        rows.append((label(ep.label, bold=True, colspan=1), *(Cell("") for _ in gv)))
+        line("Events, n (%)", [Num(f"{self.num(f'{ep.id}.km.{g}.events', 'count').text} "
+                                   f"({self.num(f'{ep.id}.km.{g}.events', 'percent').text})",
+                                   f"{ep.id}.km.{g}.events") for g in gv])
+        line(f"Median, {ep.shown_unit} (95% CI)", [self.est_ci(f"{ep.id}.km.{g}.median", "time") for g in gv])
+        for t in ep.landmarks:
+            pid = f"{t:g}"
+            line(f"Rate at {pid} {ep.shown_unit}, % (95% CI)", [self._rate(f"{ep.id}.km.{g}.rate.{pid}") for g in gv])
+        for c in self.plan.comparators:
+            cid = f"{ep.id}.cox.{c}.hr"
+            cells = [Cell("Reference" if g == self.plan.groups.reference else
+                          (self.est_ci(cid).text if g == c else ""), cid if g == c else "") for g in gv]
+            rows.append((label("Hazard ratio (95% CI)", indent=1), *cells))
+            pcells = [Cell("" if g != c else self.num(f"{ep.id}.cox.{c}.p", "p").text,
+                           f"{ep.id}.cox.{c}.p" if g == c else "") for g in gv]
+            rows.append((label("P value (Wald)", indent=1), *pcells))
+        table = Table(id=f"table-{ep.id.lower()}", header=(hdr,), body=tuple(rows),
+                      widths=(2.2,) + (1.6,) * len(gv))
+        return raw_blocks(table)
+
+    def _rate(self, row_id: str) -> Num:
+        r = self.ard[row_id]
+        if fmt.is_missing(r.value):
+            return Num(fmt.NE, row_id)
+        d = 1
+        return Num(f"{fmt.fixed(100 * r.value, d)} ({fmt.fixed(100 * r.lower, d)}{fmt.EN_DASH}"
+                   f"{fmt.fixed(100 * r.upper, d)})", row_id)
+
+
+def raw_blocks(table: Table) -> Markup:
+    """The table as a raw HTML block and a raw Typst block (each format takes its own)."""
+    return Markup(f"```{{=html}}\n{as_html(table)}\n```\n\n```{{=typst}}\n{as_typst(table)}\n```\n")
+
+
+def nan_to_none(x: float) -> float | None:
+    return None if math.isnan(x) else x

@@ -1,0 +1,63 @@
+"""Assemble the template context from the results and write the .qmd of a render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trialpress.plan import Plan
+from trialpress.report.context import ContextBuilder, FigureView
+from trialpress.report.methods import conventions
+from trialpress.report.templating import render_template
+from trialpress.results.collect import AnalysisResults
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Facts about the render that are not statistics: identity, dates, software."""
+
+    version: str
+    cutoff: str
+    report_date: str
+    software: dict[str, str]
+    renderer: dict[str, str]
+
+    @property
+    def fields(self) -> list[Field]:
+        return [Field("Data cut-off", self.cutoff), Field("Version", self.version), Field("Date", self.report_date)]
+
+    @property
+    def footer(self) -> str:
+        return f"trialpress {self.software.get('trialpress', '')} | version {self.version} | data cut-off {self.cutoff}"
+
+
+def build_context(plan: Plan, results: AnalysisResults, cb: ContextBuilder, meta: Meta,
+                  figures: dict[str, list[FigureView]]) -> dict[str, Any]:
+    first_pop = plan.time_to_event[0].population if plan.time_to_event else next(iter(plan.populations))
+    groups = cb.groups(first_pop)
+    populations = [{"id": pid, "label": p.label, "n": cb.num(f"POP.{pid}.n", "count"), "groups": cb.groups(pid)}
+                   for pid, p in plan.populations.items()]
+    endpoints = [cb.tte(ep, figures.get(ep.id, [])) for ep in plan.time_to_event]
+    return {
+        "study": plan.study,
+        "meta": meta,
+        "groups": groups,
+        "groups_label": plan.groups.label or "group",
+        "total_n": cb.num(f"POP.{first_pop}.n", "count"),
+        "populations": populations,
+        "endpoints": endpoints,
+        "conventions": conventions(plan, meta.software, meta.renderer),
+    }
+
+
+def write_qmd(template_dir: Path, context: dict[str, Any], path: Path) -> Path:
+    text = render_template(template_dir, "report.qmd.j2", context)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,105 @@
+"""Render a .qmd to self-contained HTML and to PDF: Quarto when on PATH, else pandoc + Typst.
+
+Both paths read the same .qmd, the same CSS and the same Typst template partials, so they give
+the same document. Fonts come only from Typst's embedded set plus matplotlib's DejaVu fonts
+(system fonts are ignored) and the PDF carries a fixed timestamp: same input, same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from trialpress.errors import RenderError
+
+FIXED_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class Renderer:
+    name: str               # 'quarto' or 'pandoc+typst'
+    versions: dict[str, str]
+
+
+def font_paths() -> list[str]:
+    import matplotlib
+
+    return [str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")]
+
+
+def detect() -> Renderer:
+    quarto = shutil.which("quarto")
+    if quarto:
+        out = subprocess.run([quarto, "--version"], capture_output=True, text=True, check=False)
+        return Renderer("quarto", {"quarto": out.stdout.strip()})
+    import pypandoc
+    import typst
+
+    return Renderer("pandoc+typst", {"pandoc": str(pypandoc.get_pandoc_version()), "typst": typst.__version__})
+
+
+def render(qmd: Path, template_dir: Path, formats: list[str], renderer: Renderer | None = None) -> dict[str, Path]:
+    """Render `qmd` (in its own folder, next to figures/) to the requested formats."""
+    renderer = renderer or detect()
+    if renderer.name == "quarto":
+        return _render_quarto(qmd, formats)
+    out: dict[str, Path] = {}
+    if "html" in formats:
+        out["html"] = _pandoc_html(qmd, template_dir)
+    if "pdf" in formats:
+        out["pdf"] = _pandoc_typst_pdf(qmd, template_dir)
+    return out
+
+
+def _pandoc(args: list[str], cwd: Path) -> None:
+    import pypandoc
+
+    cmd = [pypandoc.get_pandoc_path(), *args]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RenderError(f"pandoc failed ({' '.join(args[:3])} …): {proc.stderr.strip()[:2000]}",
+                          hint="This is a template problem: check the template set named in the plan.")
+
+
+def _pandoc_html(qmd: Path, template_dir: Path) -> Path:
+    out = qmd.with_suffix(".html")
+    css = template_dir / "html" / "style.css"
+    tpl = template_dir / "html" / "template.html"
+    args = [qmd.name, "-f", "markdown", "-t", "html5", "--standalone", "--embed-resources",
+            f"--css={css}", "--wrap=none", f"--template={tpl}", "-o", out.name]
+    _pandoc(args, qmd.parent)
+    return out
+
+
+def _pandoc_typst_pdf(qmd: Path, template_dir: Path) -> Path:
+    import typst
+
+    typ = qmd.with_suffix(".typ")
+    tpl = template_dir / "typst" / "template.typ"
+    _pandoc([qmd.name, "-f", "markdown", "-t", "typst", "--standalone", f"--template={tpl}", "--wrap=none",
+             "-o", typ.name], qmd.parent)
+    pdf = qmd.with_suffix(".pdf")
+    try:
+        typst.compile(str(typ), output=str(pdf), root=str(qmd.parent), font_paths=font_paths(),
+                      ignore_system_fonts=True, timestamp=int(FIXED_TIME.timestamp()))
+    except Exception as exc:  # noqa: BLE001 - typst raises its own error type with the source location
+        raise RenderError(f"Typst could not compile {typ.name}: {exc}",
+                          hint="This is a template problem: check the Typst partials of the template set.") from None
+    return pdf
+
+
+def _render_quarto(qmd: Path, formats: list[str]) -> dict[str, Path]:
+    quarto = shutil.which("quarto")
+    assert quarto
+    out: dict[str, Path] = {}
+    for f in formats:
+        to = "typst" if f == "pdf" else "html"
+        proc = subprocess.run([quarto, "render", qmd.name, "--to", to], cwd=qmd.parent, capture_output=True,
+                              text=True, check=False)
+        if proc.returncode != 0:
+            raise RenderError(f"quarto render --to {to} failed: {proc.stderr.strip()[:2000]}")
+        out[f] = qmd.with_suffix(".pdf" if f == "pdf" else ".html")
+    return out

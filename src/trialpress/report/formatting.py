@@ -1,0 +1,76 @@
+"""Journal number style, applied once to ARD values (the analysis never formats).
+
+Conventions (Cancer Med / AMA style, as in the seed abstract): 'NE' for not estimable;
+P with three decimals and no leading zero, 'P < .001' below .001; ratios with two decimals;
+percentages without decimals when N > 100 (configurable); CI bounds joined by the plan's
+separator in prose and an en dash in tables.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+NE = "NE"
+EN_DASH = "\u2013"
+
+
+@dataclass(frozen=True)
+class NumberStyle:
+    estimate_decimals: int = 2
+    time_decimals: int = 1
+    percent_decimals_large_n: int = 0
+    percent_decimals_small_n: int = 1
+    large_n: int = 100
+    ci_separator: str = "-"
+
+
+def is_missing(x: float | None) -> bool:
+    return x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
+
+
+def fixed(x: float | None, decimals: int) -> str:
+    """Round half away from zero (as SAS and journals do), never '-0.0'."""
+    if is_missing(x):
+        return NE
+    assert x is not None
+    q = 10 ** decimals
+    v = math.floor(abs(x) * q + 0.5 + 1e-9) / q
+    s = f"{v:.{decimals}f}"
+    return s if x >= 0 or float(s) == 0 else "-" + s
+
+
+def count(x: float | None) -> str:
+    return NE if is_missing(x) else f"{int(round(x)):d}"  # type: ignore[arg-type]
+
+
+def pvalue(p: float | None) -> str:
+    """'< .001', '.061', '> .999'; no leading zero."""
+    if is_missing(p):
+        return NE
+    assert p is not None
+    if p < 0.001:
+        return "< .001"
+    s = fixed(p, 3)
+    if s == "1.000":
+        return "> .999"
+    return s[1:] if s.startswith("0") else s
+
+
+def p_phrase(p: float | None) -> str:
+    """'P < .001' or 'P = .061' for prose."""
+    s = pvalue(p)
+    if s == NE:
+        return "P = NE"
+    return f"P {s}" if s[0] in "<>" else f"P = {s}"
+
+
+def percent(n: float | None, denom: float | None, style: NumberStyle) -> str:
+    if is_missing(n) or is_missing(denom) or not denom:
+        return NE
+    d = style.percent_decimals_large_n if denom > style.large_n else style.percent_decimals_small_n  # type: ignore[operator]
+    return fixed(100.0 * n / denom, d)  # type: ignore[operator]
+
+
+def ci(lower: float | None, upper: float | None, decimals: int, sep: str) -> str:
+    return f"{fixed(lower, decimals)}{sep}{fixed(upper, decimals)}"

@@ -1,0 +1,138 @@
+"""One table model, two renderings (HTML and Typst) that look the same.
+
+A `Table` is built once from formatted ARD values (by `context.py`); `as_html` and `as_typst`
+turn it into raw blocks of the .qmd. Every string is escaped here, so a table is safe to embed
+as it is. Cells may carry the ARD row id of their number: in HTML the number links to that row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from trialpress.report import escape
+
+Align = Literal["left", "center", "right"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    ref: str = ""          # ARD row id behind the number ('' for labels)
+    colspan: int = 1
+    align: Align = "center"
+    bold: bool = False
+    indent: int = 0
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str                               # anchor, e.g. 'table-2'
+    header: tuple[tuple[Cell, ...], ...]  # one or more header rows (spanning headers first)
+    body: tuple[tuple[Cell, ...], ...]
+    widths: tuple[float, ...] = field(default=())   # relative column widths ('' = auto)
+
+    @property
+    def ncols(self) -> int:
+        return sum(c.colspan for c in self.header[-1])
+
+
+def label(text: str, *, bold: bool = False, indent: int = 0, colspan: int = 1) -> Cell:
+    return Cell(text, align="left", bold=bold, indent=indent, colspan=colspan)
+
+
+def ard_anchor(ref: str) -> str:
+    return "ard-" + ref
+
+
+def as_html(table: Table) -> str:
+    parts = [f'<table class="tp-table" id="{escape.html_text(table.id)}">']
+    if table.widths:
+        total = sum(table.widths)
+        parts.append("<colgroup>" + "".join(f'<col style="width:{100 * w / total:.1f}%">' for w in table.widths)
+                     + "</colgroup>")
+    parts.append("<thead>")
+    for i, row in enumerate(table.header):
+        cls = ' class="tp-span"' if i < len(table.header) - 1 else ""
+        parts.append(f"<tr{cls}>" + "".join(_html_cell(c, "th") for c in row) + "</tr>")
+    parts.append("</thead><tbody>")
+    for row in table.body:
+        parts.append("<tr>" + "".join(_html_cell(c, "td") for c in row) + "</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+def _html_cell(c: Cell, tag: str) -> str:
+    attrs = []
+    if c.colspan > 1:
+        attrs.append(f'colspan="{c.colspan}"')
+    classes = [f"tp-{c.align}"]
+    if c.bold:
+        classes.append("tp-bold")
+    if c.indent:
+        classes.append(f"tp-indent{min(c.indent, 3)}")
+    attrs.append(f'class="{" ".join(classes)}"')
+    text = escape.html_text(c.text)
+    if c.ref:
+        text = f'<a class="ard" href="#{escape.html_text(ard_anchor(c.ref))}">{text}</a>'
+    return f"<{tag} {' '.join(attrs)}>{text}</{tag}>"
+
+
+def as_typst(table: Table) -> str:
+    n = table.ncols
+    cols = ", ".join(f"{w}fr" for w in table.widths) if table.widths else ", ".join(["auto"] * n)
+    aligns = []
+    first = table.body[0] if table.body else table.header[-1]
+    for c in first:
+        aligns.extend([c.align] * c.colspan)
+    lines = [
+        "#block(breakable: true, width: 100%)[",
+        "#set text(size: 8pt)",
+        "#table(",
+        f"  columns: ({cols},),",
+        "  stroke: none,",
+        "  inset: (x: 3pt, y: 2.2pt),",
+        f"  align: ({', '.join(_typst_align(a) for a in aligns)},),",
+        "  table.hline(stroke: 0.8pt),",
+        "  table.header(repeat: true,",
+    ]
+    for i, row in enumerate(table.header):
+        lines.append("    " + ", ".join(_typst_cell(c, header=True) for c in row) + ",")
+        if i < len(table.header) - 1:
+            spans = []
+            x = 0
+            for c in row:
+                if c.text.strip():
+                    spans.append(f"    table.hline(start: {x}, end: {x + c.colspan}, stroke: 0.4pt),")
+                x += c.colspan
+            lines.extend(spans)
+    lines.append("    table.hline(stroke: 0.5pt),")
+    lines.append("  ),")
+    for row in table.body:
+        lines.append("  " + ", ".join(_typst_cell(c) for c in row) + ",")
+    lines.append("  table.hline(stroke: 0.8pt),")
+    lines.append(")")
+    lines.append("]")
+    return "\n".join(lines)
+
+
+def _typst_align(a: str) -> str:
+    return {"left": "left", "center": "center", "right": "right"}[a] + " + horizon"
+
+
+def _typst_cell(c: Cell, header: bool = False) -> str:
+    body = escape.typst(c.text)
+    if c.indent:
+        body = f"#h({c.indent * 0.8}em){body}"
+    if c.bold or header:
+        body = f"*{body}*" if body.strip() else body
+    content = f"[{body}]"
+    if c.colspan > 1:
+        return f"table.cell(colspan: {c.colspan}, align: {_typst_align(c.align)})[{body}]"
+    return content
+
+
+def as_text(table: Table) -> str:
+    """Plain-text rendering for snapshot tests and the terminal."""
+    rows = [*table.header, *table.body]
+    return "\n".join(" | ".join(c.text for c in r) for r in rows)

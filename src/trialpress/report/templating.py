@@ -1,0 +1,53 @@
+"""The Jinja environment that turns the context into a .qmd: sandboxed, strict, escaping by default.
+
+- Delimiters `<< >>`, `<% %>`, `<# #>` so Jinja never collides with Quarto shortcodes `{{< >}}`
+  or Typst/LaTeX braces.
+- `finalize` escapes every expression for pandoc Markdown unless it is already safe markup
+  (a `Num` link, or a table rendered and escaped by `tables.py`). Data never executes.
+- `StrictUndefined`: a missing value fails the render instead of printing an empty string.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from trialpress.report import escape
+
+
+def _finalize(value: Any) -> Any:
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    if value is None:
+        raise ValueError("a template printed None: the context is missing a value")
+    return escape.markdown(value)
+
+
+def _yaml_md(value: Any) -> str:
+    """A YAML (JSON) string whose content pandoc reads as escaped Markdown."""
+    from markupsafe import Markup
+
+    return Markup(json.dumps(escape.markdown(value), ensure_ascii=False))
+
+
+def environment(template_dir: Path) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader(str(template_dir)),
+        undefined=StrictUndefined,
+        variable_start_string="<<", variable_end_string=">>",
+        block_start_string="<%", block_end_string="%>",
+        comment_start_string="<#", comment_end_string="#>",
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        finalize=_finalize, autoescape=False,
+    )
+    env.filters["yaml_md"] = _yaml_md
+    env.filters["lower_first"] = lambda s: s[:1].lower() + s[1:] if s else s
+    return env
+
+
+def render_template(template_dir: Path, name: str, context: dict[str, Any]) -> str:
+    return environment(template_dir).get_template(name).render(**context)

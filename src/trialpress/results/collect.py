@@ -1,0 +1,47 @@
+"""Run every analysis the plan asks for, once, into one ARD (and the curves figures draw)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trialpress.data.loading import StudyData
+from trialpress.plan import Plan
+from trialpress.analysis.populations import population
+from trialpress.results.ard import ARD, ARDBuilder, Row, make_id
+from trialpress.results.timetoevent import CurveSet, collect_tte
+
+
+@dataclass(frozen=True)
+class AnalysisResults:
+    """The ARD plus the KM step data of each figure panel."""
+
+    ard: ARD
+    curves: tuple[CurveSet, ...] = field(default=())
+
+    def curve_set(self, endpoint: str, panel: str = "") -> CurveSet | None:
+        for cs in self.curves:
+            if cs.endpoint == endpoint and cs.panel == panel:
+                return cs
+        return None
+
+
+def analyse(plan: Plan, data: StudyData) -> AnalysisResults:
+    builder = ARDBuilder()
+    curves: list[CurveSet] = []
+    _population_counts(plan, data, builder)
+    for ep in plan.time_to_event:
+        curves.extend(collect_tte(ep, data, plan, builder))
+    return AnalysisResults(builder.build(), tuple(curves))
+
+
+def _population_counts(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
+    """N per group (and overall) of each population: the column headers and the abstract's sizes."""
+    gvar = plan.groups.variable
+    for pop_id, pop in plan.populations.items():
+        frame = population(data["ADSL"], plan, pop_id)
+        method = f"Subjects with {pop.flag} = 'Y'" if pop.flag else f"Subjects with {pop.expression}"
+        for g in plan.group_values:
+            ard.add(Row(id=make_id("POP", pop_id, g, "n"), analysis="population", endpoint="POP", population=pop_id,
+                        group=g, statistic="n", value=float((frame[gvar] == g).sum()), method=method))
+        ard.add(Row(id=make_id("POP", pop_id, "n"), analysis="population", endpoint="POP", population=pop_id,
+                    group="", statistic="n", value=float(len(frame)), method=method))

@@ -1,0 +1,57 @@
+"""Journal number style and escaping of data strings for each output format."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from trialpress.report import escape
+from trialpress.report import formatting as fmt
+
+
+@pytest.mark.parametrize("p,text", [(0.0004, "< .001"), (0.001, ".001"), (0.0614, ".061"), (0.005, ".005"),
+                                    (0.04999, ".050"), (0.5, ".500"), (0.99991, "> .999"), (math.nan, "NE")])
+def test_pvalue_style(p: float, text: str) -> None:
+    assert fmt.pvalue(p) == text
+
+
+def test_p_phrase() -> None:
+    assert fmt.p_phrase(0.0001) == "P < .001"
+    assert fmt.p_phrase(0.061) == "P = .061"
+
+
+def test_fixed_rounds_half_away_from_zero_and_shows_ne() -> None:
+    assert fmt.fixed(1.585, 2) == "1.59"
+    assert fmt.fixed(2.5, 0) == "3"
+    assert fmt.fixed(-0.0004, 2) == "0.00"
+    assert fmt.fixed(math.nan, 1) == "NE"
+    assert fmt.fixed(math.inf, 1) == "NE"
+
+
+def test_percent_decimals_depend_on_n() -> None:
+    style = fmt.NumberStyle()
+    assert fmt.percent(89, 165, style) == "54"
+    assert fmt.percent(5, 12, style) == "41.7"
+
+
+HOSTILE = ['<script>alert(1)</script>', '#read("/etc/passwd")', "{{ 7*7 }}", "$x$", "*bold*", "[link](x)", "a_b_c"]
+
+
+@pytest.mark.parametrize("s", HOSTILE)
+def test_markdown_escape_roundtrips_through_pandoc(s: str) -> None:
+    import pypandoc
+
+    html = pypandoc.convert_text(escape.markdown(s), "html", format="markdown")
+    import html as h
+
+    assert h.unescape(html.strip().removeprefix("<p>").removesuffix("</p>")) == s
+
+
+@pytest.mark.parametrize("s", HOSTILE)
+def test_typst_escape_is_literal(s: str) -> None:
+    import typst
+
+    src = f"#set page(width: 20cm, height: auto)\n{escape.typst(s)}\n".encode()
+    out = typst.compile(src, format="svg")  # raises if the text were interpreted as code
+    assert out

@@ -1,0 +1,48 @@
+"""A failing quality check stops the run: nothing is analysed or rendered, earlier versions stay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trialpress.cli import main
+from trialpress.errors import ExitCode, QualityGateError
+from trialpress.pipeline import render
+
+
+def _corrupt(project: Path, dataset: str, change) -> None:  # type: ignore[no-untyped-def]
+    path = project / "data" / "blinatumomab-salvage" / f"{dataset}.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    change(frame)
+    frame.to_csv(path, index=False)
+
+
+def test_negative_time_stops_the_render(project_copy: Path, tmp_path: Path) -> None:
+    def negative(frame: pd.DataFrame) -> None:
+        frame.loc[3, "AVAL"] = "-1.5"
+
+    _corrupt(project_copy, "adtte", negative)
+    out = tmp_path / "report"
+    with pytest.raises(QualityGateError) as err:
+        render(project_copy / "analysis" / "blinatumomab-salvage.yml", report_root=out)
+    report = err.value.report
+    failed = {r.id: r for r in report.errors}  # type: ignore[attr-defined]
+    assert "ADTTE.AVAL.non_negative" in failed
+    assert failed["ADTTE.AVAL.non_negative"].examples[0]["value"] == -1.5
+    assert not any(p.is_dir() and not p.name.startswith("_") for p in (out / "blinatumomab-salvage").glob("*")) \
+        if (out / "blinatumomab-salvage").exists() else True
+
+
+def test_unknown_subject_and_duplicate_id_exit_with_data_code(project_copy: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    def orphan(frame: pd.DataFrame) -> None:
+        frame.loc[0, "USUBJID"] = "NOT-IN-ADSL"
+
+    _corrupt(project_copy, "adtte", orphan)
+    code = main(["render", str(project_copy / "analysis" / "blinatumomab-salvage.yml"), "--quiet",
+                 "--out", str(project_copy / "report")])
+    assert code == ExitCode.DATA
+    err = capsys.readouterr().err
+    assert "NOT-IN-ADSL" in err and "ADTTE" in err
+    assert "Traceback" not in err

@@ -1,0 +1,67 @@
+"""End to end: the flagship study renders to HTML and PDF with the OS sentence; re-rendering is a no-op."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from trialpress.pipeline import render
+
+from conftest import FLAGSHIP
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    outcome = render(FLAGSHIP, report_root=out, report_date="2026-01-01")
+    assert outcome.created
+    return outcome.folder
+
+
+def pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return " ".join((p.extract_text() or "") for p in PdfReader(str(path)).pages)
+
+
+OS_SENTENCE = re.compile(
+    r"longer median overall survival \(OS; (\d+\.\d) vs\. (\d+\.\d) months; HR, (\d\.\d\d); 95% CI, "
+    r"(\d\.\d\d)-(\d\.\d\d); P (< \.001|= \.\d\d\d)\)")
+
+
+def test_version_folder_holds_every_artefact(rendered: Path) -> None:
+    for name in ("report.qmd", "report.html", "report.pdf", "ard.csv", "ard.json", "manifest.json", "quality.json"):
+        assert (rendered / name).is_file(), name
+    assert any((rendered / "figures").glob("*.svg"))
+    manifest = json.loads((rendered / "manifest.json").read_text())
+    assert manifest["version"] == rendered.name
+    assert any(k.startswith("data:") for k in manifest["inputs"])
+    assert manifest["artefacts"]["report.pdf"]["sha256"]
+
+
+def test_html_is_self_contained_and_has_the_os_sentence(rendered: Path) -> None:
+    html = (rendered / "report.html").read_text()
+    text = re.sub(r"<[^>]+>", "", html)
+    m = OS_SENTENCE.search(text)
+    assert m, "OS sentence missing from HTML"
+    assert not re.search(r'(src|href)="https?://', html), "HTML must not load anything from the network"
+
+
+def test_pdf_has_the_os_sentence_with_the_ard_numbers(rendered: Path) -> None:
+    text = re.sub(r"\s+", " ", pdf_text(rendered / "report.pdf")).replace("- ", "-")
+    m = OS_SENTENCE.search(text)
+    assert m, text[:2000]
+    ard = {r["id"]: r for r in json.loads((rendered / "ard.json").read_text())["rows"]}
+    assert m.group(1) == f"{ard['OS.km.FIRST.median']['value']:.1f}"
+    assert m.group(2) == f"{ard['OS.km.LATER.median']['value']:.1f}"
+    assert m.group(3) == f"{ard['OS.cox.LATER.hr']['value']:.2f}"
+
+
+def test_same_inputs_create_no_new_version(rendered: Path) -> None:
+    outcome = render(FLAGSHIP, report_root=rendered.parents[1], report_date="2026-01-01")
+    assert not outcome.created and outcome.folder == rendered
