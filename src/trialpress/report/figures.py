@@ -204,10 +204,6 @@ def _fmt_int(v: int) -> str:
     return f"{int(v):,}".replace(",", "\u2009") if abs(int(v)) >= 10000 else str(int(v))
 
 
-def _to_inches(fig: Figure) -> Any:
-    return fig.dpi_scale_trans
-
-
 def _save(fig: Figure, out_stem: Path) -> list[Path]:
     """Write SVG and PDF next to each other; both vector, both without dates."""
     out_stem = Path(out_stem)
@@ -560,12 +556,18 @@ def _place_key(renderer: RendererBase, ax: Axes, handles: list[tuple[str, Any, s
                 legend.set_gid("km-legend")
                 return 0.0
     # what is left goes in the band above the plot
-    kids = [_legend_entries(handles, True)] + ([_annotation_area(annotation)] if annotation and ann is None else [])
-    out = _anchored(VPacker(children=kids, align="left", pad=0, sep=4), "", ax, outside=True)
-    out.set_gid("km-key-above")
+    rest = [_annotation_area(annotation)] if annotation and ann is None else []
+    for horizontal in (True, False):  # one row of entries unless that is wider than the plot
+        out = _anchored(VPacker(children=[_legend_entries(handles, horizontal), *rest], align="left", pad=0, sep=4),
+                        "", ax, outside=True)
+        out.set_gid("km-key-above")
+        ax.add_artist(out)  # attached so it can be measured
+        if out.get_window_extent(renderer).width <= ax.get_window_extent().width or not horizontal:
+            break
+        out.remove()
     need = out.get_window_extent(renderer).height / renderer.dpi + 0.08
-    if band >= need - 1e-9:
-        ax.add_artist(out)
+    if band < need - 1e-9:  # no room reserved yet: the caller lays out again with a band
+        out.remove()
     return need
 
 
@@ -761,8 +763,8 @@ def build_forest_figure(spec: ForestSpec, *, width_in: float = 7.0,
             if i == 0 or cells[i][1]:  # a header (or the first row) starts a block
                 block += 1
             if block % 2 == 1:
-                fig.add_artist(Rectangle((_F_PAD / width_in, i - 0.5), 1 - 2 * _F_PAD / width_in, 1, transform=full, facecolor="0.94", edgecolor="none",
-                                         zorder=-10))
+                fig.add_artist(Rectangle((_F_PAD / width_in, i - 0.5), 1 - 2 * _F_PAD / width_in, 1, transform=full,
+                                         facecolor="0.94", edgecolor="none", zorder=-10, gid="forest-band"))
         fig.add_artist(Line2D([_F_PAD / width_in, 1 - _F_PAD / width_in], [-0.5, -0.5], transform=full,
                               color=_INK, lw=0.6, gid="forest-rule"))
 
