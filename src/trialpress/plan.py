@@ -77,6 +77,7 @@ class TimeToEvent(Strict):
     adjust_for: list[str] = Field(default_factory=list, description="ADSL covariates of the adjusted Cox model.")
     subgroups: bool = Field(default=False, description="Run the plan's subgroup analysis on this endpoint.")
     description: str | None = Field(default=None, description="Endpoint definition for the methods section.")
+    origin: str = Field(default="start", description="What time zero is, for the axis: 'Months since <origin>'.")
     figure: bool = True
     by_subgroup_figure: str | None = Field(
         default=None, description="Subgroup variable for a KM panel of group x subgroup (e.g. prior HSCT)."

@@ -17,6 +17,11 @@ from trialpress.results.ard import ARD, make_id
 from trialpress.results.collect import AnalysisResults
 
 
+def _lower_first(text: str) -> str:
+    """'Prior alloHSCT' → 'prior alloHSCT': lower-case the first letter only, keeping abbreviations."""
+    return text[:1].lower() + text[1:]
+
+
 def _risk(ard: ARD, ep: str, group: str, ticks: list[str], subgroup: str = "", level: str = "") -> RiskRow:
     def values(stat: str) -> tuple[int, ...]:
         out = []
@@ -25,8 +30,7 @@ def _risk(ard: ARD, ep: str, group: str, ticks: list[str], subgroup: str = "", l
             out.append(int(r.value) if r is not None and not math.isnan(r.value) else 0)
         return tuple(out)
 
-    return RiskRow(at_risk=values("at_risk"), events=values("events") if not subgroup else (),
-                   censored=values("censored") if not subgroup else ())
+    return RiskRow(at_risk=values("at_risk"), events=values("events"), censored=values("censored"))
 
 
 def _ticks(ard: ARD, ep: str, group: str) -> list[str]:
@@ -61,7 +65,7 @@ def km_figures(plan: Plan, results: AnalysisResults, cb: ContextBuilder, figdir:
         assert cs is not None
         ticks = _ticks(ard, ep.id, plan.group_values[0])
         unit = ep.shown_unit
-        xlabel = f"{unit.capitalize()} since start"
+        xlabel = f"{unit.capitalize()} since {ep.origin}"
         ylabel = f"{ep.label} (%)"
         panel = KMPanel(
             title="", curves=cs.curves, labels=labels,
@@ -72,9 +76,52 @@ def km_figures(plan: Plan, results: AnalysisResults, cb: ContextBuilder, figdir:
         stem = figdir / f"km-{ep.id.lower()}"
         draw_km([panel], stem)
         n = cb.numbering.figure(f"km-{ep.id}")
-        caption = (f"Kaplan-Meier estimates of {ep.label.lower()} by {(plan.groups.label or 'group').lower()} "
-                   f"({plan.populations[ep.population].label.lower()}). Tick marks show censored observations; "
-                   f"dashed lines mark the medians. CI, confidence interval; HR, hazard ratio.")
+        pop = _lower_first(plan.populations[ep.population].label)
+        grouping = _lower_first(plan.groups.label or "group")
+        caption = (f"Kaplan-Meier estimates of {_lower_first(ep.label)} by {grouping} ({pop}). Tick marks show censored "
+                   "observations; dashed lines mark the medians; the table gives the numbers at risk, censored and "
+                   "with an event at each time. CI, confidence interval; HR, hazard ratio (Cox model); NE, not "
+                   "estimable.")
         views = [FigureView(f"figure-{n}", n, caption, f"figures/{stem.name}.svg")]
+        if ep.by_subgroup_figure:
+            views.append(_by_subgroup_figure(plan, results, cb, ep, figdir, ticks, xlabel, ylabel))
         out[ep.id] = views
     return out
+
+
+def _by_subgroup_figure(plan: Plan, results: AnalysisResults, cb: ContextBuilder, ep: TimeToEvent, figdir: Path,
+                        ticks: list[str], xlabel: str, ylabel: str) -> FigureView:
+    """KM by group within each level of a subgroup variable (the seed's Figure 1B), one panel per level."""
+    ard = results.ard
+    var = ep.by_subgroup_figure
+    assert var is not None
+    sg = next((s for s in plan.subgroups if s.variable == var), None)
+    labels = {lv.value: lv.label for lv in plan.groups.levels}
+    panels = []
+    sets = [cs for cs in results.curves if cs.endpoint == ep.id and cs.panel.startswith(f"{var}=")]
+    for i, cs in enumerate(sets):
+        level = cs.panel.split("=", 1)[1]
+        level_label = next((lv.label for lv in (sg.levels or []) if lv.value == level), level) if sg else level
+        title = f"{chr(ord('A') + i)}  {sg.label if sg else var}: {level_label}"
+        lines = []
+        for c in plan.comparators:
+            hr = ard.get(make_id(ep.id, "subgroup", var, level, c, "hr"))
+            if hr is not None:
+                d = cb.style.estimate_decimals
+                lines.append(f"HR, {fmt.fixed(hr.value, d)} (95% CI, {fmt.ci(hr.lower, hr.upper, d, fmt.EN_DASH)})")
+        medians = {}
+        for g in plan.group_values:
+            r = ard.get(make_id(ep.id, "subgroup", var, level, g, "median")) or ard.get(
+                make_id(ep.id, "km", var, level, g, "median"))
+            medians[g] = r.value if r is not None else math.nan
+        panels.append(KMPanel(
+            title=title, curves=cs.curves, labels=labels,
+            risk={g: _risk(ard, ep.id, g, ticks, var, level) for g in plan.group_values},
+            ticks=tuple(float(t) for t in ticks), medians=medians, annotation="\n".join(lines),
+            xlabel=xlabel, ylabel=ylabel))
+    stem = figdir / f"km-{ep.id.lower()}-by-{var.lower()}"
+    draw_km(panels, stem)
+    n = cb.numbering.figure(f"km-{ep.id}-{var}")
+    caption = (f"Kaplan-Meier estimates of {_lower_first(ep.label)} by {_lower_first(plan.groups.label or 'group')} within "
+               f"subgroups of {_lower_first(sg.label if sg else var)}. HR from a Cox model within each subgroup.")
+    return FigureView(f"figure-{n}", n, caption, f"figures/{stem.name}.svg")

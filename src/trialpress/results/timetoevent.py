@@ -109,9 +109,7 @@ def collect_tte(ep: TimeToEvent, data: StudyData, plan: Plan, ard: ARDBuilder) -
                     add("km", g, "median", m.value, lower=m.lower, upper=m.upper, method=KM_METHOD, n=c.n,
                         note=m.note, subgroup=var, level=level)
             for g, c in panel_curves.items():
-                for _, r in sv.risk_table(c, ticks).iterrows():
-                    p = _fmt_param(r["time"])
-                    add("risk", g, "at_risk", r["at_risk"], param=p, subgroup=var, level=level, method=KM_METHOD)
+                _risk_rows(add, c, g, ticks, subgroup=var, level=level)
     return sets
 
 
@@ -131,12 +129,17 @@ def _km_rows(add, curve: sv.KMCurve, g: str, ep: TimeToEvent, ticks: np.ndarray)
         note = est.note or ("no subjects followed this long" if n_risk == 0 and curve.n else "")
         add("km", g, "rate", est.value, lower=est.lower, upper=est.upper, param=_fmt_param(t), method=RATE_METHOD,
             n=n_risk, note=note)
+    _risk_rows(add, curve, g, ticks)
+
+
+def _risk_rows(add, curve: sv.KMCurve, g: str, ticks: np.ndarray, **where: str) -> None:  # type: ignore[no-untyped-def]
+    """The KMunicate table under a KM figure: at risk, cumulative events and censored at each tick."""
     table = sv.risk_table(curve, ticks)
-    for _, r in table.iterrows():
-        p = _fmt_param(r["time"])
-        add("risk", g, "at_risk", r["at_risk"], param=p, method=KM_METHOD)
-        add("risk", g, "events", r["events"], param=p, method=KM_METHOD)
-        add("risk", g, "censored", r["censored"], param=p, method=KM_METHOD)
+    for t, at_risk, events, censored in table.itertuples(index=False):
+        p = _fmt_param(t)
+        add("risk", g, "at_risk", at_risk, param=p, method=KM_METHOD, **where)
+        add("risk", g, "events", events, param=p, method=KM_METHOD, **where)
+        add("risk", g, "censored", censored, param=p, method=KM_METHOD, **where)
 
 
 def _group_dummies(frame: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, list[str]]:
