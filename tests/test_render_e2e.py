@@ -46,14 +46,16 @@ def test_version_folder_holds_every_artefact(rendered: Path) -> None:
 
 def test_html_is_self_contained_and_has_the_os_sentence(rendered: Path) -> None:
     html = (rendered / "report.html").read_text()
-    text = re.sub(r"<[^>]+>", "", html)
+    import html as htmllib
+
+    text = htmllib.unescape(re.sub(r"<[^>]+>", "", html)).replace("\xa0", " ")
     m = OS_SENTENCE.search(text)
     assert m, "OS sentence missing from HTML"
     assert not re.search(r'(src|href)="https?://', html), "HTML must not load anything from the network"
 
 
 def test_pdf_has_the_os_sentence_with_the_ard_numbers(rendered: Path) -> None:
-    text = re.sub(r"\s+", " ", pdf_text(rendered / "report.pdf")).replace("- ", "-")
+    text = re.sub(r"\s+", " ", pdf_text(rendered / "report.pdf").replace("\xa0", " ")).replace("- ", "-")
     m = OS_SENTENCE.search(text)
     assert m, text[:2000]
     ard = {r["id"]: r for r in json.loads((rendered / "ard.json").read_text())["rows"]}

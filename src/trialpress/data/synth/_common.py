@@ -32,14 +32,19 @@ from scipy import stats
 __all__ = [
     "DAYS_PER_MONTH",
     "AETerm",
+    "Bisection",
     "CoxResult",
+    "TwoGroupFit",
     "CureWeibull",
     "PiecewiseExponential",
     "Weibull",
     "add_days",
     "assign_by_rank",
     "balanced_flag",
-    "calibrate",
+    "bisect_increasing",
+    "calibrate_two_groups",
+    "norm_rank",
+    "nudge_to_median",
     "cox_binary",
     "draw_ae_events",
     "km_median",
@@ -170,6 +175,12 @@ def assign_by_rank(score: np.ndarray, values_sorted: np.ndarray) -> np.ndarray:
     return out
 
 
+def norm_rank(x: np.ndarray) -> np.ndarray:
+    """Normal scores of the ranks of ``x`` (ties broken by position)."""
+    r = np.argsort(np.argsort(np.asarray(x, dtype=float), kind="stable"), kind="stable")
+    return stats.norm.ppf((r + 0.5) / len(r))
+
+
 def top_k(score: np.ndarray, k: int, eligible: np.ndarray | None = None) -> np.ndarray:
     """Boolean mask of the ``k`` eligible elements with the highest score (exact count)."""
     score = np.asarray(score, dtype=float)
@@ -290,27 +301,166 @@ def cox_binary(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> CoxResult:
 
 
 # ------------------------------------------------------------------ calibration
-def calibrate(
-    params: dict[str, float],
-    measure: Callable[[dict[str, float]], dict[str, float]],
-    update: Callable[[dict[str, float], dict[str, float]], dict[str, float]],
-    done: Callable[[dict[str, float]], bool],
-    max_iter: int = 40,
-) -> tuple[dict[str, float], dict[str, float], bool]:
-    """Deterministic fixed-point calibration.
+@dataclass(frozen=True)
+class Bisection:
+    """Outcome of :func:`bisect_increasing`: ``hit`` says whether ``value`` is within tolerance;
+    otherwise ``lo``/``hi`` is the final bracket (``f(lo) < target < f(hi)``), or ``bracketed``
+    is False when the target lies outside ``[f(lo), f(hi)]``."""
 
-    ``measure(params)`` builds the data with ``params`` (always from the same random
-    numbers) and returns the statistics; ``update(params, stats)`` returns new params
-    moved towards the targets; stops when ``done(stats)``. Returns the last params,
-    their statistics and whether the targets were met.
+    x: float
+    value: float
+    hit: bool
+    bracketed: bool
+    lo: float
+    hi: float
+
+
+def bisect_increasing(
+    f: Callable[[float], float],
+    target: float,
+    lo: float,
+    hi: float,
+    tol: float,
+    max_iter: int = 40,
+    log_scale: bool = True,
+) -> Bisection:
+    """Bisection for ``f(x) ≈ target`` with ``f`` non-decreasing (it may be a step function).
+
+    Stops at the first ``x`` with ``|f(x) - target| <= tol``. A step function can jump over
+    the tolerance window; then ``hit`` is False and ``lo`` is the largest ``x`` tried with
+    ``f(x) < target`` (callers may nudge the data there). NaN counts as "above target".
     """
-    stats_ = measure(params)
+    f_lo, f_hi = f(lo), f(hi)
+    for x, fx in ((lo, f_lo), (hi, f_hi)):
+        if abs(fx - target) <= tol:
+            return Bisection(x, fx, True, True, lo, hi)
+    if not (f_lo < target < f_hi):
+        return Bisection(lo, f_lo, False, False, lo, hi)
     for _ in range(max_iter):
-        if done(stats_):
-            return params, stats_, True
-        params = update(params, stats_)
-        stats_ = measure(params)
-    return params, stats_, done(stats_)
+        mid = float(np.sqrt(lo * hi)) if log_scale else 0.5 * (lo + hi)
+        fm = f(mid)
+        if abs(fm - target) <= tol:
+            return Bisection(mid, fm, True, True, lo, hi)
+        if fm < target:
+            lo = mid
+        else:
+            hi = mid
+    return Bisection(lo, f(lo), False, True, lo, hi)
+
+
+def nudge_to_median(
+    time: np.ndarray, event: np.ndarray, latest: np.ndarray, target: float, tol: float
+) -> tuple[int, float] | None:
+    """Move one event so that the KM median lands on ``target``.
+
+    Used when the median jumps over the target between two consecutive event times: the
+    event at which S(t) first drops to <= 0.5 is moved later, to the day closest to
+    ``target`` (still before the next event, and not after ``latest`` of that subject, e.g.
+    the cut-off). Moving it later only deepens its own drop, so it stays the median.
+    Returns ``(position, new time in months)`` or ``None`` if no valid move exists.
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=bool)
+    med = km_median(time, event)
+    new_t = round(round(target * DAYS_PER_MONTH) / DAYS_PER_MONTH, 4)
+    if not np.isfinite(med) or med >= new_t:
+        return None
+    later_events = time[event & (time > med)]
+    if len(later_events) and later_events.min() <= new_t:
+        return None
+    for i in np.nonzero(event & (time == med))[0][::-1]:
+        if latest[i] < new_t:
+            continue
+        trial = time.copy()
+        trial[i] = new_t
+        if abs(km_median(trial, event) - target) <= tol and km_median_margin(trial, event) > 1e-6:
+            return int(i), new_t
+    return None
+
+
+@dataclass(frozen=True)
+class TwoGroupFit:
+    """Result of :func:`calibrate_two_groups`: per-group scale, the common lever, nudged
+    events ``{group: (position, new time in months)}``, the achieved medians and Cox fit."""
+
+    scale: dict[str, float]
+    lever: float
+    nudges: dict[str, tuple[int, float]]
+    median: dict[str, float]
+    cox: CoxResult
+
+
+GroupMeasure = Callable[[str, float, float], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def calibrate_two_groups(
+    measure_group: GroupMeasure,
+    reference: str,
+    comparator: str,
+    median_target: Mapping[str, float],
+    hr_target: float,
+    scale_range: Mapping[str, tuple[float, float]],
+    lever_range: tuple[float, float],
+    median_tol: float,
+    hr_tol: float,
+) -> TwoGroupFit | None:
+    """Calibrate a two-group time-to-event dataset to target KM medians and a Cox HR.
+
+    ``measure_group(group, scale, lever)`` returns ``(time, event, latest)`` (months) for one
+    group's subjects, built from *fixed* random numbers with a group-specific ``scale`` (the
+    KM median must be non-decreasing in it) and a common ``lever`` (e.g. a Weibull shape)
+    that raises the HR of ``comparator`` vs ``reference`` once the medians are fixed;
+    ``latest`` is how late each subject's event may be moved (``-inf``: not movable).
+
+    Nested bisection: for each lever value the scales are solved for the medians (if the
+    KM median jumps over the target, one event is nudged, see :func:`nudge_to_median`);
+    the lever is solved for the HR. Returns ``None`` if the targets cannot be met with these
+    random numbers (callers then try another sub-seed).
+    """
+    groups = (reference, comparator)
+
+    def group_data(g: str, scale: float, lever: float, nudge: tuple[int, float] | None):
+        t, e, latest = measure_group(g, scale, lever)
+        if nudge is not None:
+            t = t.copy()
+            t[nudge[0]] = nudge[1]
+        return t, e, latest
+
+    def fit(lever: float) -> tuple[dict[str, float], dict[str, tuple[int, float]]] | None:
+        scales: dict[str, float] = {}
+        nudges: dict[str, tuple[int, float]] = {}
+        for g in groups:
+            res = bisect_increasing(lambda s: km_median(*measure_group(g, s, lever)[:2]), median_target[g],
+                                    *scale_range[g], median_tol)
+            if res.hit:
+                scales[g] = res.x
+                continue
+            if not res.bracketed:
+                return None
+            nudge = nudge_to_median(*measure_group(g, res.lo, lever), median_target[g], median_tol)
+            if nudge is None:
+                return None
+            scales[g], nudges[g] = res.lo, nudge
+        return scales, nudges
+
+    def cox_at(lever: float, scales: dict[str, float], nudges: dict[str, tuple[int, float]]) -> CoxResult:
+        (t0, e0, _), (t1, e1, _) = (group_data(g, scales[g], lever, nudges.get(g)) for g in groups)
+        x = np.concatenate([np.zeros(len(t0)), np.ones(len(t1))])
+        return cox_binary(np.concatenate([t0, t1]), np.concatenate([e0, e1]), x)
+
+    def hr_of(lever: float) -> float:
+        fitted = fit(lever)
+        return float("nan") if fitted is None else cox_at(lever, *fitted).hr
+
+    res = bisect_increasing(hr_of, hr_target, *lever_range, hr_tol, log_scale=False)
+    if not res.hit:
+        return None
+    fitted = fit(res.x)
+    if fitted is None:
+        return None
+    scales, nudges = fitted
+    medians = {g: km_median(*group_data(g, scales[g], res.x, nudges.get(g))[:2]) for g in groups}
+    return TwoGroupFit(scales, res.x, nudges, medians, cox_at(res.x, scales, nudges))
 
 
 # --------------------------------------------------------------------- adverse events
@@ -348,44 +498,44 @@ def draw_ae_events(
 ) -> pd.DataFrame:
     """Draw AE episodes from an incidence table.
 
-    For each term and group exactly ``round(incidence * n_group)`` subjects get the
-    term (so the table's incidences are reproduced exactly), drawn without replacement
-    with weights proportional to the subject's exposure window. Onset offsets (days
-    from the first dose, 0-based) fall inside ``[window_start, window_end]``.
-    Returns one row per episode: ``subject`` (index), ``term`` (index into ``terms``),
-    ``onset`` (offset), ``grade``.
+    For each term and group exactly ``round(incidence * n_group)`` subjects get the term
+    (so the table's incidences are reproduced exactly), drawn without replacement with
+    weights proportional to the square root of the subject's exposure window; each has
+    ``1 + Poisson(recur)`` episodes. Onset offsets (days from the first dose, 0-based) fall
+    inside ``[window_start, window_end]``. Returns one row per episode: ``subject`` (index),
+    ``term`` (index into ``terms``), ``onset`` (offset), ``grade`` (1-4).
     """
     group = np.asarray(group)
-    win_len = np.asarray(window_end) - np.asarray(window_start) + 1
-    rows: list[tuple[int, int, int, int]] = []
+    lo_all = np.asarray(window_start, dtype=int)
+    hi_all = np.asarray(window_end, dtype=int)
+    cyc_all = np.asarray(n_cycles, dtype=int)
+    win_len = hi_all - lo_all + 1
+    parts = []
     for t_idx, term in enumerate(terms):
         for g, inc in sorted(term.incidence.items()):
             members = np.nonzero((group == g) & (win_len > 0))[0]
-            k = int(round(inc * np.sum(group == g)))
-            k = min(k, len(members))
+            k = min(int(round(inc * np.sum(group == g))), len(members))
             if k == 0:
                 continue
             w = np.sqrt(win_len[members].astype(float))
-            chosen = rng.choice(members, size=k, replace=False, p=w / w.sum())
-            for subj in np.sort(chosen):
-                n_ep = 1 + rng.poisson(term.recur)
-                for _ in range(n_ep):
-                    onset = _ae_onset(rng, term.onset, window_start[subj], window_end[subj], cycle_len, n_cycles[subj])
-                    grade = 1 + int(rng.choice(4, p=np.asarray(term.grades) / np.sum(term.grades)))
-                    rows.append((int(subj), t_idx, int(onset), grade))
-    out = pd.DataFrame(rows, columns=["subject", "term", "onset", "grade"])
+            chosen = np.sort(rng.choice(members, size=k, replace=False, p=w / w.sum()))
+            subj = np.repeat(chosen, 1 + rng.poisson(term.recur, k))
+            m = len(subj)
+            lo, hi, ncyc = lo_all[subj], hi_all[subj], cyc_all[subj]
+            uniform_day = lo + np.floor(rng.random(m) * (hi - lo + 1)).astype(int)
+            if term.onset in ("early", "first_weeks"):
+                later_cycle = (rng.random(m) >= 0.8) & (ncyc > 1)
+                cyc = np.where(later_cycle, 1 + np.floor(rng.random(m) * np.maximum(ncyc - 1, 1)).astype(int), 0)
+                width = 3 if term.onset == "early" else 15
+                day = lo + cyc * cycle_len + np.floor(rng.random(m) * width).astype(int)
+                onset = np.where(day <= hi, day, uniform_day)
+            else:
+                onset = uniform_day
+            p = np.asarray(term.grades, dtype=float)
+            grade = 1 + rng.choice(4, size=m, p=p / p.sum())
+            parts.append(pd.DataFrame({"subject": subj, "term": t_idx, "onset": onset, "grade": grade}))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["subject", "term", "onset", "grade"])
     return out.drop_duplicates(["subject", "term", "onset"]).reset_index(drop=True)
-
-
-def _ae_onset(rng: np.random.Generator, kind: str, lo: int, hi: int, cycle_len: int, n_cycles: int) -> int:
-    if kind in ("early", "first_weeks"):
-        # mostly cycle 1, sometimes a later cycle
-        cyc = 0 if rng.random() < 0.8 or n_cycles <= 1 else int(rng.integers(1, n_cycles))
-        base = lo + cyc * cycle_len
-        day = base + (int(rng.integers(0, 3)) if kind == "early" else int(rng.integers(0, 15)))
-        if lo <= day <= hi:
-            return day
-    return int(rng.integers(lo, hi + 1))
 
 
 # ---------------------------------------------------------------------- writing

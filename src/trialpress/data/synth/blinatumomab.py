@@ -25,24 +25,36 @@ import pandas as pd
 
 from trialpress.data.synth._common import (
     AETerm,
+    CoxResult,
     CureWeibull,
     Weibull,
     add_days,
     assign_by_rank,
     balanced_flag,
-    calibrate,
+    calibrate_two_groups,
     choose,
     cox_binary,
     draw_ae_events,
     km_median,
     km_median_margin,
     months,
+    norm_rank,
     rng_for,
     stratified_uniforms,
     top_k,
 )
 
-__all__ = ["DEFAULT_SEED", "NAME", "STUDIES", "TARGETS", "KEYS", "COLUMNS", "generate", "check_calibration"]
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_SEED",
+    "KEYS",
+    "NAME",
+    "STUDIES",
+    "TARGETS",
+    "check_calibration",
+    "generate",
+    "prior_hsct_effect",
+]
 
 NAME = "blinatumomab-salvage"
 DEFAULT_SEED = 20210318  # Epub date of the seed publication
@@ -66,7 +78,7 @@ TARGETS: dict[str, Any] = {
 
 # Acceptance used inside the generator: tighter than the tolerances promised to users
 # (medians ±0.2 months, HR ±0.03, CI bounds ±0.04, RFS P ±0.01).
-_TOL = {"median": 0.1, "hr": 0.01, "ci": 0.025, "p": 0.006, "median_margin": 1e-6}
+_TOL = {"median": 0.1, "hr": 0.01, "ci": 0.02, "p": 0.005, "median_margin": 1e-6}
 
 
 # ------------------------------------------------------------------------ the studies
@@ -87,15 +99,15 @@ class StudySpec:
 
 STUDIES: tuple[StudySpec, ...] = (
     StudySpec("MT103-206", "Phase 2 dose-finding, Ph-negative", "Ph-negative", 36, 8,
-              ("2010-10-01", "2012-06-30"), "2014-01-31", 100, 9, {"Europe": 1.0}, (40, 15)),
+              ("2010-10-01", "2012-06-30"), "2014-09-30", 100, 9, {"Europe": 1.0}, (40, 15)),
     StudySpec("MT103-211", "Phase 2 single-arm, Ph-negative", "Ph-negative", 189, 35,
-              ("2012-01-15", "2013-10-15"), "2015-01-31", 200, 37,
+              ("2012-01-15", "2013-10-15"), "2015-10-31", 200, 37,
               {"North America": 0.35, "Europe": 0.65}, (40, 15)),
-    StudySpec("00103311", "Phase 3 randomised (TOWER), blinatumomab arm, Ph-negative", "Ph-negative",
+    StudySpec("TOWER-00103311", "Phase 3 randomised (TOWER), blinatumomab arm, Ph-negative", "Ph-negative",
               262, 110, ("2014-01-15", "2015-09-30"), "2016-01-04", 300, 100,
               {"North America": 0.2, "Europe": 0.6, "Rest of World": 0.2}, (40, 15)),
-    StudySpec("20120216", "Phase 2 single-arm (ALCANTARA), Ph-positive", "Ph-positive", 45, 12,
-              ("2014-01-15", "2015-02-28"), "2016-04-30", 500, 31,
+    StudySpec("ALCANTARA-20120216", "Phase 2 single-arm (ALCANTARA), Ph-positive", "Ph-positive", 45, 12,
+              ("2014-01-15", "2015-02-28"), "2016-10-31", 500, 31,
               {"North America": 0.3, "Europe": 0.7}, (53, 13)),
 )
 
@@ -104,7 +116,7 @@ COLUMNS: dict[str, list[str]] = {
     "ADSL": ["STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEGR1", "SEX", "RACE", "REGION1",
              "PHSTAT", "PRHSCT", "NPRSALV", "SALVGRP", "SALVGRPN", "BMBLAST", "BMBLGR1", "ECOG",
              "TRTSDT", "TRTEDT", "CYCLES", "TRTDURD", "SAFFL", "FASFL", "DCUTDT", "DTHFL", "DTHDT",
-             "HSCTFL", "HSCTDT", "HSCTCRFL", "CRFL", "RSPDT", "RELFL", "RELDT"],
+             "HSCTFL", "HSCTDT", "HSCTCRFL", "CRFL", "RSPDT", "RELFL", "RELDT", "NALTDT"],
     "ADTTE": ["STUDYID", "USUBJID", "PARAMCD", "PARAM", "AVAL", "AVALU", "CNSR", "STARTDT", "ADT",
               "EVNTDESC", "CNSDTDSC"],
     "ADRS": ["STUDYID", "USUBJID", "PARAMCD", "PARAM", "AVALC", "ADT"],
@@ -155,57 +167,78 @@ def _t(decod: str, soc: str, first: float, later: float, grades: tuple[float, fl
 # TOWER and the phase 2 studies; CRS, febrile neutropenia and infections are more
 # frequent in LATER, as the publication reports. Recurrences add ~15% more episodes.
 AE_TERMS: tuple[AETerm, ...] = (
-    _t("Pyrexia", _GEN, 0.58, 0.61, (0.55, 0.35, 0.09, 0.01), 0.7, "early", 0.5, ("FEVER", "PYREXIA")),
+    _t("Pyrexia", _GEN, 0.58, 0.61, (0.55, 0.35, 0.09, 0.01), 0.7, "early", 0.8, ("FEVER", "PYREXIA")),
     _t("Cytokine release syndrome", _IMM, 0.09, 0.17, (0.45, 0.38, 0.14, 0.03), 1.0, "early", 0.05,
        ("CYTOKINE RELEASE SYNDROME", "CRS"), 0.3),
-    _t("Headache", _NER, 0.31, 0.29, (0.65, 0.30, 0.05, 0.0), 0.5, "first_weeks", 0.3, ("HEADACHE",)),
-    _t("Tremor", _NER, 0.18, 0.17, (0.7, 0.22, 0.08, 0.0), 0.8, "first_weeks", 0.1, ("TREMOR", "HAND TREMOR")),
-    _t("Dizziness", _NER, 0.10, 0.10, (0.75, 0.22, 0.03, 0.0), 0.4, "first_weeks"),
+    _t("Headache", _NER, 0.31, 0.29, (0.65, 0.30, 0.05, 0.0), 0.5, "first_weeks", 0.5, ("HEADACHE",)),
+    _t("Tremor", _NER, 0.18, 0.17, (0.7, 0.22, 0.08, 0.0), 0.8, "first_weeks", 0.3, ("TREMOR", "HAND TREMOR")),
+    _t("Dizziness", _NER, 0.10, 0.10, (0.75, 0.22, 0.03, 0.0), 0.4, "first_weeks", 0.2),
     _t("Encephalopathy", _NER, 0.04, 0.05, (0.25, 0.35, 0.35, 0.05), 0.9, "first_weeks", 0.0,
        ("ENCEPHALOPATHY",), 0.3),
     _t("Seizure", _NER, 0.02, 0.03, (0.05, 0.40, 0.45, 0.10), 0.7, "first_weeks", 0.0, ("SEIZURE",), 0.4),
     _t("Aphasia", _NER, 0.03, 0.03, (0.4, 0.35, 0.25, 0.0), 0.9, "first_weeks", 0.0, ("APHASIA",), 0.2),
     _t("Paraesthesia", _NER, 0.05, 0.05, (0.8, 0.2, 0.0, 0.0), 0.4),
+    _t("Somnolence", _NER, 0.05, 0.05, (0.7, 0.25, 0.05, 0.0), 0.5, "first_weeks"),
     _t("Confusional state", _PSY, 0.08, 0.09, (0.45, 0.35, 0.20, 0.0), 0.7, "first_weeks", 0.0,
        ("CONFUSION", "CONFUSIONAL STATE"), 0.2),
-    _t("Insomnia", _PSY, 0.10, 0.10, (0.8, 0.2, 0.0, 0.0), 0.2),
-    _t("Febrile neutropenia", _BLD, 0.18, 0.27, (0.0, 0.0, 0.85, 0.15), 0.3, "any", 0.1,
+    _t("Insomnia", _PSY, 0.10, 0.10, (0.8, 0.2, 0.0, 0.0), 0.2, "any", 0.2),
+    _t("Anxiety", _PSY, 0.06, 0.06, (0.75, 0.25, 0.0, 0.0), 0.1),
+    _t("Febrile neutropenia", _BLD, 0.18, 0.27, (0.0, 0.0, 0.85, 0.15), 0.3, "any", 0.3,
        ("FEBRILE NEUTROPENIA",), 0.3),
-    _t("Neutropenia", _BLD, 0.27, 0.29, (0.03, 0.12, 0.40, 0.45), 0.4, "any", 0.3),
-    _t("Anaemia", _BLD, 0.26, 0.29, (0.15, 0.35, 0.45, 0.05), 0.2, "any", 0.3, ("ANEMIA", "ANAEMIA")),
-    _t("Thrombocytopenia", _BLD, 0.19, 0.22, (0.1, 0.2, 0.35, 0.35), 0.3, "any", 0.2,
+    _t("Neutropenia", _BLD, 0.27, 0.29, (0.03, 0.12, 0.40, 0.45), 0.4, "any", 0.8),
+    _t("Anaemia", _BLD, 0.26, 0.29, (0.15, 0.35, 0.45, 0.05), 0.2, "any", 0.8, ("ANEMIA", "ANAEMIA")),
+    _t("Thrombocytopenia", _BLD, 0.19, 0.22, (0.1, 0.2, 0.35, 0.35), 0.3, "any", 0.7,
        ("THROMBOCYTOPENIA", "LOW PLATELETS")),
-    _t("Leukopenia", _BLD, 0.08, 0.09, (0.1, 0.25, 0.4, 0.25), 0.4),
+    _t("Leukopenia", _BLD, 0.08, 0.09, (0.1, 0.25, 0.4, 0.25), 0.4, "any", 0.5),
+    _t("Lymphopenia", _BLD, 0.08, 0.09, (0.05, 0.2, 0.45, 0.3), 0.5, "any", 0.5),
     _t("Pneumonia", _INF, 0.07, 0.12, (0.05, 0.30, 0.55, 0.10), 0.1, "any", 0.0, ("PNEUMONIA",), 0.4),
     _t("Sepsis", _INF, 0.04, 0.08, (0.0, 0.0, 0.60, 0.40), 0.1, "any", 0.0, ("SEPSIS",), 0.5),
-    _t("Device related infection", _INF, 0.05, 0.08, (0.1, 0.4, 0.45, 0.05), 0.1, "any", 0.0,
+    _t("Device related infection", _INF, 0.05, 0.08, (0.1, 0.4, 0.45, 0.05), 0.1, "any", 0.1,
        ("CATHETER INFECTION", "PORT INFECTION")),
-    _t("Upper respiratory tract infection", _INF, 0.06, 0.09, (0.5, 0.45, 0.05, 0.0), 0.05),
+    _t("Upper respiratory tract infection", _INF, 0.06, 0.09, (0.5, 0.45, 0.05, 0.0), 0.05, "any", 0.2),
     _t("Bacteraemia", _INF, 0.03, 0.06, (0.0, 0.3, 0.6, 0.1), 0.1, "any", 0.0, ("BACTEREMIA",), 0.3),
     _t("Urinary tract infection", _INF, 0.04, 0.06, (0.3, 0.5, 0.2, 0.0), 0.05),
     _t("Fungal infection", _INF, 0.03, 0.05, (0.1, 0.4, 0.45, 0.05), 0.1, "any", 0.0, ("FUNGAL INFECTION",), 0.3),
     _t("Oral herpes", _INF, 0.03, 0.04, (0.6, 0.4, 0.0, 0.0), 0.05),
-    _t("Nausea", _GI, 0.22, 0.23, (0.7, 0.27, 0.03, 0.0), 0.3, "any", 0.2),
-    _t("Diarrhoea", _GI, 0.20, 0.20, (0.7, 0.25, 0.05, 0.0), 0.2, "any", 0.2, ("DIARRHEA", "DIARRHOEA")),
-    _t("Vomiting", _GI, 0.12, 0.13, (0.7, 0.27, 0.03, 0.0), 0.2),
-    _t("Constipation", _GI, 0.15, 0.15, (0.8, 0.2, 0.0, 0.0), 0.1),
-    _t("Abdominal pain", _GI, 0.08, 0.09, (0.6, 0.3, 0.1, 0.0), 0.1),
-    _t("Hypokalaemia", _MET, 0.20, 0.22, (0.45, 0.30, 0.20, 0.05), 0.2, "any", 0.3, ("HYPOKALEMIA", "LOW POTASSIUM")),
-    _t("Hypomagnesaemia", _MET, 0.08, 0.09, (0.8, 0.15, 0.05, 0.0), 0.1),
-    _t("Decreased appetite", _MET, 0.10, 0.10, (0.7, 0.25, 0.05, 0.0), 0.2),
-    _t("Hyperglycaemia", _MET, 0.08, 0.08, (0.4, 0.35, 0.23, 0.02), 0.1),
-    _t("Alanine aminotransferase increased", _INV, 0.12, 0.12, (0.4, 0.25, 0.30, 0.05), 0.6, "any", 0.1,
+    _t("Nausea", _GI, 0.22, 0.23, (0.7, 0.27, 0.03, 0.0), 0.3, "any", 0.5),
+    _t("Diarrhoea", _GI, 0.20, 0.20, (0.7, 0.25, 0.05, 0.0), 0.2, "any", 0.5, ("DIARRHEA", "DIARRHOEA")),
+    _t("Vomiting", _GI, 0.12, 0.13, (0.7, 0.27, 0.03, 0.0), 0.2, "any", 0.3),
+    _t("Constipation", _GI, 0.15, 0.15, (0.8, 0.2, 0.0, 0.0), 0.1, "any", 0.3),
+    _t("Abdominal pain", _GI, 0.08, 0.09, (0.6, 0.3, 0.1, 0.0), 0.1, "any", 0.2),
+    _t("Stomatitis", _GI, 0.06, 0.07, (0.6, 0.3, 0.1, 0.0), 0.2),
+    _t("Hypokalaemia", _MET, 0.20, 0.22, (0.45, 0.30, 0.20, 0.05), 0.2, "any", 0.8,
+       ("HYPOKALEMIA", "LOW POTASSIUM")),
+    _t("Hypomagnesaemia", _MET, 0.08, 0.09, (0.8, 0.15, 0.05, 0.0), 0.1, "any", 0.4),
+    _t("Hypophosphataemia", _MET, 0.08, 0.09, (0.4, 0.35, 0.25, 0.0), 0.1, "any", 0.4),
+    _t("Hypocalcaemia", _MET, 0.07, 0.08, (0.6, 0.3, 0.1, 0.0), 0.1, "any", 0.3),
+    _t("Hypoalbuminaemia", _MET, 0.07, 0.08, (0.5, 0.4, 0.1, 0.0), 0.1, "any", 0.2),
+    _t("Decreased appetite", _MET, 0.10, 0.10, (0.7, 0.25, 0.05, 0.0), 0.2, "any", 0.2),
+    _t("Hyperglycaemia", _MET, 0.08, 0.08, (0.4, 0.35, 0.23, 0.02), 0.1, "any", 0.3),
+    _t("Alanine aminotransferase increased", _INV, 0.12, 0.12, (0.4, 0.25, 0.30, 0.05), 0.6, "any", 0.4,
        ("ALT INCREASED", "ELEVATED ALT")),
-    _t("Aspartate aminotransferase increased", _INV, 0.09, 0.10, (0.45, 0.25, 0.25, 0.05), 0.6, "any", 0.0,
+    _t("Aspartate aminotransferase increased", _INV, 0.09, 0.10, (0.45, 0.25, 0.25, 0.05), 0.6, "any", 0.3,
        ("AST INCREASED",)),
+    _t("Gamma-glutamyltransferase increased", _INV, 0.07, 0.07, (0.4, 0.3, 0.25, 0.05), 0.4, "any", 0.2,
+       ("GGT INCREASED",)),
     _t("Blood bilirubin increased", _INV, 0.05, 0.05, (0.4, 0.3, 0.25, 0.05), 0.3),
-    _t("Oedema peripheral", _GEN, 0.15, 0.15, (0.75, 0.23, 0.02, 0.0), 0.2, "any", 0.0, ("PERIPHERAL EDEMA",)),
-    _t("Fatigue", _GEN, 0.15, 0.16, (0.6, 0.3, 0.1, 0.0), 0.4),
-    _t("Chills", _GEN, 0.10, 0.10, (0.8, 0.2, 0.0, 0.0), 0.5, "early"),
-    _t("Cough", _RES, 0.12, 0.12, (0.8, 0.2, 0.0, 0.0), 0.05),
-    _t("Back pain", _MSK, 0.10, 0.10, (0.65, 0.3, 0.05, 0.0), 0.1),
-    _t("Hypotension", _VAS, 0.10, 0.11, (0.3, 0.45, 0.23, 0.02), 0.5, "early"),
-    _t("Rash", _SKN, 0.08, 0.08, (0.7, 0.25, 0.05, 0.0), 0.3),
+    _t("Blood immunoglobulin G decreased", _INV, 0.10, 0.10, (0.4, 0.45, 0.15, 0.0), 0.6, "any", 0.3,
+       ("HYPOGAMMAGLOBULINEMIA", "LOW IGG")),
+    _t("C-reactive protein increased", _INV, 0.06, 0.07, (0.6, 0.3, 0.1, 0.0), 0.4, "early", 0.2),
+    _t("Weight increased", _INV, 0.06, 0.06, (0.8, 0.2, 0.0, 0.0), 0.2),
+    _t("Oedema peripheral", _GEN, 0.15, 0.15, (0.75, 0.23, 0.02, 0.0), 0.2, "any", 0.3, ("PERIPHERAL EDEMA",)),
+    _t("Fatigue", _GEN, 0.15, 0.16, (0.6, 0.3, 0.1, 0.0), 0.4, "any", 0.3),
+    _t("Chills", _GEN, 0.10, 0.10, (0.8, 0.2, 0.0, 0.0), 0.5, "early", 0.3),
+    _t("Cough", _RES, 0.12, 0.12, (0.8, 0.2, 0.0, 0.0), 0.05, "any", 0.3),
+    _t("Dyspnoea", _RES, 0.09, 0.10, (0.5, 0.35, 0.15, 0.0), 0.1, "any", 0.2, ("DYSPNEA", "SHORTNESS OF BREATH")),
+    _t("Epistaxis", _RES, 0.06, 0.07, (0.8, 0.2, 0.0, 0.0), 0.05, "any", 0.2),
+    _t("Back pain", _MSK, 0.10, 0.10, (0.65, 0.3, 0.05, 0.0), 0.1, "any", 0.2),
+    _t("Arthralgia", _MSK, 0.08, 0.08, (0.7, 0.27, 0.03, 0.0), 0.1, "any", 0.2),
+    _t("Pain in extremity", _MSK, 0.07, 0.07, (0.7, 0.27, 0.03, 0.0), 0.1, "any", 0.2),
+    _t("Hypotension", _VAS, 0.10, 0.11, (0.3, 0.45, 0.23, 0.02), 0.5, "early", 0.2),
+    _t("Hypertension", _VAS, 0.07, 0.07, (0.4, 0.4, 0.2, 0.0), 0.2, "any", 0.2),
+    _t("Tachycardia", _CAR, 0.08, 0.09, (0.6, 0.35, 0.05, 0.0), 0.3, "early", 0.2, ("TACHYCARDIA", "SINUS TACHYCARDIA")),
+    _t("Rash", _SKN, 0.08, 0.08, (0.7, 0.25, 0.05, 0.0), 0.3, "any", 0.2),
+    _t("Pruritus", _SKN, 0.06, 0.06, (0.8, 0.2, 0.0, 0.0), 0.2),
 )
 
 # Fatal AEs (grade 5), given to some subjects who die within 30 days of their last dose.
@@ -220,6 +253,21 @@ FATAL_TERMS: tuple[tuple[str, str, float], ...] = (
     ("Cardiac arrest", _CAR, 0.08),
 )
 _NEURO_CRS = {"Cytokine release syndrome", "Encephalopathy", "Seizure", "Aphasia", "Confusional state", "Tremor"}
+
+
+_DISC_TERMS = ("Encephalopathy", "Cytokine release syndrome", "Seizure", "Confusional state", "Aphasia", "Tremor")
+_DISC_WEIGHTS = (0.25, 0.25, 0.15, 0.15, 0.10, 0.10)
+
+# --------------------------------------------------------------- design of the model
+# Values below are modelling choices (not calibrated); see the README for their rationale.
+PRIOR_HSCT_RATE = {"FIRST": 0.20, "LATER": 0.42}
+RFS_CURE = {"FIRST": 0.10, "LATER": 0.05}  # latent never-relapse fractions
+RFS_COUPLING_NOISE = 0.3  # noise on the survival ranks that order remission durations
+RFS_DEATH_IN_REMISSION = 0.12  # share of responders whose remission can only end by death
+RFS_NEW_THERAPY = {"Ph-negative": 0.10, "Ph-positive": 0.50}  # P(new therapy started in remission)
+RFS_NEW_THERAPY_STEPS = (1.0, 0.8, 1.2, 0.6, 1.4, 0.4, 1.6)  # multipliers tried to hit the RFS P value
+AE_DISCONTINUATION_RATE = 0.06
+FATAL_AE_SHARE = 0.55  # share of deaths within 30 days of the last dose attributed to a grade 5 AE
 
 
 # =============================================================================== API
@@ -237,7 +285,9 @@ def generate(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
 
 
 def check_calibration(adsl: pd.DataFrame, adtte: pd.DataFrame) -> dict[str, Any]:
-    """The calibrated statistics measured on finished datasets (for README tables and checks)."""
+    """The calibrated statistics measured on finished datasets: per endpoint (OS, RFS) the
+    subjects and events per group, KM medians (lifelines convention) and the Cox fit of
+    LATER vs FIRST (Efron ties, Wald CI)."""
     grp = adsl.set_index("USUBJID")["SALVGRP"]
     out: dict[str, Any] = {}
     for pc in ("OS", "RFS"):
@@ -266,43 +316,18 @@ def prior_hsct_effect(adsl: pd.DataFrame, adtte: pd.DataFrame) -> dict[str, dict
         d = os_[os_["SALVGRP"] == g]
         y = (d["PRHSCT"] == "Y").to_numpy()
         t, e = d["AVAL"].to_numpy(float), (d["CNSR"] == 0).to_numpy()
-        res = cox_binary(t, e, y)
         out[g] = {"n_Y": int(y.sum()), "n_N": int((~y).sum()),
-                  "median_Y": km_median(t[y], e[y]), "median_N": km_median(t[~y], e[~y]), **res.as_dict()}
+                  "median_Y": km_median(t[y], e[y]), "median_N": km_median(t[~y], e[~y]),
+                  **cox_binary(t, e, y).as_dict()}
     return out
 
 
-def _prior_hsct_ok(effect: dict[str, dict[str, float]]) -> bool:
+def prior_hsct_ok(effect: dict[str, dict[str, float]]) -> bool:
     return all(abs(v["median_Y"] - v["median_N"]) < 1.5 and v["lower"] < 1.0 < v["upper"] for v in effect.values())
 
 
-# ========================================================================= pipeline
-def _attempt(seed: int, attempt: int) -> dict[str, pd.DataFrame] | None:
-    base = _baseline(seed, attempt)
-    death_off = _calibrate_os(seed, attempt, base)
-    if death_off is None:
-        return None
-    resp = _response(seed, attempt, base, death_off)
-    rfs = _calibrate_rfs(seed, attempt, base, resp, death_off)
-    if rfs is None:
-        return None
-    prhsct = _prior_hsct(seed, attempt, base, death_off)
-    hsct_cr = _transplant_in_remission(seed, attempt, base, resp, rfs, death_off, prhsct)
-    if hsct_cr is None:
-        return None
-    trt = _treatment(seed, attempt, base, resp, rfs, hsct_cr, death_off)
-    hsct = _transplant_other(seed, attempt, base, resp, rfs, hsct_cr, death_off, prhsct, trt)
-    if hsct is None:
-        return None
-    out = _assemble(seed, attempt, base, resp, rfs, hsct, death_off, prhsct, trt)
-    # final guard on the finished datasets (the same estimators the calibration used)
-    if not (_calibration_ok(check_calibration(out["ADSL"], out["ADTTE"]))
-            and _prior_hsct_ok(prior_hsct_effect(out["ADSL"], out["ADTTE"]))):
-        return None
-    return out
-
-
-def _calibration_ok(measured: dict[str, Any]) -> bool:
+def calibration_ok(measured: dict[str, Any]) -> bool:
+    """Whether :func:`check_calibration` output meets the generator's (internal) tolerances."""
     ok = True
     for pc, key in (("OS", "os"), ("RFS", "rfs")):
         m, tgt = measured[pc], TARGETS[key]
@@ -313,29 +338,52 @@ def _calibration_ok(measured: dict[str, Any]) -> bool:
     return bool(ok)
 
 
-def _norm_rank(x: np.ndarray) -> np.ndarray:
-    """Normal scores of the ranks of ``x`` (ties by position)."""
-    from scipy.stats import norm
+# ========================================================================= pipeline
+class _Sim:
+    """The arrays of one generation attempt, filled step by step (one entry per subject, in
+    ``base`` order). Offsets are days from the first dose (0 = TRTSDT); ``inf`` = never,
+    ``nan`` = not applicable."""
 
-    r = np.argsort(np.argsort(np.asarray(x, dtype=float), kind="stable"), kind="stable")
-    return norm.ppf((r + 0.5) / len(r))
+    def __init__(self, seed: int, attempt: int, base: pd.DataFrame) -> None:
+        self.seed, self.attempt, self.base = seed, attempt, base
+        self.n = len(base)
+        self.group = base["SALVGRP"].to_numpy()
+        self.fu = base["_fu_off"].to_numpy()  # last contact: cut-off, or lost to follow-up
+        self.score = base["_score"].to_numpy()
+
+    def rng(self, step: str) -> np.random.Generator:
+        return rng_for(self.seed, step, self.attempt)
+
+    def index(self, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        m = np.ones(self.n, bool) if mask is None else mask
+        return {g: np.nonzero(m & (self.group == g))[0] for g in GROUPS}
 
 
-def _group_index(base: pd.DataFrame, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    grp = base["SALVGRP"].to_numpy()
-    m = np.ones(len(base), bool) if mask is None else mask
-    return {g: np.nonzero(m & (grp == g))[0] for g in GROUPS}
+def _attempt(seed: int, attempt: int) -> dict[str, pd.DataFrame] | None:
+    sim = _Sim(seed, attempt, _baseline(seed, attempt))
+    steps = (_overall_survival, _response, _relapse, _prior_hsct, _transplant_in_remission, _treatment,
+             _transplant_other, _mrd)
+    for step in steps:
+        if step(sim) is False:
+            return None
+    adsl, adtte = _adsl(sim), _adtte(sim)
+    # final guard on the finished datasets (the estimators the calibration used)
+    if not (calibration_ok(check_calibration(adsl, adtte)) and prior_hsct_ok(prior_hsct_effect(adsl, adtte))):
+        return None
+    out = {"ADSL": adsl, "ADTTE": adtte, "ADRS": _adrs(sim), "ADAE": _adae(sim)}
+    return {k: v.sort_values(KEYS[k], kind="stable").reset_index(drop=True) for k, v in out.items()}
 
 
 # ------------------------------------------------------------------------- baseline
 def _baseline(seed: int, attempt: int) -> pd.DataFrame:
+    """Demographics, disease characteristics, first-dose dates and follow-up limits."""
     frames = []
     for spec in STUDIES:
         rng = rng_for(seed, "baseline", attempt, spec.studyid)
         n = spec.n
         start, end = np.datetime64(spec.accrual[0]), np.datetime64(spec.accrual[1])
         span = int((end - start).astype(int))
-        trtsdt = np.sort(start + rng.integers(0, span + 1, n).astype("timedelta64[D]"))
+        trtsdt = np.sort(start + rng.integers(0, span + 1, n).astype("timedelta64[D]"))  # enrolment order
         first = np.zeros(n, bool)
         first[rng.choice(n, spec.n_first, replace=False)] = True
         # sites: a few large centres, many small ones; each site in one region
@@ -361,7 +409,7 @@ def _baseline(seed: int, attempt: int) -> pd.DataFrame:
         dcut = np.datetime64(spec.dcut)
         c_off = (dcut - trtsdt).astype(int)
         # lost to follow-up: ~3% of subjects, last contact between day 120 and 30 days before cut-off
-        ltfu = np.full(n, np.nan)
+        ltfu = np.full(n, np.inf)
         cand = (rng.random(n) < 0.03) & (c_off > 180)
         ltfu[cand] = np.floor(120 + rng.random(int(cand.sum())) * (c_off[cand] - 150))
         frames.append(pd.DataFrame({
@@ -380,11 +428,11 @@ def _baseline(seed: int, attempt: int) -> pd.DataFrame:
             "ECOG": ecog,
             "TRTSDT": pd.to_datetime(trtsdt),
             "DCUTDT": pd.to_datetime(np.full(n, dcut)),
-            "_c_off": c_off,
+            "_c_off": c_off.astype(float),
             "_ltfu_off": ltfu,
         }))
     base = pd.concat(frames, ignore_index=True)
-    base["_fu_off"] = np.fmin(base["_c_off"].to_numpy(float), base["_ltfu_off"].to_numpy(float))
+    base["_fu_off"] = np.fmin(base["_c_off"].to_numpy(), base["_ltfu_off"].to_numpy())
     rng = rng_for(seed, "score", attempt)
     z = lambda v: (v - v.mean()) / v.std()  # noqa: E731
     # latent prognosis (higher = better). The salvage-group effect is not in it: it comes from
@@ -394,157 +442,468 @@ def _baseline(seed: int, attempt: int) -> pd.DataFrame:
     return base
 
 
+def _cox_ok(res: CoxResult, tgt: dict[str, Any]) -> bool:
+    return (abs(res.hr - tgt["hr"]) <= _TOL["hr"] and abs(res.lower - tgt["ci"][0]) <= _TOL["ci"]
+            and abs(res.upper - tgt["ci"][1]) <= _TOL["ci"])
+
+
 # ------------------------------------------------------------------- overall survival
-def _calibrate_os(seed: int, attempt: int, base: pd.DataFrame) -> np.ndarray | None:
-    """Death offsets (days from the first dose, uncensored) for every subject.
+def _overall_survival(sim: _Sim) -> bool:
+    """``sim.death``: death offset of every subject (uncensored; observed if <= ``sim.fu``).
 
     OS follows a Weibull per group with a common shape (proportional hazards); times are
     quantile-matched (stratified uniforms) and given to subjects in order of their latent
-    prognosis. The two medians and the shape are calibrated until the KM medians and the
-    Cox HR of the censored data hit the targets.
+    prognosis. The two medians and the shape are calibrated (nested bisection) until the
+    KM medians and the Cox HR of the censored data hit the targets.
     """
-    rng = rng_for(seed, "os", attempt)
-    later = (base["SALVGRP"] == "LATER").to_numpy()
-    fu = base["_fu_off"].to_numpy()
-    idx = _group_index(base)
-    order = {g: base["_score"].to_numpy()[idx[g]] + rng.normal(0, 0.5, len(idx[g])) for g in GROUPS}
+    rng = sim.rng("os")
+    idx = sim.index()
+    order = {g: sim.score[idx[g]] + rng.normal(0, 0.5, len(idx[g])) for g in GROUPS}
     u = {g: stratified_uniforms(rng, len(idx[g])) for g in GROUPS}
     tgt = TARGETS["os"]
 
-    def build(p: dict[str, float]) -> np.ndarray:
-        death = np.empty(len(base))
-        for g in GROUPS:
-            days = np.maximum(1, np.round(Weibull(p[f"med_{g}"], p["shape"]).ppf(u[g]) * 30.4375))
-            death[idx[g]] = assign_by_rank(order[g], days - 1)
-        return death
+    def offsets(g: str, median: float, shape: float) -> np.ndarray:
+        days = np.maximum(1, np.round(Weibull(median, shape).ppf(u[g]) * 30.4375))
+        return assign_by_rank(order[g], days - 1)
 
-    def measure(p: dict[str, float]) -> dict[str, float]:
-        death = build(p)
-        event = death <= fu
-        t = months(np.where(event, death, fu) + 1)
-        return {
-            "med_FIRST": km_median(t[~later], event[~later]), "med_LATER": km_median(t[later], event[later]),
-            "margin": min(km_median_margin(t[~later], event[~later]), km_median_margin(t[later], event[later])),
-            **cox_binary(t, event, later).as_dict(),
-        }
+    def measure(g: str, median: float, shape: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        death, f = offsets(g, median, shape), sim.fu[idx[g]]
+        event = death <= f
+        return months(np.where(event, death, f) + 1), event, months(f + 1)
 
-    def update(p: dict[str, float], s: dict[str, float]) -> dict[str, float]:
-        q = dict(p)
-        for g in GROUPS:
-            q[f"med_{g}"] = p[f"med_{g}"] * tgt["median"][g] / min(s[f"med_{g}"], 3 * tgt["median"][g])
-        if s["hr"] > 1.0:
-            q["shape"] = float(np.clip(p["shape"] * (np.log(tgt["hr"]) / np.log(s["hr"])) ** 0.8, 0.3, 3.0))
-        return q
-
-    def done(s: dict[str, float]) -> bool:
-        return (all(abs(s[f"med_{g}"] - tgt["median"][g]) <= _TOL["median"] for g in GROUPS)
-                and abs(s["hr"] - tgt["hr"]) <= _TOL["hr"]
-                and abs(s["lower"] - tgt["ci"][0]) <= _TOL["ci"] and abs(s["upper"] - tgt["ci"][1]) <= _TOL["ci"]
-                and s["p"] < 0.001 and s["margin"] > _TOL["median_margin"])
-
-    shape0 = np.log(tgt["hr"]) / np.log(tgt["median"]["FIRST"] / tgt["median"]["LATER"])
-    start = {"med_FIRST": tgt["median"]["FIRST"], "med_LATER": tgt["median"]["LATER"], "shape": float(shape0)}
-    params, _, ok = calibrate(start, measure, update, done, max_iter=40)
-    return build(params) if ok else None
+    fit = calibrate_two_groups(
+        measure, "FIRST", "LATER", tgt["median"], tgt["hr"],
+        scale_range={g: (0.5 * m, 2.0 * m) for g, m in tgt["median"].items()},
+        lever_range=(0.4, 1.4), median_tol=_TOL["median"], hr_tol=_TOL["hr"])
+    if fit is None or not _cox_ok(fit.cox, tgt) or fit.cox.p >= 0.001:
+        return False
+    sim.death = np.empty(sim.n)
+    for g in GROUPS:
+        d = offsets(g, fit.scale[g], fit.lever)
+        if g in fit.nudges:
+            pos, t_new = fit.nudges[g]
+            d[pos] = round(t_new * 30.4375) - 1
+        sim.death[idx[g]] = d
+    sim.os_fit = fit
+    return True
 
 
 # ------------------------------------------------------------------------- response
-def _response(seed: int, attempt: int, base: pd.DataFrame, death_off: np.ndarray) -> dict[str, np.ndarray]:
-    """Remission (CR/CRh/CRi) within two cycles: exactly the published counts, chosen mostly
-    among the longer survivors of each group (remission is the main driver of survival)."""
-    rng = rng_for(seed, "response", attempt)
-    n = len(base)
+def _response(sim: _Sim) -> bool:
+    """Remission (CR/CRh/CRi) within two cycles: exactly the published counts per group,
+    chosen among subjects alive 30 days after the remission assessment, mostly the longer
+    survivors (remission is the main driver of survival); fewer blasts help a little."""
+    rng = sim.rng("response")
+    n = sim.n
     # remission seen at the end of cycle 1 (day ~29) for ~3/4, else at the end of cycle 2 (day ~71)
     rsp_cycle = np.where(rng.random(n) < 0.76, 1, 2)
     rsp_off = (rsp_cycle - 1) * CYCLE_DAYS + INFUSION_DAYS + rng.integers(-2, 4, n)
     noise = rng.normal(0, 0.55, n)
-    z_blast = (base["BMBLAST"].to_numpy() - 70.0) / 25.0
+    z_blast = (sim.base["BMBLAST"].to_numpy() - 70.0) / 25.0
     responder = np.zeros(n, bool)
-    for g, ix in _group_index(base).items():
-        score = _norm_rank(death_off[ix]) - 0.2 * z_blast[ix] + noise[ix]
-        eligible = death_off[ix] > rsp_off[ix] + 30
+    for g, ix in sim.index().items():
+        score = norm_rank(sim.death[ix]) - 0.2 * z_blast[ix] + noise[ix]
+        eligible = sim.death[ix] > rsp_off[ix] + 30
         responder[ix[top_k(score, TARGETS["remission"][g], eligible)]] = True
-    category = np.where(responder, choose(rng, ["CR", "CRh", "CRi"], [0.66, 0.18, 0.16], n), "")
-    # first and second marrow assessments (end of cycles 1 and 2)
-    assess = np.stack([INFUSION_DAYS + rng.integers(-2, 4, n), CYCLE_DAYS + INFUSION_DAYS + rng.integers(-2, 4, n)], 1)
-    ne = ~responder & (death_off < assess[:, 0])
-    nonresp_cat = np.where(ne, "NE", np.where(rng.random(n) < 0.11, "BFHM", "NR"))
-    return {
-        "responder": responder,
-        "rsp_cycle": np.where(responder, rsp_cycle, 0),
-        "rsp_off": np.where(responder, rsp_off, np.nan),
-        "bestrsp": np.where(responder, category, nonresp_cat),
-        "assess": assess,
-    }
+    category = choose(rng, ["CR", "CRh", "CRi"], [0.66, 0.18, 0.16], n)
+    # marrow assessments at the end of cycles 1 and 2
+    assess = np.stack([INFUSION_DAYS + rng.integers(-2, 4, n),
+                       CYCLE_DAYS + INFUSION_DAYS + rng.integers(-2, 4, n)], 1)
+    died_before_assessment = sim.death < assess[:, 0]
+    nonresp = np.where(died_before_assessment, "NE", np.where(rng.random(n) < 0.11, "BFHM", "NR"))
+    sim.responder = responder
+    sim.rsp_cycle = np.where(responder, rsp_cycle, 0)
+    sim.rsp = np.where(responder, rsp_off, np.nan)
+    sim.bestrsp = np.where(responder, category, nonresp)
+    sim.assess = assess
+    return True
 
 
 # ---------------------------------------------------------------- relapse-free survival
-def _calibrate_rfs(seed: int, attempt: int, base: pd.DataFrame, resp: dict[str, np.ndarray],
-                   death_off: np.ndarray) -> dict[str, np.ndarray] | None:
-    """Relapse among responders.
+def _relapse(sim: _Sim) -> bool:
+    """``sim.relapse`` (relapse offset, ``inf`` if none before death) and ``sim.nalt`` (start of
+    another anti-leukaemic therapy while in remission, ``inf`` if none).
 
-    A latent remission duration follows a mixture-cure Weibull per group (a fraction never
-    relapses, mainly transplanted patients), quantile-matched and given to responders in
-    order of their survival (rank correlation with noise). Relapse happens at remission +
-    duration if that is at least 7 days before death; otherwise the remission ends with
-    death (death in remission). The medians, shape and cure fractions are calibrated until
-    RFS (relapse or death, censored at last contact) hits the targets.
+    A latent remission duration follows a mixture-cure Weibull per group, quantile-matched
+    and given to responders in order of their survival (rank correlation with noise). Relapse
+    happens at remission + duration if that is at least 7 days before death; otherwise (and
+    for a fixed share of responders who die in remission) the remission ends with death. RFS (relapse or death) is censored at last contact or at the
+    start of a new anti-leukaemic therapy in remission (TKI for Ph-positive disease,
+    consolidation chemotherapy, donor lymphocytes). The medians and the common shape are
+    calibrated for the target medians and HR; the share of new therapies is stepped until
+    the Wald P is met.
     """
-    rng = rng_for(seed, "rfs", attempt)
-    fu = base["_fu_off"].to_numpy()
-    rsp = resp["rsp_off"]
-    idx = _group_index(base, resp["responder"])
-    order = {g: _norm_rank(death_off[idx[g]]) + rng.normal(0, 0.8, len(idx[g])) for g in GROUPS}
+    rng = sim.rng("rfs")
+    rsp = sim.rsp
+    idx = sim.index(sim.responder)
+    order = {g: norm_rank(sim.death[idx[g]]) + rng.normal(0, RFS_COUPLING_NOISE, len(idx[g])) for g in GROUPS}
     u = {g: stratified_uniforms(rng, len(idx[g])) for g in GROUPS}
-    all_idx = np.concatenate([idx[g] for g in GROUPS])
-    x_later = np.concatenate([np.full(len(idx[g]), g == "LATER", dtype=float) for g in GROUPS])
+    nrm = rng.random(sim.n) < RFS_DEATH_IN_REMISSION  # these responders die without relapse
+    u_nalt = rng.random(sim.n)
+    nalt_day = np.nan_to_num(rsp, nan=0) + rng.integers(45, 181, sim.n)
+    ph_pos = (sim.base["PHSTAT"] == "Ph-positive").to_numpy()
+    nalt_p = np.where(ph_pos, RFS_NEW_THERAPY["Ph-positive"], RFS_NEW_THERAPY["Ph-negative"])
     tgt = TARGETS["rfs"]
 
-    def build(p: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-        relapse = np.full(len(base), np.inf)
-        for g in GROUPS:
-            dist = CureWeibull(cure=p[f"cure_{g}"], median=p[f"med_{g}"], shape=p["shape"])
-            m = dist.ppf(u[g])
+    for step in RFS_NEW_THERAPY_STEPS:
+        nalt = np.where(sim.responder & (u_nalt < nalt_p * step), nalt_day, np.inf)
+
+        def relapse_offsets(g: str, median: float, shape: float) -> np.ndarray:
+            m = CureWeibull(cure=RFS_CURE[g], median=median, shape=shape).ppf(u[g])
             dur = np.where(np.isfinite(m), np.maximum(14, np.round(m * 30.4375)), np.inf)
-            relapse[idx[g]] = rsp[idx[g]] + assign_by_rank(order[g], dur)
-        relapse = np.where(relapse <= death_off - 7, relapse, np.inf)
-        end = np.where(resp["responder"], np.fmin(relapse, death_off), np.nan)
-        return relapse, end
+            rel = rsp[idx[g]] + assign_by_rank(order[g], dur)
+            return np.where((rel <= sim.death[idx[g]] - 7) & ~nrm[idx[g]], rel, np.inf)
 
-    def measure(p: dict[str, float]) -> dict[str, float]:
-        _, end = build(p)
-        e, f, r = end[all_idx], fu[all_idx], rsp[all_idx]
-        event = e <= f
-        t = months(np.where(event, e, f) - r + 1)
-        first = x_later == 0
-        return {
-            "med_FIRST": km_median(t[first], event[first]), "med_LATER": km_median(t[~first], event[~first]),
-            "margin": min(km_median_margin(t[first], event[first]), km_median_margin(t[~first], event[~first])),
-            **cox_binary(t, event, x_later).as_dict(),
-        }
+        def measure(g: str, median: float, shape: float, nalt: np.ndarray = nalt):
+            rel = relapse_offsets(g, median, shape)
+            death, r = sim.death[idx[g]], rsp[idx[g]]
+            f = np.fmin(sim.fu[idx[g]], nalt[idx[g]])  # RFS censoring: last contact or new therapy
+            end = np.fmin(rel, death)
+            event = end <= f
+            # only an observed relapse may be nudged, up to 7 days before death / censoring
+            latest = np.where(event & np.isfinite(rel), months(np.fmin(f, death - 7) - r + 1), -np.inf)
+            return months(np.where(event, end, f) - r + 1), event, latest
 
-    se_target = (np.log(tgt["ci"][1]) - np.log(tgt["ci"][0])) / (2 * 1.959964)
+        fit = calibrate_two_groups(
+            measure, "FIRST", "LATER", tgt["median"], tgt["hr"],
+            scale_range={g: (0.3 * m, 4.0 * m) for g, m in tgt["median"].items()},
+            lever_range=(0.4, 2.0), median_tol=_TOL["median"], hr_tol=_TOL["hr"])
+        if fit is not None and _cox_ok(fit.cox, tgt) and abs(fit.cox.p - tgt["p"]) <= _TOL["p"]:
+            break
+    else:
+        return False
+    relapse = np.full(sim.n, np.inf)
+    for g in GROUPS:
+        rel = relapse_offsets(g, fit.scale[g], fit.lever)
+        if g in fit.nudges:
+            pos, t_new = fit.nudges[g]
+            rel[pos] = rsp[idx[g]][pos] + round(t_new * 30.4375) - 1
+        relapse[idx[g]] = rel
+    sim.relapse = relapse
+    # a new therapy only happens if it starts in remission, before the last contact
+    sim.nalt = np.where(nalt < np.fmin(np.fmin(relapse, sim.death), sim.fu), nalt, np.inf)
+    sim.rfs_fit = fit
+    return True
 
-    def update(p: dict[str, float], s: dict[str, float]) -> dict[str, float]:
-        q = dict(p)
-        for g in GROUPS:
-            q[f"med_{g}"] = p[f"med_{g}"] * (tgt["median"][g] / min(s[f"med_{g}"], 3 * tgt["median"][g])) ** 1.2
-        if s["hr"] > 1.0:
-            q["shape"] = float(np.clip(p["shape"] * (np.log(tgt["hr"]) / np.log(s["hr"])) ** 0.7, 0.3, 3.0))
-        shift = float(np.clip((se_target - s["se"]) / 0.12, -0.05, 0.05))
-        for g in GROUPS:
-            q[f"cure_{g}"] = float(np.clip(p[f"cure_{g}"] + shift, 0.0, 0.6))
-        return q
 
-    def done(s: dict[str, float]) -> bool:
-        return (all(abs(s[f"med_{g}"] - tgt["median"][g]) <= _TOL["median"] for g in GROUPS)
-                and abs(s["hr"] - tgt["hr"]) <= _TOL["hr"]
-                and abs(s["lower"] - tgt["ci"][0]) <= _TOL["ci"] and abs(s["upper"] - tgt["ci"][1]) <= _TOL["ci"]
-                and abs(s["p"] - tgt["p"]) <= _TOL["p"] and s["margin"] > _TOL["median_margin"])
+# ---------------------------------------------------------------------- prior alloHSCT
+def _prior_hsct(sim: _Sim) -> bool:
+    """Prior alloHSCT with no prognostic effect: exactly ``PRIOR_HSCT_RATE`` of each group,
+    spread evenly along the observed OS times (systematic sampling with a random start);
+    redrawn (bounded) until the "no apparent effect" criterion of :func:`prior_hsct_ok` holds."""
+    rng = sim.rng("prior_hsct")
+    event = sim.death <= sim.fu
+    observed = np.fmin(sim.death, sim.fu)
+    t = months(observed + 1)
+    prhsct = np.zeros(sim.n, bool)
+    for g, ix in sim.index().items():
+        k = int(round(PRIOR_HSCT_RATE[g] * len(ix)))
+        for _ in range(50):
+            y = balanced_flag(rng, observed[ix], k)
+            tg, eg = t[ix], event[ix]
+            res = cox_binary(tg, eg, y)
+            if abs(km_median(tg[y], eg[y]) - km_median(tg[~y], eg[~y])) < 1.0 and res.lower < 1.0 < res.upper:
+                break
+        else:
+            return False
+        prhsct[ix] = y
+    sim.prhsct = prhsct
+    return True
 
-    start = {"med_FIRST": 9.0, "med_LATER": 6.5, "shape": 1.0, "cure_FIRST": 0.15, "cure_LATER": 0.08}
-    params, _, ok = calibrate(start, measure, update, done, max_iter=60)
-    if not ok:
-        return None
-    relapse, end = build(params)
-    return {"relapse_off": relapse, "end_off": end}
+
+# ---------------------------------------------------------------------- transplants
+def _transplant_in_remission(sim: _Sim) -> bool:
+    """alloHSCT in continuous remission (no relapse, no other therapy before it): exactly
+    the published counts; planned after 0-2 further blinatumomab cycles, 3-8 weeks after the
+    last infusion, at least 14 days before relapse or death and before the cut-off."""
+    rng = sim.rng("hsct_cr")
+    n = sim.n
+    extra = choose(rng, ["0", "1", "2"], [0.5, 0.35, 0.15], n).astype(int)
+    last_cycle = sim.rsp_cycle + extra
+    hsct = ((last_cycle - 1) * CYCLE_DAYS + INFUSION_DAYS - 1 + rng.integers(21, 57, n)).astype(float)
+    rfs_end = np.fmin(sim.relapse, sim.death)
+    eligible = (sim.responder & (hsct + 14 <= rfs_end) & (hsct <= sim.fu - 14) & ~np.isfinite(sim.nalt)
+                & (sim.base["AGE"].to_numpy() <= 72))
+    score = (norm_rank(np.where(np.isfinite(rfs_end), rfs_end, 1e6)) + rng.normal(0, 0.8, n)
+             - 0.6 * sim.prhsct - 0.03 * (sim.base["AGE"].to_numpy() - 40))
+    flag = np.zeros(n, bool)
+    for g, ix in sim.index().items():
+        if eligible[ix].sum() < TARGETS["allo_hsct_ccr"][g]:
+            return False
+        flag[ix[top_k(score[ix], TARGETS["allo_hsct_ccr"][g], eligible[ix])]] = True
+    sim.hsct_cr = flag
+    sim.hsct = np.where(flag, hsct, np.nan)
+    sim.hsct_cr_cycles = np.where(flag, last_cycle, 0)
+    return True
+
+
+def _transplant_other(sim: _Sim) -> bool:
+    """alloHSCT not in continuous remission: after another salvage (non-responders), after
+    relapse, or after another therapy started in remission. Exactly the published totals."""
+    rng = sim.rng("hsct_other")
+    n = sim.n
+    relapse_seen = np.isfinite(sim.relapse) & (sim.relapse <= sim.fu)
+    evaluable_nonresp = ~sim.responder & (sim.bestrsp != "NE")
+    hsct = np.select(
+        [evaluable_nonresp, sim.responder & np.isfinite(sim.nalt), sim.responder & relapse_seen],
+        [np.maximum(sim.last_dose + rng.integers(45, 121, n), 90),
+         sim.nalt + rng.integers(30, 91, n),
+         sim.relapse + rng.integers(35, 101, n)],
+        default=np.inf).astype(float)
+    eligible = (~sim.hsct_cr & np.isfinite(hsct) & (hsct + 14 <= sim.death) & (hsct <= sim.fu - 7)
+                & (sim.base["AGE"].to_numpy() <= 72))
+    score = (norm_rank(sim.death) + rng.normal(0, 0.8, n) - 0.6 * sim.prhsct
+             - 0.03 * (sim.base["AGE"].to_numpy() - 40))
+    flag = np.zeros(n, bool)
+    for g, ix in sim.index().items():
+        k = TARGETS["allo_hsct"][g] - TARGETS["allo_hsct_ccr"][g]
+        if eligible[ix].sum() < k:
+            return False
+        flag[ix[top_k(score[ix], k, eligible[ix])]] = True
+    sim.hsct = np.where(flag, hsct, sim.hsct)
+    sim.hsct_any = flag | sim.hsct_cr
+    return True
+
+
+# ------------------------------------------------------------------------- treatment
+def _treatment(sim: _Sim) -> bool:
+    """Blinatumomab exposure: 28-day infusions every 42 days; two induction cycles and up to
+    three consolidation cycles for responders (fewer before a transplant); non-responders stop
+    after one or two cycles. Treatment stops at death, relapse, a new therapy, the cut-off or
+    last contact, and in ~6% of subjects for an adverse event."""
+    rng = sim.rng("treatment")
+    n = sim.n
+    planned = np.where(sim.responder, 2 + choose(rng, ["0", "1", "2", "3"], [0.25, 0.2, 0.15, 0.4], n).astype(int),
+                       np.where(rng.random(n) < 0.6, 2, 1))
+    planned = np.where(sim.hsct_cr, sim.hsct_cr_cycles, planned)
+    planned_end = (planned - 1) * CYCLE_DAYS + INFUSION_DAYS - 1
+    disc_cycle = np.where(sim.responder, np.maximum(sim.rsp_cycle + 1, 2), rng.integers(1, 3, n))
+    disc = (disc_cycle - 1) * CYCLE_DAYS + rng.integers(1, INFUSION_DAYS - 1, n)
+    disc = np.where((rng.random(n) < AE_DISCONTINUATION_RATE) & (disc < planned_end), disc, np.inf)
+    stop = np.fmin.reduce([sim.death, sim.relapse - 1, sim.nalt - 1, sim.fu, disc])
+    last = np.fmin(planned_end, stop)
+    in_break = (last % CYCLE_DAYS) >= INFUSION_DAYS
+    last = np.where(in_break, (last // CYCLE_DAYS) * CYCLE_DAYS + INFUSION_DAYS - 1, last)
+    sim.last_dose = last.astype(int)
+    sim.cycles = (sim.last_dose // CYCLE_DAYS + 1).astype(int)
+    sim.ae_disc = np.isfinite(disc) & (disc == stop) & (sim.last_dose == disc)
+    return True
+
+
+def _mrd(sim: _Sim) -> bool:
+    """MRD response (< 1e-4) among responders: exactly the published counts, mostly the
+    responders with the longest remissions."""
+    rng = sim.rng("mrd")
+    rfs_end = np.fmin(sim.relapse, sim.death) - np.nan_to_num(sim.rsp, nan=0)
+    score = norm_rank(np.where(np.isfinite(rfs_end), rfs_end, 1e6)) + rng.normal(0, 1.0, sim.n)
+    mrd = np.zeros(sim.n, bool)
+    for g, ix in sim.index(sim.responder).items():
+        mrd[ix[top_k(score[ix], TARGETS["mrd_response"][g])]] = True
+    sim.mrd = mrd
+    return True
+
+
+# ------------------------------------------------------------------------- datasets
+def _dates(start: pd.Series, offsets: np.ndarray) -> pd.Series:
+    """``start + offset`` days; non-finite offsets give NaT."""
+    off = np.where(np.isfinite(offsets), offsets, np.nan)
+    return add_days(start, off)
+
+
+def _adsl(sim: _Sim) -> pd.DataFrame:
+    base = sim.base
+    trtsdt = base["TRTSDT"]
+    died = sim.death <= sim.fu
+    relapsed = np.isfinite(sim.relapse) & (sim.relapse <= sim.fu)
+    adsl = pd.DataFrame({
+        "STUDYID": base["STUDYID"],
+        "USUBJID": base["USUBJID"],
+        "SUBJID": base["SUBJID"],
+        "SITEID": base["SITEID"],
+        "AGE": base["AGE"].astype(int),
+        "AGEGR1": pd.cut(base["AGE"], [0, 34, 54, 200], labels=["<35", "35-54", ">=55"]).astype(str),
+        "SEX": base["SEX"],
+        "RACE": base["RACE"],
+        "REGION1": base["REGION1"],
+        "PHSTAT": base["PHSTAT"],
+        "PRHSCT": np.where(sim.prhsct, "Y", "N"),
+        "NPRSALV": base["NPRSALV"].astype(int),
+        "SALVGRP": base["SALVGRP"],
+        "SALVGRPN": np.where(base["SALVGRP"] == "FIRST", 1, 2),
+        "BMBLAST": base["BMBLAST"].round(1),
+        "BMBLGR1": np.where(base["BMBLAST"] >= 50, ">=50%", "<50%"),
+        "ECOG": base["ECOG"].astype(int),
+        "TRTSDT": trtsdt,
+        "TRTEDT": _dates(trtsdt, sim.last_dose.astype(float)),
+        "CYCLES": sim.cycles,
+        "TRTDURD": sim.last_dose + 1,
+        "SAFFL": "Y",
+        "FASFL": "Y",
+        "DCUTDT": base["DCUTDT"],
+        "DTHFL": np.where(died, "Y", "N"),
+        "DTHDT": _dates(trtsdt, np.where(died, sim.death, np.nan)),
+        "HSCTFL": np.where(sim.hsct_any, "Y", "N"),
+        "HSCTDT": _dates(trtsdt, sim.hsct),
+        "HSCTCRFL": np.where(sim.hsct_cr, "Y", "N"),
+        "CRFL": np.where(sim.responder, "Y", "N"),
+        "RSPDT": _dates(trtsdt, sim.rsp),
+        "RELFL": np.where(relapsed, "Y", "N"),
+        "RELDT": _dates(trtsdt, np.where(relapsed, sim.relapse, np.nan)),
+        "NALTDT": _dates(trtsdt, sim.nalt),
+    })
+    return adsl[COLUMNS["ADSL"]]
+
+
+def _tte_rows(base: pd.DataFrame, mask: np.ndarray, paramcd: str, start_off: np.ndarray, end_off: np.ndarray,
+              event: np.ndarray, evntdesc: np.ndarray, cnsdtdsc: np.ndarray) -> pd.DataFrame:
+    trtsdt = base["TRTSDT"][mask].reset_index(drop=True)
+    s, e = start_off[mask], end_off[mask]
+    return pd.DataFrame({
+        "STUDYID": base["STUDYID"][mask].to_numpy(),
+        "USUBJID": base["USUBJID"][mask].to_numpy(),
+        "PARAMCD": paramcd,
+        "PARAM": TTE_PARAMS[paramcd],
+        "AVAL": months(e - s + 1),
+        "AVALU": "MONTHS",
+        "CNSR": np.where(event[mask], 0, 1),
+        "STARTDT": _dates(trtsdt, s),
+        "ADT": _dates(trtsdt, e),
+        "EVNTDESC": np.where(event[mask], evntdesc[mask], ""),
+        "CNSDTDSC": np.where(event[mask], "", cnsdtdsc[mask]),
+    })
+
+
+def _adtte(sim: _Sim) -> pd.DataFrame:
+    base, n = sim.base, sim.n
+    died = sim.death <= sim.fu
+    os_end = np.fmin(sim.death, sim.fu)
+    lost = np.isfinite(base["_ltfu_off"].to_numpy())
+    os_reason = np.where(lost, "LOST TO FOLLOW-UP", "DATA CUT-OFF")
+    zero = np.zeros(n)
+    rows = [_tte_rows(base, np.ones(n, bool), "OS", zero, os_end, died, np.full(n, "DEATH"), os_reason)]
+    # RFS: from remission to relapse or death; censored at last contact or a new therapy in remission
+    rfs_event_off = np.fmin(sim.relapse, sim.death)
+    rfs_cens_off = np.fmin(sim.fu, sim.nalt)
+    rfs_event = sim.responder & (rfs_event_off <= rfs_cens_off)
+    rfs_end = np.where(rfs_event, rfs_event_off, rfs_cens_off)
+    rfs_desc = np.where(sim.relapse <= sim.death, "RELAPSE", "DEATH")
+    rfs_reason = np.where(sim.nalt <= sim.fu, "NEW ANTI-LEUKAEMIC THERAPY", os_reason)
+    rows.append(_tte_rows(base, sim.responder, "RFS", sim.rsp, rfs_end, rfs_event, rfs_desc, rfs_reason))
+    rows.append(_tte_rows(base, sim.hsct_any, "OSHSCT", sim.hsct, os_end, died, np.full(n, "DEATH"), os_reason))
+    return pd.concat(rows, ignore_index=True)[COLUMNS["ADTTE"]]
+
+
+def _adrs(sim: _Sim) -> pd.DataFrame:
+    base = sim.base
+    trtsdt = base["TRTSDT"]
+    # date of the best response: remission date, else the last assessment the subject lived to
+    second = (sim.cycles >= 2) & (sim.death >= sim.assess[:, 1]) & (sim.fu >= sim.assess[:, 1])
+    assess = np.where(second, sim.assess[:, 1], sim.assess[:, 0]).astype(float)
+    best_off = np.where(sim.responder, sim.rsp, np.where(sim.bestrsp == "NE", np.nan, assess))
+    best = pd.DataFrame({
+        "STUDYID": base["STUDYID"], "USUBJID": base["USUBJID"], "PARAMCD": "BESTRSP",
+        "PARAM": RS_PARAMS["BESTRSP"], "AVALC": sim.bestrsp, "ADT": _dates(trtsdt, best_off),
+    })
+    r = sim.responder
+    mrd = pd.DataFrame({
+        "STUDYID": base["STUDYID"][r].to_numpy(), "USUBJID": base["USUBJID"][r].to_numpy(), "PARAMCD": "MRDRESP",
+        "PARAM": RS_PARAMS["MRDRESP"], "AVALC": np.where(sim.mrd[r], "Y", "N"),
+        "ADT": _dates(trtsdt[r].reset_index(drop=True), sim.rsp[r]),
+    })
+    return pd.concat([best, mrd], ignore_index=True)[COLUMNS["ADRS"]]
+
+
+def _adae(sim: _Sim) -> pd.DataFrame:
+    """Treatment-emergent AEs: onset from the first dose to 30 days after the last dose (and
+    not after death, last contact, a transplant or a new therapy)."""
+    base = sim.base
+    rng = sim.rng("adae")
+    n = sim.n
+    end = np.fmin.reduce([sim.last_dose + 30.0, sim.death, sim.fu, np.nan_to_num(sim.hsct, nan=np.inf) - 1,
+                          sim.nalt - 1]).astype(int)
+    start = np.zeros(n, int)
+    ev = draw_ae_events(rng, AE_TERMS, sim.group, start, end, CYCLE_DAYS, sim.cycles)
+    terms = [AE_TERMS[i] for i in ev["term"]]
+    recs = pd.DataFrame({
+        "subject": ev["subject"].to_numpy(),
+        "onset": ev["onset"].to_numpy(),
+        "grade": ev["grade"].to_numpy(),
+        "decod": [t.decod for t in terms],
+        "bodsys": [t.bodsys for t in terms],
+        "related_p": [t.related for t in terms],
+        "serious_boost": [t.serious_boost for t in terms],
+        "verbatim": [t.verbatim[int(rng.integers(len(t.verbatim)))] for t in terms],
+        "kind": "regular",
+    })
+    # an AE that led to permanent discontinuation, on the day of the last dose
+    disc_idx = np.nonzero(sim.ae_disc)[0]
+    disc_terms = choose(rng, _DISC_TERMS, _DISC_WEIGHTS, len(disc_idx))
+    term_by_name = {t.decod: t for t in AE_TERMS}
+    recs_disc = pd.DataFrame({
+        "subject": disc_idx,
+        "onset": sim.last_dose[disc_idx],
+        "grade": rng.choice([3, 4], len(disc_idx), p=[0.75, 0.25]),
+        "decod": disc_terms,
+        "bodsys": [term_by_name[t].bodsys for t in disc_terms],
+        "related_p": 1.0,
+        "serious_boost": 0.3,
+        "verbatim": [term_by_name[t].verbatim[0] for t in disc_terms],
+        "kind": "withdrawn",
+    })
+    # fatal AEs: some deaths within the treatment-emergent window
+    died_in_window = (sim.death <= sim.fu) & (sim.death <= end)
+    fatal_idx = np.nonzero(died_in_window & (rng.random(n) < FATAL_AE_SHARE))[0]
+    f_terms = choose(rng, [t[0] for t in FATAL_TERMS], [t[2] for t in FATAL_TERMS], len(fatal_idx))
+    f_soc = {t[0]: t[1] for t in FATAL_TERMS}
+    recs_fatal = pd.DataFrame({
+        "subject": fatal_idx,
+        "onset": np.maximum(0, sim.death[fatal_idx] - rng.integers(0, 6, len(fatal_idx))).astype(int),
+        "grade": 5,
+        "decod": f_terms,
+        "bodsys": [f_soc[t] for t in f_terms],
+        "related_p": 0.1,
+        "serious_boost": 1.0,
+        "verbatim": [t.upper() for t in f_terms],
+        "kind": "fatal",
+    })
+    ae = pd.concat([recs, recs_disc, recs_fatal], ignore_index=True)
+    m = len(ae)
+    subj = ae["subject"].to_numpy()
+    onset = ae["onset"].to_numpy().astype(int)
+    grade = ae["grade"].to_numpy().astype(int)
+    last = sim.last_dose[subj]
+    on_treatment = onset <= last
+    neuro_crs = ae["decod"].isin(_NEURO_CRS).to_numpy()
+    u = rng.random((m, 4))
+    p_ser = np.clip(np.select([grade == 1, grade == 2, grade == 3, grade == 4], [0.01, 0.04, 0.18, 0.40], 1.0)
+                    + ae["serious_boost"].to_numpy(), 0, 1)
+    interrupted = on_treatment & (grade >= 3) & (u[:, 2] < np.where(neuro_crs, 0.45, 0.08))
+    acn = np.where(~on_treatment, "NOT APPLICABLE", np.where(interrupted, "DRUG INTERRUPTED", "DOSE NOT CHANGED"))
+    acn = np.where((ae["kind"] == "withdrawn").to_numpy() | ((ae["kind"] == "fatal").to_numpy() & on_treatment),
+                   "DRUG WITHDRAWN", acn)
+    outcome = choose(rng, ["RECOVERED/RESOLVED", "RECOVERING/RESOLVING", "NOT RECOVERED/NOT RESOLVED",
+                           "RECOVERED/RESOLVED WITH SEQUELAE"], [0.82, 0.06, 0.10, 0.02], m)
+    died_soon = (sim.death[subj] <= sim.fu[subj]) & (sim.death[subj] - onset <= 7)
+    outcome = np.where(died_soon, "NOT RECOVERED/NOT RESOLVED", outcome)
+    outcome = np.where(grade == 5, "FATAL", outcome)
+    trtsdt = base["TRTSDT"].to_numpy()[subj]
+    adae = pd.DataFrame({
+        "STUDYID": base["STUDYID"].to_numpy()[subj],
+        "USUBJID": base["USUBJID"].to_numpy()[subj],
+        "AETERM": ae["verbatim"].to_numpy(),
+        "AEDECOD": ae["decod"].to_numpy(),
+        "AEBODSYS": ae["bodsys"].to_numpy(),
+        "AETOXGR": grade,
+        "AESER": np.where(u[:, 0] < p_ser, "Y", "N"),
+        "AEREL": np.where(u[:, 1] < ae["related_p"].to_numpy(), "RELATED", "NOT RELATED"),
+        "AEACN": acn,
+        "AEOUT": outcome,
+        "AESDTH": np.where(grade == 5, "Y", "N"),
+        "TRTEMFL": "Y",
+        "ASTDT": pd.to_datetime(trtsdt) + pd.to_timedelta(onset, unit="D"),
+        "ASTDY": onset + 1,
+        "ACYCLE": np.minimum(onset // CYCLE_DAYS + 1, sim.cycles[subj]),
+    })
+    adae = adae.sort_values(["USUBJID", "ASTDT", "AEDECOD", "AETOXGR"], kind="stable").reset_index(drop=True)
+    adae["AESEQ"] = adae.groupby("USUBJID").cumcount() + 1
+    return adae[COLUMNS["ADAE"]]
