@@ -73,12 +73,10 @@ def load_and_check(lplan: LoadedPlan, progress: Progress) -> tuple[StudyData, ob
 
 def render(plan_path: Path | str, *, report_root: Path | None = None, formats: list[str] | None = None,
            report_date: str | None = None, progress: Progress | None = None) -> RenderOutcome:
-    from trialpress.report import artefacts, engines
-    from trialpress.report.context import ContextBuilder
-    from trialpress.report.document import Meta, build_context, write_qmd
-    from trialpress.report.figure_specs import km_figures
+    # only what the up-to-date check needs is imported before it (an unchanged study returns in < 1 s)
     from trialpress.data.loading import requirements
     from trialpress.data.readers import find_dataset_file
+    from trialpress.report import artefacts, engines
 
     progress = progress or Progress(enabled=False)
     lplan = load_plan(plan_path)
@@ -112,6 +110,9 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
 
         exc.folder = write_failure_folder(exc.report, report_root / plan.study.id / "_failed" / version)  # type: ignore[attr-defined]
         raise
+    from trialpress.report.context import ContextBuilder
+    from trialpress.report.document import Meta, build_context, write_qmd
+    from trialpress.report.figure_specs import km_figures
     from trialpress.results.collect import analyse
 
     with progress.step("analyse", f"{len(plan.time_to_event)} time-to-event endpoint(s)"):
