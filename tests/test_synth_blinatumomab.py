@@ -52,7 +52,7 @@ def test_write_study_is_byte_identical(tmp_path: Path) -> None:
     first = write_study(NAME, tmp_path / "a")
     second = write_study(NAME, tmp_path / "b")
     assert [p.name for p in first] == ["adae.csv", "adrs.csv", "adsl.csv", "adtte.csv"]
-    for p, q in zip(first, second):
+    for p, q in zip(first, second, strict=True):
         assert p.read_bytes() == q.read_bytes(), p.name
 
 
@@ -286,7 +286,7 @@ def test_fatal_aes_match_deaths(adsl: pd.DataFrame, data: dict[str, pd.DataFrame
     s = adsl.loc[fatal["USUBJID"]]
     assert (s["DTHFL"] == "Y").all()
     assert (fatal["ASTDT"].to_numpy() <= s["DTHDT"].to_numpy()).all()
-    assert ((fatal["AESER"] == "Y")).all()
+    assert (fatal["AESER"] == "Y").all()
 
 
 def test_safety_signals_of_the_publication(adsl: pd.DataFrame, data: dict[str, pd.DataFrame]) -> None:

@@ -34,21 +34,24 @@ __all__ = [
     "AETerm",
     "Bisection",
     "CoxResult",
-    "TwoGroupFit",
     "CureWeibull",
     "PiecewiseExponential",
+    "TwoGroupFit",
     "Weibull",
     "add_days",
     "assign_by_rank",
     "balanced_flag",
     "bisect_increasing",
     "calibrate_two_groups",
-    "norm_rank",
-    "nudge_to_median",
+    "censor",
+    "choose",
     "cox_binary",
     "draw_ae_events",
     "km_median",
+    "km_median_margin",
     "months",
+    "norm_rank",
+    "nudge_to_median",
     "rng_for",
     "stratified_uniforms",
     "top_k",
@@ -76,6 +79,15 @@ def add_days(dates: pd.Series | np.ndarray, days: np.ndarray | pd.Series | int) 
     dates = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
     offset = pd.to_timedelta(pd.Series(np.asarray(days, dtype=float)), unit="D")
     return (dates + offset).reset_index(drop=True)
+
+
+def censor(event_offset: np.ndarray, last_contact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Right-censoring: the observed offset ``min(event, last contact)`` and whether the event
+    was observed (``event <= last contact``; an event on the cut-off day counts)."""
+    event_offset = np.asarray(event_offset, dtype=float)
+    last_contact = np.asarray(last_contact, dtype=float)
+    observed = event_offset <= last_contact
+    return np.where(observed, event_offset, last_contact), observed
 
 
 def months(days: np.ndarray | pd.Series) -> np.ndarray:
@@ -430,7 +442,7 @@ def calibrate_two_groups(
         scales: dict[str, float] = {}
         nudges: dict[str, tuple[int, float]] = {}
         for g in groups:
-            res = bisect_increasing(lambda s: km_median(*measure_group(g, s, lever)[:2]), median_target[g],
+            res = bisect_increasing(lambda s, g=g: km_median(*measure_group(g, s, lever)[:2]), median_target[g],
                                     *scale_range[g], median_tol)
             if res.hit:
                 scales[g] = res.x

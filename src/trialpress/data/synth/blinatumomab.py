@@ -32,6 +32,7 @@ from trialpress.data.synth._common import (
     assign_by_rank,
     balanced_flag,
     calibrate_two_groups,
+    censor,
     choose,
     cox_binary,
     draw_ae_events,
@@ -236,7 +237,8 @@ AE_TERMS: tuple[AETerm, ...] = (
     _t("Pain in extremity", _MSK, 0.07, 0.07, (0.7, 0.27, 0.03, 0.0), 0.1, "any", 0.2),
     _t("Hypotension", _VAS, 0.10, 0.11, (0.3, 0.45, 0.23, 0.02), 0.5, "early", 0.2),
     _t("Hypertension", _VAS, 0.07, 0.07, (0.4, 0.4, 0.2, 0.0), 0.2, "any", 0.2),
-    _t("Tachycardia", _CAR, 0.08, 0.09, (0.6, 0.35, 0.05, 0.0), 0.3, "early", 0.2, ("TACHYCARDIA", "SINUS TACHYCARDIA")),
+    _t("Tachycardia", _CAR, 0.08, 0.09, (0.6, 0.35, 0.05, 0.0), 0.3, "early", 0.2,
+       ("TACHYCARDIA", "SINUS TACHYCARDIA")),
     _t("Rash", _SKN, 0.08, 0.08, (0.7, 0.25, 0.05, 0.0), 0.3, "any", 0.2),
     _t("Pruritus", _SKN, 0.06, 0.06, (0.8, 0.2, 0.0, 0.0), 0.2),
 )
@@ -298,6 +300,8 @@ def check_calibration(adsl: pd.DataFrame, adtte: pd.DataFrame) -> dict[str, Any]
             "n": {"FIRST": int((~later).sum()), "LATER": int(later.sum())},
             "events": {"FIRST": int(e[~later].sum()), "LATER": int(e[later].sum())},
             "median": {"FIRST": km_median(t[~later], e[~later]), "LATER": km_median(t[later], e[later])},
+            # distance of S(t) from 0.5 at the median step (0 = the median is ambiguous)
+            "median_margin": min(km_median_margin(t[~later], e[~later]), km_median_margin(t[later], e[later])),
             **cox_binary(t, e, later).as_dict(),
         }
     return out
@@ -334,6 +338,7 @@ def calibration_ok(measured: dict[str, Any]) -> bool:
         ok &= all(abs(m["median"][g] - tgt["median"][g]) <= _TOL["median"] for g in GROUPS)
         ok &= abs(m["hr"] - tgt["hr"]) <= _TOL["hr"]
         ok &= abs(m["lower"] - tgt["ci"][0]) <= _TOL["ci"] and abs(m["upper"] - tgt["ci"][1]) <= _TOL["ci"]
+        ok &= m["median_margin"] > _TOL["median_margin"]
     ok &= measured["OS"]["p"] < 0.001 and abs(measured["RFS"]["p"] - TARGETS["rfs"]["p"]) <= _TOL["p"]
     return bool(ok)
 
@@ -342,7 +347,13 @@ def calibration_ok(measured: dict[str, Any]) -> bool:
 class _Sim:
     """The arrays of one generation attempt, filled step by step (one entry per subject, in
     ``base`` order). Offsets are days from the first dose (0 = TRTSDT); ``inf`` = never,
-    ``nan`` = not applicable."""
+    ``nan`` = not applicable.
+
+    Set by the steps: ``death`` (OS), ``responder``, ``rsp``, ``rsp_cycle``, ``bestrsp``,
+    ``assess`` (response), ``relapse``, ``nalt`` (relapse), ``prhsct``, ``hsct_cr``, ``hsct``,
+    ``hsct_cr_cycles`` (transplant in remission), ``last_dose``, ``cycles``, ``ae_disc``
+    (treatment), ``hsct_any`` (other transplants), ``mrd``.
+    """
 
     def __init__(self, seed: int, attempt: int, base: pd.DataFrame) -> None:
         self.seed, self.attempt, self.base = seed, attempt, base
@@ -414,7 +425,7 @@ def _baseline(seed: int, attempt: int) -> pd.DataFrame:
         ltfu[cand] = np.floor(120 + rng.random(int(cand.sum())) * (c_off[cand] - 150))
         frames.append(pd.DataFrame({
             "STUDYID": spec.studyid,
-            "USUBJID": [f"{spec.studyid}-{s}-{j}" for s, j in zip(siteid, subjid)],
+            "USUBJID": [f"{spec.studyid}-{s}-{j}" for s, j in zip(siteid, subjid, strict=True)],
             "SUBJID": subjid,
             "SITEID": siteid,
             "AGE": age,
@@ -467,9 +478,9 @@ def _overall_survival(sim: _Sim) -> bool:
         return assign_by_rank(order[g], days - 1)
 
     def measure(g: str, median: float, shape: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        death, f = offsets(g, median, shape), sim.fu[idx[g]]
-        event = death <= f
-        return months(np.where(event, death, f) + 1), event, months(f + 1)
+        last_contact = sim.fu[idx[g]]
+        end, event = censor(offsets(g, median, shape), last_contact)
+        return months(end + 1), event, months(last_contact + 1)
 
     fit = calibrate_two_groups(
         measure, "FIRST", "LATER", tgt["median"], tgt["hr"],
@@ -527,9 +538,10 @@ def _relapse(sim: _Sim) -> bool:
     A latent remission duration follows a mixture-cure Weibull per group, quantile-matched
     and given to responders in order of their survival (rank correlation with noise). Relapse
     happens at remission + duration if that is at least 7 days before death; otherwise (and
-    for a fixed share of responders who die in remission) the remission ends with death. RFS (relapse or death) is censored at last contact or at the
-    start of a new anti-leukaemic therapy in remission (TKI for Ph-positive disease,
-    consolidation chemotherapy, donor lymphocytes). The medians and the common shape are
+    for a fixed share of responders who die in remission) the remission ends with death.
+    RFS (relapse or death) is censored at last contact or at the start of a new
+    anti-leukaemic therapy in remission (TKI for Ph-positive disease, consolidation
+    chemotherapy, donor lymphocytes). The medians and the common shape are
     calibrated for the target medians and HR; the share of new therapies is stepped until
     the Wald P is met.
     """
@@ -557,12 +569,11 @@ def _relapse(sim: _Sim) -> bool:
         def measure(g: str, median: float, shape: float, nalt: np.ndarray = nalt):
             rel = relapse_offsets(g, median, shape)
             death, r = sim.death[idx[g]], rsp[idx[g]]
-            f = np.fmin(sim.fu[idx[g]], nalt[idx[g]])  # RFS censoring: last contact or new therapy
-            end = np.fmin(rel, death)
-            event = end <= f
+            limit = np.fmin(sim.fu[idx[g]], nalt[idx[g]])  # RFS censoring: last contact or new therapy
+            end, event = censor(np.fmin(rel, death), limit)
             # only an observed relapse may be nudged, up to 7 days before death / censoring
-            latest = np.where(event & np.isfinite(rel), months(np.fmin(f, death - 7) - r + 1), -np.inf)
-            return months(np.where(event, end, f) - r + 1), event, latest
+            latest = np.where(event & np.isfinite(rel), months(np.fmin(limit, death - 7) - r + 1), -np.inf)
+            return months(end - r + 1), event, latest
 
         fit = calibrate_two_groups(
             measure, "FIRST", "LATER", tgt["median"], tgt["hr"],
