@@ -51,3 +51,17 @@ def test_prior_transplant_has_no_apparent_effect_on_median_os(ard: ARD) -> None:
         yes = ard[f"OS.subgroup.PRHSCT.Y.{g}.median"].value
         no = ard[f"OS.subgroup.PRHSCT.N.{g}.median"].value
         assert abs(yes - no) < 1.5, (g, yes, no)
+
+
+def test_relapse_free_survival_reproduces_the_abstract(ard: ARD) -> None:
+    rfs = PUBLISHED["relapse_free_survival"]
+    assert ard["RFS.km.FIRST.median"].value == pytest.approx(rfs["median_months"]["first"], abs=0.2)
+    assert ard["RFS.km.LATER.median"].value == pytest.approx(rfs["median_months"]["later"], abs=0.2)
+    hr = ard["RFS.cox.LATER.hr"]
+    assert hr.value == pytest.approx(rfs["hazard_ratio"]["estimate"], abs=0.03)
+    assert hr.lower == pytest.approx(rfs["hazard_ratio"]["ci95"][0], abs=0.04)
+    assert hr.upper == pytest.approx(rfs["hazard_ratio"]["ci95"][1], abs=0.04)
+    assert ard["RFS.cox.LATER.p"].value == pytest.approx(rfs["hazard_ratio"]["p"], abs=0.01)
+    # responders only: the RFS analysis holds the published remission counts
+    assert ard["RFS.km.FIRST.n"].value == PUBLISHED["remission"]["n"]["first"]
+    assert ard["RFS.km.LATER.n"].value == PUBLISHED["remission"]["n"]["later"]

@@ -74,7 +74,7 @@ def km_figures(plan: Plan, results: AnalysisResults, cb: ContextBuilder, figdir:
             medians={g: ard[f"{ep.id}.km.{g}.median"].value for g in plan.group_values},
             annotation=_annotation(cb, ep), xlabel=xlabel, ylabel=ylabel)
         stem = figdir / f"km-{ep.id.lower()}"
-        draw_km([panel], stem)
+        draw_km([panel], stem, formats=("svg",))
         n = cb.numbering.figure(f"km-{ep.id}")
         pop = _lower_first(plan.populations[ep.population].label)
         grouping = _lower_first(plan.groups.label or "group")
@@ -120,7 +120,7 @@ def _by_subgroup_figure(plan: Plan, results: AnalysisResults, cb: ContextBuilder
             ticks=tuple(float(t) for t in ticks), medians=medians, annotation="\n".join(lines),
             xlabel=xlabel, ylabel=ylabel))
     stem = figdir / f"km-{ep.id.lower()}-by-{var.lower()}"
-    draw_km(panels, stem)
+    draw_km(panels, stem, formats=("svg",))
     n = cb.numbering.figure(f"km-{ep.id}-{var}")
     caption = (f"Kaplan-Meier estimates of {_lower_first(ep.label)} by {_lower_first(plan.groups.label or 'group')} within "
                f"subgroups of {_lower_first(sg.label if sg else var)}. HR from a Cox model within each subgroup.")

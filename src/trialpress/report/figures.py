@@ -204,16 +204,19 @@ def _fmt_int(v: int) -> str:
     return f"{int(v):,}".replace(",", "\u2009") if abs(int(v)) >= 10000 else str(int(v))
 
 
-def _save(fig: Figure, out_stem: Path) -> list[Path]:
-    """Write SVG and PDF next to each other; both vector, both without dates."""
+def _save(fig: Figure, out_stem: Path, formats: Sequence[str] = ("svg", "pdf")) -> list[Path]:
+    """Write the figure as vector SVG and/or PDF, without dates (the report embeds the SVG in both
+    the HTML and the Typst PDF, so it asks for SVG only: each format costs a full draw)."""
     out_stem = Path(out_stem)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
-    svg = out_stem.with_suffix(".svg")
-    pdf = out_stem.with_suffix(".pdf")
+    meta = {"svg": _SVG_METADATA, "pdf": _PDF_METADATA}
+    paths = []
     with _style():
-        fig.savefig(svg, format="svg", metadata=_SVG_METADATA)
-        fig.savefig(pdf, format="pdf", metadata=_PDF_METADATA)
-    return [svg, pdf]
+        for fmt_ in formats:
+            path = out_stem.with_suffix(f".{fmt_}")
+            fig.savefig(path, format=fmt_, metadata=meta[fmt_])
+            paths.append(path)
+    return paths
 
 
 def _save_png(fig: Figure, path: Path, dpi: float) -> Path:
@@ -598,9 +601,9 @@ def _collides(bbox: Bbox, ax: Axes, obstacles: list[tuple[np.ndarray, bool]]) ->
 
 
 def draw_km(panels: Sequence[KMPanel], out_stem: Path, *, width_in: float = 7.0,
-            ncols: int | None = None) -> list[Path]:
-    """Draw KM panels and write `out_stem`.svg and .pdf; returns [svg, pdf]."""
-    return _save(build_km_figure(panels, width_in=width_in, ncols=ncols), out_stem)
+            ncols: int | None = None, formats: Sequence[str] = ("svg", "pdf")) -> list[Path]:
+    """Draw KM panels and write `out_stem`.svg and/or .pdf; returns the paths."""
+    return _save(build_km_figure(panels, width_in=width_in, ncols=ncols), out_stem, formats)
 
 
 # ------------------------------------------------------------------------------------ forest plot
