@@ -31,8 +31,10 @@ def test_negative_time_stops_the_render(project_copy: Path, tmp_path: Path) -> N
     failed = {r.id: r for r in report.errors}  # type: ignore[attr-defined]
     assert "ADTTE.AVAL.non_negative" in failed
     assert failed["ADTTE.AVAL.non_negative"].examples[0]["value"] == -1.5
-    assert not any(p.is_dir() and not p.name.startswith("_") for p in (out / "blinatumomab-salvage").glob("*")) \
-        if (out / "blinatumomab-salvage").exists() else True
+    study = out / "blinatumomab-salvage"
+    assert [p.name for p in study.iterdir()] == ["_failed"], "no version folder may be created"
+    (failed,) = (study / "_failed").iterdir()
+    assert (failed / "quality.json").is_file() and (failed / "quality.html").is_file()
 
 
 def test_unknown_subject_and_duplicate_id_exit_with_data_code(project_copy: Path, capsys) -> None:  # type: ignore[no-untyped-def]

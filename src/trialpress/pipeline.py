@@ -14,7 +14,7 @@ from pathlib import Path
 
 from trialpress.data.loading import StudyData, load_study
 from trialpress.errors import QualityGateError
-from trialpress.plan import LoadedPlan, load_plan
+from trialpress.plan import LoadedPlan, Plan, load_plan
 
 
 class Progress:
@@ -144,9 +144,9 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
     return RenderOutcome(final, version, True, progress.timings)
 
 
-def _cutoff(data: StudyData, lplan_plan: object) -> str:
-    plan = lplan_plan
-    var = plan.data.cutoff_variable  # type: ignore[attr-defined]
+def _cutoff(data: StudyData, plan: Plan) -> str:
+    """The latest data cut-off date in ADSL (pooled studies may have one each)."""
+    var = plan.data.cutoff_variable
     adsl = data["ADSL"]
     if var and var in adsl.columns and adsl[var].notna().any():
         return adsl[var].max().date().isoformat()
@@ -156,11 +156,7 @@ def _cutoff(data: StudyData, lplan_plan: object) -> str:
 def check(plan_path: Path | str, progress: Progress | None = None) -> object:
     """Validate the plan, load the data and run the gate; returns the gate report."""
     progress = progress or Progress(enabled=False)
-    lplan = load_plan(plan_path)
-    try:
-        _, report = load_and_check(lplan, progress)
-    except QualityGateError:
-        raise
+    _, report = load_and_check(load_plan(plan_path), progress)
     return report
 
 

@@ -116,9 +116,7 @@ def km_quantile(curve: KMCurve, prob: float = 0.5) -> Estimate:
     est = _findq(x, np.concatenate([[0.0], 1 - curve.surv]), prob)
     lo = _findq(x, np.concatenate([[0.0], 1 - curve.lower]), prob)
     hi = _findq(x, np.concatenate([[0.0], 1 - curve.upper]), prob)
-    note = ""
-    if math.isnan(est):
-        note = "not reached" if curve.events > 0 or curve.n > 0 else "no events"
+    note = ("no events" if curve.events == 0 else "not reached") if math.isnan(est) else ""
     return Estimate(est, lo, hi, note)
 
 
@@ -241,7 +239,7 @@ class CoxResult:
 def cox(frame: pd.DataFrame, duration: str, event: str, covariates: list[str], *,
         strata: list[str] | None = None, ties: str = "efron", conf_level: float = 0.95,
         not_estimable: dict[str, str] | None = None) -> CoxResult:
-    """Cox PH fit (lifelines; Efron ties, or Breslow via a weighted exact-tie expansion is not supported).
+    """Cox PH fit: Efron ties via lifelines, Breslow ties by our own Newton–Raphson (lifelines has none).
 
     `covariates` are numeric columns already dummy-coded. Terms listed in `not_estimable`
     (term → reason) are reported as NE instead of the divergent estimate a fit would give.

@@ -18,7 +18,7 @@ from trialpress.data.readers import find_dataset_file, read_dataset
 from trialpress.errors import DataError
 from trialpress.plan import LoadedPlan, Plan
 
-Kind = Literal["num", "char", "date"]
+Kind = Literal["num", "char", "date", "any"]   # any: numeric if every value parses (model covariates)
 SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
@@ -66,7 +66,7 @@ def requirements(plan: Plan) -> list[Requirement]:
         if e.stratify_by:
             req.append(Requirement("ADSL", e.stratify_by, "char", f"{where}.stratify_by"))
         for cov in e.adjust_for:
-            req.append(Requirement("ADSL", cov, "any", f"{where}.adjust_for"))  # type: ignore[arg-type]
+            req.append(Requirement("ADSL", cov, "any", f"{where}.adjust_for"))
         if e.by_subgroup_figure:
             req.append(Requirement("ADSL", e.by_subgroup_figure, "char", f"{where}.by_subgroup_figure"))
     for b in plan.binary:
@@ -75,7 +75,7 @@ def requirements(plan: Plan) -> list[Requirement]:
         if b.source.dataset == "ADRS":
             req += [Requirement("ADRS", sid, "char", where), Requirement("ADRS", "PARAMCD", "char", where)]
         for cov in b.adjust_for:
-            req.append(Requirement("ADSL", cov, "any", f"{where}.adjust_for"))  # type: ignore[arg-type]
+            req.append(Requirement("ADSL", cov, "any", f"{where}.adjust_for"))
     for s in plan.subgroups:
         req.append(Requirement("ADSL", s.variable, "char", f"subgroups[{s.variable}]"))
     for row in plan.baseline:
@@ -155,12 +155,10 @@ def apply_types(frame: pd.DataFrame, reqs: list[Requirement], path: Path, sid: s
 
 
 def _plan_where(lplan: LoadedPlan | None, why: str) -> str:
+    """' (plan.yml:12)': the line of the plan section that asks for a variable."""
     if lplan is None:
         return ""
-    parts: list[str | int] = []
-    for token in why.replace("]", "").replace("[", ".").split("."):
-        parts.append(token)
-    line = lplan.line_of(*parts[:1])
+    line = lplan.line_of(why.split(".")[0].split("[")[0])
     return f" ({lplan.path.name}:{line})" if line else ""
 
 

@@ -42,14 +42,13 @@ def plan_checks(plan: Plan, data: StudyData) -> list[Check]:
     pop_flags = {p.flag for p in plan.populations.values() if p.flag}
     for flag in sorted(pop_flags):
         checks.append(Check(f"ADSL.{flag}.in_set", "ADSL", "ExpectColumnValuesToBeInSet",
-                            {"column": flag, "value_set": ["Y", "N"], "mostly": 1.0},
+                            {"column": flag, "value_set": ["Y", "N"]},
                             f"{flag} is 'Y' or 'N'", f"Set {flag} to Y or N for every subject.", value_column=flag))
     checks.append(Check(f"ADSL.{gvar}.not_null", "ADSL", "ExpectColumnValuesToNotBeNull", {"column": gvar},
                         f"the grouping variable {gvar} is present for every subject",
                         f"Fill in {gvar}, or exclude the subjects from the analysis populations.",
                         value_column=gvar))
     if data.has("ADTTE"):
-        adtte = data["ADTTE"]
         checks += [
             Check("ADTTE.keys.unique", "ADTTE", "ExpectCompoundColumnsToBeUnique",
                   {"column_list": [sid, "PARAMCD"]}, f"one record per {sid} and PARAMCD in ADTTE",
@@ -74,6 +73,5 @@ def plan_checks(plan: Plan, data: StudyData) -> list[Check]:
                             f"ADTTE holds the planned parameters {', '.join(params)}",
                             "Add the missing parameter records or fix time_to_event[].paramcd in the plan.",
                             value_column="PARAMCD"))
-        del adtte
     severities = {k: v.value for k, v in plan.quality.items()}
     return [Check(**{**c.__dict__, "severity": severities.get(c.id, c.severity)}) for c in checks]

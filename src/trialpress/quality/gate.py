@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -144,8 +143,3 @@ def _result(c: Check, r: Any, sid: str) -> CheckResult:
     return CheckResult(c.id, c.dataset, c.description, c.severity, bool(r.success), failed, examples, c.hint,
                        c.expectation)
 
-
-def write_failure_report(report: GateReport, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "quality.json").write_text(report.to_json(), encoding="utf-8")
-    return folder / "quality.json"

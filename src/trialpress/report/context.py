@@ -7,7 +7,6 @@ in the PDF), so a reviewer can trace every number.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -264,7 +263,3 @@ class ContextBuilder:
 def raw_blocks(table: Table) -> Markup:
     """The table as a raw HTML block and a raw Typst block (each format takes its own)."""
     return Markup(f"```{{=html}}\n{as_html(table)}\n```\n\n```{{=typst}}\n{as_typst(table)}\n```\n")
-
-
-def nan_to_none(x: float) -> float | None:
-    return None if math.isnan(x) else x

@@ -17,18 +17,9 @@ from trialpress.results.ard import ARD, make_id
 from trialpress.results.collect import AnalysisResults
 
 
-def _lower_first(text: str) -> str:
-    """'Prior alloHSCT' → 'prior alloHSCT': lower-case the first letter only, keeping abbreviations."""
-    return text[:1].lower() + text[1:]
-
-
 def _risk(ard: ARD, ep: str, group: str, ticks: list[str], subgroup: str = "", level: str = "") -> RiskRow:
     def values(stat: str) -> tuple[int, ...]:
-        out = []
-        for t in ticks:
-            r = ard.get(make_id(ep, "risk", subgroup, level, group, stat, t))
-            out.append(int(r.value) if r is not None and not math.isnan(r.value) else 0)
-        return tuple(out)
+        return tuple(int(ard[make_id(ep, "risk", subgroup, level, group, stat, t)].value) for t in ticks)
 
     return RiskRow(at_risk=values("at_risk"), events=values("events"), censored=values("censored"))
 
@@ -47,7 +38,7 @@ def _annotation(cb: ContextBuilder, ep: TimeToEvent, prefix: str = "cox") -> str
             continue
         d = cb.style.estimate_decimals
         who = f"{plan.group_labels[c]} vs {plan.group_labels[plan.groups.reference]}: " if len(plan.comparators) > 1 else ""
-        lines.append(f"{who}HR, {fmt.fixed(hr.value, d)} (95% CI, {fmt.ci(hr.lower, hr.upper, d, fmt.EN_DASH)})")
+        lines.append(who + fmt.ratio_with_ci("HR", hr.value, hr.lower, hr.upper, d))
         if lr is not None:
             lines.append(f"Log-rank {fmt.p_phrase(lr.value)}")
     return "\n".join(lines)
@@ -76,9 +67,9 @@ def km_figures(plan: Plan, results: AnalysisResults, cb: ContextBuilder, figdir:
         stem = figdir / f"km-{ep.id.lower()}"
         draw_km([panel], stem, formats=("svg",))
         n = cb.numbering.figure(f"km-{ep.id}")
-        pop = _lower_first(plan.populations[ep.population].label)
-        grouping = _lower_first(plan.groups.label or "group")
-        caption = (f"Kaplan-Meier estimates of {_lower_first(ep.label)} by {grouping} ({pop}). Tick marks show censored "
+        pop = fmt.lower_first(plan.populations[ep.population].label)
+        grouping = fmt.lower_first(plan.groups.label or "group")
+        caption = (f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)} by {grouping} ({pop}). Tick marks show censored "
                    "observations; dashed lines mark the medians; the table gives the numbers at risk, censored and "
                    "with an event at each time. CI, confidence interval; HR, hazard ratio (Cox model); NE, not "
                    "estimable.")
@@ -107,8 +98,7 @@ def _by_subgroup_figure(plan: Plan, results: AnalysisResults, cb: ContextBuilder
         for c in plan.comparators:
             hr = ard.get(make_id(ep.id, "subgroup", var, level, c, "hr"))
             if hr is not None:
-                d = cb.style.estimate_decimals
-                lines.append(f"HR, {fmt.fixed(hr.value, d)} (95% CI, {fmt.ci(hr.lower, hr.upper, d, fmt.EN_DASH)})")
+                lines.append(fmt.ratio_with_ci("HR", hr.value, hr.lower, hr.upper, cb.style.estimate_decimals))
         medians = {}
         for g in plan.group_values:
             r = ard.get(make_id(ep.id, "subgroup", var, level, g, "median")) or ard.get(
@@ -122,6 +112,6 @@ def _by_subgroup_figure(plan: Plan, results: AnalysisResults, cb: ContextBuilder
     stem = figdir / f"km-{ep.id.lower()}-by-{var.lower()}"
     draw_km(panels, stem, formats=("svg",))
     n = cb.numbering.figure(f"km-{ep.id}-{var}")
-    caption = (f"Kaplan-Meier estimates of {_lower_first(ep.label)} by {_lower_first(plan.groups.label or 'group')} within "
-               f"subgroups of {_lower_first(sg.label if sg else var)}. HR from a Cox model within each subgroup.")
+    caption = (f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)} by {fmt.lower_first(plan.groups.label or 'group')} within "
+               f"subgroups of {fmt.lower_first(sg.label if sg else var)}. HR from a Cox model within each subgroup.")
     return FigureView(f"figure-{n}", n, caption, f"figures/{stem.name}.svg")

@@ -74,3 +74,13 @@ def percent(n: float | None, denom: float | None, style: NumberStyle) -> str:
 
 def ci(lower: float | None, upper: float | None, decimals: int, sep: str) -> str:
     return f"{fixed(lower, decimals)}{sep}{fixed(upper, decimals)}"
+
+
+def ratio_with_ci(name: str, value: float | None, lower: float | None, upper: float | None, decimals: int) -> str:
+    """'HR, 1.58 (95% CI, 1.26–1.97)' for figure panels."""
+    return f"{name}, {fixed(value, decimals)} (95% CI, {ci(lower, upper, decimals, EN_DASH)})"
+
+
+def lower_first(text: str) -> str:
+    """'Prior alloHSCT' → 'prior alloHSCT': lower-case the first letter only, keeping abbreviations."""
+    return text[:1].lower() + text[1:]

@@ -17,6 +17,7 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from trialpress.report import escape
+from trialpress.report.formatting import lower_first
 
 
 def _finalize(value: Any) -> Any:
@@ -45,7 +46,7 @@ def environment(template_dir: Path) -> ImmutableSandboxedEnvironment:
         finalize=_finalize, autoescape=False,
     )
     env.filters["yaml_md"] = _yaml_md
-    env.filters["lower_first"] = lambda s: s[:1].lower() + s[1:] if s else s
+    env.filters["lower_first"] = lower_first
     return env
 
 
