@@ -109,6 +109,7 @@ class TTEView:
     table_number: int
     table_note: str
     figures: list[FigureView] = field(default_factory=list)
+    in_abstract: bool = True
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ class ContextBuilder:
                 f"and P; reference: {ref_label}.")
         return TTEView(ep.id, ep.label, ep.abbreviation or ep.label, ep.shown_unit,
                        self.plan.populations[ep.population].label, ep.description, medians, comps, contrasts,
-                       self.tte_table(ep), self.numbering.table(f"tte-{ep.id}"), note, figures)
+                       self.tte_table(ep), self.numbering.table(f"tte-{ep.id}"), note, figures, ep.in_abstract)
 
     def tte_table(self, ep: TimeToEvent) -> Markup:
         groups = self.groups(ep.population)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from trialpress.plan import Plan
+from trialpress.report.formatting import lower_first
 
 
 def conventions(plan: Plan, software: dict[str, str], renderer: dict[str, str]) -> list[str]:
     c = plan.conventions
     conf = f"{100 * (1 - c.alpha):g}%"
-    ref = plan.group_labels[plan.groups.reference]
-    comps = ", ".join(plan.group_labels[g] for g in plan.comparators)
+    ref = lower_first(plan.group_labels[plan.groups.reference])
+    comps = ", ".join(lower_first(plan.group_labels[g]) for g in plan.comparators)
     lines = [
         f"Time-to-event endpoints were estimated by the Kaplan-Meier method with Greenwood variance; {conf} CIs "
         "for the median and quartiles follow Brookmeyer and Crowley with the log-log transform (the SAS PROC "

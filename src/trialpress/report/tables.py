@@ -13,6 +13,7 @@ from typing import Literal
 from trialpress.report import escape
 
 Align = Literal["left", "center", "right"]
+BREAKABLE_ROWS = 25   # shorter tables never split across pages; longer ones split with the header repeated
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def as_typst(table: Table) -> str:
     for c in first:
         aligns.extend([c.align] * c.colspan)
     lines = [
-        "#block(breakable: true, width: 100%)[",
+        f"#block(breakable: {'true' if len(table.body) > BREAKABLE_ROWS else 'false'}, width: 100%)[",
         "#set text(size: 8pt)",
         "#table(",
         f"  columns: ({cols},),",
