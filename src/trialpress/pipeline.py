@@ -103,43 +103,58 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
         return RenderOutcome(done, version, False, progress.timings)
     artefacts.clean_stale_staging(report_root / plan.study.id)
 
-    try:
-        data, gate = load_and_check(lplan, progress)
-    except QualityGateError as exc:
-        from trialpress.report.quality_view import write_failure_folder
-
-        exc.folder = write_failure_folder(exc.report, report_root / plan.study.id / "_failed" / version)  # type: ignore[attr-defined]
-        raise
+    from trialpress.quality.background import GateJob
+    from trialpress.quality.gate import enforce
     from trialpress.report.context import ContextBuilder
     from trialpress.report.document import Meta, build_context, write_qmd
     from trialpress.report.figure_specs import km_figures
     from trialpress.results.collect import analyse
 
-    with progress.step("analyse", f"{len(plan.time_to_event)} time-to-event endpoint(s)"):
-        results = analyse(plan, data)
+    with progress.step("load", str(lplan.data_folder)):
+        data = load_study(lplan)
+    # the gate runs in a second process beside the in-memory analysis and figures; nothing leaves the
+    # staging folder (and no version folder exists) before its verdict, which wins over any later error
+    gate_job = GateJob(plan, data)
     final = artefacts.version_dir(report_root, plan.study.id, version)
     report_date = report_date or dt.date.today().isoformat()
-    with artefacts.StagingArea(final) as stage:
-        figdir = stage / "figures"
-        figdir.mkdir()
-        cb = ContextBuilder(plan, results.ard)
-        with progress.step("figures"):
-            figures = km_figures(plan, results, cb, figdir)
-        meta = Meta(version=version, cutoff=_cutoff(data, plan), report_date=report_date,
-                    software=inputs.packages, renderer=renderer.versions)
-        qmd = stage / "report.qmd"
-        write_qmd(template_dir, build_context(plan, results, cb, meta, figures), qmd)
-        with progress.step("render", f"{' + '.join(formats).upper()} via {renderer.name}"):
-            engines.render(qmd, template_dir, formats, renderer)
-        for leftover in stage.glob("report.typ"):
-            leftover.unlink()
-        results.ard.to_csv(stage / "ard.csv")
-        results.ard.to_json(stage / "ard.json")
-        (stage / "quality.json").write_text(gate.to_json(), encoding="utf-8")  # type: ignore[attr-defined]
-        artefacts.write_manifest(stage, inputs=inputs, study=plan.study.id, version=version,
-                                 git=artefacts.git_state(root), renderer={"name": renderer.name, **renderer.versions},
-                                 quality=gate.summary(), created=dt.datetime.now(dt.timezone.utc),  # type: ignore[attr-defined]
-                                 report_date=report_date)
+    try:
+        with artefacts.StagingArea(final) as stage:
+            try:
+                with progress.step("analyse", f"{len(plan.time_to_event)} time-to-event endpoint(s)"):
+                    results = analyse(plan, data)
+                figdir = stage / "figures"
+                figdir.mkdir()
+                cb = ContextBuilder(plan, results.ard)
+                with progress.step("figures"):
+                    figures = km_figures(plan, results, cb, figdir)
+            except Exception:
+                enforce(gate_job.wait())   # bad data explains the failure: report that instead
+                raise
+            with progress.step("check", "great_expectations suites (waited for)"):
+                gate = gate_job.wait()
+            enforce(gate)
+            meta = Meta(version=version, cutoff=_cutoff(data, plan), report_date=report_date,
+                        software=inputs.packages, renderer=renderer.versions)
+            qmd = stage / "report.qmd"
+            write_qmd(template_dir, build_context(plan, results, cb, meta, figures), qmd)
+            with progress.step("render", f"{' + '.join(formats).upper()} via {renderer.name}"):
+                engines.render(qmd, template_dir, formats, renderer)
+            for leftover in stage.glob("report.typ"):
+                leftover.unlink()
+            results.ard.to_csv(stage / "ard.csv")
+            results.ard.to_json(stage / "ard.json")
+            (stage / "quality.json").write_text(gate.to_json(), encoding="utf-8")
+            artefacts.write_manifest(stage, inputs=inputs, study=plan.study.id, version=version,
+                                     git=artefacts.git_state(root), renderer={"name": renderer.name, **renderer.versions},
+                                     quality=gate.summary(), created=dt.datetime.now(dt.timezone.utc),
+                                     report_date=report_date)
+    except QualityGateError as exc:
+        from trialpress.report.quality_view import write_failure_folder
+
+        exc.folder = write_failure_folder(exc.report, report_root / plan.study.id / "_failed" / version)  # type: ignore[attr-defined]
+        raise
+    finally:
+        gate_job.close()
     progress.say(f"Rendered {final}")
     return RenderOutcome(final, version, True, progress.timings)
 
