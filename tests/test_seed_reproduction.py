@@ -61,3 +61,32 @@ def test_prior_transplant_has_no_apparent_effect_on_median_os(ard: ARD) -> None:
         yes = ard[f"OS.subgroup.PRHSCT.Y.{g}.median"].value
         no = ard[f"OS.subgroup.PRHSCT.N.{g}.median"].value
         assert abs(yes - no) < 1.5, (g, yes, no)
+
+
+@pytest.mark.parametrize("endpoint,key", [("REM", "remission"), ("MRD", "mrd_response"), ("HSCT", "allo_hsct"),
+                                          ("HSCTCR", "allo_hsct_in_continuous_remission")])
+def test_binary_counts_are_exact(ard: ARD, endpoint: str, key: str) -> None:
+    for group, name in (("FIRST", "first"), ("LATER", "later")):
+        row = ard[f"{endpoint}.rate.{group}.n"]
+        assert row.value == PUBLISHED[key]["n"][name]
+        assert round(100 * row.value / row.n) == PUBLISHED[key]["percent"][name]
+
+
+def test_remission_odds_ratio_reproduces_the_abstract(ard: ARD) -> None:
+    published = PUBLISHED["remission"]["odds_ratio"]
+    row = ard["REM.logistic.LATER.or"]
+    assert row.value == pytest.approx(published["estimate"], abs=0.005)
+    assert row.lower == pytest.approx(published["ci95"][0], abs=0.005)
+    assert row.upper == pytest.approx(published["ci95"][1], abs=0.005)
+    assert ard["REM.logistic.LATER.p"].value == pytest.approx(published["p"], abs=0.0005)
+
+
+def test_remission_odds_ratio_matches_r_glm_on_the_same_counts(ard: ARD) -> None:
+    """R: glm(y ~ group, binomial) on 89/165 vs 150/367 (tests/reference/r/binary.R)."""
+    import json
+
+    ref = json.loads((ROOT / "tests" / "reference" / "expected" / "binary.json").read_text())["logistic_two_group"]
+    row = ard["REM.logistic.LATER.or"]
+    assert row.value == pytest.approx(ref["or"], rel=1e-8)
+    assert (row.lower, row.upper) == pytest.approx((ref["wald_lower"], ref["wald_upper"]), rel=1e-8)
+    assert ard["REM.logistic.LATER.p"].value == pytest.approx(ref["wald_p"], rel=1e-8)

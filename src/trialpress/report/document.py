@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from trialpress.plan import Plan
+from trialpress.report.binary_view import binary_section
 from trialpress.report.context import ContextBuilder, FigureView
 from trialpress.report.methods import conventions
 from trialpress.report.templating import render_template
@@ -53,6 +54,9 @@ def build_context(plan: Plan, results: AnalysisResults, cb: ContextBuilder, meta
         "total_n": cb.num(f"POP.{first_pop}.n", "count"),
         "populations": populations,
         "endpoints": endpoints,
+        "binary": binary_section(cb, plan),
+        "definitions": [{"label": e.label, "description": e.description}
+                        for e in [*plan.time_to_event, *plan.binary] if e.description],
         "conventions": conventions(plan, meta.software, meta.renderer),
     }
 

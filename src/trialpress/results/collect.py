@@ -8,6 +8,7 @@ from trialpress.data.loading import StudyData
 from trialpress.plan import Plan
 from trialpress.analysis.populations import population
 from trialpress.results.ard import ARD, ARDBuilder, Row, make_id
+from trialpress.results.binary import collect_binary
 from trialpress.results.timetoevent import CurveSet, collect_tte
 
 
@@ -31,6 +32,8 @@ def analyse(plan: Plan, data: StudyData) -> AnalysisResults:
     _population_counts(plan, data, builder)
     for ep in plan.time_to_event:
         curves.extend(collect_tte(ep, data, plan, builder))
+    for b in plan.binary:
+        collect_binary(b, data, plan, builder)
     return AnalysisResults(builder.build(), tuple(curves))
 
 

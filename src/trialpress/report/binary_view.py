@@ -1,0 +1,127 @@
+"""Binary endpoints for the templates: 'n = 89 [54%]' views, the efficacy table, and the abstract's
+grouping of outcomes by the direction and significance their odds ratios support."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from trialpress.plan import Binary, Plan
+from trialpress.report import formatting as fmt
+from trialpress.report.context import Comparison, ContextBuilder, GroupView, Num, raw_blocks
+from trialpress.report.tables import Cell, Table, label
+
+
+@dataclass(frozen=True)
+class Count:
+    """'n = 89 [54%]' pieces of one group."""
+
+    n: Num
+    percent: Num
+
+
+@dataclass(frozen=True)
+class BinaryContrast:
+    id: str
+    label: str
+    abbreviation: str
+    first: GroupView          # the group with the higher rate (the reference when rates are equal)
+    second: GroupView
+    first_count: Count
+    second_count: Count
+    comparison: Comparison    # odds ratio of the comparator vs the reference
+    significant: bool
+
+
+@dataclass(frozen=True)
+class BinarySection:
+    contrasts: list[BinaryContrast]
+    table: Markup
+    table_number: int
+    table_note: str
+    population_label: str
+
+    def higher_with(self, group: str) -> list[BinaryContrast]:
+        """Outcomes whose odds are significantly higher in `group`."""
+        return [c for c in self.contrasts if c.significant and c.first.value == group]
+
+    @property
+    def not_significant(self) -> list[BinaryContrast]:
+        return [c for c in self.contrasts if not c.significant]
+
+
+def count(cb: ContextBuilder, ep: Binary, group: str) -> Count:
+    rid = f"{ep.id}.rate.{group}.n"
+    return Count(cb.num(rid, "count"), cb.num(rid, "percent"))
+
+
+def binary_section(cb: ContextBuilder, plan: Plan) -> BinarySection | None:
+    if not plan.binary:
+        return None
+    ref = plan.groups.reference
+    contrasts = []
+    for ep in plan.binary:
+        for c in plan.comparators:
+            comp = cb.comparison(ep.id, "logistic", c, ep.population, higher_is_better=True)
+            comparator_first = comp.favours == "comparator"
+            first, second = (comp.group, comp.reference) if comparator_first else (comp.reference, comp.group)
+            contrasts.append(BinaryContrast(ep.id, ep.label, ep.abbreviation or fmt.lower_first(ep.label), first,
+                                            second, count(cb, ep, first.value), count(cb, ep, second.value), comp,
+                                            comp.significant))
+    pop = plan.binary[0].population
+    note = ("CI, confidence interval; OR, odds ratio. Percentages of all patients in the group. Exact "
+            "(Clopper-Pearson) 95% CIs for rates; differences with Newcombe hybrid score 95% CIs; odds ratios "
+            f"({_vs(plan)}) from logistic regression with Wald 95% CI and P, unadjusted and adjusted for "
+            f"{', '.join(sorted({v for b in plan.binary for v in b.adjust_for})) or 'no covariates'}.")
+    return BinarySection(contrasts, _table(cb, plan), cb.numbering.table("binary"), note,
+                         plan.populations[pop].label)
+
+
+def _vs(plan: Plan) -> str:
+    labels = plan.group_labels
+    return "; ".join(f"{fmt.lower_first(labels[c])} vs {fmt.lower_first(labels[plan.groups.reference])}"
+                     for c in plan.comparators)
+
+
+def _table(cb: ContextBuilder, plan: Plan) -> Markup:
+    gv = plan.group_values
+    ref = plan.groups.reference
+    groups = cb.groups(plan.binary[0].population)
+    header = (label(""),) + tuple(Cell(f"{g.label} (N = {g.n.text})") for g in groups)
+    rows: list[tuple[Cell, ...]] = []
+    for ep in plan.binary:
+        rows.append((label(ep.label, bold=True), *(Cell("") for _ in gv)))
+        cells = []
+        for g in gv:
+            c = count(cb, ep, g)
+            cells.append(Cell(f"{c.n.text} ({c.percent.text})", c.n.ref))
+        rows.append((label("n (%)", indent=1), *cells))
+        rows.append((label("95% CI, %", indent=1),
+                     *(_pct_ci(cb, f"{ep.id}.rate.{g}.proportion") for g in gv)))
+        for name, analysis in (("Difference, % (95% CI)", "diff"), ("OR (95% CI)", "logistic"),
+                               ("Adjusted OR (95% CI)", "logistic_adj"), ("P (OR)", "logistic")):
+            if analysis == "logistic_adj" and not ep.adjust_for:
+                continue
+            cells = []
+            for g in gv:
+                if g == ref:
+                    cells.append(Cell("Reference" if name != "P (OR)" else ""))
+                elif name.startswith("Difference"):
+                    rid = f"{ep.id}.diff.{g}.difference"
+                    r = cb.ard[rid]
+                    cells.append(Cell(f"{fmt.fixed(100 * r.value, 1)} ({fmt.fixed(100 * r.lower, 1)} to "
+                                      f"{fmt.fixed(100 * r.upper, 1)})", rid))
+                elif name.startswith("P"):
+                    cells.append(Cell(cb.num(f"{ep.id}.{analysis}.{g}.p", "p").text, f"{ep.id}.{analysis}.{g}.p"))
+                else:
+                    est = cb.est_ci(f"{ep.id}.{analysis}.{g}.or")
+                    cells.append(Cell(est.text, est.ref))
+            rows.append((label(name, indent=1), *cells))
+    table = Table(id="table-binary", header=(header,), body=tuple(rows), widths=(2.2,) + (1.6,) * len(gv))
+    return raw_blocks(table)
+
+
+def _pct_ci(cb: ContextBuilder, rid: str) -> Cell:
+    r = cb.ard[rid]
+    return Cell(fmt.ci(100 * r.lower, 100 * r.upper, 1, fmt.EN_DASH), rid)
