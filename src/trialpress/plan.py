@@ -217,6 +217,7 @@ class Plan(Strict):
     subgroups: list[Subgroup] = Field(default_factory=list)
     safety: Safety | None = None
     baseline: list[BaselineRow] = Field(default_factory=list)
+    baseline_population: str | None = Field(default=None, description="Population of Table 1 (default: the first).")
     conventions: Conventions = Conventions()
     quality: dict[str, Severity] = Field(
         default_factory=dict, description="Check id -> 'error' or 'warning', overriding the default severity."

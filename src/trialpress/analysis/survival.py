@@ -14,7 +14,6 @@ Numbers only: nothing here formats.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -239,16 +238,11 @@ class CoxResult:
 def cox(frame: pd.DataFrame, duration: str, event: str, covariates: list[str], *,
         strata: list[str] | None = None, ties: str = "efron", conf_level: float = 0.95,
         not_estimable: dict[str, str] | None = None) -> CoxResult:
-    """Cox PH fit: Efron ties via lifelines, Breslow ties by our own Newton–Raphson (lifelines has none).
+    """Cox PH fit (Efron or Breslow ties, optional strata) with Wald CIs and P and the LR test.
 
     `covariates` are numeric columns already dummy-coded. Terms listed in `not_estimable`
     (term → reason) are reported as NE instead of the divergent estimate a fit would give.
     """
-    if ties not in {"efron", "breslow"}:
-        raise ValueError(f"unknown ties method {ties!r}")
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-
     data = frame[[duration, event, *covariates, *(strata or [])]]
     n, n_events = len(data), int(data[event].sum())
     nan_hr = {c: CoxTerm(c, math.nan, math.nan, Estimate(math.nan, note=(not_estimable or {}).get(c, "not estimable")),
@@ -256,95 +250,11 @@ def cox(frame: pd.DataFrame, duration: str, event: str, covariates: list[str], *
     if not_estimable or n_events == 0:
         note = "; ".join(sorted(set((not_estimable or {}).values()))) or "no events"
         return CoxResult(nan_hr, n, n_events, math.nan, math.nan, len(covariates), math.nan, ties, note)
-    if ties == "breslow":
-        return _cox_breslow(data, duration, event, covariates, strata, conf_level)
-    caught: list[str] = []
-    with warnings.catch_warnings(record=True) as wlist:
-        warnings.simplefilter("always")
-        try:
-            cph = CoxPHFitter(alpha=1 - conf_level)
-            cph.fit(data, duration_col=duration, event_col=event, strata=strata or None, batch_mode=None)
-        except (ConvergenceError, np.linalg.LinAlgError) as exc:
-            return CoxResult(nan_hr, n, n_events, math.nan, math.nan, len(covariates), math.nan, ties,
-                             f"model did not converge: {exc}".splitlines()[0])
-        for w in wlist:
-            if issubclass(w.category, ConvergenceWarning):
-                caught.append(str(w.message).splitlines()[0])
-    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
-    terms: dict[str, CoxTerm] = {}
-    for c in covariates:
-        b = float(cph.params_[c])
-        se = float(cph.standard_errors_[c])
-        zval = b / se
-        terms[c] = CoxTerm(c, b, se, Estimate(math.exp(b), math.exp(b - z * se), math.exp(b + z * se)), zval,
-                           float(2 * stats.norm.sf(abs(zval))))
-    lr = cph.log_likelihood_ratio_test()
-    return CoxResult(terms, n, n_events, float(cph.log_likelihood_), float(lr.test_statistic),
-                     int(lr.degrees_freedom), float(lr.p_value), ties, warnings=tuple(caught))
-
-
-def cox_fit_raw(frame: pd.DataFrame, duration: str, event: str, covariates: list[str], *,
-                strata: list[str] | None = None, ties: str = "efron") -> tuple[np.ndarray, np.ndarray] | None:
-    """Coefficients and their covariance matrix (for Wald tests of several terms), or None if it fails."""
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError
-
-    data = frame[[duration, event, *covariates, *(strata or [])]]
-    if ties == "breslow":
-        res = _cox_breslow(data, duration, event, covariates, strata, 0.95, return_cov=True)
-        return res  # type: ignore[return-value]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            cph = CoxPHFitter().fit(data, duration_col=duration, event_col=event, strata=strata or None)
-        except (ConvergenceError, np.linalg.LinAlgError):
-            return None
-    return cph.params_[covariates].to_numpy(float), cph.variance_matrix_.loc[covariates, covariates].to_numpy(float)
-
-
-def _cox_breslow(data: pd.DataFrame, duration: str, event: str, covariates: list[str],
-                 strata: list[str] | None, conf_level: float, return_cov: bool = False) -> CoxResult | tuple:
-    """Breslow-ties Cox by Newton–Raphson (lifelines implements Efron only)."""
-    x = data[covariates].to_numpy(float)
-    t = data[duration].to_numpy(float)
-    d = data[event].to_numpy(bool)
-    skey = (np.zeros(len(data), int) if not strata
-            else pd.MultiIndex.from_frame(data[strata]).factorize()[0])
-    beta = np.zeros(x.shape[1])
-
-    def loglik_grad_hess(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        ll, grad, hess = 0.0, np.zeros_like(b), np.zeros((b.size, b.size))
-        for s in np.unique(skey):
-            m = skey == s
-            order = np.argsort(-t[m], kind="stable")
-            ts, ds, xs = t[m][order], d[m][order], x[m][order]
-            eta = xs @ b
-            r = np.exp(eta)
-            s0 = np.cumsum(r)
-            s1 = np.cumsum(r[:, None] * xs, axis=0)
-            s2 = np.cumsum(r[:, None, None] * xs[:, :, None] * xs[:, None, :], axis=0)
-            # risk set at time t includes all with time >= t: last index of each tied block
-            last = np.searchsorted(-ts, -ts, side="right") - 1
-            ev = np.flatnonzero(ds)
-            j = last[ev]
-            ll += float(np.sum(eta[ev] - np.log(s0[j])))
-            mu = s1[j] / s0[j][:, None]
-            grad += np.sum(xs[ev] - mu, axis=0)
-            hess -= np.sum(s2[j] / s0[j][:, None, None] - mu[:, :, None] * mu[:, None, :], axis=0)
-        return ll, grad, hess
-
-    ll0, _, _ = loglik_grad_hess(beta)
-    ll = ll0
-    for _ in range(50):
-        ll, grad, hess = loglik_grad_hess(beta)
-        step = np.linalg.solve(-hess, grad)
-        beta = beta + step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    ll, grad, hess = loglik_grad_hess(beta)
-    cov = np.linalg.inv(-hess)
-    if return_cov:
-        return beta, cov
+    fit = _fit(data, duration, event, covariates, strata, ties)
+    if fit is None:
+        return CoxResult(nan_hr, n, n_events, math.nan, math.nan, len(covariates), math.nan, ties,
+                         "model did not converge")
+    beta, cov, ll, ll0, warn = fit
     z = stats.norm.ppf(1 - (1 - conf_level) / 2)
     terms = {}
     for i, c in enumerate(covariates):
@@ -354,5 +264,112 @@ def _cox_breslow(data: pd.DataFrame, duration: str, event: str, covariates: list
                            Estimate(math.exp(beta[i]), math.exp(beta[i] - z * se), math.exp(beta[i] + z * se)),
                            zval, float(2 * stats.norm.sf(abs(zval))))
     lr = 2 * (ll - ll0)
-    return CoxResult(terms, len(data), int(d.sum()), ll, lr, len(covariates), float(stats.chi2.sf(lr, len(covariates))),
-                     "breslow")
+    return CoxResult(terms, n, n_events, ll, lr, len(covariates), float(stats.chi2.sf(lr, len(covariates))), ties,
+                     warnings=warn)
+
+
+def cox_fit_raw(frame: pd.DataFrame, duration: str, event: str, covariates: list[str], *,
+                strata: list[str] | None = None, ties: str = "efron") -> tuple[np.ndarray, np.ndarray] | None:
+    """Coefficients and their covariance matrix (for Wald tests of several terms), or None if it fails."""
+    fit = _fit(frame[[duration, event, *covariates, *(strata or [])]], duration, event, covariates, strata, ties)
+    return None if fit is None else (fit[0], fit[1])
+
+
+def _fit(data: pd.DataFrame, duration: str, event: str, covariates: list[str], strata: list[str] | None,
+         ties: str) -> tuple[np.ndarray, np.ndarray, float, float, tuple[str, ...]] | None:
+    """Newton–Raphson with step halving on the partial likelihood (R coxph's algorithm and tolerance)."""
+    if ties not in {"efron", "breslow"}:
+        raise ValueError(f"unknown ties method {ties!r}")
+    x = data[covariates].to_numpy(float)
+    t = data[duration].to_numpy(float)
+    d = data[event].to_numpy(float) > 0
+    skey = (np.zeros(len(data), int) if not strata else pd.MultiIndex.from_frame(data[strata]).factorize()[0])
+    blocks = [_RiskSets(t[m], d[m], x[m], ties == "efron") for m in (skey == s for s in np.unique(skey))]
+
+    def evaluate(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        ll, grad, hess = 0.0, np.zeros_like(b), np.zeros((b.size, b.size))
+        for blk in blocks:
+            l_, g_, h_ = blk.evaluate(b)
+            ll, grad, hess = ll + l_, grad + g_, hess + h_
+        return ll, grad, hess
+
+    beta = np.zeros(x.shape[1])
+    ll0, grad, hess = evaluate(beta)
+    ll = ll0
+    converged = False
+    for _ in range(30):
+        try:
+            step = np.linalg.solve(-hess, grad)
+        except np.linalg.LinAlgError:
+            return None
+        new = beta + step
+        ll_new, g_new, h_new = evaluate(new)
+        halvings = 0
+        while (not np.isfinite(ll_new) or ll_new < ll - 1e-12) and halvings < 20:
+            step /= 2
+            new = beta + step
+            ll_new, g_new, h_new = evaluate(new)
+            halvings += 1
+        done = abs(ll_new - ll) <= 1e-9 * abs(ll_new) + 1e-12
+        beta, ll, grad, hess = new, ll_new, g_new, h_new
+        if done:
+            converged = True
+            break
+    try:
+        cov = np.linalg.inv(-hess)
+    except np.linalg.LinAlgError:
+        return None
+    warn: tuple[str, ...] = () if converged else ("partial likelihood did not converge in 30 iterations",)
+    if np.any(np.abs(beta) > 20) or not np.all(np.isfinite(cov)):
+        return None
+    return beta, cov, float(ll), float(ll0), warn
+
+
+class _RiskSets:
+    """Sorted data of one stratum and the index bookkeeping of its distinct event times."""
+
+    def __init__(self, t: np.ndarray, d: np.ndarray, x: np.ndarray, efron: bool) -> None:
+        order = np.argsort(-t, kind="stable")
+        self.t, self.d, self.x = t[order], d[order], x[order]
+        ev = np.flatnonzero(self.d)
+        self.ev = ev
+        # risk set at an event time: everyone with time >= it = rows up to the end of its tied block
+        last = np.searchsorted(-self.t, -self.t, side="right") - 1
+        times, first_idx, inverse, counts = np.unique(self.t[ev], return_index=True, return_inverse=True,
+                                                      return_counts=True)
+        self.k_of_event = inverse                         # distinct-event-time index of each event row
+        self.k_last = last[ev][first_idx]                 # risk-set end per distinct event time
+        self.counts = counts
+        # one term per event: Efron subtracts l/D of the tied events' sums, l = 0..D-1
+        rank = np.zeros(ev.size)
+        if efron:
+            order_k = np.argsort(inverse, kind="stable")
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            rank[order_k] = np.arange(ev.size) - np.repeat(starts, counts)
+            self.frac = rank / counts[inverse]
+        else:
+            self.frac = rank
+        self.n_k = times.size
+
+    def evaluate(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        x, ev, k = self.x, self.ev, self.k_of_event
+        eta = x @ b
+        r = np.exp(eta)
+        xr = r[:, None] * x
+        s0 = np.cumsum(r)[self.k_last]
+        s1 = np.cumsum(xr, axis=0)[self.k_last]
+        s2 = np.cumsum(xr[:, :, None] * x[:, None, :], axis=0)[self.k_last]
+        # sums over the tied events of each distinct time
+        e0 = np.bincount(k, weights=r[ev], minlength=self.n_k)
+        e1 = np.stack([np.bincount(k, weights=xr[ev, j], minlength=self.n_k) for j in range(x.shape[1])], axis=1)
+        xe = x[ev]
+        e2 = np.zeros_like(s2)
+        np.add.at(e2, k, (r[ev][:, None, None] * xe[:, :, None] * xe[:, None, :]))
+        f = self.frac
+        den = s0[k] - f * e0[k]
+        mu = (s1[k] - f[:, None] * e1[k]) / den[:, None]
+        ll = float(np.sum(eta[ev]) - np.sum(np.log(den)))
+        grad = np.sum(xe, axis=0) - np.sum(mu, axis=0)
+        second = (s2[k] - f[:, None, None] * e2[k]) / den[:, None, None]
+        hess = -np.sum(second - mu[:, :, None] * mu[:, None, :], axis=0)
+        return ll, grad, hess

@@ -10,6 +10,7 @@ from trialpress.plan import Plan
 from trialpress.report.binary_view import binary_section
 from trialpress.report.context import ContextBuilder, FigureView
 from trialpress.report.methods import conventions
+from trialpress.report.safety_view import baseline_table, safety_section
 from trialpress.report.templating import render_template
 from trialpress.results.collect import AnalysisResults
 
@@ -45,6 +46,7 @@ def build_context(plan: Plan, results: AnalysisResults, cb: ContextBuilder, meta
     groups = cb.groups(first_pop)
     populations = [{"id": pid, "label": p.label, "n": cb.num(f"POP.{pid}.n", "count"), "groups": cb.groups(pid)}
                    for pid, p in plan.populations.items()]
+    baseline = baseline_table(cb, plan)   # numbered first: Table 1
     endpoints = [cb.tte(ep, figures.get(ep.id, [])) for ep in plan.time_to_event]
     return {
         "study": plan.study,
@@ -55,6 +57,8 @@ def build_context(plan: Plan, results: AnalysisResults, cb: ContextBuilder, meta
         "populations": populations,
         "endpoints": endpoints,
         "binary": binary_section(cb, plan),
+        "baseline": baseline,
+        "safety": safety_section(cb, plan),
         "definitions": [{"label": e.label, "description": e.description}
                         for e in [*plan.time_to_event, *plan.binary] if e.description],
         "conventions": conventions(plan, meta.software, meta.renderer),

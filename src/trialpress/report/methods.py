@@ -31,12 +31,15 @@ def conventions(plan: Plan, software: dict[str, str], renderer: dict[str, str]) 
                      "covariate are excluded from that model.")
     lines += [
         "Median follow-up was estimated by the reverse Kaplan-Meier method.",
+        "Kaplan-Meier, log-rank and Cox estimates are computed by trialpress's own implementations (Cox: "
+        "Newton-Raphson on the partial likelihood, convergence at a relative log-likelihood change below 1e-9, as "
+        "R coxph), which are tested against R survival on public reference datasets.",
         "NE (not estimable) is shown where an estimate does not exist: a median or CI bound the survival curve "
         "does not reach, or a hazard ratio for a group without events.",
         "P values are two-sided and shown with three decimals (P < .001 below .001).",
         "Software: trialpress " + software.get("trialpress", "") + ", Python " + software.get("python", "")
         + ", pandas " + software.get("pandas", "") + ", NumPy " + software.get("numpy", "") + ", SciPy "
-        + software.get("scipy", "") + ", lifelines " + software.get("lifelines", "") + ", statsmodels "
+        + software.get("scipy", "") + ", statsmodels "
         + software.get("statsmodels", "") + ", matplotlib " + software.get("matplotlib", "")
         + ", great_expectations " + software.get("great_expectations", "") + "; document rendered with "
         + ", ".join(f"{k} {v}" for k, v in renderer.items()) + ".",

@@ -8,7 +8,9 @@ from trialpress.data.loading import StudyData
 from trialpress.plan import Plan
 from trialpress.analysis.populations import population
 from trialpress.results.ard import ARD, ARDBuilder, Row, make_id
+from trialpress.results.baseline import collect_baseline
 from trialpress.results.binary import collect_binary
+from trialpress.results.safety import collect_safety
 from trialpress.results.timetoevent import CurveSet, collect_tte
 
 
@@ -34,6 +36,10 @@ def analyse(plan: Plan, data: StudyData) -> AnalysisResults:
         curves.extend(collect_tte(ep, data, plan, builder))
     for b in plan.binary:
         collect_binary(b, data, plan, builder)
+    if plan.baseline:
+        collect_baseline(plan, data, builder, plan.baseline_population or next(iter(plan.populations)))
+    if plan.safety:
+        collect_safety(plan, data, builder)
     return AnalysisResults(builder.build(), tuple(curves))
 
 

@@ -1,0 +1,85 @@
+"""Safety and baseline rows of the ARD against counts made directly from the datasets (plain pandas),
+and the safety wording against the risk-difference CIs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from trialpress.data.loading import load_study
+from trialpress.plan import load_plan
+from trialpress.results.ard import ARD
+from trialpress.results.collect import analyse
+
+from conftest import FLAGSHIP, ROOT
+
+DATA = ROOT / "data" / "blinatumomab-salvage"
+
+
+@pytest.fixture(scope="module")
+def ard() -> ARD:
+    lp = load_plan(FLAGSHIP)
+    return analyse(lp.plan, load_study(lp)).ard
+
+
+@pytest.fixture(scope="module")
+def raw() -> tuple[pd.DataFrame, pd.DataFrame]:
+    adsl = pd.read_csv(DATA / "adsl.csv", dtype=str)
+    adae = pd.read_csv(DATA / "adae.csv", dtype=str).merge(adsl[["USUBJID", "SALVGRP"]], on="USUBJID")
+    return adsl, adae[adae["TRTEMFL"] == "Y"]
+
+
+def subjects(frame: pd.DataFrame, group: str) -> int:
+    return frame.loc[frame["SALVGRP"] == group, "USUBJID"].nunique()
+
+
+@pytest.mark.parametrize("group", ["FIRST", "LATER"])
+def test_overview_counts(ard: ARD, raw: tuple[pd.DataFrame, pd.DataFrame], group: str) -> None:
+    _, ae = raw
+    assert ard[f"SAFETY.overview.any.{group}.n"].value == subjects(ae, group)
+    assert ard[f"SAFETY.overview.severe.{group}.n"].value == subjects(ae[ae["AETOXGR"].astype(int) >= 3], group)
+    assert ard[f"SAFETY.overview.serious.{group}.n"].value == subjects(ae[ae["AESER"] == "Y"], group)
+    assert ard[f"SAFETY.overview.discontinued.{group}.n"].value == subjects(ae[ae["AEACN"] == "DRUG WITHDRAWN"], group)
+    fatal = ae[(ae["AEOUT"] == "FATAL") | (ae["AETOXGR"].astype(int) == 5)]
+    assert ard[f"SAFETY.overview.fatal.{group}.n"].value == subjects(fatal, group)
+
+
+def test_terms_and_interest_counts(ard: ARD, raw: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    _, ae = raw
+    for group in ("FIRST", "LATER"):
+        headache = ae[ae["AEDECOD"] == "Headache"]
+        assert ard[f"SAFETY.pt_any.Nervous_system_disorders.Headache.{group}.n"].value == subjects(headache, group)
+        infections = ae[ae["AEBODSYS"] == "Infections and infestations"]
+        assert ard[f"SAFETY.interest.INFECT.{group}.n"].value == subjects(infections, group)
+
+
+def test_adverse_events_of_interest_follow_the_seed(ard: ARD) -> None:
+    """The seed: CRS, febrile neutropenia and infection were more frequent with second or later salvage."""
+    for term in ("CRS", "FN", "INFECT"):
+        assert ard[f"SAFETY.interest.{term}.LATER.difference"].value > 0, term
+
+
+def test_baseline_counts_and_summaries(ard: ARD, raw: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    adsl, _ = raw
+    for group in ("FIRST", "LATER"):
+        part = adsl[adsl["SALVGRP"] == group]
+        age = part["AGE"].astype(float)
+        assert ard[f"BASELINE.AGE.{group}.mean"].value == pytest.approx(age.mean())
+        assert ard[f"BASELINE.AGE.{group}.sd"].value == pytest.approx(age.std())
+        assert ard[f"BASELINE.AGE.{group}.median"].value == pytest.approx(age.median())
+        assert ard[f"BASELINE.SEX.F.{group}.n"].value == (part["SEX"] == "F").sum()
+    assert ard["BASELINE.SEX.F.n"].value == (adsl["SEX"] == "F").sum()
+
+
+def test_safety_sentence_words_follow_the_cis(ard: ARD) -> None:
+    from trialpress.report.context import ContextBuilder
+    from trialpress.report.safety_view import safety_section
+
+    plan = load_plan(FLAGSHIP).plan
+    section = safety_section(ContextBuilder(plan, ard), plan)
+    assert section is not None
+    for view in section.interest_terms:
+        term = next(t for t in plan.safety.of_interest if t.label == view.label)  # type: ignore[union-attr]
+        r = ard[f"SAFETY.interest.{term.id}.LATER.difference"]
+        assert (view.more_frequent_in is not None) == (r.lower > 0)
+        assert (view.numerically_more_in is not None) == (r.lower <= 0 < r.value)
