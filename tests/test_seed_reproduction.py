@@ -90,3 +90,20 @@ def test_remission_odds_ratio_matches_r_glm_on_the_same_counts(ard: ARD) -> None
     assert row.value == pytest.approx(ref["or"], rel=1e-8)
     assert (row.lower, row.upper) == pytest.approx((ref["wald_lower"], ref["wald_upper"]), rel=1e-8)
     assert ard["REM.logistic.LATER.p"].value == pytest.approx(ref["wald_p"], rel=1e-8)
+
+
+@pytest.mark.parametrize("endpoint", ["OS", "RFS", "OSHSCT"])
+def test_seed_survival_matches_r_on_the_bundled_data(ard: ARD, endpoint: str) -> None:
+    """R survival on the same CSVs (tests/reference/r/seed.R): medians, HRs, stratified HR, log-rank."""
+    import json
+
+    ref = json.loads((ROOT / "tests" / "reference" / "expected" / "seed.json").read_text())[endpoint]
+    for g in ("FIRST", "LATER"):
+        row, want = ard[f"{endpoint}.km.{g}.median"], ref["median"][g]
+        expected = tuple(float("nan") if v is None else v for v in (want["est"], want["lower"], want["upper"]))
+        assert (row.value, row.lower, row.upper) == pytest.approx(expected, rel=1e-9, nan_ok=True)
+    for analysis, key in (("cox", "hr"), ("cox_strat", "hr_strat")):
+        row, want = ard[f"{endpoint}.{analysis}.LATER.hr"], ref[key]
+        assert (row.value, row.lower, row.upper) == pytest.approx((want["est"], want["lower"], want["upper"]), rel=1e-6)
+        assert ard[f"{endpoint}.{analysis}.LATER.p"].value == pytest.approx(want["p"], rel=1e-5)
+    assert ard[f"{endpoint}.logrank.LATER.chisq"].value == pytest.approx(ref["logrank"]["chisq"], rel=1e-9)
