@@ -241,30 +241,38 @@ def cox(frame: pd.DataFrame, duration: str, event: str, covariates: list[str], *
     """Cox PH fit (Efron or Breslow ties, optional strata) with Wald CIs and P and the LR test.
 
     `covariates` are numeric columns already dummy-coded. Terms listed in `not_estimable`
-    (term → reason) are reported as NE instead of the divergent estimate a fit would give.
+    (term → reason) are 0/1 group indicators whose HR cannot exist (a group without subjects or
+    events): they are reported as NE, their subjects leave the model, and the other terms are fitted.
     """
     data = frame[[duration, event, *covariates, *(strata or [])]]
-    n, n_events = len(data), int(data[event].sum())
-    nan_hr = {c: CoxTerm(c, math.nan, math.nan, Estimate(math.nan, note=(not_estimable or {}).get(c, "not estimable")),
+    ne = not_estimable or {}
+    nan_hr = {c: CoxTerm(c, math.nan, math.nan, Estimate(math.nan, note=ne.get(c, "not estimable")),
                          math.nan, math.nan) for c in covariates}
-    if not_estimable or n_events == 0:
-        note = "; ".join(sorted(set((not_estimable or {}).values()))) or "no events"
+    for term in ne:
+        data = data[data[term] == 0]
+    fitted = [c for c in covariates if c not in ne]
+    n, n_events = len(data), int(data[event].sum())
+    if not fitted or n_events == 0:
+        note = "; ".join(sorted(set(ne.values()))) or "no events"
         return CoxResult(nan_hr, n, n_events, math.nan, math.nan, len(covariates), math.nan, ties, note)
-    fit = _fit(data, duration, event, covariates, strata, ties)
+    fit = _fit(data, duration, event, fitted, strata, ties)
     if fit is None:
-        return CoxResult(nan_hr, n, n_events, math.nan, math.nan, len(covariates), math.nan, ties,
+        failed = {c: CoxTerm(c, math.nan, math.nan, Estimate(math.nan, note=ne.get(c, "model did not converge")),
+                             math.nan, math.nan) for c in covariates}
+        return CoxResult(failed, n, n_events, math.nan, math.nan, len(covariates), math.nan, ties,
                          "model did not converge")
     beta, cov, ll, ll0, warn = fit
     z = stats.norm.ppf(1 - (1 - conf_level) / 2)
-    terms = {}
-    for i, c in enumerate(covariates):
+    terms = dict(nan_hr)
+    for i, c in enumerate(fitted):
         se = math.sqrt(cov[i, i])
         zval = beta[i] / se
         terms[c] = CoxTerm(c, float(beta[i]), se,
                            Estimate(math.exp(beta[i]), math.exp(beta[i] - z * se), math.exp(beta[i] + z * se)),
                            zval, float(2 * stats.norm.sf(abs(zval))))
     lr = 2 * (ll - ll0)
-    return CoxResult(terms, n, n_events, ll, lr, len(covariates), float(stats.chi2.sf(lr, len(covariates))), ties,
+    note = "; ".join(f"{t}: {why}" for t, why in sorted(ne.items()))
+    return CoxResult(terms, n, n_events, ll, lr, len(fitted), float(stats.chi2.sf(lr, len(fitted))), ties, note,
                      warnings=warn)
 
 

@@ -86,9 +86,11 @@ def collect_tte(ep: TimeToEvent, data: StudyData, plan: Plan, ard: ARDBuilder) -
     overall = sv.kaplan_meier(frame["_time"].to_numpy(), frame["_event"].to_numpy(), conf)
     add("km", "", "n", overall.n, method=KM_METHOD)
     add("km", "", "events", overall.events, method=KM_METHOD, n=overall.n)
-    fu = sv.km_quantile(sv.kaplan_meier(frame["_time"].to_numpy(), 1 - frame["_event"].to_numpy(), conf), 0.5)
-    add("followup", "", "median", fu.value, lower=fu.lower, upper=fu.upper, method=FOLLOWUP_METHOD, n=overall.n,
-        note=fu.note)
+    for g in ["", *plan.group_values]:
+        part = frame if not g else frame[frame[gvar] == g]
+        fu = sv.km_quantile(sv.kaplan_meier(part["_time"].to_numpy(), 1 - part["_event"].to_numpy(), conf), 0.5)
+        add("followup", g, "median", fu.value, lower=fu.lower, upper=fu.upper, method=FOLLOWUP_METHOD, n=len(part),
+            note=fu.note)
     _comparisons(add, frame, plan, ep, curves, conf)
     sets = [CurveSet(ep.id, "", curves)]
     if ep.subgroups:
@@ -164,8 +166,8 @@ def _comparisons(add, frame: pd.DataFrame, plan: Plan, ep: TimeToEvent, curves: 
         term = fit.terms[col]
         n = curves[c].n + curves[ref].n
         add("cox", c, "hr", term.hr.value, lower=term.hr.lower, upper=term.hr.upper, reference=ref,
-            method=cox_method(ties), n=n, note=term.hr.note or fit.note)
-        add("cox", c, "p", term.p, reference=ref, method=cox_method(ties), n=n, note=term.hr.note or fit.note)
+            method=cox_method(ties), n=n, note=term.hr.note)
+        add("cox", c, "p", term.p, reference=ref, method=cox_method(ties), n=n, note=term.hr.note)
         pair = data[data[gvar].isin([ref, c])]
         lr = sv.logrank(pair["_time"].to_numpy(), pair["_event"].to_numpy(), pair[gvar].to_numpy())
         add("logrank", c, "p", lr.p, reference=ref, method=LOGRANK_METHOD, n=n, note=lr.note)
@@ -181,8 +183,8 @@ def _comparisons(add, frame: pd.DataFrame, plan: Plan, ep: TimeToEvent, curves: 
             term = fit_s.terms[col]
             m = cox_method(ties, f", stratified by {s}")
             add("cox_strat", c, "hr", term.hr.value, lower=term.hr.lower, upper=term.hr.upper, reference=ref,
-                method=m, n=fit_s.n, note=term.hr.note or fit_s.note)
-            add("cox_strat", c, "p", term.p, reference=ref, method=m, n=fit_s.n, note=term.hr.note or fit_s.note)
+                method=m, n=fit_s.n, note=term.hr.note)
+            add("cox_strat", c, "p", term.p, reference=ref, method=m, n=fit_s.n, note=term.hr.note)
             pair = sdata[sdata[gvar].isin([ref, c])]
             lr = sv.logrank(pair["_time"].to_numpy(), pair["_event"].to_numpy(), pair[gvar].to_numpy(),
                             strata=pair[s].to_numpy())
@@ -197,13 +199,13 @@ def _comparisons(add, frame: pd.DataFrame, plan: Plan, ep: TimeToEvent, curves: 
         for c, col in zip(plan.comparators, cols):
             term = fit_a.terms[col]
             add("cox_adj", c, "hr", term.hr.value, lower=term.hr.lower, upper=term.hr.upper, reference=ref,
-                method=m, n=fit_a.n, note=term.hr.note or fit_a.note or note)
-            add("cox_adj", c, "p", term.p, reference=ref, method=m, n=fit_a.n, note=term.hr.note or fit_a.note or note)
+                method=m, n=fit_a.n, note=term.hr.note or note)
+            add("cox_adj", c, "p", term.p, reference=ref, method=m, n=fit_a.n, note=term.hr.note or note)
         for t in terms:
             term = fit_a.terms[t]
             add("cox_adj_term", "", "hr", term.hr.value, lower=term.hr.lower, upper=term.hr.upper, level=t,
-                method=m, n=fit_a.n, note=term.hr.note or fit_a.note)
-            add("cox_adj_term", "", "p", term.p, level=t, method=m, n=fit_a.n, note=term.hr.note or fit_a.note)
+                method=m, n=fit_a.n, note=term.hr.note)
+            add("cox_adj_term", "", "p", term.p, level=t, method=m, n=fit_a.n, note=term.hr.note)
 
 
 def _not_estimable(curves: dict[str, sv.KMCurve], plan: Plan) -> dict[str, str]:
@@ -249,7 +251,7 @@ def _subgroup_rows(add, frame: pd.DataFrame, plan: Plan, ep: TimeToEvent, var: s
             term = fit.terms[col]
             add("subgroup", c, "hr", term.hr.value, lower=term.hr.lower, upper=term.hr.upper, reference=ref,
                 subgroup=var, level=level, method=cox_method(ties), n=curves[c].n + curves[ref].n,
-                note=term.hr.note or fit.note)
+                note=term.hr.note)
     # interaction: group x subgroup terms in one Cox model, Wald test of the interaction terms
     data = frame[frame[var].isin(levels)]
     p, note = _interaction_p(data, plan, var, levels, ties, conf)

@@ -1,0 +1,49 @@
+"""Defined output where estimates do not exist: an empty group, a one-subject group, no events."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from trialpress.data.loading import load_study
+from trialpress.plan import Level, load_plan
+from trialpress.results.collect import analyse
+
+from conftest import FLAGSHIP
+
+
+def test_empty_group_gives_ne_with_reasons_not_an_exception() -> None:
+    lp = load_plan(FLAGSHIP)
+    groups = lp.plan.groups.model_copy(update={"levels": [*lp.plan.groups.levels, Level(value="NONE", label="None")]})
+    plan = lp.plan.model_copy(update={"groups": groups, "safety": None, "baseline": [], "binary": []})
+    ard = analyse(plan, load_study(lp)).ard
+    assert ard["POP.FAS.NONE.n"].value == 0
+    median = ard["OS.km.NONE.median"]
+    assert math.isnan(median.value) and median.note == "no subjects"
+    hr = ard["OS.cox.NONE.hr"]
+    assert math.isnan(hr.value) and "no subjects in group NONE" in hr.note
+    # the other comparison is unaffected
+    assert ard["OS.cox.LATER.hr"].value > 1 and ard["OS.cox.LATER.hr"].note == ""
+
+
+def test_group_without_events_and_single_subject() -> None:
+    lp = load_plan(FLAGSHIP)
+    data = load_study(lp)
+    adtte = data.frames["ADTTE"].copy()
+    first = set(data["ADSL"].loc[data["ADSL"]["SALVGRP"] == "FIRST", "USUBJID"])
+    adtte.loc[adtte["USUBJID"].isin(first) & (adtte["PARAMCD"] == "OS"), "CNSR"] = 1.0
+    frames = {**data.frames, "ADTTE": adtte}
+    plan = lp.plan.model_copy(update={"time_to_event": lp.plan.time_to_event[:1], "safety": None, "baseline": [],
+                                      "binary": [], "subgroups": []})
+    ard = analyse(plan, type(data)(frames=frames, files=data.files)).ard
+    assert ard["OS.km.FIRST.events"].value == 0
+    assert math.isnan(ard["OS.km.FIRST.median"].value) and ard["OS.km.FIRST.median"].note == "no events"
+    assert math.isnan(ard["OS.cox.LATER.hr"].value) and "no events in group FIRST" in ard["OS.cox.LATER.hr"].note
+    assert ard["OS.logrank.LATER.p"].value < 0.001  # the log-rank test still exists
+
+    one = frames["ADSL"]
+    keep = pd.concat([one[one["SALVGRP"] == "LATER"], one[one["SALVGRP"] == "FIRST"].head(1)])
+    ard1 = analyse(plan, type(data)(frames={**data.frames, "ADSL": keep}, files=data.files)).ard
+    assert ard1["OS.km.FIRST.n"].value == 1
+    assert math.isnan(ard1["OS.km.FIRST.median"].lower)  # R: CI (NA, NA) for n = 1
