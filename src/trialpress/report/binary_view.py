@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from markupsafe import Markup
-
 from trialpress.plan import Binary, Plan
 from trialpress.report import formatting as fmt
-from trialpress.report.context import Comparison, ContextBuilder, GroupView, Num, raw_blocks
-from trialpress.report.tables import Cell, Table, label
+from trialpress.report.context import Comparison, ContextBuilder, GroupView, Num
+from trialpress.report.tables import Cell, label
 
 
 @dataclass(frozen=True)
@@ -37,9 +35,6 @@ class BinaryContrast:
 @dataclass(frozen=True)
 class BinarySection:
     contrasts: list[BinaryContrast]
-    table: Markup
-    table_number: int
-    table_note: str
     population_label: str
 
     def higher_with(self, group: str) -> list[BinaryContrast]:
@@ -69,13 +64,14 @@ def binary_section(cb: ContextBuilder, plan: Plan) -> BinarySection | None:
             contrasts.append(BinaryContrast(ep.id, ep.label, ep.abbreviation or fmt.lower_first(ep.label), first,
                                             second, count(cb, ep, first.value), count(cb, ep, second.value), comp,
                                             comp.significant))
-    pop = plan.binary[0].population
-    note = ("CI, confidence interval; OR, odds ratio. Percentages of all patients in the group. Exact "
-            "(Clopper-Pearson) 95% CIs for rates; differences with Newcombe hybrid score 95% CIs; odds ratios "
+    return BinarySection(contrasts, plan.populations[plan.binary[0].population].label)
+
+
+def binary_note(plan: Plan) -> str:
+    return ("OR, odds ratio. Percentages of all patients in the group. Exact (Clopper-Pearson) 95% CIs for rates; "
+            "differences in proportions with Newcombe hybrid score 95% CIs; odds ratios "
             f"({_vs(plan)}) from logistic regression with Wald 95% CI and P, unadjusted and adjusted for "
             f"{', '.join(sorted({v for b in plan.binary for v in b.adjust_for})) or 'no covariates'}.")
-    return BinarySection(contrasts, _table(cb, plan), cb.numbering.table("binary"), note,
-                         plan.populations[pop].label)
 
 
 def _vs(plan: Plan) -> str:
@@ -84,11 +80,10 @@ def _vs(plan: Plan) -> str:
                      for c in plan.comparators)
 
 
-def _table(cb: ContextBuilder, plan: Plan) -> Markup:
+def binary_rows(cb: ContextBuilder, plan: Plan) -> list[tuple[Cell, ...]]:
+    """The binary endpoints' blocks of the efficacy table."""
     gv = plan.group_values
     ref = plan.groups.reference
-    groups = cb.groups(plan.binary[0].population)
-    header = (label(""),) + tuple(Cell(f"{g.label} (N = {g.n.text})") for g in groups)
     rows: list[tuple[Cell, ...]] = []
     for ep in plan.binary:
         rows.append((label(ep.label, bold=True), *(Cell("") for _ in gv)))
@@ -117,9 +112,8 @@ def _table(cb: ContextBuilder, plan: Plan) -> Markup:
                 else:
                     est = cb.est_ci(f"{ep.id}.{analysis}.{g}.or")
                     cells.append(Cell(est.text, est.ref))
-            rows.append((label(name, indent=1), *cells))
-    table = Table(id="table-binary", header=(header,), body=tuple(rows), widths=(2.2,) + (1.6,) * len(gv))
-    return raw_blocks(table)
+            rows.append((label(name, indent=2 if name.startswith("P") else 1), *cells))
+    return rows
 
 
 def _pct_ci(cb: ContextBuilder, rid: str) -> Cell:

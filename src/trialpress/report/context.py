@@ -85,7 +85,7 @@ class Contrast:
 @dataclass(frozen=True)
 class FigureView:
     id: str
-    number: int
+    number: str          # '1', or '1A'/'1B' for the panels of one figure
     caption: str
     path: str            # relative to the .qmd
 
@@ -105,9 +105,6 @@ class TTEView:
     medians: dict[str, Num]
     comparisons: list[Comparison]
     contrasts: list[Contrast]
-    table: Markup
-    table_number: int
-    table_note: str
     figures: list[FigureView] = field(default_factory=list)
     in_abstract: bool = True
 
@@ -214,25 +211,19 @@ class ContextBuilder:
             first, second = (c.group, c.reference) if comparator_first else (c.reference, c.group)
             contrasts.append(Contrast(first, second, medians[first.value], medians[second.value], c.estimate, c.ci,
                                       c.p_phrase, c.significant, c.favours))
-        ref_label = self.plan.group_labels[self.plan.groups.reference]
-        note = ("CI, confidence interval; HR, hazard ratio; NE, not estimable. Medians and rates by the "
-                "Kaplan-Meier method with Brookmeyer-Crowley 95% CIs (log-log transform). HRs from a Cox "
-                f"proportional-hazards model ({self.plan.conventions.ties.capitalize()} ties) with Wald 95% CI "
-                f"and P; reference: {ref_label}.")
         return TTEView(ep.id, ep.label, ep.abbreviation or ep.label, ep.shown_unit,
                        self.plan.populations[ep.population].label, ep.description, medians, comps, contrasts,
-                       self.tte_table(ep), self.numbering.table(f"tte-{ep.id}"), note, figures, ep.in_abstract)
+                       figures, ep.in_abstract)
 
-    def tte_table(self, ep: TimeToEvent) -> Markup:
-        groups = self.groups(ep.population)
-        hdr = (label(""),) + tuple(Cell(f"{g.label} (N = {g.n.text})", align="center") for g in groups)
-        rows: list[tuple[Cell, ...]] = []
-
-        def line(text: str, cells: list[Num], indent: int = 1) -> None:
-            rows.append((label(text, indent=indent), *(Cell(c.text, c.ref) for c in cells)))
-
+    def tte_rows(self, ep: TimeToEvent) -> list[tuple[Cell, ...]]:
+        """The endpoint's block of the efficacy table: events, median, landmark rates, HRs with P."""
         gv = self.plan.group_values
-        rows.append((label(ep.label, bold=True, colspan=1), *(Cell("") for _ in gv)))
+        ref = self.plan.groups.reference
+        rows: list[tuple[Cell, ...]] = [(label(ep.label, bold=True), *(Cell("") for _ in gv))]
+
+        def line(text: str, cells: list[Num]) -> None:
+            rows.append((label(text, indent=1), *(Cell(c.text, c.ref) for c in cells)))
+
         line("Events, n (%)", [Num(f"{self.num(f'{ep.id}.km.{g}.events', 'count').text} "
                                    f"({self.num(f'{ep.id}.km.{g}.events', 'percent').text})",
                                    f"{ep.id}.km.{g}.events") for g in gv])
@@ -240,17 +231,22 @@ class ContextBuilder:
         for t in ep.landmarks:
             pid = f"{t:g}"
             line(f"Rate at {pid} {ep.shown_unit}, % (95% CI)", [self._rate(f"{ep.id}.km.{g}.rate.{pid}") for g in gv])
-        for c in self.plan.comparators:
-            cid = f"{ep.id}.cox.{c}.hr"
-            cells = [Cell("Reference" if g == self.plan.groups.reference else
-                          (self.est_ci(cid).text if g == c else ""), cid if g == c else "") for g in gv]
-            rows.append((label("Hazard ratio (95% CI)", indent=1), *cells))
-            pcells = [Cell("" if g != c else self.num(f"{ep.id}.cox.{c}.p", "p").text,
-                           f"{ep.id}.cox.{c}.p" if g == c else "") for g in gv]
-            rows.append((label("P value (Wald)", indent=1), *pcells))
-        table = Table(id=f"table-{ep.id.lower()}", header=(hdr,), body=tuple(rows),
-                      widths=(2.2,) + (1.6,) * len(gv))
-        return raw_blocks(table)
+        line(f"Median follow-up, {ep.shown_unit} (95% CI)",
+             [self.est_ci(f"{ep.id}.followup.{g}.median", "time") for g in gv])
+        models = [("cox", "HR (95% CI)"), ("cox_strat", f"HR stratified by {ep.stratify_by} (95% CI)"),
+                  ("cox_adj", "Adjusted HR (95% CI)")]
+        for analysis, text in models:
+            if f"{ep.id}.{analysis}.{self.plan.comparators[0]}.hr" not in self.ard:
+                continue
+            cells = []
+            for g in gv:
+                rid = f"{ep.id}.{analysis}.{g}.hr"
+                cells.append(Cell("Reference") if g == ref else Cell(self.est_ci(rid).text, rid))
+            rows.append((label(text, indent=1), *cells))
+            pcells = [Cell("") if g == ref else Cell(self.num(f"{ep.id}.{analysis}.{g}.p", "p").text,
+                                                     f"{ep.id}.{analysis}.{g}.p") for g in gv]
+            rows.append((label("P (Wald)", indent=2), *pcells))
+        return rows
 
     def _rate(self, row_id: str) -> Num:
         r = self.ard[row_id]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from trialpress.plan import Plan
 from trialpress.report.binary_view import binary_section
 from trialpress.report.context import ContextBuilder, FigureView
+from trialpress.report.figure_specs import FOREST_SUFFIX
+from trialpress.report.appendix import appendix
+from trialpress.report.efficacy import efficacy_table
 from trialpress.report.methods import conventions
 from trialpress.report.safety_view import baseline_table, safety_section
 from trialpress.report.templating import render_template
@@ -30,6 +33,8 @@ class Meta:
     report_date: str
     software: dict[str, str]
     renderer: dict[str, str]
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)   # role:path -> {sha256, size}
+    quality: list[Any] = field(default_factory=list)                 # the gate's CheckResults
 
     @property
     def fields(self) -> list[Field]:
@@ -47,6 +52,7 @@ def build_context(plan: Plan, results: AnalysisResults, cb: ContextBuilder, meta
     populations = [{"id": pid, "label": p.label, "n": cb.num(f"POP.{pid}.n", "count"), "groups": cb.groups(pid)}
                    for pid, p in plan.populations.items()]
     baseline = baseline_table(cb, plan)   # numbered first: Table 1
+    efficacy = efficacy_table(cb, plan)   # Table 2
     endpoints = [cb.tte(ep, figures.get(ep.id, [])) for ep in plan.time_to_event]
     return {
         "study": plan.study,
@@ -56,12 +62,15 @@ def build_context(plan: Plan, results: AnalysisResults, cb: ContextBuilder, meta
         "total_n": cb.num(f"POP.{first_pop}.n", "count"),
         "populations": populations,
         "endpoints": endpoints,
+        "forests": [v for key, views in figures.items() if key.endswith(FOREST_SUFFIX) for v in views],
         "binary": binary_section(cb, plan),
         "baseline": baseline,
+        "efficacy": efficacy,
         "safety": safety_section(cb, plan),
         "definitions": [{"label": e.label, "description": e.description}
                         for e in [*plan.time_to_event, *plan.binary] if e.description],
         "conventions": conventions(plan, meta.software, meta.renderer),
+        "appendix": appendix(cb, meta.quality, meta.inputs, meta.software),
     }
 
 

@@ -634,11 +634,10 @@ def _forest_cells(spec: ForestSpec) -> list[tuple[str, bool, bool, list[str], st
             out.append((row.label, True, False, parts, row.hr_text, row.p_text))
             continue
         label, indented = row.label, False
-        if header is not None:
-            prefix = f"{header}: "
-            if label.startswith(prefix):
-                label = label[len(prefix):]
-            indented = True
+        if header is not None and label.startswith(f"{header}: "):
+            label, indented = label[len(header) + 2:], True
+        else:
+            header = None   # a row that is not 'Header: level' stands on its own (e.g. 'All patients')
         out.append((label, False, indented, parts, row.hr_text, row.p_text))
     return out
 
@@ -834,6 +833,6 @@ def _draw_forest_point(ax: Axes, i: int, row: ForestRow, lo: float, hi: float) -
 
 
 def draw_forest(spec: ForestSpec, out_stem: Path, *, width_in: float = 7.0,
-                xlim: tuple[float, float] | None = None) -> list[Path]:
-    """Draw a subgroup forest plot and write `out_stem`.svg and .pdf; returns [svg, pdf]."""
-    return _save(build_forest_figure(spec, width_in=width_in, xlim=xlim), out_stem)
+                xlim: tuple[float, float] | None = None, formats: Sequence[str] = ("svg", "pdf")) -> list[Path]:
+    """Draw a subgroup forest plot and write `out_stem`.svg and/or .pdf; returns the paths."""
+    return _save(build_forest_figure(spec, width_in=width_in, xlim=xlim), out_stem, formats)

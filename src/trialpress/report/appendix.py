@@ -1,0 +1,64 @@
+"""The appendix: quality checks run and their results, the inputs with their hashes, the software,
+and (HTML only) the whole ARD, whose rows are the targets of every number's link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from trialpress.report import escape
+from trialpress.report import formatting as fmt
+from trialpress.report.context import ContextBuilder, raw_blocks
+from trialpress.report.tables import Cell, Table, ard_anchor, label
+
+
+@dataclass(frozen=True)
+class Appendix:
+    quality: Markup
+    quality_summary: str
+    inputs: Markup
+    software: Markup
+    ard_html: Markup
+    ard_rows: int
+
+
+def appendix(cb: ContextBuilder, quality: list[Any], inputs: dict[str, dict[str, Any]],
+             software: dict[str, str]) -> Appendix:
+    q_rows = tuple((label(r.dataset), label(r.description),
+                    Cell("passed" if r.success else r.severity),
+                    Cell(fmt.count(r.failed) if not r.success else "0")) for r in quality)
+    q_table = Table("table-quality", ((label("Dataset"), label("Check"), Cell("Result"), Cell("Rows failing")),),
+                    q_rows, (1.0, 4.0, 1.0, 1.0))
+    failed = [r for r in quality if not r.success]
+    summary = (f"{len(quality)} checks were run; {len(quality) - len(failed)} passed"
+               + (f", {len(failed)} raised a warning." if failed else "."))
+    i_rows = tuple((label(key.split(":", 1)[0]), label(key.split(":", 1)[1]),
+                    Cell(v["sha256"][:16], align="left"), Cell(f"{v['size']:,}", align="right"))
+                   for key, v in inputs.items() if not key.startswith("engine:"))
+    i_table = Table("table-inputs", ((label("Role"), label("File"), label("SHA-256 (first 16)"), Cell("Bytes")),),
+                    i_rows, (0.8, 3.2, 1.6, 0.8))
+    s_table = Table("table-software", ((label("Package"), label("Version")),),
+                    tuple((label(k), label(v)) for k, v in software.items()), (2.0, 2.0))
+    return Appendix(raw_blocks(q_table), summary, raw_blocks(i_table), raw_blocks(s_table), _ard_html(cb),
+                    len(cb.ard))
+
+
+def _ard_html(cb: ContextBuilder) -> Markup:
+    """Every ARD row as an anchored table row (HTML only; the PDF points to ard.csv)."""
+    cols = ("id", "statistic", "value", "lower", "upper", "n", "method", "note")
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    rows = []
+    for r in cb.ard:
+        cells = [r.id, r.statistic, _num(r.value), _num(r.lower), _num(r.upper), _num(r.n), r.method, r.note]
+        rows.append(f'<tr id="{escape.html_text(ard_anchor(r.id))}">'
+                    + "".join(f"<td>{escape.html_text(c)}</td>" for c in cells) + "</tr>")
+    body = (f'<details class="tp-ard"><summary>Analysis results dataset ({len(cb.ard)} rows)</summary>'
+            f'<table class="tp-table tp-ard-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}'
+            "</tbody></table></details>")
+    return Markup(f"```{{=html}}\n{body}\n```\n")
+
+
+def _num(x: float) -> str:
+    return "" if fmt.is_missing(x) else f"{x:.6g}"
