@@ -1,4 +1,6 @@
-"""`trialpress` command line: render, check, analyze, synth. A thin shell over `pipeline`.
+"""`trialpress` command line: render, check, analyze, synth, verify, diff, list.
+
+A thin shell over `pipeline` (rendering) and `versions` (the version store).
 
 Bad input of any kind ends with a short message (what, where, what to do) and a distinct exit
 status; a Python traceback means a bug in trialpress.
@@ -55,6 +57,36 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("study", help="bundled study id, e.g. blinatumomab-salvage")
     s.add_argument("--out", type=Path, default=None, help="folder (default: data/<study>)")
     s.add_argument("--seed", type=int, default=None, help="random seed (default: the study's own)")
+
+    reports_help = "report root folder (default: <project>/report)"
+    v = sub.add_parser("verify", help="check a version's artefacts and inputs and recompute it byte for byte",
+                       description="Check every artefact of a version against the SHA-256 in its manifest (tampering), "
+                                   "check that the recorded inputs are unchanged, then re-render them with the recorded "
+                                   "report date into a temporary folder and compare bytes. Reports a match or the first "
+                                   "differing file; exit status 6 on any mismatch.")
+    v.add_argument("version", help="version folder, or version id (or a unique prefix of one)")
+    v.add_argument("--study", default=None, help="study id, to look the version id up in")
+    v.add_argument("--reports", type=Path, default=None, help=reports_help)
+    v.add_argument("--project", type=Path, default=None,
+                   help="project folder holding the recorded inputs (default: the one recorded, else the current)")
+    v.add_argument("--no-recompute", dest="recompute", action="store_false",
+                   help="check hashes only; do not re-render")
+    v.add_argument("--quiet", action="store_true", help="no progress display while re-rendering")
+
+    d = sub.add_parser("diff", help="what changed between two versions: ARD numbers and abstract sentences",
+                       description="List every ARD number that changed (old → new), was added or removed (by row id), "
+                                   "and the abstract sentences whose text changed, between versions A and B.")
+    d.add_argument("a", help="version A (folder or id)")
+    d.add_argument("b", help="version B (folder or id)")
+    d.add_argument("--study", default=None, help="study id, to look version ids up in")
+    d.add_argument("--reports", type=Path, default=None, help=reports_help)
+    d.add_argument("--html", type=Path, default=None, help="also write the differences as an HTML page here")
+
+    ls = sub.add_parser("list", help="the rendered versions of a study (or of all studies)",
+                        description="List the version folders with their creation time, report date, data cut-off, "
+                                    "data files, plan hash, quality-gate result and integrity (artefact hashes).")
+    ls.add_argument("--study", default=None, help="only this study")
+    ls.add_argument("--reports", type=Path, default=None, help=reports_help)
     return p
 
 
@@ -117,7 +149,30 @@ def _run(args: argparse.Namespace) -> int:
         for path in write_study(args.study, folder, args.seed):
             print(path)
         return int(ExitCode.OK)
+    if args.command in ("verify", "diff", "list"):
+        return _run_versions(args)
     raise AssertionError(args.command)
+
+
+def _run_versions(args: argparse.Namespace) -> int:
+    from trialpress import versions
+
+    if args.command == "verify":
+        folder = versions.resolve(args.version, study=args.study, report_root=args.reports)
+        result = versions.verify(folder, project=args.project, recompute=args.recompute,
+                                 show_progress=not args.quiet)
+        versions.print_verify(result)
+        return int(ExitCode.OK if result.ok else ExitCode.ARTEFACT)
+    if args.command == "diff":
+        a = versions.resolve(args.a, study=args.study, report_root=args.reports)
+        b = versions.resolve(args.b, study=args.study, report_root=args.reports)
+        result = versions.diff(a, b)
+        versions.print_diff(result)
+        if args.html:
+            print(versions.write_diff_html(result, args.html))
+        return int(ExitCode.OK)
+    versions.print_list(versions.list_versions(args.reports, args.study))
+    return int(ExitCode.OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,10 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from trialpress.data.loading import StudyData, load_study
 from trialpress.errors import QualityGateError
 from trialpress.plan import LoadedPlan, Plan, load_plan
+
+if TYPE_CHECKING:
+    from trialpress.report.artefacts import Inputs
+    from trialpress.report.engines import Renderer
 
 
 class Progress:
@@ -71,18 +76,30 @@ def load_and_check(lplan: LoadedPlan, progress: Progress) -> tuple[StudyData, ob
     return data, report
 
 
-def render(plan_path: Path | str, *, report_root: Path | None = None, formats: list[str] | None = None,
-           report_date: str | None = None, progress: Progress | None = None) -> RenderOutcome:
-    # only what the up-to-date check needs is imported before it (an unchanged study returns in < 1 s)
+@dataclass(frozen=True)
+class Setup:
+    """What a render depends on, resolved before any work: the version id is known from it alone."""
+
+    lplan: LoadedPlan
+    template_dir: Path
+    formats: list[str]
+    renderer: Renderer
+    inputs: Inputs
+
+    @property
+    def version(self) -> str:
+        return self.inputs.version_id
+
+
+def prepare(plan_path: Path | str, formats: list[str] | None = None) -> Setup:
+    """Load the plan and hash every input (no data loaded, nothing analysed)."""
     from trialpress.data.loading import requirements
     from trialpress.data.readers import find_dataset_file
     from trialpress.report import artefacts, engines
 
-    progress = progress or Progress(enabled=False)
     lplan = load_plan(plan_path)
     plan = lplan.plan
     root = lplan.root
-    report_root = report_root or root / "report"
     template_dir = root / "templates" / plan.report.template
     if not template_dir.is_dir():
         from trialpress.errors import PlanError
@@ -91,20 +108,37 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
                         hint="Name a template set that exists under templates/ (e.g. 'article').")
     formats = formats or list(plan.report.formats)
     renderer = engines.detect()
-
-    # inputs → version id, before any work: an unchanged study re-renders in well under a second
     needed = sorted({r.dataset for r in requirements(plan)})
     files = [f for f in (find_dataset_file(lplan.data_folder, n, plan.data.files.get(n)) for n in needed) if f]
     inputs = artefacts.collect_inputs(root, lplan.path, files, template_dir, renderer.versions)
-    version = inputs.version_id
+    return Setup(lplan, template_dir, formats, renderer, inputs)
+
+
+def render(plan_path: Path | str, *, report_root: Path | None = None, formats: list[str] | None = None,
+           report_date: str | None = None, progress: Progress | None = None) -> RenderOutcome:
+    # only what the up-to-date check needs is imported before it (an unchanged study returns in < 1 s)
+    from trialpress.report import artefacts
+
+    progress = progress or Progress(enabled=False)
+    setup = prepare(plan_path, formats)
+    lplan, template_dir, formats, inputs = setup.lplan, setup.template_dir, setup.formats, setup.inputs
+    renderer = setup.renderer
+    plan = lplan.plan
+    root = lplan.root
+    report_root = report_root or root / "report"
+
+    # inputs → version id, before any work: an unchanged study re-renders in well under a second
+    version = setup.version
     done = artefacts.existing_version(report_root, plan.study.id, version)
     if done is not None:
         progress.say(f"Up to date: {done} (same inputs as before; nothing rendered).")
         return RenderOutcome(done, version, False, progress.timings)
-    artefacts.clean_stale_staging(report_root / plan.study.id)
+    for stale in artefacts.clean_stale_staging(report_root / plan.study.id):
+        progress.say(f"Removed {stale.name}, left by an interrupted render.")
 
     from trialpress.quality.background import GateJob
     from trialpress.quality.gate import enforce
+    from trialpress.report import engines
     from trialpress.report.context import ContextBuilder
     from trialpress.report.document import Meta, build_context, write_qmd
     from trialpress.report.figure_specs import km_figures
@@ -133,8 +167,10 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
             with progress.step("check", "great_expectations suites (waited for)"):
                 gate = gate_job.wait()
             enforce(gate)
-            meta = Meta(version=version, cutoff=_cutoff(data, plan), report_date=report_date,
-                        software=inputs.packages, renderer=renderer.versions)
+            cutoff = _cutoff(data, plan)
+            meta = Meta(version=version, cutoff=cutoff, report_date=report_date,
+                        software=inputs.packages, renderer=renderer.versions, inputs=inputs.files,
+                        quality=gate.results)
             qmd = stage / "report.qmd"
             write_qmd(template_dir, build_context(plan, results, cb, meta, figures), qmd)
             with progress.step("render", f"{' + '.join(formats).upper()} via {renderer.name}"):
@@ -143,11 +179,11 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
                 leftover.unlink()
             results.ard.to_csv(stage / "ard.csv")
             results.ard.to_json(stage / "ard.json")
-            (stage / "quality.json").write_text(gate.to_json(), encoding="utf-8")
+            (stage / "quality.json").write_text(_portable(gate, root).to_json(), encoding="utf-8")
             artefacts.write_manifest(stage, inputs=inputs, study=plan.study.id, version=version,
                                      git=artefacts.git_state(root), renderer={"name": renderer.name, **renderer.versions},
                                      quality=gate.summary(), created=dt.datetime.now(dt.timezone.utc),
-                                     report_date=report_date)
+                                     report_date=report_date, data_cutoff=cutoff, formats=formats, project=root)
     except QualityGateError as exc:
         from trialpress.report.quality_view import write_failure_folder
 
@@ -157,6 +193,18 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
         gate_job.close()
     progress.say(f"Rendered {final}")
     return RenderOutcome(final, version, True, progress.timings)
+
+
+def _portable(gate: Any, root: Path) -> Any:
+    """The gate report with data paths relative to the project: same inputs, same bytes in any folder."""
+    import dataclasses
+
+    from trialpress.report.artefacts import relative_to_root
+
+    files = getattr(gate, "files", None)
+    if not dataclasses.is_dataclass(gate) or not isinstance(files, dict):
+        return gate
+    return dataclasses.replace(gate, files={k: relative_to_root(v, root) for k, v in files.items()})
 
 
 def _cutoff(data: StudyData, plan: Plan) -> str:

@@ -37,6 +37,9 @@ class Groups(Strict):
     variable: str = Field(description="ADSL variable that defines the comparison groups.")
     levels: list[Level] = Field(min_length=1, description="Groups in display order.")
     reference: str = Field(description="Value of the reference group: every HR/OR/difference is group vs this.")
+    kind: Literal["arm", "setting"] = Field(
+        default="arm", description="'arm': groups are treatments ('patients who received placebo'); 'setting': "
+                                   "groups are settings of one treatment ('received blinatumomab as first salvage').")
     label: str | None = Field(default=None, description="Name of the grouping, e.g. 'Salvage line'.")
 
     @model_validator(mode="after")
@@ -166,6 +169,7 @@ class BaselineRow(Strict):
     kind: Literal["continuous", "categorical"]
     levels: list[Level] | None = None
     unit: str | None = None
+    decimals: int = Field(default=1, ge=0, le=3, description="Decimals of a continuous summary.")
 
 
 class Conventions(Strict):

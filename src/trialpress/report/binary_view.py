@@ -47,8 +47,8 @@ class BinarySection:
 
 
 def count(cb: ContextBuilder, ep: Binary, group: str) -> Count:
-    rid = f"{ep.id}.rate.{group}.n"
-    return Count(cb.num(rid, "count"), cb.num(rid, "percent"))
+    key = (ep.id, "rate", group, "n")
+    return Count(cb.num(key, "count"), cb.num(key, "percent"))
 
 
 def binary_section(cb: ContextBuilder, plan: Plan) -> BinarySection | None:
@@ -93,7 +93,7 @@ def binary_rows(cb: ContextBuilder, plan: Plan) -> list[tuple[Cell, ...]]:
             cells.append(Cell(f"{c.n.text} ({c.percent.text})", c.n.ref))
         rows.append((label("n (%)", indent=1), *cells))
         rows.append((label("95% CI, %", indent=1),
-                     *(_pct_ci(cb, f"{ep.id}.rate.{g}.proportion") for g in gv)))
+                     *(_pct_ci(cb, (ep.id, "rate", g, "proportion")) for g in gv)))
         for name, analysis in (("Difference, % (95% CI)", "diff"), ("OR (95% CI)", "logistic"),
                                ("Adjusted OR (95% CI)", "logistic_adj"), ("P (OR)", "logistic")):
             if analysis == "logistic_adj" and not ep.adjust_for:
@@ -103,19 +103,18 @@ def binary_rows(cb: ContextBuilder, plan: Plan) -> list[tuple[Cell, ...]]:
                 if g == ref:
                     cells.append(Cell("Reference" if name != "P (OR)" else ""))
                 elif name.startswith("Difference"):
-                    rid = f"{ep.id}.diff.{g}.difference"
-                    r = cb.ard[rid]
-                    cells.append(Cell(f"{fmt.fixed(100 * r.value, 1)} ({fmt.fixed(100 * r.lower, 1)} to "
-                                      f"{fmt.fixed(100 * r.upper, 1)})", rid))
+                    r = cb.ard[(ep.id, "diff", g, "difference")]
+                    cells.append(Cell(fmt.percent_difference(r.value, r.lower, r.upper), r.id))
                 elif name.startswith("P"):
-                    cells.append(Cell(cb.num(f"{ep.id}.{analysis}.{g}.p", "p").text, f"{ep.id}.{analysis}.{g}.p"))
+                    p = cb.num((ep.id, analysis, g, "p"), "p")
+                    cells.append(Cell(p.text, p.ref))
                 else:
-                    est = cb.est_ci(f"{ep.id}.{analysis}.{g}.or")
+                    est = cb.est_ci((ep.id, analysis, g, "or"))
                     cells.append(Cell(est.text, est.ref))
             rows.append((label(name, indent=2 if name.startswith("P") else 1), *cells))
     return rows
 
 
-def _pct_ci(cb: ContextBuilder, rid: str) -> Cell:
-    r = cb.ard[rid]
-    return Cell(fmt.ci(100 * r.lower, 100 * r.upper, 1, fmt.EN_DASH), rid)
+def _pct_ci(cb: ContextBuilder, key: tuple[str, ...]) -> Cell:
+    r = cb.ard[key]
+    return Cell(fmt.ci(100 * r.lower, 100 * r.upper, 1, fmt.EN_DASH), r.id)

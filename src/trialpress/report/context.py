@@ -16,7 +16,7 @@ from trialpress.plan import Plan, TimeToEvent
 from trialpress.report import escape
 from trialpress.report import formatting as fmt
 from trialpress.report.tables import Cell, Table, ard_anchor, as_html, as_typst, label
-from trialpress.results.ard import ARD, Row
+from trialpress.results.ard import ARD, Key, Row
 
 Favours = Literal["reference", "comparator", "neither"]
 
@@ -134,12 +134,13 @@ class ContextBuilder:
         self.numbering = Numbering()
 
     # ------------------------------------------------------------------ numbers
-    def row(self, row_id: str) -> Row:
-        return self.ard[row_id]
+    def row(self, key: Key) -> Row:
+        return self.ard[key]
 
-    def num(self, row_id: str, kind: Literal["count", "time", "ratio", "p", "percent"] = "ratio",
+    def num(self, row_id: Key, kind: Literal["count", "time", "ratio", "p", "percent"] = "ratio",
             part: Literal["value", "lower", "upper"] = "value") -> Num:
         r = self.ard[row_id]
+        row_id = r.id
         x = getattr(r, part)
         if kind == "count":
             text = fmt.count(x)
@@ -153,14 +154,16 @@ class ContextBuilder:
             text = fmt.fixed(x, self.style.estimate_decimals)
         return Num(text, row_id)
 
-    def ci(self, row_id: str, kind: Literal["time", "ratio"] = "ratio", sep: str | None = None) -> Num:
+    def ci(self, row_id: Key, kind: Literal["time", "ratio"] = "ratio", sep: str | None = None) -> Num:
         r = self.ard[row_id]
+        row_id = r.id
         d = self.style.time_decimals if kind == "time" else self.style.estimate_decimals
         return Num(fmt.ci(r.lower, r.upper, d, self.style.ci_separator if sep is None else sep), row_id)
 
-    def est_ci(self, row_id: str, kind: Literal["time", "ratio"] = "ratio") -> Num:
+    def est_ci(self, row_id: Key, kind: Literal["time", "ratio"] = "ratio") -> Num:
         """'10.4 (8.1–12.6)' for tables."""
         r = self.ard[row_id]
+        row_id = r.id
         d = self.style.time_decimals if kind == "time" else self.style.estimate_decimals
         return Num(f"{fmt.fixed(r.value, d)} ({fmt.ci(r.lower, r.upper, d, fmt.EN_DASH)})", row_id)
 
@@ -169,7 +172,7 @@ class ContextBuilder:
         out = []
         for lv in self.plan.groups.levels:
             out.append(GroupView(lv.value, lv.label, lv.short or lv.label,
-                                 self.num(f"POP.{pop_id}.{lv.value}.n", "count"),
+                                 self.num(("POP", pop_id, lv.value, "n"), "count"),
                                  lv.value == self.plan.groups.reference))
         return out
 
@@ -181,10 +184,10 @@ class ContextBuilder:
                    higher_is_better: bool = False) -> Comparison:
         """HR/OR of `comparator` vs reference. For hazards (higher_is_better=False) an estimate
         above 1 favours the reference; for odds of a good outcome it favours the comparator."""
-        rid = f"{endpoint}.{analysis}.{comparator}"
-        est_row = self.ard[f"{rid}.hr"] if f"{rid}.hr" in self.ard else self.ard[f"{rid}.or"]
+        hr_key = (endpoint, analysis, comparator, "hr")
+        est_row = self.ard[hr_key] if hr_key in self.ard else self.ard[(endpoint, analysis, comparator, "or")]
         est_id = est_row.id
-        p_id = f"{rid}.p"
+        p_id = self.ard[(endpoint, analysis, comparator, "p")].id
         lo, hi = est_row.lower, est_row.upper
         significant = not (fmt.is_missing(lo) or fmt.is_missing(hi)) and (hi < 1 or lo > 1)
         if fmt.is_missing(est_row.value) or fmt.is_missing(lo):
@@ -203,7 +206,7 @@ class ContextBuilder:
 
     # ------------------------------------------------------------------ endpoints
     def tte(self, ep: TimeToEvent, figures: list[FigureView]) -> TTEView:
-        medians = {g: self.num(f"{ep.id}.km.{g}.median", "time") for g in self.plan.group_values}
+        medians = {g: self.num((ep.id, "km", g, "median"), "time") for g in self.plan.group_values}
         comps = [self.comparison(ep.id, "cox", c, ep.population) for c in self.plan.comparators]
         contrasts = []
         for c in comps:
@@ -224,37 +227,43 @@ class ContextBuilder:
         def line(text: str, cells: list[Num]) -> None:
             rows.append((label(text, indent=1), *(Cell(c.text, c.ref) for c in cells)))
 
-        line("Events, n (%)", [Num(f"{self.num(f'{ep.id}.km.{g}.events', 'count').text} "
-                                   f"({self.num(f'{ep.id}.km.{g}.events', 'percent').text})",
-                                   f"{ep.id}.km.{g}.events") for g in gv])
-        line(f"Median, {ep.shown_unit} (95% CI)", [self.est_ci(f"{ep.id}.km.{g}.median", "time") for g in gv])
+        line("Events, n (%)", [self.n_percent((ep.id, "km", g, "events")) for g in gv])
+        line(f"Median, {ep.shown_unit} (95% CI)", [self.est_ci((ep.id, "km", g, "median"), "time") for g in gv])
         for t in ep.landmarks:
             pid = f"{t:g}"
-            line(f"Rate at {pid} {ep.shown_unit}, % (95% CI)", [self._rate(f"{ep.id}.km.{g}.rate.{pid}") for g in gv])
+            line(f"Rate at {pid} {ep.shown_unit}, % (95% CI)", [self._rate((ep.id, "km", g, "rate", pid)) for g in gv])
         line(f"Median follow-up, {ep.shown_unit} (95% CI)",
-             [self.est_ci(f"{ep.id}.followup.{g}.median", "time") for g in gv])
+             [self.est_ci((ep.id, "followup", g, "median"), "time") for g in gv])
         models = [("cox", "HR (95% CI)"), ("cox_strat", f"HR stratified by {ep.stratify_by} (95% CI)"),
                   ("cox_adj", "Adjusted HR (95% CI)")]
         for analysis, text in models:
-            if f"{ep.id}.{analysis}.{self.plan.comparators[0]}.hr" not in self.ard:
+            if (ep.id, analysis, self.plan.comparators[0], "hr") not in self.ard:
                 continue
             cells = []
             for g in gv:
-                rid = f"{ep.id}.{analysis}.{g}.hr"
-                cells.append(Cell("Reference") if g == ref else Cell(self.est_ci(rid).text, rid))
+                cells.append(Cell("Reference") if g == ref else _cell(self.est_ci((ep.id, analysis, g, "hr"))))
             rows.append((label(text, indent=1), *cells))
-            pcells = [Cell("") if g == ref else Cell(self.num(f"{ep.id}.{analysis}.{g}.p", "p").text,
-                                                     f"{ep.id}.{analysis}.{g}.p") for g in gv]
+            pcells = [Cell("") if g == ref else _cell(self.num((ep.id, analysis, g, "p"), "p")) for g in gv]
             rows.append((label("P (Wald)", indent=2), *pcells))
         return rows
 
-    def _rate(self, row_id: str) -> Num:
+    def n_percent(self, key: Key) -> Num:
+        """'108 (65)': a count and its percent of the row's denominator."""
+        r = self.ard[key]
+        return Num(f"{fmt.count(r.value)} ({fmt.percent(r.value, r.n, self.style)})", r.id)
+
+    def _rate(self, row_id: Key) -> Num:
         r = self.ard[row_id]
+        row_id = r.id
         if fmt.is_missing(r.value):
             return Num(fmt.NE, row_id)
         d = 1
         return Num(f"{fmt.fixed(100 * r.value, d)} ({fmt.fixed(100 * r.lower, d)}{fmt.EN_DASH}"
                    f"{fmt.fixed(100 * r.upper, d)})", row_id)
+
+
+def _cell(num: Num) -> Cell:
+    return Cell(num.text, num.ref)
 
 
 def raw_blocks(table: Table) -> Markup:

@@ -49,7 +49,7 @@ def build_context(plan: Plan, results: AnalysisResults, cb: ContextBuilder, meta
                   figures: dict[str, list[FigureView]]) -> dict[str, Any]:
     first_pop = plan.time_to_event[0].population if plan.time_to_event else next(iter(plan.populations))
     groups = cb.groups(first_pop)
-    populations = [{"id": pid, "label": p.label, "n": cb.num(f"POP.{pid}.n", "count"), "groups": cb.groups(pid)}
+    populations = [{"id": pid, "label": p.label, "n": cb.num(("POP", pid, "n"), "count"), "groups": cb.groups(pid)}
                    for pid, p in plan.populations.items()]
     baseline = baseline_table(cb, plan)   # numbered first: Table 1
     efficacy = efficacy_table(cb, plan)   # Table 2
@@ -59,7 +59,8 @@ def build_context(plan: Plan, results: AnalysisResults, cb: ContextBuilder, meta
         "meta": meta,
         "groups": groups,
         "groups_label": plan.groups.label or "group",
-        "total_n": cb.num(f"POP.{first_pop}.n", "count"),
+        "groups_kind": plan.groups.kind,
+        "total_n": cb.num(("POP", first_pop, "n"), "count"),
         "populations": populations,
         "endpoints": endpoints,
         "forests": [v for key, views in figures.items() if key.endswith(FOREST_SUFFIX) for v in views],

@@ -36,8 +36,8 @@ def _annotation(cb: ContextBuilder, ep: TimeToEvent, prefix: str = "cox") -> str
     plan = cb.plan
     lines = []
     for c in plan.comparators:
-        hr = cb.ard.get(f"{ep.id}.{prefix}.{c}.hr")
-        lr = cb.ard.get(f"{ep.id}.logrank.{c}.p")
+        hr = cb.ard.get((ep.id, prefix, c, "hr"))
+        lr = cb.ard.get((ep.id, "logrank", c, "p"))
         if hr is None:
             continue
         d = cb.style.estimate_decimals
@@ -66,7 +66,7 @@ def km_figures(plan: Plan, results: AnalysisResults, cb: ContextBuilder, figdir:
             title="", curves=cs.curves, labels=labels,
             risk={g: _risk(ard, ep.id, g, ticks) for g in plan.group_values},
             ticks=tuple(float(t) for t in ticks),
-            medians={g: ard[f"{ep.id}.km.{g}.median"].value for g in plan.group_values},
+            medians={g: ard[(ep.id, "km", g, "median")].value for g in plan.group_values},
             annotation=_annotation(cb, ep), xlabel=xlabel, ylabel=ylabel)
         stem = figdir / f"km-{ep.id.lower()}"
         draw_km([panel], stem, formats=("svg",))
@@ -157,7 +157,7 @@ def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path) -> dict[str, li
                         f"{sg.label}: {text}", False,
                         counts(lambda g, stat: make_id(ep.id, "subgroup", sg.variable, value, g, stat)),
                         hr.value, hr.lower, hr.upper, _hr_text(hr.value, hr.lower, hr.upper, d), ""))
-            overall = ard[f"{ep.id}.cox.{c}.hr"]
+            overall = ard[(ep.id, "cox", c, "hr")]
             rows.append(ForestRow("All patients", False,
                                   counts(lambda g, stat: make_id(ep.id, "km", g, stat)),
                                   overall.value, overall.lower, overall.upper,

@@ -81,6 +81,13 @@ def ratio_with_ci(name: str, value: float | None, lower: float | None, upper: fl
     return f"{name}, {fixed(value, decimals)} (95% CI, {ci(lower, upper, decimals, EN_DASH)})"
 
 
+def percent_difference(value: float | None, lower: float | None, upper: float | None, decimals: int = 1) -> str:
+    """A difference of proportions in percentage points: '-13.1 (-22.0 to -3.9)' ('to': bounds may be negative)."""
+    def pp(x: float | None) -> str:
+        return NE if is_missing(x) else fixed(100 * x, decimals)  # type: ignore[operator]
+    return f"{pp(value)} ({pp(lower)} to {pp(upper)})"
+
+
 def lower_first(text: str) -> str:
     """'Prior alloHSCT' → 'prior alloHSCT': lower-case the first letter only, keeping abbreviations."""
     return text[:1].lower() + text[1:]

@@ -17,8 +17,8 @@ OVERVIEW_LABELS = {"any": "Any TEAE", "severe": "Grade ≥3 TEAE", "serious": "S
 
 
 def _n_pct(cb: ContextBuilder, rid: str) -> Cell:
-    n, pct = cb.num(rid, "count"), cb.num(rid, "percent")
-    return Cell(f"{n.text} ({pct.text})", rid)
+    num = cb.n_percent(rid)
+    return Cell(num.text, num.ref)
 
 
 def _header(groups: list[GroupView], total: Num | None, first: str = "") -> tuple[Cell, ...]:
@@ -63,14 +63,14 @@ def baseline_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
         return None
     pop = plan.baseline_population or next(iter(plan.populations))
     groups = cb.groups(pop)
-    total = cb.num(f"POP.{pop}.n", "count")
+    total = cb.num(("POP", pop, "n"), "count")
     keys = [*plan.group_values, ""]
     rows: list[tuple[Cell, ...]] = []
     for row in plan.baseline:
         var = row.variable
         if row.kind == "continuous":
             rows.append((label(row.label, bold=True), *(Cell("") for _ in keys)))
-            d = 1
+            d = row.decimals
             mean = [Cell(f"{fmt.fixed(cb.ard[make_id('BASELINE', var, g, 'mean')].value, d)} "
                          f"({fmt.fixed(cb.ard[make_id('BASELINE', var, g, 'sd')].value, d)})",
                          make_id("BASELINE", var, g, "mean")) for g in keys]
@@ -104,9 +104,10 @@ def safety_section(cb: ContextBuilder, plan: Plan) -> SafetySection | None:
         return None
     pop = safety.population
     groups = cb.groups(pop)
-    total = cb.num(f"POP.{pop}.n", "count")
+    total = cb.num(("POP", pop, "n"), "count")
     keys = [*plan.group_values, ""]
-    severe = "Grade ≥3" if safety.variables.severity_kind == "ctcae" else "Severe"
+    ctcae = safety.variables.severity_kind == "ctcae"
+    severe, any_grade = ("Grade ≥3", "Any grade") if ctcae else ("Severe", "Any severity")
 
     # overview
     rows = []
@@ -126,7 +127,7 @@ def safety_section(cb: ContextBuilder, plan: Plan) -> SafetySection | None:
     threshold = safety.pt_threshold_percent
     header2 = (Cell(""), *(Cell(g.label, colspan=2) for g in groups), Cell("Total", colspan=2))
     header3 = (label("System organ class / preferred term"),
-               *(c for g in [*groups, None] for c in (Cell("Any grade"), Cell(severe))))
+               *(c for g in [*groups, None] for c in (Cell(any_grade), Cell(severe))))
     body: list[tuple[Cell, ...]] = []
     pts = cb.ard.select(analysis="pt_any", group="", statistic="n")
     socs = sorted(cb.ard.select(analysis="soc_any", group="", statistic="n"), key=lambda r: (-r.value, r.level))
@@ -147,21 +148,22 @@ def safety_section(cb: ContextBuilder, plan: Plan) -> SafetySection | None:
 
     # AEs of interest with risk difference
     ref = plan.groups.reference
+    short = {lv.value: lv.short or lv.label for lv in plan.groups.levels}
     rows = []
     views = []
     for term in safety.of_interest:
         cells = [_n_pct(cb, make_id("SAFETY", "interest", term.id, g, "n")) for g in keys]
         rows.append((label(term.label, bold=True), *(Cell("") for _ in keys)))
-        rows.append((label("Any grade, n (%)", indent=1), *cells))
+        rows.append((label(f"{any_grade}, n (%)", indent=1), *cells))
         rows.append((label(f"{severe}, n (%)", indent=1),
                      *(_n_pct(cb, make_id("SAFETY", "interest_severe", term.id, g, "n")) for g in keys)))
         more = numerically = None
         for c in plan.comparators:
-            rid = make_id("SAFETY", "interest", term.id, c, "difference")
-            r = cb.ard[rid]
-            diff = [Cell(f"{fmt.fixed(100 * r.value, 1)} ({fmt.fixed(100 * r.lower, 1)} to {fmt.fixed(100 * r.upper, 1)})",
-                         rid) if g == c else Cell("Reference" if g == ref else "") for g in keys]
-            rows.append((label("Risk difference, % (95% CI)", indent=1), *diff))
+            r = cb.ard[("SAFETY", "interest", term.id, c, "difference")]
+            diff = [Cell(fmt.percent_difference(r.value, r.lower, r.upper), r.id) if g == c
+                    else Cell("Reference" if g == ref else "") for g in keys]
+            vs = f" ({short[c]})" if len(plan.comparators) > 1 else ""
+            rows.append((label(f"Risk difference{vs}, % (95% CI)", indent=1), *diff))
             group = cb.group(pop, c)
             if r.lower > 0:
                 more = more or group

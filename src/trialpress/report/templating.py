@@ -3,7 +3,8 @@
 - Delimiters `<< >>`, `<% %>`, `<# #>` so Jinja never collides with Quarto shortcodes `{{< >}}`
   or Typst/LaTeX braces.
 - `finalize` escapes every expression for pandoc Markdown unless it is already safe markup
-  (a `Num` link, or a table rendered and escaped by `tables.py`). Data never executes.
+  (a `Num` link, a table rendered and escaped by `tables.py`, a macro's output). Data never executes;
+  the `safe` filter is removed.
 - `StrictUndefined`: a missing value fails the render instead of printing an empty string.
 """
 
@@ -14,24 +15,25 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from trialpress.report import escape
 from trialpress.report.formatting import lower_first
 
 
-def _finalize(value: Any) -> Any:
+def _finalize(value: Any) -> Markup:
+    """Markdown-escape what is printed; already-safe markup (Num links, rendered tables, the output of a
+    template's own macros) passes as it is. Returning Markup keeps Jinja's autoescape from touching it."""
     if hasattr(value, "__html__"):
-        return value.__html__()
+        return Markup(value.__html__())
     if value is None:
         raise ValueError("a template printed None: the context is missing a value")
-    return escape.markdown(value)
+    return Markup(escape.markdown(value))
 
 
-def _yaml_md(value: Any) -> str:
+def _yaml_md(value: Any) -> Markup:
     """A YAML (JSON) string whose content pandoc reads as escaped Markdown."""
-    from markupsafe import Markup
-
     return Markup(json.dumps(escape.markdown(value), ensure_ascii=False))
 
 
@@ -43,8 +45,9 @@ def environment(template_dir: Path) -> ImmutableSandboxedEnvironment:
         block_start_string="<%", block_end_string="%>",
         comment_start_string="<#", comment_end_string="#>",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        finalize=_finalize, autoescape=False,
+        finalize=_finalize, autoescape=True,   # macro output is Markup, never escaped twice
     )
+    del env.filters["safe"]   # no way for a template to print data unescaped
     env.filters["yaml_md"] = _yaml_md
     env.filters["lower_first"] = lower_first
     return env

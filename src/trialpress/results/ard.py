@@ -39,6 +39,14 @@ class Row:
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Row))
 
+# A row is looked up by its id, or by the tuple of key parts the id is made from (made safe by make_id,
+# so group values, terms and levels with spaces or dots need no escaping by the caller).
+Key = str | tuple[object, ...]
+
+
+def _id(key: Key) -> str:
+    return make_id(*key) if isinstance(key, tuple) else key
+
 
 def make_id(*parts: object) -> str:
     """Stable row id: the non-empty key parts joined by '.' (spaces and odd characters made safe)."""
@@ -84,17 +92,17 @@ class ARD:
     def __iter__(self) -> Iterator[Row]:
         return iter(self._rows)
 
-    def __contains__(self, row_id: str) -> bool:
-        return row_id in self._by_id
+    def __contains__(self, key: Key) -> bool:
+        return _id(key) in self._by_id
 
-    def __getitem__(self, row_id: str) -> Row:
+    def __getitem__(self, key: Key) -> Row:
         try:
-            return self._by_id[row_id]
+            return self._by_id[_id(key)]
         except KeyError:
-            raise KeyError(f"no ARD row {row_id!r}") from None
+            raise KeyError(f"no ARD row {_id(key)!r}") from None
 
-    def get(self, row_id: str) -> Row | None:
-        return self._by_id.get(row_id)
+    def get(self, key: Key) -> Row | None:
+        return self._by_id.get(_id(key))
 
     def select(self, **where: str) -> list[Row]:
         return [r for r in self._rows if all(getattr(r, k) == v for k, v in where.items())]

@@ -54,7 +54,7 @@ def nice_step(t_max: float) -> float:
 
 def ticks_for(ep: TimeToEvent, t_max: float) -> np.ndarray:
     step = ep.tick_every or nice_step(t_max)
-    n = int(math.floor(t_max / step + 1e-9)) + 1
+    n = int(math.ceil(t_max / step - 1e-9)) + 1   # the last tick covers the longest follow-up
     return np.arange(n) * step
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trialpress.data.synth import blinatumomab
+from trialpress.data.synth import blinatumomab, velotrepin
 from trialpress.data.synth._common import write_datasets
 
 __all__ = ["DEFAULT_SEEDS", "GENERATORS", "KEYS", "generate", "write_study"]
@@ -21,16 +21,20 @@ Generator = Callable[[int], dict[str, pd.DataFrame]]
 
 GENERATORS: dict[str, Generator] = {
     blinatumomab.NAME: blinatumomab.generate,
+    velotrepin.NAME: velotrepin.generate,
 }
 DEFAULT_SEEDS: dict[str, int] = {
     blinatumomab.NAME: blinatumomab.DEFAULT_SEED,
+    velotrepin.NAME: velotrepin.DEFAULT_SEED,
 }
 # Sort keys (one row per key) and column order of each study's datasets.
 KEYS: dict[str, dict[str, list[str]]] = {
     blinatumomab.NAME: blinatumomab.KEYS,
+    velotrepin.NAME: velotrepin.KEYS,
 }
 _COLUMNS: dict[str, dict[str, list[str]]] = {
     blinatumomab.NAME: blinatumomab.COLUMNS,
+    velotrepin.NAME: velotrepin.COLUMNS,
 }
 
 
