@@ -15,7 +15,6 @@ from pathlib import Path
 from trialpress import __version__
 from trialpress.errors import ExitCode, QualityGateError, TrialpressError
 
-DEFAULT_PLAN = "analysis/blinatumomab-salvage.yml"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Run the quality gate, the analysis and the document engines; write an immutable "
                                    "version folder with report.html, report.pdf, the ARD and a manifest. Re-rendering "
                                    "unchanged inputs creates nothing.")
-    r.add_argument("plan", nargs="?", default=DEFAULT_PLAN, help=f"analysis plan (default: {DEFAULT_PLAN})")
+    r.add_argument("plan", nargs="?", default=None, help="analysis plan (default: the only plan under analysis/)")
     r.add_argument("--out", type=Path, default=None, help="report root folder (default: <project>/report)")
     r.add_argument("--format", dest="formats", action="append", choices=["html", "pdf"],
                    help="only this format (repeatable; default: the plan's formats)")
@@ -42,19 +41,27 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="validate the plan and run the data-quality gate only",
                        description="Validate the analysis plan, load the ADaM datasets and run the quality gate. "
                                    "Exit status 4 if an error-level check fails.")
-    c.add_argument("plan", nargs="?", default=DEFAULT_PLAN)
+    c.add_argument("plan", nargs="?", default=None, help="analysis plan (default: the only one)")
     c.add_argument("--quiet", action="store_true")
 
     a = sub.add_parser("analyze", help="run the gate and the analysis; write the ARD (CSV and JSON)",
                        description="Compute every number of the plan into the analysis-results dataset (ARD).")
-    a.add_argument("plan", nargs="?", default=DEFAULT_PLAN)
+    a.add_argument("plan", nargs="?", default=None, help="analysis plan (default: the only one)")
     a.add_argument("--out", type=Path, default=Path("."), help="folder for ard.csv and ard.json (default: .)")
     a.add_argument("--quiet", action="store_true")
+
+    i = sub.add_parser("init", help="inspect a folder of ADaM files and write a starting analysis plan",
+                       description="Recognise the standard ADaM datasets and variables in a folder (XPT, CSV, "
+                                   "Parquet) and write analysis/<study>.yml with comments; it validates and renders "
+                                   "as it is. Never overwrites a plan.")
+    i.add_argument("folder", type=Path, help="folder holding adsl.* and optionally adtte.*, adrs.*, adae.*")
+    i.add_argument("--out", type=Path, default=None, help="plan path (default: analysis/<folder name>.yml)")
+    i.add_argument("--study", default=None, help="study id (default: the folder name)")
 
     s = sub.add_parser("synth", help="write a bundled study's synthetic ADaM datasets",
                        description="Generate the calibrated synthetic ADaM datasets of a bundled study, "
                                    "deterministically from a seed.")
-    s.add_argument("study", help="bundled study id, e.g. blinatumomab-salvage")
+    s.add_argument("study", help="bundled study id (see the data/ folder)")
     s.add_argument("--out", type=Path, default=None, help="folder (default: data/<study>)")
     s.add_argument("--seed", type=int, default=None, help="random seed (default: the study's own)")
 
@@ -116,8 +123,24 @@ def _print_error(exc: TrialpressError) -> None:
         console.print(f"[bold]What to do:[/bold] {exc.hint}", soft_wrap=True)
 
 
+def _default_plan() -> Path:
+    """The project's only plan under analysis/; with none or several, say which exist."""
+    from trialpress.errors import UsageError
+    from trialpress.paths import find_root
+
+    plans = sorted((find_root() / "analysis").glob("*.yml"))
+    if len(plans) == 1:
+        return plans[0]
+    listed = ", ".join(p.name for p in plans) or "none"
+    raise UsageError(f"Name the analysis plan to use (plans under analysis/: {listed}).",
+                     hint="e.g. trialpress render analysis/<study>.yml, or create one with trialpress init <data-folder>.")
+
+
 def _run(args: argparse.Namespace) -> int:
     from trialpress import pipeline
+
+    if getattr(args, "plan", "unset") is None:
+        args.plan = _default_plan()
 
     if args.command == "render":
         progress = pipeline.Progress(enabled=not args.quiet)
@@ -136,6 +159,12 @@ def _run(args: argparse.Namespace) -> int:
         progress = pipeline.Progress(enabled=not args.quiet)
         out = pipeline.analyze(args.plan, args.out, progress)
         print(out / "ard.csv")
+        return int(ExitCode.OK)
+    if args.command == "init":
+        from trialpress.scaffold import init
+
+        path = init(args.folder, args.out, args.study)
+        print(path)
         return int(ExitCode.OK)
     if args.command == "synth":
         from trialpress.data.synth import GENERATORS, write_study

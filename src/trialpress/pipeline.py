@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trialpress.data.loading import StudyData, load_study
+from trialpress.data.plan_values import check_plan_values
 from trialpress.errors import QualityGateError
 from trialpress.plan import LoadedPlan, Plan, load_plan
 
@@ -70,6 +71,7 @@ def load_and_check(lplan: LoadedPlan, progress: Progress) -> tuple[StudyData, ob
 
     with progress.step("load", str(lplan.data_folder)):
         data = load_study(lplan)
+        check_plan_values(lplan, data)
     with progress.step("check", "great_expectations suites"):
         report = run_gate(lplan.plan, data)
     enforce(report)
@@ -146,6 +148,7 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
 
     with progress.step("load", str(lplan.data_folder)):
         data = load_study(lplan)
+        check_plan_values(lplan, data)
     # the gate runs in a second process beside the in-memory analysis and figures; nothing leaves the
     # staging folder (and no version folder exists) before its verdict, which wins over any later error
     gate_job = GateJob(plan, data)

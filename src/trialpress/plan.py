@@ -39,8 +39,8 @@ class Groups(Strict):
     reference: str = Field(description="Value of the reference group: every HR/OR/difference is group vs this.")
     kind: Literal["arm", "setting"] = Field(
         default="arm", description="'arm': groups are treatments ('patients who received placebo'); 'setting': "
-                                   "groups are settings of one treatment ('received blinatumomab as first salvage').")
-    label: str | None = Field(default=None, description="Name of the grouping, e.g. 'Salvage line'.")
+                                   "groups are settings of one treatment ('received <treatment> as <group>').")
+    label: str | None = Field(default=None, description="Name of the grouping, e.g. 'Treatment'.")
 
     @model_validator(mode="after")
     def _reference_is_a_level(self) -> Groups:
@@ -326,7 +326,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
     if not path.is_file():
         raise PlanError(
             f"The analysis plan {path} does not exist.",
-            hint="Give the path of a plan such as analysis/blinatumomab-salvage.yml, or create one with `trialpress init <data-folder>`.",
+            hint="Give the path of a plan under analysis/, or create one with `trialpress init <data-folder>`.",
         )
     text = path.read_bytes()
     try:

@@ -146,7 +146,7 @@ class KMPanel:
 class ForestRow:
     """One line of a forest plot; a header row names a subgroup variable and carries its P."""
 
-    label: str                      # "Prior alloHSCT: Yes" or a header row like "Prior alloHSCT"
+    label: str                      # "Age group: <65" or a header row like "Age group"
     is_header: bool
     n_text: str                     # the count columns, tab-separated: "60/105\t120/160"
     hr: float
@@ -162,7 +162,7 @@ class ForestSpec:
 
     rows: tuple[ForestRow, ...]
     columns: tuple[str, ...]        # (label column, *count columns, HR column, P column)
-    xlabel: str                     # "Hazard ratio (Second or later vs First salvage)"
+    xlabel: str                     # "Hazard ratio (High dose vs placebo)"
     favours: tuple[str, str]        # (left of 1, right of 1)
 
 

@@ -89,5 +89,5 @@ def percent_difference(value: float | None, lower: float | None, upper: float | 
 
 
 def lower_first(text: str) -> str:
-    """'Prior alloHSCT' → 'prior alloHSCT': lower-case the first letter only, keeping abbreviations."""
+    """'Baseline FEV1' → 'baseline FEV1': lower-case the first letter only, keeping abbreviations."""
     return text[:1].lower() + text[1:]
