@@ -8,11 +8,16 @@ from trialpress.errors import DataError
 from trialpress.plan import Plan
 
 
+def is_yes(flag: pd.Series) -> pd.Series:
+    """ADaM 'Y' flags ('y' tolerated), vectorised; missing is not yes."""
+    return flag.isin(["Y", "y"])
+
+
 def population(adsl: pd.DataFrame, plan: Plan, pop_id: str) -> pd.DataFrame:
     """ADSL rows of subjects in population `pop_id` who belong to one of the plan's groups."""
     pop = plan.populations[pop_id]
     if pop.flag:
-        mask = adsl[pop.flag].astype("string").str.upper().eq("Y").fillna(False)
+        mask = is_yes(adsl[pop.flag])
     else:
         try:
             mask = adsl.eval(pop.expression, engine="python").astype(bool)  # type: ignore[arg-type]

@@ -371,8 +371,9 @@ class _RiskSets:
         e0 = np.bincount(k, weights=r[ev], minlength=self.n_k)
         e1 = np.stack([np.bincount(k, weights=xr[ev, j], minlength=self.n_k) for j in range(x.shape[1])], axis=1)
         xe = x[ev]
-        e2 = np.zeros_like(s2)
-        np.add.at(e2, k, (r[ev][:, None, None] * xe[:, :, None] * xe[:, None, :]))
+        outer = (r[ev][:, None, None] * xe[:, :, None] * xe[:, None, :]).reshape(ev.size, -1)
+        e2 = np.stack([np.bincount(k, weights=outer[:, j], minlength=self.n_k) for j in range(outer.shape[1])],
+                      axis=1).reshape(s2.shape)
         f = self.frac
         den = s0[k] - f * e0[k]
         mu = (s1[k] - f[:, None] * e1[k]) / den[:, None]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from trialpress.analysis import response as rs
-from trialpress.analysis.populations import population
+from trialpress.analysis.populations import is_yes, population
 from trialpress.data.loading import StudyData
 from trialpress.plan import Plan, Safety
 from trialpress.results.ard import ARDBuilder, Row, make_id
@@ -32,7 +32,7 @@ def severe_mask(ae: pd.DataFrame, safety: Safety) -> pd.Series:
     v = safety.variables
     if v.severity_kind == "ctcae":
         return ae[v.severity].astype(float) >= 3
-    return ae[v.severity].astype("string").str.upper().eq("SEVERE").fillna(False)
+    return ae[v.severity].isin(["SEVERE", "Severe", "severe"])
 
 
 def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
@@ -44,7 +44,7 @@ def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
     pop = population(data["ADSL"], plan, safety.population)
     ae = data["ADAE"]
     if v.teae_flag:
-        ae = ae[ae[v.teae_flag].astype("string").str.upper().eq("Y").fillna(False)]
+        ae = ae[is_yes(ae[v.teae_flag])]
     ae = ae.merge(pop[[sid, gvar]], on=sid, how="inner")
     denominators = {g: int((pop[gvar] == g).sum()) for g in plan.group_values}
 
@@ -73,7 +73,7 @@ def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
     severe = severe_mask(ae, safety)
     overview: dict[str, pd.Series] = {"any": pd.Series(True, index=ae.index), "severe": severe}
     if v.serious:
-        overview["serious"] = ae[v.serious].astype("string").str.upper().eq("Y").fillna(False)
+        overview["serious"] = is_yes(ae[v.serious])
     fatal = pd.Series(False, index=ae.index)
     if v.outcome:
         fatal |= ae[v.outcome].isin(v.fatal_values)
@@ -83,15 +83,13 @@ def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
     if v.action:
         overview["discontinued"] = ae[v.action].isin(v.withdrawn_values)
     if v.related:
-        overview["related"] = ae[v.related].astype("string").str.upper().isin([x.upper() for x in v.related_values])
+        overview["related"] = ae[v.related].isin([*v.related_values, *(x.lower() for x in v.related_values)])
     for key, mask in overview.items():
         incidence("overview", ae[mask.to_numpy()], level=key, compare=True)
 
     for grade, subset in (("any", ae), ("severe", ae[severe.to_numpy()])):
-        for soc, part in subset.groupby(v.soc, sort=True):
-            incidence(f"soc_{grade}", part, level=str(soc))
-        for (soc, pt), part in subset.groupby([v.soc, v.pt], sort=True):
-            incidence(f"pt_{grade}", part, level=str(pt), param=str(soc))
+        _term_counts(add, subset, [v.soc], f"soc_{grade}", sid, gvar, plan.group_values, denominators)
+        _term_counts(add, subset, [v.soc, v.pt], f"pt_{grade}", sid, gvar, plan.group_values, denominators)
 
     exposure_years = _exposure(add, pop, plan, safety)
     for term in safety.of_interest:
@@ -105,6 +103,21 @@ def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
                 est = rs.exposure_adjusted_rate(int(counts.get(g, 0)), years)
                 add("interest_eair", g, "rate", est.value, lower=est.lower, upper=est.upper, level=term.id,
                     method=EAIR_METHOD, n=years, note=est.note)
+
+
+def _term_counts(add: Add, ae: pd.DataFrame, keys: list[str], analysis: str, sid: str, gvar: str,
+                 groups: list[str], denominators: dict[str, int]) -> None:
+    """Subjects with >= 1 event per term (SOC, or SOC and PT) and group, counted in one pass."""
+    subjects = ae[[*keys, sid, gvar]].drop_duplicates()
+    counts = subjects.groupby([*keys, gvar], sort=True, observed=True).size()
+    totals = subjects.groupby(keys, sort=True, observed=True).size()
+    total_n = sum(denominators.values())
+    for term, total in totals.items():
+        term = term if isinstance(term, tuple) else (term,)
+        level, param = (str(term[-1]), str(term[0])) if len(term) == 2 else (str(term[0]), "")
+        for g in groups:
+            add(analysis, g, "n", int(counts.get((*term, g), 0)), level=level, param=param, n=denominators[g])
+        add(analysis, "", "n", int(total), level=level, param=param, n=total_n)
 
 
 def _exposure(add: Add, pop: pd.DataFrame, plan: Plan, safety: Safety) -> dict[str, float]:

@@ -1,0 +1,154 @@
+"""Benchmarks of the whole tool (not tests): cold renders of the flagship, the no-change re-render, and
+scaling of gate / analysis / render with pooled data of 10^3 … 10^6 subjects.
+
+    python benchmarks/run.py                       # flagship (5 cold renders) + scaling 1e3, 1e4, 1e5
+    python benchmarks/run.py --sizes 1000 1000000  # choose the scaling sizes
+    python benchmarks/run.py --skip-flagship
+
+Each measurement runs `trialpress` in a fresh process (imports included) and reads its per-step
+timings; peak memory is the child's maximum RSS. Prints a table, writes benchmarks/results/run.json.
+Scaled data are the flagship's subjects resampled with new ids (ADSL, ADTTE, ADAE; about 10 AEs per
+subject) written as Parquet, so large data are read with pyarrow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "analysis" / "blinatumomab-salvage.yml"
+TRIALPRESS = [sys.executable, "-m", "trialpress"]
+STEP = re.compile(r"✓ (\w+)\s+([\d.]+) s")
+
+
+def run(args: list[str], cwd: Path) -> tuple[float, float, dict[str, float], str]:
+    """Wall seconds, peak RSS (MB) of the child, its step timings, and its stderr."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.run([*TRIALPRESS, *args], cwd=cwd, capture_output=True, text=True, check=False,
+                          env={**os.environ, "COLUMNS": "200"})
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        raise SystemExit(f"trialpress {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    steps = {m.group(1): float(m.group(2)) for m in STEP.finditer(proc.stderr)}
+    return wall, max(peak, before) / 1024, steps, proc.stderr
+
+
+def flagship(repeats: int) -> dict[str, object]:
+    walls, peaks, steps = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeats):
+            out = Path(tmp) / f"r{i}"
+            wall, peak, st, _ = run(["render", str(PLAN), "--out", str(out)], ROOT)
+            walls.append(wall)
+            peaks.append(peak)
+            steps.append(st)
+        again, _, _, _ = run(["render", str(PLAN), "--out", str(Path(tmp) / "r0")], ROOT)
+    median_steps = {k: statistics.median(s.get(k, math.nan) for s in steps) for k in steps[0]}
+    return {"wall_median_s": statistics.median(walls), "wall_all_s": walls, "peak_rss_mb": max(peaks),
+            "steps_median_s": median_steps, "no_change_rerender_s": again}
+
+
+def scaled_project(n: int, where: Path, seed: int = 7) -> Path:
+    """A project with the flagship plan and n resampled subjects (Parquet)."""
+    src = ROOT / "data" / "blinatumomab-salvage"
+    adsl = pd.read_csv(src / "adsl.csv", dtype=str, keep_default_na=False)
+    adtte = pd.read_csv(src / "adtte.csv", dtype=str, keep_default_na=False)
+    adae = pd.read_csv(src / "adae.csv", dtype=str, keep_default_na=False)
+    adrs = pd.read_csv(src / "adrs.csv", dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(adsl), n)
+    new_ids = pd.Series([f"S{i:08d}" for i in range(n)])
+    mapping = pd.DataFrame({"USUBJID": adsl["USUBJID"].to_numpy()[pick], "NEWID": new_ids})
+
+    def remap(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.merge(mapping, on="USUBJID", how="inner").drop(columns="USUBJID")
+        return out.rename(columns={"NEWID": "USUBJID"})
+
+    project = where / f"n{n}"
+    data = project / "data" / "blinatumomab-salvage"
+    data.mkdir(parents=True)
+    shutil.copy(ROOT / "_quarto.yml", project)
+    shutil.copytree(ROOT / "templates", project / "templates")
+    shutil.copytree(ROOT / "analysis", project / "analysis")
+    for name, frame in (("adsl", adsl.iloc[pick].assign(USUBJID=new_ids.to_numpy())),
+                        ("adtte", remap(adtte)), ("adrs", remap(adrs)), ("adae", remap(adae))):
+        frame = frame.assign(AESEQ=np.arange(len(frame))) if name == "adae" else frame
+        frame.to_parquet(data / f"{name}.parquet", index=False)
+    return project
+
+
+def scaling(sizes: list[int]) -> list[dict[str, object]]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            project = scaled_project(n, Path(tmp))
+            plan = project / "analysis" / "blinatumomab-salvage.yml"
+            (project / "analysis" / "velotrepin-copd.yml").unlink(missing_ok=True)
+            check_wall, check_peak, check_steps, _ = run(["check", str(plan)], project)
+            an_wall, an_peak, an_steps, _ = run(["analyze", str(plan), "--out", str(project / "ard")], project)
+            r_wall, r_peak, r_steps, _ = run(["render", str(plan), "--out", str(project / "report")], project)
+            rows.append({"n": n, "check_s": check_wall, "check_peak_mb": check_peak, "analyze_s": an_wall,
+                         "analyze_peak_mb": an_peak, "render_s": r_wall, "render_peak_mb": r_peak,
+                         "render_steps_s": r_steps, "ae_rows": int(pd.read_parquet(
+                             project / "data" / "blinatumomab-salvage" / "adae.parquet", columns=["AESEQ"]).shape[0])})
+            print(f"  n={n:>9,}: check {check_wall:6.1f} s, analyze {an_wall:6.1f} s, render {r_wall:6.1f} s, "
+                  f"peak {max(check_peak, an_peak, r_peak):7.0f} MB", flush=True)
+            shutil.rmtree(project)
+    return rows
+
+
+def exponent(rows: list[dict[str, object]], key: str) -> float:
+    """Slope of log(time) on log(n) over the two largest sizes: 1 is linear."""
+    if len(rows) < 2:
+        return math.nan
+    a, b = rows[-2], rows[-1]
+    return math.log(float(b[key]) / float(a[key])) / math.log(float(b["n"]) / float(a["n"]))  # type: ignore[arg-type]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--skip-flagship", action="store_true")
+    args = ap.parse_args()
+    result: dict[str, object] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                                            f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
+                                 "python": platform.python_version()}
+    if not args.skip_flagship:
+        print(f"Flagship: {args.repeats} cold renders …", flush=True)
+        result["flagship"] = f = flagship(args.repeats)
+        print(f"  median {f['wall_median_s']:.2f} s (all: {', '.join(f'{w:.1f}' for w in f['wall_all_s'])}), "  # type: ignore[union-attr]
+              f"peak {f['peak_rss_mb']:.0f} MB, no-change re-render {f['no_change_rerender_s']:.2f} s")
+        print("  steps (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in f["steps_median_s"].items()))  # type: ignore[union-attr]
+    if args.sizes:
+        print("Scaling (fresh process per command):", flush=True)
+        rows = scaling(sorted(args.sizes))
+        result["scaling"] = rows
+        result["growth_exponent"] = {k: exponent(rows, k) for k in ("check_s", "analyze_s", "render_s")}
+        print("  growth exponent over the two largest sizes: " + ", ".join(
+            f"{k} {v:.2f}" for k, v in result["growth_exponent"].items()))  # type: ignore[union-attr]
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "run.json").write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
