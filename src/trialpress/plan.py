@@ -227,6 +227,8 @@ class Plan(Strict):
         default_factory=dict, description="Check id -> 'error' or 'warning', overriding the default severity."
     )
     report: Report = Report()
+    labels: dict[str, str] = Field(default_factory=dict,
+                                   description="Display labels of variables named in prose (strata, covariates).")
 
     @field_validator("populations")
     @classmethod
@@ -264,6 +266,10 @@ class Plan(Strict):
     def comparators(self) -> list[str]:
         """Non-reference groups, in display order."""
         return [v for v in self.group_values if v != self.groups.reference]
+
+    def label_of(self, variable: str) -> str:
+        """How a variable is named in prose and tables: its plan label, else its name."""
+        return self.labels.get(variable, variable)
 
     def endpoint(self, endpoint_id: str) -> TimeToEvent | Binary:
         for e in [*self.time_to_event, *self.binary]:

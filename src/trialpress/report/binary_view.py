@@ -71,7 +71,7 @@ def binary_note(plan: Plan) -> str:
     return ("OR, odds ratio. Percentages of all patients in the group. Exact (Clopper-Pearson) 95% CIs for rates; "
             "differences in proportions with Newcombe hybrid score 95% CIs; odds ratios "
             f"({_vs(plan)}) from logistic regression with Wald 95% CI and P, unadjusted and adjusted for "
-            f"{', '.join(sorted({v for b in plan.binary for v in b.adjust_for})) or 'no covariates'}.")
+            f"{', '.join(plan.label_of(v) for v in sorted({v for b in plan.binary for v in b.adjust_for})) or 'no covariates'}.")
 
 
 def _vs(plan: Plan) -> str:

@@ -50,6 +50,11 @@ class GroupView:
     n: Num
     is_reference: bool
 
+    @property
+    def header(self) -> str:
+        """'Placebo (N = 153)' with no line break inside '(N = 153)'."""
+        return f"{self.label} (N\u00a0=\u00a0{self.n.text})"
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -234,7 +239,7 @@ class ContextBuilder:
             line(f"Rate at {pid} {ep.shown_unit}, % (95% CI)", [self._rate((ep.id, "km", g, "rate", pid)) for g in gv])
         line(f"Median follow-up, {ep.shown_unit} (95% CI)",
              [self.est_ci((ep.id, "followup", g, "median"), "time") for g in gv])
-        models = [("cox", "HR (95% CI)"), ("cox_strat", f"HR stratified by {ep.stratify_by} (95% CI)"),
+        models = [("cox", "HR (95% CI)"), ("cox_strat", f"HR stratified by {fmt.lower_first(self.plan.label_of(ep.stratify_by or ''))} (95% CI)"),
                   ("cox_adj", "Adjusted HR (95% CI)")]
         for analysis, text in models:
             if (ep.id, analysis, self.plan.comparators[0], "hr") not in self.ard:

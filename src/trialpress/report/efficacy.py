@@ -15,7 +15,7 @@ def efficacy_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
         return None
     pop = (plan.time_to_event or plan.binary)[0].population   # type: ignore[index]
     groups = cb.groups(pop)
-    header = (label(""),) + tuple(Cell(f"{g.label} (N = {g.n.text})") for g in groups)
+    header = (label(""),) + tuple(Cell(g.header) for g in groups)
     rows = [row for ep in plan.time_to_event for row in cb.tte_rows(ep)]
     if plan.binary:
         rows += binary_rows(cb, plan)

@@ -38,11 +38,11 @@ def _survival(plan: Plan, conf: str, comps: str, ref: str) -> list[str]:
     ]
     strata = sorted({e.stratify_by for e in plan.time_to_event if e.stratify_by})
     if strata:
-        lines.append(f"Sensitivity analyses were stratified by {', '.join(strata)} (stratified log-rank test and "
+        lines.append(f"Sensitivity analyses were stratified by {', '.join(lower_first(plan.label_of(v)) for v in strata)} (stratified log-rank test and "
                      "Cox model with separate baseline hazards per stratum).")
     adjusted = sorted({v for e in plan.time_to_event for v in e.adjust_for})
     if adjusted:
-        lines.append(f"Adjusted Cox models included {', '.join(adjusted)}; categorical covariates enter as "
+        lines.append(f"Adjusted Cox models included {', '.join(plan.label_of(v) for v in adjusted)}; categorical covariates enter as "
                      "indicator variables against their first level in sorted order; subjects with a missing "
                      "covariate are excluded from that model.")
     if plan.subgroups and any(e.subgroups for e in plan.time_to_event):
@@ -59,7 +59,7 @@ def _binary(plan: Plan, conf: str, comps: str, ref: str) -> list[str]:
     if not plan.binary:
         return []
     covariates = sorted({v for b in plan.binary for v in b.adjust_for})
-    adjusted = f" and adjusted for {', '.join(covariates)}" if covariates else ""
+    adjusted = f" and adjusted for {', '.join(plan.label_of(v) for v in covariates)}" if covariates else ""
     return [f"Response rates are n/N of all patients of the group with exact Clopper-Pearson {conf} CIs; "
             f"differences in proportions ({comps} minus {ref}) have Newcombe hybrid score CIs. Odds ratios "
             f"({comps} vs {ref}) come from logistic regression, unadjusted{adjusted}, with Wald CIs and P values; "

@@ -22,9 +22,9 @@ def _n_pct(cb: ContextBuilder, rid: str) -> Cell:
 
 
 def _header(groups: list[GroupView], total: Num | None, first: str = "") -> tuple[Cell, ...]:
-    cells = [label(first)] + [Cell(f"{g.label} (N = {g.n.text})") for g in groups]
+    cells = [label(first)] + [Cell(g.header) for g in groups]
     if total is not None:
-        cells.append(Cell(f"Total (N = {total.text})"))
+        cells.append(Cell(f"Total (N\u00a0=\u00a0{total.text})"))
     return tuple(cells)
 
 
@@ -125,7 +125,8 @@ def safety_section(cb: ContextBuilder, plan: Plan) -> SafetySection | None:
 
     # SOC / PT above the threshold, sorted by overall frequency
     threshold = safety.pt_threshold_percent
-    header2 = (Cell(""), *(Cell(g.label, colspan=2) for g in groups), Cell("Total", colspan=2))
+    header2 = (Cell(""), *(Cell(g.header, colspan=2) for g in groups),
+               Cell(f"Total (N\u00a0=\u00a0{total.text})", colspan=2))
     header3 = (label("System organ class / preferred term"),
                *(c for g in [*groups, None] for c in (Cell(any_grade), Cell(severe))))
     body: list[tuple[Cell, ...]] = []

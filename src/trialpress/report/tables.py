@@ -88,7 +88,8 @@ def as_typst(table: Table) -> str:
         aligns.extend([c.align] * c.colspan)
     lines = [
         f"#block(breakable: {'true' if len(table.body) > BREAKABLE_ROWS else 'false'}, width: 100%)[",
-        "#set text(size: 8pt)",
+        "#set text(size: 8pt, hyphenate: false)",
+        "#set par(justify: false)",
         "#table(",
         f"  columns: ({cols},),",
         "  stroke: none,",
