@@ -117,10 +117,13 @@ def main(argv: list[str] | None = None) -> int:
 def _print_error(exc: TrialpressError) -> None:
     from rich.console import Console
 
+    from rich.text import Text
+
     console = Console(stderr=True, highlight=False)
-    console.print(f"[bold red]{exc.title}:[/bold red] {exc.message}", markup=True, soft_wrap=True)
+    # messages quote data values: never interpret them as rich markup
+    console.print(Text(f"{exc.title}: ", style="bold red").append(exc.message), soft_wrap=True)
     if exc.hint:
-        console.print(f"[bold]What to do:[/bold] {exc.hint}", soft_wrap=True)
+        console.print(Text("What to do: ", style="bold").append(exc.hint), soft_wrap=True)
 
 
 def _default_plan() -> Path:

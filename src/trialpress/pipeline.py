@@ -219,10 +219,29 @@ def _cutoff(data: StudyData, plan: Plan) -> str:
     return "not recorded"
 
 
+def _checked(plan_path: Path | str, progress: Progress) -> tuple[LoadedPlan, StudyData, object]:
+    """Load and gate; a failed gate leaves quality.json/.html in report/<study>/_failed/<version>/."""
+    from trialpress.errors import TrialpressError
+
+    lplan = load_plan(plan_path)
+    try:
+        data, report = load_and_check(lplan, progress)
+    except QualityGateError as exc:
+        from trialpress.report.quality_view import write_failure_folder
+
+        try:   # the version id the render would have had (check needs no templates, so it may not exist)
+            version = prepare(plan_path).version
+        except TrialpressError:
+            version = "unversioned"
+        exc.folder = write_failure_folder(  # type: ignore[attr-defined]
+            exc.report, lplan.root / "report" / lplan.plan.study.id / "_failed" / version)
+        raise
+    return lplan, data, report
+
+
 def check(plan_path: Path | str, progress: Progress | None = None) -> object:
     """Validate the plan, load the data and run the gate; returns the gate report."""
-    progress = progress or Progress(enabled=False)
-    _, report = load_and_check(load_plan(plan_path), progress)
+    _, _, report = _checked(plan_path, progress or Progress(enabled=False))
     return report
 
 
@@ -231,8 +250,7 @@ def analyze(plan_path: Path | str, out: Path, progress: Progress | None = None) 
     from trialpress.results.collect import analyse
 
     progress = progress or Progress(enabled=False)
-    lplan = load_plan(plan_path)
-    data, _ = load_and_check(lplan, progress)
+    lplan, data, _ = _checked(plan_path, progress)
     with progress.step("analyse"):
         results = analyse(lplan.plan, data)
     out.mkdir(parents=True, exist_ok=True)

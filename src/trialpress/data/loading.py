@@ -96,10 +96,12 @@ def requirements(plan: Plan) -> list[Requirement]:
             req.append(Requirement("ADSL", plan.safety.exposure_days, "num", "safety.exposure_days"))
         if plan.safety.exposure_cycles:
             req.append(Requirement("ADSL", plan.safety.exposure_cycles, "num", "safety.exposure_cycles"))
-    # de-duplicate, first mention wins
+    # de-duplicate, first mention wins, except that a definite kind (number, date) beats 'any'
     seen: dict[tuple[str, str], Requirement] = {}
     for r in req:
-        seen.setdefault((r.dataset, r.variable), r)
+        key = (r.dataset, r.variable)
+        if key not in seen or (seen[key].kind == "any" and r.kind in ("num", "date")):
+            seen[key] = r
     return list(seen.values())
 
 
@@ -134,6 +136,9 @@ def apply_types(frame: pd.DataFrame, reqs: list[Requirement], path: Path, sid: s
 
     out = frame.copy()
     missing = [r for r in reqs if r.variable not in out.columns]
+    name = reqs[0].dataset if reqs else None
+    if missing and name:
+        _wrong_dataset(out, name, path)
     if missing:
         lines = []
         for r in missing:
@@ -154,6 +159,21 @@ def apply_types(frame: pd.DataFrame, reqs: list[Requirement], path: Path, sid: s
     return out
 
 
+def _wrong_dataset(frame: pd.DataFrame, name: str, path: Path) -> None:
+    """A file that holds another ADaM dataset (e.g. ADAE saved as adsl.csv) is named as such."""
+    from trialpress.quality.conventions import SIGNATURES, looks_like
+
+    table = str(frame.attrs.get("table_name", "")).upper()
+    guess = table if table in SIGNATURES and table != name else looks_like(frame.columns)
+    if guess and guess != name:
+        seen = sorted(SIGNATURES[guess] & set(frame.columns))
+        raise DataError(
+            f"{path} is read as {name}, but it holds {guess} data (it has {', '.join(seen) or 'its table name'}) "
+            f"and lacks {name}'s variables.",
+            hint=f"Put the {name} dataset in that file (is the file misnamed or overwritten?), or name the right "
+                 f"file under data.files.{name} in the plan.")
+
+
 def _plan_where(lplan: LoadedPlan | None, why: str) -> str:
     """' (plan.yml:12)': the line of the plan section that asks for a variable."""
     if lplan is None:
@@ -165,7 +185,8 @@ def _plan_where(lplan: LoadedPlan | None, why: str) -> str:
 def _conventional_kind(col: str, series: pd.Series) -> str:
     """ADaM naming conventions for columns the plan does not type: *DT dates, numbers if all parse."""
     if col.endswith("DT") and not pd.api.types.is_numeric_dtype(series):
-        return "date" if _all_dates(series) else "char"
+        # ADaM *DT variables are dates: one that parses makes the column a date, and the others errors
+        return "date" if _any_date(series) else "char"
     if col.endswith("DT") and pd.api.types.is_numeric_dtype(series):
         return "date"
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
@@ -177,13 +198,33 @@ def _all_numeric(series: pd.Series) -> bool:
     if pd.api.types.is_numeric_dtype(series):
         return True
     values = series.dropna()
-    return len(values) > 0 and bool(pd.to_numeric(values, errors="coerce").notna().all())
+    if len(values) == 0:
+        return False
+    try:  # cheap rejection of text columns before parsing them all
+        float(str(values.iloc[0]).strip())
+    except ValueError:
+        return False
+    return bool(pd.to_numeric(values, errors="coerce").notna().all())
+
+
+def _any_date(series: pd.Series) -> bool:
+    values = series.dropna()
+    if len(values) == 0:
+        return True
+    if _all_dates(series):
+        return True
+    parsed = pd.to_datetime(values.astype("string").str.strip(), format="ISO8601", errors="coerce")
+    return bool(parsed.notna().any())
 
 
 def _all_dates(series: pd.Series) -> bool:
     values = series.dropna()
     if len(values) == 0:
         return True
+    try:  # cheap rejection of non-date columns before parsing them all
+        pd.to_datetime(str(values.iloc[0]).strip(), format="ISO8601")
+    except (ValueError, TypeError, OverflowError):
+        return False
     parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
     return bool(parsed.notna().all())
 
@@ -191,10 +232,17 @@ def _all_dates(series: pd.Series) -> bool:
 def _convert(series: pd.Series, kind: str, col: str, path: Path, ids: pd.Series | None) -> pd.Series:
     if kind == "keep":
         return series
+    if series.dtype == object and kind != "char":
+        # blank text is missing (XPT stores a missing character value as ''; CSV reads it as missing)
+        series = series.mask(series.astype("string").str.strip().eq("").fillna(False))
     if kind == "char":
         if pd.api.types.is_numeric_dtype(series):
             # e.g. XPT stores a code as a number; show integers without '.0'
             return series.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
+        if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):  # all text: vectorised strip
+            stripped = series.astype("object").str.strip() if series.notna().any() else series.astype("object")
+            keep = series.notna() & stripped.ne("")   # blank is missing, as in CSV
+            return stripped.where(keep, None)
         return series.astype("object").where(series.notna(), None).map(
             lambda v: v.strip() if isinstance(v, str) else v)
     if kind == "num":
@@ -207,9 +255,13 @@ def _convert(series: pd.Series, kind: str, col: str, path: Path, ids: pd.Series 
         if pd.api.types.is_datetime64_any_dtype(series):
             return series.astype("datetime64[ns]")
         if pd.api.types.is_numeric_dtype(series):  # SAS date numbers (days since 1960-01-01)
-            return SAS_EPOCH + pd.to_timedelta(series, unit="D")
+            days = series.astype(float)
+            bad = days.notna() & ~days.between(-100_000, 100_000)   # ~1686-2233, inside datetime64[ns]
+            if bool(bad.any()):
+                _fail_on_lost(series, series.where(~bad), col, path, ids, "a SAS date (days since 1960-01-01)")
+            return SAS_EPOCH + pd.to_timedelta(days, unit="D")
         converted = pd.to_datetime(series.astype("string").str.strip(), format="ISO8601", errors="coerce")
-        _fail_on_lost(series, converted, col, path, ids, "an ISO date (YYYY-MM-DD)")
+        _fail_on_lost(series, converted, col, path, ids, "an ISO date (YYYY-MM-DD, years 1678-2261)")
         return converted.astype("datetime64[ns]")
     raise AssertionError(kind)
 

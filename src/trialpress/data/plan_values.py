@@ -18,22 +18,29 @@ def check_plan_values(lplan: LoadedPlan, data: StudyData) -> None:
     problems: list[str] = []
 
     def need(values: list[str], dataset: str, variable: str, where: tuple[str | int, ...], what: str,
-             rows: object = None) -> None:
-        frame = data[dataset] if rows is None else rows
-        present = set(frame[variable].dropna().astype(str))  # type: ignore[index]
+             optional: bool = False) -> None:
+        """Every value must occur; for `optional` levels (a category nobody has in this data cut is
+        legitimate) only a likely typo — a close match to an unlisted value — or none occurring is an error."""
+        present = set(data[dataset][variable].dropna().astype(str))
+        unlisted = sorted(present - set(values))
         for v in values:
-            if v not in present:
-                close = difflib.get_close_matches(v, sorted(present), n=3, cutoff=0.5)
-                hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-                problems.append(f"{lplan.where(*where)}: {what} {v!r} does not occur in {dataset}.{variable}{hint}")
+            if v in present:
+                continue
+            close = difflib.get_close_matches(v, unlisted if optional else sorted(present), n=3, cutoff=0.6)
+            if optional and not close and present & set(values):
+                continue
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            problems.append(f"{lplan.where(*where)}: {what} {v!r} does not occur in {dataset}.{variable}{hint}")
 
     need(plan.group_values, "ADSL", plan.groups.variable, ("groups", "levels"), "group value")
     for i, sg in enumerate(plan.subgroups):
         if sg.levels:
-            need([lv.value for lv in sg.levels], "ADSL", sg.variable, ("subgroups", i, "levels"), "subgroup level")
+            need([lv.value for lv in sg.levels], "ADSL", sg.variable, ("subgroups", i, "levels"), "subgroup level",
+                 optional=True)
     for i, row in enumerate(plan.baseline):
         if row.levels:
-            need([lv.value for lv in row.levels], "ADSL", row.variable, ("baseline", i, "levels"), "baseline level")
+            need([lv.value for lv in row.levels], "ADSL", row.variable, ("baseline", i, "levels"), "baseline level",
+                 optional=True)
     if plan.time_to_event and data.has("ADTTE"):
         need([e.paramcd for e in plan.time_to_event], "ADTTE", "PARAMCD", ("time_to_event",), "PARAMCD")
     for i, b in enumerate(plan.binary):

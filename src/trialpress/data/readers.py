@@ -8,6 +8,7 @@ Every failure is a `DataError` naming the file and what to do.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,16 @@ import pandas as pd
 from trialpress.errors import DataError
 
 FORMATS: dict[str, str] = {".csv": "csv", ".xpt": "xpt", ".parquet": "parquet", ".pq": "parquet"}
+# what a file really is, by its first bytes (to say so when a file carries the wrong extension)
+MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"HEADER RECORD*******LIB", "a SAS transport (XPT) file"),
+    (b"PAR1", "a Parquet file"),
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook?)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"\x00\x00\x00\x00\x00\x00\x00\x00", "a SAS7BDAT or other binary file"),
+    (b"%PDF", "a PDF document"),
+)
 
 
 def find_dataset_file(folder: Path, name: str, override: str | None = None) -> Path | None:
@@ -41,7 +52,12 @@ def read_dataset(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}.", hint="Use .xpt, .csv or .parquet.")
-    if path.stat().st_size == 0:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DataError(f"{path} cannot be opened ({exc.strerror or exc}).",
+                        hint="Check that the file exists and is readable.") from None
+    if size == 0:
         raise DataError(f"{path} is empty (0 bytes).", hint="Re-export the dataset.")
     try:
         if kind == "csv":
@@ -53,11 +69,19 @@ def read_dataset(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     except DataError:
         raise
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not valid UTF-8 text (byte {exc.start}: {exc.reason}).",
+        line = exc.object[:exc.start].count(b"\n") + 1 if isinstance(exc.object, bytes) else "?"
+        raise DataError(f"{path}: not valid UTF-8 text (line {line}, byte {exc.start}: {exc.reason}).",
                         hint="Export the CSV as UTF-8 (or convert it, e.g. iconv -f latin1 -t utf-8).") from None
+    except PermissionError:
+        raise DataError(f"{path} cannot be read: permission denied.",
+                        hint="Make the file readable for the user running trialpress.") from None
     except Exception as exc:  # noqa: BLE001 - every reader failure becomes an actionable message
-        raise DataError(f"{path}: cannot be read as {kind.upper()} ({type(exc).__name__}: {exc}).",
-                        hint="Check that the file is complete and really is that format; re-export it if truncated.") from None
+        actual = _sniff(path)
+        what = f" It looks like {actual}." if actual and not _matches(actual, kind) else ""
+        detail = " ".join(str(exc).split())[:300]
+        raise DataError(f"{path}: cannot be read as {kind.upper()} ({type(exc).__name__}: {detail}).{what}",
+                        hint="Check that the file is complete and really is that format (the extension must match "
+                             "the content); re-export it if truncated.") from None
     frame.columns = [str(c).strip().upper() for c in frame.columns]
     dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
     if dupes:
@@ -65,21 +89,77 @@ def read_dataset(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
                         hint="Each variable must appear once.")
     if frame.shape[1] == 0:
         raise DataError(f"{path}: no columns.", hint="Re-export the dataset.")
+    if len(frame) == 0:
+        raise DataError(f"{path} has variable names but no records.",
+                        hint="Re-export the dataset with its records; if the study truly has none, remove the plan "
+                             "sections that need this dataset.")
     return frame
 
 
+def _sniff(path: Path) -> str | None:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return None
+    for magic, what in MAGIC:
+        if head.startswith(magic):
+            return what
+    return None
+
+
+def _matches(actual: str, kind: str) -> bool:
+    return (kind == "xpt" and "XPT" in actual) or (kind == "parquet" and "Parquet" in actual)
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
-    text = path.read_bytes().decode("utf-8-sig")
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(f"{path}: the file is UTF-16 text, not UTF-8.",
+                        hint="Save the CSV as UTF-8 (e.g. iconv -f utf-16 -t utf-8).")
+    actual = _sniff(path)
+    if actual is not None or b"\x00" in raw[:4096]:
+        raise DataError(f"{path}: this is not a CSV text file; it looks like {actual or 'a binary file'}.",
+                        hint="Export the dataset as CSV (or give the file the extension of its real format: "
+                             ".xpt or .parquet).")
+    text = raw.decode("utf-8-sig")
     if not text.strip():
         raise DataError(f"{path} holds no data.", hint="Re-export the dataset.")
+    header = next(csv.reader(io.StringIO(text)), [])
+    names = [h.strip().upper() for h in header]
+    dupes = sorted({n for n in names if n and names.count(n) > 1})
+    if dupes:  # pandas would rename them silently (AGE, AGE.1)
+        raise DataError(f"{path}: column names repeated (case-insensitive): {', '.join(dupes)}.",
+                        hint="Each variable must appear once in the header.")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                           engine="c")
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], engine="c")
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: malformed CSV ({exc}).",
-                        hint="Check quoting on the line named: a field with a comma or a newline must be quoted.") from None
-    except csv.Error as exc:  # pragma: no cover - python engine only
-        raise DataError(f"{path}: malformed CSV ({exc}).") from None
+        msg = " ".join(str(exc).split())
+        raise DataError(f"{path}: malformed CSV ({msg}).",
+                        hint="Check quoting on the line named: a field with a comma, quote or newline must be "
+                             "enclosed in double quotes, and a quote inside it doubled (\"\").") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} holds no data.", hint="Re-export the dataset.") from None
+    _check_field_counts(path, text, frame.shape[1])
+    return frame
+
+
+def _check_field_counts(path: Path, text: str, width: int) -> None:
+    """Every record has as many fields as the header (pandas pads short rows silently)."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for row in reader:
+            if row and len(row) != width:
+                line = reader.line_num
+                last = not text.endswith(("\n", "\r")) and line >= text.count("\n") + 1
+                why = " (the file ends in the middle of a record: truncated?)" if last else ""
+                raise DataError(
+                    f"{path}: line {line} has {len(row)} field(s), the header has {width}{why}.",
+                    hint="Re-export the file; if a value holds a comma, quote or newline it must be enclosed in "
+                         "double quotes.")
+    except csv.Error as exc:
+        raise DataError(f"{path}: malformed CSV near line {reader.line_num} ({exc}).",
+                        hint="Check quoting on that line.") from None
 
 
 def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
@@ -96,5 +176,13 @@ def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
 def _read_xpt(path: Path) -> pd.DataFrame:
     import pyreadstat
 
-    frame, _meta = pyreadstat.read_xport(str(path))
+    size = path.stat().st_size
+    if size % 80:  # SAS transport files (v5 and v8) are whole 80-byte records
+        raise DataError(f"{path}: cannot be read as XPT: the SAS transport file is incomplete ({size} bytes, not whole 80-byte records): "
+                        "it was truncated in copying or export.",
+                        hint="Copy or export the XPT file again.")
+
+    frame, meta = pyreadstat.read_xport(str(path))
+    if getattr(meta, "table_name", None):
+        frame.attrs["table_name"] = str(meta.table_name)
     return frame

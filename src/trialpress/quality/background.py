@@ -16,6 +16,11 @@ from trialpress.plan import Plan
 from trialpress.quality.gate import GateReport, run_gate
 
 
+def _serial_gate(plan: Plan, data: StudyData) -> GateReport:
+    """The gate in one process: beside the analysis, the second core is taken."""
+    return run_gate(plan, data, parallel=False)
+
+
 class GateJob:
     def __init__(self, plan: Plan, data: StudyData) -> None:
         self._plan, self._data = plan, data
@@ -23,7 +28,7 @@ class GateJob:
         self._future: Future[GateReport] | None = None
         if "fork" in mp.get_all_start_methods():
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
-            self._future = self._pool.submit(run_gate, plan, data)
+            self._future = self._pool.submit(_serial_gate, plan, data)
 
     def wait(self) -> GateReport:
         """The gate's report (computed inline if the background process could not deliver it)."""
@@ -33,7 +38,7 @@ class GateJob:
                     return self._future.result()
                 except Exception:  # noqa: BLE001 - a broken worker must not hide data problems: redo inline
                     pass
-            return run_gate(self._plan, self._data)
+            return run_gate(self._plan, self._data, parallel=False)
         finally:
             self.close()
 

@@ -1,17 +1,30 @@
 """The checks of the gate, derived from the plan: what each asks, why, and what to do if it fails.
 
 A `Check` is one great_expectations expectation on one dataset plus the words a user needs.
-Its severity (error stops the run, warning is reported) defaults here and can be overridden in
-the plan's `quality:` section by check id.
+Where GE has no expectation for a rule (dates in order across datasets, records allowed only
+where an ADSL variable says so), the rule is computed in pandas as a boolean row mask (True: the
+row is fine) and validated by GE as `ExpectColumnValuesToBeInSet(<mask column>, [True])`, so every
+check runs through GE and reports the failing rows by subject.
+
+The suites themselves (one function per dataset plus cross-dataset rules) are in `suites.py`.
+Severity (error stops the run, warning is reported) defaults there and can be overridden in the
+plan's `quality:` section by check id; an id the plan names that no check has is a `PlanError`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import difflib
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pandas as pd
+
 from trialpress.data.loading import StudyData
+from trialpress.errors import PlanError
 from trialpress.plan import Plan
+
+MASK_PREFIX = "__ok__"
 
 
 @dataclass(frozen=True)
@@ -25,53 +38,53 @@ class Check:
     severity: str = "error"
     value_column: str | None = None   # column whose failing values are shown
     extra: dict[str, Any] = field(default_factory=dict)
+    # a derived rule: True where the row is fine (aligned to the dataset's rows), validated by GE
+    mask: pd.Series | None = field(default=None, compare=False, repr=False)
+    # what is shown for a failing row of a derived rule, e.g. 'TRTSDT=2014-05-25, ADT=2014-05-20'
+    detail: pd.Series | None = field(default=None, compare=False, repr=False)
+    suite: str = ""               # 'structure' | 'content' | 'cross-dataset'
+
+
+def mask_column(check_id: str) -> str:
+    return MASK_PREFIX + re.sub(r"\W", "_", check_id)
+
+
+def derived(check_id: str, dataset: str, mask: pd.Series, description: str, hint: str, *,
+            detail: pd.Series | None = None, severity: str = "error", suite: str = "content") -> Check:
+    """A rule computed as a row mask (True = fine) and validated by GE on that derived column."""
+    return Check(check_id, dataset, "ExpectColumnValuesToBeInSet",
+                 {"column": mask_column(check_id), "value_set": [True]}, description, hint, severity,
+                 mask=mask.fillna(True).astype(bool), detail=detail, suite=suite)
 
 
 def plan_checks(plan: Plan, data: StudyData) -> list[Check]:
-    """The checks for the datasets and variables this plan uses."""
-    sid = plan.data.subject_id
-    checks: list[Check] = []
-    adsl = data["ADSL"]
-    checks.append(Check(f"ADSL.{sid}.unique", "ADSL", "ExpectColumnValuesToBeUnique", {"column": sid},
-                        f"{sid} is unique in ADSL (one row per subject)",
-                        "Remove the duplicate subject rows from ADSL.", value_column=sid))
-    checks.append(Check(f"ADSL.{sid}.not_null", "ADSL", "ExpectColumnValuesToNotBeNull", {"column": sid},
-                        f"{sid} is present for every ADSL row", "Fill in the subject identifiers.",
-                        value_column=sid))
-    gvar = plan.groups.variable
-    pop_flags = {p.flag for p in plan.populations.values() if p.flag}
-    for flag in sorted(pop_flags):
-        checks.append(Check(f"ADSL.{flag}.in_set", "ADSL", "ExpectColumnValuesToBeInSet",
-                            {"column": flag, "value_set": ["Y", "N"]},
-                            f"{flag} is 'Y' or 'N'", f"Set {flag} to Y or N for every subject.", value_column=flag))
-    checks.append(Check(f"ADSL.{gvar}.not_null", "ADSL", "ExpectColumnValuesToNotBeNull", {"column": gvar},
-                        f"the grouping variable {gvar} is present for every subject",
-                        f"Fill in {gvar}, or exclude the subjects from the analysis populations.",
-                        value_column=gvar))
-    if data.has("ADTTE"):
-        checks += [
-            Check("ADTTE.keys.unique", "ADTTE", "ExpectCompoundColumnsToBeUnique",
-                  {"column_list": [sid, "PARAMCD"]}, f"one record per {sid} and PARAMCD in ADTTE",
-                  "Remove duplicate parameter records.", value_column="PARAMCD"),
-            Check("ADTTE.CNSR.in_set", "ADTTE", "ExpectColumnValuesToBeInSet",
-                  {"column": "CNSR", "value_set": [0, 1]}, "CNSR is 0 (event) or 1 (censored)",
-                  "Recode CNSR: 0 for an event, 1 for a censored time.", value_column="CNSR"),
-            Check("ADTTE.AVAL.not_null", "ADTTE", "ExpectColumnValuesToNotBeNull", {"column": "AVAL"},
-                  "AVAL is present", "Fill in the analysis time.", value_column="AVAL"),
-            Check("ADTTE.AVAL.non_negative", "ADTTE", "ExpectColumnValuesToBeBetween",
-                  {"column": "AVAL", "min_value": 0, "strict_max": False},
-                  "AVAL is zero or positive", "Times cannot be negative: check the start and event dates.",
-                  value_column="AVAL"),
-            Check("ADTTE.subjects.in_ADSL", "ADTTE", "ExpectColumnValuesToBeInSet",
-                  {"column": sid, "value_set": sorted(adsl[sid].dropna().unique().tolist())},
-                  f"every ADTTE subject exists in ADSL", "Add the subjects to ADSL or remove their records.",
-                  value_column=sid),
-        ]
-        params = sorted({e.paramcd for e in plan.time_to_event})
-        checks.append(Check("ADTTE.PARAMCD.planned_present", "ADTTE", "ExpectColumnDistinctValuesToContainSet",
-                            {"column": "PARAMCD", "value_set": params},
-                            f"ADTTE holds the planned parameters {', '.join(params)}",
-                            "Add the missing parameter records or fix time_to_event[].paramcd in the plan.",
-                            value_column="PARAMCD"))
-    severities = {k: v.value for k, v in plan.quality.items()}
-    return [Check(**{**c.__dict__, "severity": severities.get(c.id, c.severity)}) for c in checks]
+    """The checks for the datasets and variables this plan uses, with the plan's severities."""
+    from trialpress.quality import suites
+    from trialpress.quality.references import check_plan_references
+
+    check_plan_references(plan, data)
+    checks = suites.all_checks(plan, data)
+    return apply_severities(checks, plan)
+
+
+def apply_severities(checks: list[Check], plan: Plan) -> list[Check]:
+    """Override default severities from the plan's `quality:` map; unknown ids are a PlanError."""
+    known = {c.id for c in checks}
+    unknown = sorted(k for k in plan.quality if k not in known)
+    if unknown:
+        close = {u: difflib.get_close_matches(u, sorted(known), n=1, cutoff=0.6) for u in unknown}
+        named = "; ".join(f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items())
+        raise PlanError(
+            f"quality: names check id(s) that no check of this plan and data has: {named}. "
+            f"Known check ids: {', '.join(sorted(known))}.",
+            hint="Use one of the known ids in the plan's quality: section (id: error or id: warning), or "
+                 "remove the entry. The ids are also in quality.json of any render.")
+    sev = {k: v.value for k, v in plan.quality.items()}
+    return [replace(c, severity=sev[c.id]) if c.id in sev else c for c in checks]
+
+
+def expectations_per_dataset(checks: list[Check]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in checks:
+        out[c.dataset] = out.get(c.dataset, 0) + 1
+    return out

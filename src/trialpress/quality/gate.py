@@ -1,16 +1,25 @@
 """Run the checks with great_expectations and report failures by subject.
 
-great_expectations is imported here only (it is slow to import), so commands that need no gate
-stay fast. A failing error-level check raises `QualityGateError` with the report attached.
+great_expectations is imported here only, and lazily (`_gx.import_gx`), so commands that need no
+gate stay fast. Every check is one GE expectation; a dataset's checks run as one suite with
+`BOOLEAN_ONLY` results (cheap), and only the failing ones run again with `COMPLETE` results to
+name the failing rows, their subjects and values. A failing error-level check makes `enforce`
+raise `QualityGateError` with the report attached; warnings are reported and the run continues.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import pickle
+import select
+import signal
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trialpress.data.loading import StudyData
@@ -19,6 +28,8 @@ from trialpress.plan import Plan
 from trialpress.quality.checks import Check, plan_checks
 
 MAX_EXAMPLES = 5
+ROW = "__row__"
+CHILD_TIMEOUT = 60.0   # seconds; a stuck child is killed and its datasets validated here
 
 
 @dataclass(frozen=True)
@@ -55,91 +66,257 @@ class GateReport:
         return {"checks": len(self.results), "passed": sum(r.success for r in self.results),
                 "errors": len(self.errors), "warnings": len(self.warnings)}
 
+    def expectations_per_dataset(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.dataset] = out.get(r.dataset, 0) + 1
+        return out
+
     def to_json(self) -> str:
         body = {"summary": self.summary(), "files": self.files, "results": [asdict(r) for r in self.results]}
         return json.dumps(body, indent=1, ensure_ascii=False, default=_jsonable) + "\n"
 
 
 def _jsonable(v: Any) -> Any:
-    if hasattr(v, "item"):
-        return v.item()
     if isinstance(v, pd.Timestamp):
         return v.date().isoformat()
+    if hasattr(v, "item"):
+        return v.item()
     return str(v)
 
 
-def run_gate(plan: Plan, data: StudyData) -> GateReport:
+def _plain(v: Any) -> Any:
+    """A value as plain Python for messages and JSON: numbers, ISO dates, strings, None."""
+    if v is None:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return None if pd.isna(v) else v.date().isoformat()
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, (str, int, float, bool)):
+        return v
+    if isinstance(v, (list, tuple, set)):
+        return [_plain(x) for x in v]
+    return str(v)
+
+
+def run_gate(plan: Plan, data: StudyData, *, parallel: bool | None = None) -> GateReport:
+    """Run every check of the plan on the data. `parallel`: split the datasets between this process and
+    a forked copy (default: on with 2+ cores, unless TRIALPRESS_GATE_PARALLEL=0; the render's background
+    gate runs it off, as the analysis uses the other core)."""
     checks = plan_checks(plan, data)
-    results = _validate(checks, data, plan.data.subject_id)
+    if parallel is None:
+        parallel = os.environ.get("TRIALPRESS_GATE_PARALLEL", "1") != "0"
+    results = _validate(checks, data, plan.data.subject_id, parallel)
     return GateReport(results, {k: str(v) for k, v in data.files.items()})
 
 
 def enforce(report: GateReport) -> None:
     if report.passed:
         return
-    first = report.errors[0]
+    errs = report.errors
+    first = errs[0]
+    where = f"; first failing: {_first_example(first)}" if first.examples else ""
+    datasets = sorted({r.dataset for r in errs})
+    files = ", ".join(f"{d} ({_name(report.files.get(d, d))})" for d in datasets)
     raise QualityGateError(
-        f"{len(report.errors)} data check(s) failed; first: {first.dataset}: {first.description} "
-        f"({first.failed} row(s)).",
+        f"{len(errs)} data check(s) failed in {files}; first: {first.dataset}: {first.description} "
+        f"({first.failed} row(s){where}).",
         report=report, hint=first.hint)
 
 
-def _validate(checks: list[Check], data: StudyData, sid: str) -> list[CheckResult]:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import logging
+def _name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
 
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    import great_expectations as gx
 
+def _first_example(r: CheckResult) -> str:
+    e = r.examples[0]
+    return f"{e['subject']}: {e['value']!r}" if e.get("subject") is not None else f"{e.get('value')!r}"
+
+
+def _frame_for(frame: pd.DataFrame, checks: list[Check]) -> pd.DataFrame:
+    """The dataset plus a row number and the derived mask columns of its checks."""
+    extra: dict[str, Any] = {ROW: np.arange(len(frame))}
+    for c in checks:
+        if c.mask is not None:
+            extra[c.kwargs["column"]] = c.mask.to_numpy(dtype=bool)
+    base = frame.reset_index(drop=True)
+    return pd.concat([base, pd.DataFrame(extra, index=base.index)], axis=1)
+
+
+def _validate(checks: list[Check], data: StudyData, sid: str, parallel: bool = False) -> list[CheckResult]:
+    from trialpress.quality._gx import import_gx
+
+    gx = import_gx()
+    by_ds: dict[str, list[Check]] = {}
+    for c in checks:
+        by_ds.setdefault(c.dataset, []).append(c)
+    results: dict[str, CheckResult] = {}
+    if parallel and len(by_ds) > 1 and hasattr(os, "fork") and (os.cpu_count() or 1) > 1:
+        # the larger share here, the rest in a forked copy of this process (GE already imported)
+        order = sorted(by_ds, key=lambda d: -len(by_ds[d]))
+        mine, theirs = [], []
+        for ds in order:
+            (mine if sum(len(by_ds[d]) for d in mine) <= sum(len(by_ds[d]) for d in theirs) else theirs).append(ds)
+        child = _fork_validate(gx, {d: by_ds[d] for d in theirs}, data, sid)
+        results.update(_validate_datasets(gx, {d: by_ds[d] for d in mine}, data, sid))
+        done = child()
+        results.update(done if done is not None else _validate_datasets(gx, {d: by_ds[d] for d in theirs}, data, sid))
+    else:
+        results.update(_validate_datasets(gx, by_ds, data, sid))
+    return [results[c.id] for c in checks]
+
+
+def _fork_validate(gx: Any, by_ds: dict[str, list[Check]], data: StudyData, sid: str) -> Any:
+    """Validate `by_ds` in a forked child; returns a function giving its results (None if it failed)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: validate, send the results, leave without running the parent's exit handlers
+        code = 0
+        try:
+            os.close(read_fd)
+            payload = pickle.dumps(_validate_datasets(gx, by_ds, data, sid))
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(payload)
+        except BaseException:  # noqa: BLE001 - the parent redoes the work
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+
+    def collect() -> dict[str, CheckResult] | None:
+        chunks: list[bytes] = []
+        deadline = time.monotonic() + CHILD_TIMEOUT
+        try:
+            while True:
+                ready, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    os.kill(pid, signal.SIGKILL)
+                    return None
+                chunk = os.read(read_fd, 1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(read_fd)
+            try:
+                _, status = os.waitpid(pid, 0)
+            except ChildProcessError:
+                status = 1
+        if status != 0 or not chunks:
+            return None
+        try:
+            return pickle.loads(b"".join(chunks))
+        except Exception:  # noqa: BLE001 - redo inline
+            return None
+
+    return collect
+
+
+def _validate_datasets(gx: Any, by_ds: dict[str, list[Check]], data: StudyData, sid: str) -> dict[str, CheckResult]:
     ctx = gx.get_context(mode="ephemeral")
     try:
         ctx.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - cosmetic
         pass
-    source = ctx.data_sources.add_pandas("trialpress")
-    out: list[CheckResult] = []
-    by_ds: dict[str, list[Check]] = {}
-    for c in checks:
-        by_ds.setdefault(c.dataset, []).append(c)
+    # one data source, asset and batch definition for all datasets (each addition re-serialises the
+    # context's configuration); each dataset is a batch of its own dataframe
+    definition = ctx.data_sources.add_pandas("trialpress").add_dataframe_asset("adam") \
+        .add_batch_definition_whole_dataframe("dataset")
+    results: dict[str, CheckResult] = {}
     for ds_name, ds_checks in by_ds.items():
-        frame = data[ds_name]
-        asset = source.add_dataframe_asset(ds_name)
-        batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frame})
-        suite = gx.ExpectationSuite(name=ds_name)
+        frame = _frame_for(data[ds_name], ds_checks)
+        batch = definition.get_batch(batch_parameters={"dataframe": frame})
+        first = _run_suite(gx, batch, ds_name, ds_checks, "BOOLEAN_ONLY")
+        failing = [c for c in ds_checks if c.id not in first or not first[c.id].success]
+        if not failing:
+            for c in ds_checks:
+                results[c.id] = _ok(c)
+            continue
+        index_cols = [col for col in (sid, ROW) if col in frame.columns]
+        detail = _run_suite(gx, batch, ds_name + "-detail", failing,
+                            {"result_format": "COMPLETE", "unexpected_index_column_names": index_cols,
+                             "return_unexpected_index_query": False})
         for c in ds_checks:
-            suite.add_expectation(getattr(gx.expectations, c.expectation)(**c.kwargs, meta={"trialpress_id": c.id}))
-        index_cols = [sid] if sid in frame.columns else []
-        res = batch.validate(suite, result_format={"result_format": "COMPLETE",
-                                                   "unexpected_index_column_names": index_cols,
-                                                   "return_unexpected_index_query": False})
-        by_id = {r.expectation_config.meta["trialpress_id"]: r for r in res.results}
-        for c in ds_checks:
-            r = by_id[c.id]
-            out.append(_result(c, r, sid))
-    return out
+            if c.id in first and first[c.id].success:
+                results[c.id] = _ok(c)
+            else:
+                results[c.id] = _result(c, detail.get(c.id), sid, frame)
+    return results
 
 
-def _result(c: Check, r: Any, sid: str) -> CheckResult:
+def _run_suite(gx: Any, batch: Any, name: str, checks: list[Check], result_format: Any) -> dict[str, Any]:
+    expectations = []
+    for c in checks:
+        try:
+            expectations.append(getattr(gx.expectations, c.expectation)(**c.kwargs, meta={"trialpress_id": c.id}))
+        except Exception:  # noqa: BLE001 - reported as a check that could not run
+            continue
+    # built in one go: add_expectation compares each new expectation with all before it (quadratic)
+    suite = gx.ExpectationSuite(name=name, expectations=expectations)
+    res = batch.validate(suite, result_format=result_format)
+    return {r.expectation_config.meta["trialpress_id"]: r for r in res.results}
+
+
+def _ok(c: Check) -> CheckResult:
+    return CheckResult(c.id, c.dataset, c.description, c.severity, True, 0, [], c.hint, c.expectation)
+
+
+def _exception(r: Any) -> str | None:
+    info = getattr(r, "exception_info", None) or {}
+    if not isinstance(info, dict):
+        return None
+    items = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for item in items:
+        if item.get("raised_exception"):
+            return str(item.get("exception_message", ""))[:200]
+    return None
+
+
+def _result(c: Check, r: Any, sid: str, frame: pd.DataFrame) -> CheckResult:
+    if r is None:
+        return CheckResult(c.id, c.dataset, c.description, c.severity, False, 1,
+                           [{"subject": None, "value": "check could not run in great_expectations"}], c.hint,
+                           c.expectation)
+    msg = _exception(r)
+    if msg is not None:
+        return CheckResult(c.id, c.dataset, c.description, c.severity, False, 1,
+                           [{"subject": None, "value": f"check could not run: {msg}"}], c.hint, c.expectation)
+    if r.success:
+        return _ok(c)
     result = r.result or {}
     failed = int(result.get("unexpected_count") or 0)
     examples: list[dict[str, Any]] = []
-    if not r.success:
-        for item in (result.get("unexpected_index_list") or [])[:MAX_EXAMPLES]:
-            if isinstance(item, dict):
-                examples.append({"subject": item.get(sid), "value": item.get(c.value_column) if c.value_column else None})
-        if not examples:
-            missing = result.get("details", {}).get("value_counts") if isinstance(result.get("details"), dict) else None
-            observed = result.get("observed_value")
-            if observed is not None:
-                examples.append({"subject": None, "value": observed})
-            elif missing:
-                examples.append({"subject": None, "value": missing})
-        if failed == 0:
-            failed = 1 if r.success is False else 0
-    if r.exception_info and r.exception_info.get("raised_exception"):
-        msg = str(r.exception_info.get("exception_message", ""))[:200]
-        return CheckResult(c.id, c.dataset, c.description, c.severity, False, 0,
-                           [{"subject": None, "value": f"check could not run: {msg}"}], c.hint, c.expectation)
-    return CheckResult(c.id, c.dataset, c.description, c.severity, bool(r.success), failed, examples, c.hint,
+    for item in (result.get("unexpected_index_list") or [])[:MAX_EXAMPLES]:
+        if not isinstance(item, dict):
+            continue
+        row = item.get(ROW)
+        if c.detail is not None and row is not None:
+            value = c.detail.iat[int(row)]
+        elif c.value_column and c.value_column in frame.columns and row is not None:
+            value = frame[c.value_column].iat[int(row)]
+        else:
+            value = None
+        examples.append({"subject": _plain(item.get(sid)), "value": _plain(value)})
+    if not examples:
+        examples.append({"subject": None, "value": _aggregate_value(c, result)})
+    return CheckResult(c.id, c.dataset, c.description, c.severity, False, max(failed, 1), examples, c.hint,
                        c.expectation)
 
+
+def _aggregate_value(c: Check, result: dict[str, Any]) -> Any:
+    """What a table- or column-level expectation found: the missing values or columns."""
+    observed = result.get("observed_value")
+    wanted = c.kwargs.get("value_set") or c.kwargs.get("column_set")
+    if wanted is not None and isinstance(observed, (list, tuple, set)):
+        missing = [v for v in wanted if v not in set(observed)]
+        if missing:
+            return "missing: " + ", ".join(str(v) for v in missing)
+    details = result.get("details")
+    if isinstance(details, dict) and isinstance(details.get("mismatched"), dict):
+        missing = details["mismatched"].get("missing")
+        if missing:
+            return "missing: " + ", ".join(str(v) for v in missing)
+    return _plain(observed)

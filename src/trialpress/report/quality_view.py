@@ -1,4 +1,9 @@
-"""The gate's results for people: a terminal table, and the failure folder the message names."""
+"""The gate's results for people: a terminal table, and the failure folder the message names.
+
+Every string that can come from the data (subject ids, values, variable names) is shown literally:
+as `rich.text.Text` in the terminal (never parsed as console markup) and HTML-escaped in
+quality.html.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +12,65 @@ from typing import Any
 
 from trialpress.errors import QualityGateError
 
+HEADERS = ("dataset", "check", "severity", "rows", "first failing subjects: values", "what to do")
+
 
 def _rows(report: Any, failed_only: bool) -> list[Any]:
-    return [r for r in report.results if not (failed_only and r.success)]
+    rows = [r for r in report.results if not (failed_only and r.success)]
+    order = {"error": 0, "warning": 1}
+    return sorted(rows, key=lambda r: (r.success, order.get(r.severity, 2)))
 
 
 def _examples(r: Any) -> str:
     parts = []
     for e in r.examples:
         subj, val = e.get("subject"), e.get("value")
-        parts.append(f"{subj}: {val!r}" if subj is not None else f"{val!r}")
+        shown = val if isinstance(val, str) and "=" in val else repr(val)
+        if subj is not None and val is None:
+            parts.append(str(subj))
+        else:
+            parts.append(f"{subj}: {shown}" if subj is not None else f"{shown}")
+    more = r.failed - len(r.examples)
+    if r.examples and more > 0 and any(e.get("subject") is not None for e in r.examples):
+        parts.append(f"… {more} more")
     return "; ".join(parts)
+
+
+def _dataset(r: Any, files: dict[str, str]) -> str:
+    path = files.get(r.dataset)
+    return f"{r.dataset}\n{Path(path).name}" if path else r.dataset
+
+
+def _table(rows: list[Any], files: dict[str, str] | None = None) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_lines=False, header_style="bold")
+    for col in HEADERS:
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        check = Text(r.description)
+        check.append(f"\n{r.id}", style="dim")
+        sev = Text(r.severity, style="bold red" if r.severity == "error" else "yellow")
+        table.add_row(Text(_dataset(r, files or {})), check, sev, Text(str(r.failed)), Text(_examples(r)), Text(r.hint))
+    return table
 
 
 def print_gate_failure(exc: QualityGateError) -> None:
     from rich.console import Console
-    from rich.table import Table
+    from rich.text import Text
 
     report = exc.report
     console = Console(stderr=True, highlight=False)
-    console.print(f"[bold red]{exc.title}:[/bold red] {exc.message}", soft_wrap=True)
-    table = Table(show_lines=False, header_style="bold")
-    for col in ("dataset", "check", "severity", "rows", "first failing subjects: values", "what to do"):
-        table.add_column(col, overflow="fold")
-    for r in _rows(report, failed_only=True):
-        table.add_row(r.dataset, r.description, r.severity, str(r.failed), _examples(r), r.hint)
-    console.print(table)
+    line = Text(f"{exc.title}: ", style="bold red")
+    line.append(exc.message)
+    console.print(line, soft_wrap=True)
+    console.print(_table(_rows(report, failed_only=True), report.files))
     folder = getattr(exc, "folder", None)
     if folder:
-        console.print(f"Full report: {folder}/quality.json and {folder}/quality.html", soft_wrap=True)
-    console.print("Nothing was analysed or rendered; earlier versions are untouched.")
+        console.print(Text(f"Full report: {folder}/quality.json and {folder}/quality.html"), soft_wrap=True)
+    console.print("Nothing was analysed or rendered; earlier versions are untouched. Errors stop the run; a check "
+                  "can be made a warning in the plan's quality: section by its id.", soft_wrap=True)
 
 
 def print_gate_summary(report: Any) -> None:
@@ -45,31 +79,41 @@ def print_gate_summary(report: Any) -> None:
     console = Console(stderr=False, highlight=False)
     s = report.summary()
     console.print(f"Quality gate passed: {s['passed']}/{s['checks']} checks, {s['warnings']} warning(s).")
-    for r in report.warnings:
-        console.print(f"  warning: {r.dataset}: {r.description} ({r.failed} rows) {_examples(r)}", soft_wrap=True)
+    if report.warnings:
+        console.print(_table(_rows(report, failed_only=True), report.files))
+
+
+def quality_html(report: Any, *, failed: bool) -> str:
+    """The gate report as a self-contained HTML page (every data string escaped)."""
+    from trialpress.report import escape
+
+    h = escape.html_text
+    rows = []
+    for r in _rows(report, failed_only=False):
+        status = "passed" if r.success else r.severity
+        rows.append(
+            f"<tr class='{h(status)}'><td>{h(status)}</td><td>{h(_dataset(r, report.files)).replace(chr(10), '<br>')}</td><td>{h(r.description)}"
+            f"<br><code>{h(r.id)}</code></td><td>{h(r.failed)}</td><td>{h(_examples(r))}</td><td>{h(r.hint)}</td>"
+            f"<td><code>{h(r.expectation)}</code></td></tr>")
+    files = "".join(f"<li>{h(k)}: <code>{h(v)}</code></li>" for k, v in report.files.items())
+    s = report.summary()
+    verdict = ("The gate failed: nothing was analysed or rendered." if failed
+               else "The gate passed.")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Quality gate report</title><style>"
+        "body{font-family:sans-serif;margin:2rem;max-width:80rem}table{border-collapse:collapse;font-size:.85rem}"
+        "td,th{border-bottom:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}"
+        "tr.error td{background:#fde8e8}tr.warning td{background:#fff6dd}code{font-size:.8rem}</style></head><body>"
+        f"<h1>Quality gate report</h1><p>{h(s['checks'])} checks: {h(s['passed'])} passed, {h(s['errors'])} error(s), "
+        f"{h(s['warnings'])} warning(s). {h(verdict)}</p><p>Data files:</p><ul>{files}</ul>"
+        "<table><thead><tr><th>status</th><th>dataset</th><th>check</th><th>rows</th>"
+        "<th>first failing subjects: values</th><th>what to do</th><th>expectation</th></tr></thead><tbody>"
+        + "".join(rows) + "</tbody></table></body></html>\n")
 
 
 def write_failure_folder(report: Any, folder: Path) -> Path:
     """quality.json (machine-readable) and quality.html (for people) of a failed gate."""
-    from trialpress.report import escape
-
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "quality.json").write_text(report.to_json(), encoding="utf-8")
-    rows = []
-    for r in report.results:
-        status = "passed" if r.success else r.severity
-        rows.append("<tr class='{}'><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
-            escape.html_text(status), escape.html_text(r.dataset), escape.html_text(r.description),
-            escape.html_text(status), r.failed, escape.html_text(_examples(r)), escape.html_text(r.hint)))
-    s = report.summary()
-    html = (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Quality gate report</title><style>"
-        "body{font-family:sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse;font-size:.85rem}"
-        "td,th{border-bottom:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}"
-        "tr.error td{background:#fde8e8}tr.warning td{background:#fff6dd}</style></head><body>"
-        f"<h1>Quality gate report</h1><p>{s['checks']} checks: {s['passed']} passed, {s['errors']} error(s), "
-        f"{s['warnings']} warning(s). Nothing was analysed or rendered.</p><table><thead><tr><th>status</th>"
-        "<th>dataset</th><th>check</th><th>severity</th><th>rows</th><th>first failing subjects: values</th>"
-        "<th>what to do</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></body></html>\n")
-    (folder / "quality.html").write_text(html, encoding="utf-8")
+    (folder / "quality.html").write_text(quality_html(report, failed=True), encoding="utf-8")
     return folder
