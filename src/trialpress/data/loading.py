@@ -7,6 +7,7 @@ silent NaN.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -213,7 +214,7 @@ def _any_date(series: pd.Series) -> bool:
         return True
     if _all_dates(series):
         return True
-    parsed = pd.to_datetime(values.astype("string").str.strip(), format="ISO8601", errors="coerce")
+    parsed = pd.to_datetime(_stripped(values), format="ISO8601", errors="coerce")
     return bool(parsed.notna().any())
 
 
@@ -229,18 +230,34 @@ def _all_dates(series: pd.Series) -> bool:
     return bool(parsed.notna().all())
 
 
+def _stripped(series: pd.Series) -> pd.Series:
+    """Text with surrounding blanks removed, computed once per distinct value (ADaM columns repeat a few
+    codes over many rows, so this is far cheaper than a per-row strip); non-text values pass unchanged."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    clean = np.array([u.strip() if isinstance(u, str) else u for u in uniques] + [None], dtype=object)
+    return pd.Series(clean[codes], index=series.index, dtype=object)   # code -1 (missing) → the trailing None
+
+
+def _by_value(series: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply a vectorised conversion to the distinct values only, then spread it over the rows."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    done = convert(pd.Series(_stripped(pd.Series(uniques, dtype=object)).to_numpy(), dtype=object))
+    # code -1 (missing) is not a label of `done`: reindex gives NaN/NaT there, keeping the dtype
+    return done.reset_index(drop=True).reindex(codes).set_axis(series.index)
+
+
 def _convert(series: pd.Series, kind: str, col: str, path: Path, ids: pd.Series | None) -> pd.Series:
     if kind == "keep":
         return series
     if series.dtype == object and kind != "char":
         # blank text is missing (XPT stores a missing character value as ''; CSV reads it as missing)
-        series = series.mask(series.astype("string").str.strip().eq("").fillna(False))
+        series = series.mask(_stripped(series).eq("").to_numpy())
     if kind == "char":
         if pd.api.types.is_numeric_dtype(series):
             # e.g. XPT stores a code as a number; show integers without '.0'
             return series.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
         if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):  # all text: vectorised strip
-            stripped = series.astype("object").str.strip() if series.notna().any() else series.astype("object")
+            stripped = _stripped(series)
             keep = series.notna() & stripped.ne("")   # blank is missing, as in CSV
             return stripped.where(keep, None)
         return series.astype("object").where(series.notna(), None).map(
@@ -248,7 +265,7 @@ def _convert(series: pd.Series, kind: str, col: str, path: Path, ids: pd.Series 
     if kind == "num":
         if pd.api.types.is_numeric_dtype(series):
             return series.astype(float)
-        converted = pd.to_numeric(series.astype("string").str.strip(), errors="coerce")
+        converted = _by_value(series, lambda u: pd.to_numeric(u, errors="coerce").astype(float))
         _fail_on_lost(series, converted, col, path, ids, "a number")
         return converted.astype(float)
     if kind == "date":
@@ -260,7 +277,7 @@ def _convert(series: pd.Series, kind: str, col: str, path: Path, ids: pd.Series 
             if bool(bad.any()):
                 _fail_on_lost(series, series.where(~bad), col, path, ids, "a SAS date (days since 1960-01-01)")
             return SAS_EPOCH + pd.to_timedelta(days, unit="D")
-        converted = pd.to_datetime(series.astype("string").str.strip(), format="ISO8601", errors="coerce")
+        converted = _by_value(series, lambda u: pd.to_datetime(u, format="ISO8601", errors="coerce"))
         _fail_on_lost(series, converted, col, path, ids, "an ISO date (YYYY-MM-DD, years 1678-2261)")
         return converted.astype("datetime64[ns]")
     raise AssertionError(kind)
