@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trialpress.data.loading import StudyData, load_study
-from trialpress.data.plan_values import check_plan_values
 from trialpress.errors import QualityGateError
 from trialpress.plan import LoadedPlan, Plan, load_plan
 
 if TYPE_CHECKING:
+    from trialpress.data.loading import StudyData
     from trialpress.report.artefacts import Inputs
     from trialpress.report.engines import Renderer
 
@@ -65,13 +64,22 @@ class RenderOutcome:
     timings: dict[str, float]
 
 
+def _load(lplan: LoadedPlan) -> StudyData:
+    """Read and type the datasets, then check the values the plan names (imports pandas only now)."""
+    from trialpress.data.loading import load_study
+    from trialpress.data.plan_values import check_plan_values
+
+    data = load_study(lplan)
+    check_plan_values(lplan, data)
+    return data
+
+
 def load_and_check(lplan: LoadedPlan, progress: Progress) -> tuple[StudyData, object]:
     """Load the datasets and run the quality gate; raise QualityGateError (with a report) on failure."""
     from trialpress.quality.gate import enforce, run_gate
 
     with progress.step("load", str(lplan.data_folder)):
-        data = load_study(lplan)
-        check_plan_values(lplan, data)
+        data = _load(lplan)
     with progress.step("check", "great_expectations suites"):
         report = run_gate(lplan.plan, data)
     enforce(report)
@@ -95,8 +103,8 @@ class Setup:
 
 def prepare(plan_path: Path | str, formats: list[str] | None = None) -> Setup:
     """Load the plan and hash every input (no data loaded, nothing analysed)."""
-    from trialpress.data.loading import requirements
-    from trialpress.data.readers import find_dataset_file
+    from trialpress.data.files import find_dataset_file
+    from trialpress.data.requirements import requirements
     from trialpress.report import artefacts, engines
 
     lplan = load_plan(plan_path)
@@ -147,8 +155,7 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
     from trialpress.results.collect import analyse
 
     with progress.step("load", str(lplan.data_folder)):
-        data = load_study(lplan)
-        check_plan_values(lplan, data)
+        data = _load(lplan)
     # the gate runs in a second process beside the in-memory analysis and figures; nothing leaves the
     # staging folder (and no version folder exists) before its verdict, which wins over any later error
     gate_job = GateJob(plan, data)

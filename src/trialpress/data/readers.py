@@ -15,7 +15,7 @@ import pandas as pd
 
 from trialpress.errors import DataError
 
-FORMATS: dict[str, str] = {".csv": "csv", ".xpt": "xpt", ".parquet": "parquet", ".pq": "parquet"}
+from trialpress.data.files import FORMATS, find_dataset_file  # noqa: F401  (re-exported)
 # what a file really is, by its first bytes (to say so when a file carries the wrong extension)
 MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"HEADER RECORD*******LIB", "a SAS transport (XPT) file"),
@@ -26,25 +26,6 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x00\x00\x00\x00\x00\x00\x00\x00", "a SAS7BDAT or other binary file"),
     (b"%PDF", "a PDF document"),
 )
-
-
-def find_dataset_file(folder: Path, name: str, override: str | None = None) -> Path | None:
-    """The file holding dataset `name` (e.g. ADSL) in `folder`: `adsl.csv`, `ADSL.xpt`, `adsl.parquet`…"""
-    if override:
-        path = folder / override
-        if not path.is_file():
-            raise DataError(f"The plan names {path} for {name}, but there is no such file.",
-                            hint=f"Fix data.files.{name} in the plan or add the file.")
-        return path
-    if not folder.is_dir():
-        raise DataError(f"The data folder {folder} does not exist.",
-                        hint="Fix data.folder in the plan (it is relative to the project root).")
-    hits = sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.stem.lower() == name.lower() and p.suffix.lower() in FORMATS)
-    if len(hits) > 1:
-        raise DataError(f"{name} exists in more than one file in {folder}: {', '.join(p.name for p in hits)}.",
-                        hint=f"Keep one, or name the one to use under data.files.{name} in the plan.")
-    return hits[0] if hits else None
 
 
 def read_dataset(path: Path, columns: list[str] | None = None) -> pd.DataFrame:

@@ -1,0 +1,82 @@
+"""Which datasets and variables a plan uses, and of which kind: known before any data is read.
+
+Kept free of pandas so that the up-to-date check of a render (hash the plan's inputs, find an existing
+version) imports almost nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from trialpress.plan import Plan
+
+Kind = Literal["num", "char", "date", "any"]   # any: numeric if every value parses (model covariates)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A variable the plan uses, its kind, and which plan keys ask for it (for messages)."""
+
+    dataset: str
+    variable: str
+    kind: Kind
+    why: str
+
+
+def requirements(plan: Plan) -> list[Requirement]:
+    """Every dataset variable the plan refers to, with its expected kind."""
+    sid = plan.data.subject_id
+    req: list[Requirement] = [
+        Requirement("ADSL", sid, "char", "data.subject_id"),
+        Requirement("ADSL", plan.groups.variable, "char", "groups.variable"),
+    ]
+    if plan.data.cutoff_variable:
+        req.append(Requirement("ADSL", plan.data.cutoff_variable, "date", "data.cutoff_variable"))
+    for name, pop in plan.populations.items():
+        if pop.flag:
+            req.append(Requirement("ADSL", pop.flag, "char", f"populations.{name}.flag"))
+    for e in plan.time_to_event:
+        where = f"time_to_event[{e.id}]"
+        req += [Requirement("ADTTE", sid, "char", where), Requirement("ADTTE", "PARAMCD", "char", where),
+                Requirement("ADTTE", "AVAL", "num", where), Requirement("ADTTE", "CNSR", "num", where)]
+        if e.stratify_by:
+            req.append(Requirement("ADSL", e.stratify_by, "char", f"{where}.stratify_by"))
+        for cov in e.adjust_for:
+            req.append(Requirement("ADSL", cov, "any", f"{where}.adjust_for"))
+        if e.by_subgroup_figure:
+            req.append(Requirement("ADSL", e.by_subgroup_figure, "char", f"{where}.by_subgroup_figure"))
+    for b in plan.binary:
+        where = f"binary[{b.id}]"
+        req.append(Requirement(b.source.dataset, b.source.variable, "char", f"{where}.source.variable"))
+        if b.source.dataset == "ADRS":
+            req += [Requirement("ADRS", sid, "char", where), Requirement("ADRS", "PARAMCD", "char", where)]
+        for cov in b.adjust_for:
+            req.append(Requirement("ADSL", cov, "any", f"{where}.adjust_for"))
+    for s in plan.subgroups:
+        req.append(Requirement("ADSL", s.variable, "char", f"subgroups[{s.variable}]"))
+    for row in plan.baseline:
+        kind: Kind = "num" if row.kind == "continuous" else "char"
+        req.append(Requirement("ADSL", row.variable, kind, f"baseline[{row.variable}]"))
+    if plan.safety:
+        v = plan.safety.variables
+        req.append(Requirement("ADAE", sid, "char", "safety"))
+        req.append(Requirement("ADAE", v.soc, "char", "safety.variables.soc"))
+        req.append(Requirement("ADAE", v.pt, "char", "safety.variables.pt"))
+        req.append(Requirement("ADAE", v.severity, "num" if v.severity_kind == "ctcae" else "char",
+                               "safety.variables.severity"))
+        for key in ("teae_flag", "serious", "related", "action", "outcome"):
+            var = getattr(v, key)
+            if var:
+                req.append(Requirement("ADAE", var, "char", f"safety.variables.{key}"))
+        if plan.safety.exposure_days:
+            req.append(Requirement("ADSL", plan.safety.exposure_days, "num", "safety.exposure_days"))
+        if plan.safety.exposure_cycles:
+            req.append(Requirement("ADSL", plan.safety.exposure_cycles, "num", "safety.exposure_cycles"))
+    # de-duplicate, first mention wins, except that a definite kind (number, date) beats 'any'
+    seen: dict[tuple[str, str], Requirement] = {}
+    for r in req:
+        key = (r.dataset, r.variable)
+        if key not in seen or (seen[key].kind == "any" and r.kind in ("num", "date")):
+            seen[key] = r
+    return list(seen.values())
