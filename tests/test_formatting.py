@@ -55,3 +55,9 @@ def test_typst_escape_is_literal(s: str) -> None:
     src = f"#set page(width: 20cm, height: auto)\n{escape.typst(s)}\n".encode()
     out = typst.compile(src, format="svg")  # raises if the text were interpreted as code
     assert out
+
+
+def test_lower_first_keeps_acronyms() -> None:
+    assert fmt.lower_first("Overall survival") == "overall survival"
+    assert fmt.lower_first("MRD response") == "MRD response"
+    assert fmt.lower_first("alloHSCT") == "alloHSCT"

@@ -89,5 +89,8 @@ def percent_difference(value: float | None, lower: float | None, upper: float | 
 
 
 def lower_first(text: str) -> str:
-    """'Baseline FEV1' → 'baseline FEV1': lower-case the first letter only, keeping abbreviations."""
+    """'Baseline FEV1' → 'baseline FEV1': lower-case the first letter only; an acronym ('MRD response')
+    keeps its capitals."""
+    if len(text) > 1 and text[1].isupper():
+        return text
     return text[:1].lower() + text[1:]
