@@ -16,7 +16,6 @@ import pytest
 from trialpress.data.loading import StudyData, load_study
 from trialpress.errors import PlanError, QualityGateError
 from trialpress.plan import Severity, load_plan
-from trialpress.quality import suites
 from trialpress.quality.checks import plan_checks
 from trialpress.quality.gate import CheckResult, GateReport, enforce, run_gate
 from trialpress.report.quality_view import quality_html, write_failure_folder

@@ -6,7 +6,6 @@ medians ±0.2 months, HR ±0.03, CI bounds ±0.04, counts exact.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import yaml

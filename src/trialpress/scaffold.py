@@ -130,7 +130,7 @@ def draft_plan(found: Found, study_id: str, data_folder: str) -> str:
         for code in sorted(adrs["PARAMCD"].dropna().astype(str).unique()):
             vals = sorted(adrs.loc[adrs["PARAMCD"] == code, "AVALC"].dropna().astype(str).unique())[:8] \
                 if "AVALC" in adrs.columns else []
-            out += [f"# binary:", f"#   - {{id: {re.sub(r'[^A-Za-z0-9_]', '_', code)}, label: {code}, population: "
+            out += ["# binary:", f"#   - {{id: {re.sub(r'[^A-Za-z0-9_]', '_', code)}, label: {code}, population: "
                     f"{efficacy_pop[:-2]}, source: {{dataset: ADRS, paramcd: {code}, variable: AVALC, values: [...]}}}}"
                     f"   # AVALC values: {', '.join(vals)}"]
     baseline = [(v, lab, kind) for v, lab, kind in BASELINE_CANDIDATES if v in cols]

@@ -266,7 +266,7 @@ def _adsl_dates(ctx: Ctx) -> list[Check]:
         out.append(_order_rule(f"ADSL.dates.not_after_{cv.DEATH_DATE}", "ADSL", after_death, a[cv.DEATH_DATE],
                                cv.DEATH_DATE, False,
                                f"death is the last event: no date after {cv.DEATH_DATE} ({', '.join(after_death)})",
-                               f"Correct the death date or the later dates: nothing happens after death."))
+                               "Correct the death date or the later dates: nothing happens after death."))
     for flag in sorted(c for c in a.columns if c.endswith("FL") and _text(a, c)):
         date = flag[:-2] + "DT"
         if not is_date(a, date):
@@ -518,7 +518,7 @@ def _origins(ctx: Ctx) -> list[Check]:
     """Each planned ADTTE parameter starts at one ADSL date: records only where that date (and its flag) exist."""
     if not ctx.data.has("ADTTE"):
         return []
-    t, a, sid = ctx.data["ADTTE"], ctx.by_subject, ctx.sid
+    t, a = ctx.data["ADTTE"], ctx.by_subject
     if not is_date(t, cv.TTE_ORIGIN) or "PARAMCD" not in t.columns:
         return []
     out: list[Check] = []

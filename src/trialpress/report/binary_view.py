@@ -54,7 +54,6 @@ def count(cb: ContextBuilder, ep: Binary, group: str) -> Count:
 def binary_section(cb: ContextBuilder, plan: Plan) -> BinarySection | None:
     if not plan.binary:
         return None
-    ref = plan.groups.reference
     contrasts = []
     for ep in plan.binary:
         for c in plan.comparators:

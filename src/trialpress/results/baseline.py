@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 
 from trialpress.analysis.populations import population
 from trialpress.data.loading import StudyData
