@@ -67,12 +67,14 @@ def flagship(repeats: int) -> dict[str, object]:
 
 
 def scaled_project(n: int, where: Path, seed: int = 7) -> Path:
-    """A project with the flagship plan and n resampled subjects (Parquet)."""
-    src = ROOT / "data" / "blinatumomab-salvage"
-    adsl = pd.read_csv(src / "adsl.csv", dtype=str, keep_default_na=False)
-    adtte = pd.read_csv(src / "adtte.csv", dtype=str, keep_default_na=False)
-    adae = pd.read_csv(src / "adae.csv", dtype=str, keep_default_na=False)
-    adrs = pd.read_csv(src / "adrs.csv", dtype=str, keep_default_na=False)
+    """A project with the flagship plan and n resampled subjects, as typed Parquet (numbers as doubles,
+    dates as dates, text as strings: what a SAS or R export to Parquet holds)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from trialpress.data.loading import load_study
+    from trialpress.plan import load_plan
+
+    study = load_study(load_plan(PLAN))
+    adsl = study["ADSL"]
     rng = np.random.default_rng(seed)
     pick = rng.integers(0, len(adsl), n)
     new_ids = pd.Series([f"S{i:08d}" for i in range(n)])
@@ -88,10 +90,11 @@ def scaled_project(n: int, where: Path, seed: int = 7) -> Path:
     shutil.copy(ROOT / "_quarto.yml", project)
     shutil.copytree(ROOT / "templates", project / "templates")
     shutil.copytree(ROOT / "analysis", project / "analysis")
-    for name, frame in (("adsl", adsl.iloc[pick].assign(USUBJID=new_ids.to_numpy())),
-                        ("adtte", remap(adtte)), ("adrs", remap(adrs)), ("adae", remap(adae))):
-        frame = frame.assign(AESEQ=np.arange(len(frame))) if name == "adae" else frame
-        frame.to_parquet(data / f"{name}.parquet", index=False)
+    (project / "analysis" / "velotrepin-copd.yml").unlink(missing_ok=True)
+    for name in ("ADSL", "ADTTE", "ADRS", "ADAE"):
+        frame = adsl.iloc[pick].assign(USUBJID=new_ids.to_numpy()) if name == "ADSL" else remap(study[name])
+        frame = frame.assign(AESEQ=np.arange(len(frame), dtype=float)) if name == "ADAE" else frame
+        frame.to_parquet(data / f"{name.lower()}.parquet", index=False)
     return project
 
 
@@ -101,7 +104,6 @@ def scaling(sizes: list[int]) -> list[dict[str, object]]:
         for n in sizes:
             project = scaled_project(n, Path(tmp))
             plan = project / "analysis" / "blinatumomab-salvage.yml"
-            (project / "analysis" / "velotrepin-copd.yml").unlink(missing_ok=True)
             check_wall, check_peak, check_steps, _ = run(["check", str(plan)], project)
             an_wall, an_peak, an_steps, _ = run(["analyze", str(plan), "--out", str(project / "ard")], project)
             r_wall, r_peak, r_steps, _ = run(["render", str(plan), "--out", str(project / "report")], project)

@@ -2,7 +2,9 @@
 
 binary.json comes from tests/reference/r/binary.R (base R: binom.test, glm, prop.test, poisson.test);
 firth.json from tests/reference/r/firth.R (brglm2 `type = "AS_mean"`, which for the logit link is Firth's
-penalised likelihood; logistf is not packaged for Debian). The suite needs no R to run.
+penalised likelihood; logistf is not packaged for Debian); duplicates.json and data/duplicates.csv from
+tests/reference/r/duplicates.R (glm and brglm2 on data with few distinct rows, which logistic() fits collapsed).
+The suite needs no R to run.
 """
 
 from __future__ import annotations
@@ -232,3 +234,150 @@ def test_exposure_adjusted_rate_edges() -> None:
     assert math.isnan(nothing.value) and nothing.note == "no exposure"
     with pytest.raises(ValueError):
         rs.exposure_adjusted_rate(-1, 10.0)
+
+
+# --------------------------------------------------------------------------- duplicated rows (collapsed fits)
+# logistic() fits the distinct (y, x) patterns with frequency weights. duplicates.json holds R's fits on the
+# uncollapsed rows (tests/reference/r/duplicates.R: glm with epsilon 1e-14; brglm2 Firth), and the tests below
+# also refit the rows in Python (statsmodels GLM; the row-by-row Firth Newton-Raphson trialpress used before).
+
+DUP = json.loads((REF / "expected" / "duplicates.json").read_text())
+DUP_MODELS = {"ml": ["trt", "sub", "trt_sub", "age"], "firth_zero": ["trt", "sub", "trt_sub", "age"],
+              "firth_lp": ["trt", "score"]}
+TIGHT = 1e-8
+
+
+def _dup(name: str) -> pd.DataFrame:
+    d = pd.read_csv(REF / "data" / "duplicates.csv")
+    return d[d["set"] == name].reset_index(drop=True)
+
+
+def _coefs(res: rs.LogisticResult) -> tuple[np.ndarray, np.ndarray]:
+    terms = [res.intercept, *res.terms.values()]
+    return np.array([t.coef for t in terms]), np.array([t.se for t in terms])
+
+
+def _firth_rows(x: np.ndarray, y: np.ndarray, maxit: int = 100, tol: float = 1e-10, maxstep: float = 5.0
+                ) -> tuple[np.ndarray, np.ndarray, float]:
+    """trialpress's previous Firth fit, one row per subject (no frequency weights): coef, SE, penalised loglik."""
+    from scipy import special
+
+    def pll_of(b: np.ndarray) -> float:
+        eta = x @ b
+        p = special.expit(eta)
+        sign, logdet = np.linalg.slogdet((x * (p * (1 - p))[:, None]).T @ x)
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta))) + 0.5 * logdet if sign > 0 else -math.inf
+
+    beta = np.zeros(x.shape[1])
+    pll = pll_of(beta)
+    for _ in range(maxit):
+        p = special.expit(x @ beta)
+        w = p * (1 - p)
+        info_inv = np.linalg.inv((x * w[:, None]).T @ x)
+        h = w * np.einsum("ij,jk,ik->i", x, info_inv, x)
+        score = x.T @ (y - p + h * (0.5 - p))
+        delta = info_inv @ score
+        big = np.max(np.abs(delta)) / maxstep
+        if big > 1:
+            delta = delta / big
+        full_step = big <= 1
+        for _half in range(30):
+            new = pll_of(beta + delta)
+            if new >= pll - 1e-12:
+                break
+            delta = delta / 2
+            full_step = False
+        beta, pll = beta + delta, new
+        if np.max(np.abs(score)) < tol or (full_step and np.max(np.abs(delta)) < tol):
+            break
+    p = special.expit(x @ beta)
+    cov = np.linalg.inv((x * (p * (1 - p))[:, None]).T @ x)
+    return beta, np.sqrt(np.diag(cov)), pll_of(beta)
+
+
+def test_patterns_equal_np_unique() -> None:
+    """The collapse gives exactly np.unique(axis=0) of the complete cases, on every coding path: small
+    integers (int, bool, integer-valued float with NaN, negative), non-integers, too wide a range, and
+    enough many-valued columns that the combined key has to be renumbered to stay within int64."""
+    rng = np.random.default_rng(7)
+    m = 5000
+    frame = pd.DataFrame({"y": rng.integers(0, 2, m), "flag": rng.integers(0, 2, m).astype(bool),
+                          "age": rng.integers(18, 90, m).astype(float), "neg": rng.integers(-3, 3, m),
+                          "dose": rng.choice([0.5, 1.25, 2.0, -0.75], m),
+                          "wide": rng.choice([0, 10**6, 3 * 10**9], m)})
+    frame.loc[rng.choice(m, 50, replace=False), "dose"] = np.nan
+    frame.loc[rng.choice(m, 50, replace=False), "age"] = np.nan
+    wide = pd.DataFrame(rng.normal(size=(m, 6)), columns=list("abcdef"))  # 5000^6 > 2^62 combinations
+    wide = pd.concat([wide, wide.iloc[:1000]], ignore_index=True)
+    for f in (frame, wide):
+        values, counts = rs._patterns(f, list(f.columns))
+        full = f.to_numpy(float)
+        full = full[~np.isnan(full).any(axis=1)]
+        uniq, ucounts = np.unique(full, axis=0, return_counts=True)
+        np.testing.assert_array_equal(values, uniq)
+        np.testing.assert_array_equal(counts, ucounts)
+        assert counts.sum() == len(full) and len(uniq) < len(f)
+    empty, none = rs._patterns(frame.iloc[:0], list(frame.columns))
+    assert empty.shape == (0, frame.shape[1]) and none.shape == (0,)
+
+
+def test_duplicated_rows_ml_equals_row_by_row_fit() -> None:
+    import statsmodels.api as sm
+
+    ref, d, covs = DUP["ml"], _dup("ml"), DUP_MODELS["ml"]
+    assert (len(d), len(rs._patterns(d, ["y", *covs])[1])) == (ref["n"], ref["patterns"]) == (2019, 40)
+    res = rs.logistic(d, "y", covs)
+    assert (res.n, res.events, res.firth, res.converged, res.warnings) == (ref["n"], ref["events"], False, True, ())
+    coef, se = _coefs(res)
+    x = sm.add_constant(d[covs].to_numpy(float))
+    rows = sm.GLM(d["y"].to_numpy(float), x, family=sm.families.Binomial()).fit()
+    np.testing.assert_allclose(coef, rows.params, rtol=TIGHT)
+    np.testing.assert_allclose(se, rows.bse, rtol=TIGHT)
+    assert res.loglik == pytest.approx(rows.llf, rel=TIGHT)
+    assert res.lr_chisq == pytest.approx(2 * (rows.llf - rows.llnull), rel=TIGHT)
+    # against R: statsmodels stops IRLS at a deviance change of 1e-8 (4 iterations here) and takes the SE from
+    # that iterate's weights, ~3e-7 (relative) from the SE at the MLE that R gives with epsilon 1e-14
+    # (checked: statsmodels with tol=1e-14 matches R to 1e-14). The rows and the patterns share that iterate.
+    r = ref["coefficients"]
+    np.testing.assert_allclose(coef, [r[k]["coef"] for k in (rs.INTERCEPT, *covs)], rtol=TIGHT)
+    np.testing.assert_allclose(se, [r[k]["se"] for k in (rs.INTERCEPT, *covs)], rtol=REL)
+    assert res.loglik == pytest.approx(ref["loglik"], rel=TIGHT)
+    assert res.lr_chisq == pytest.approx(ref["lr_chisq"], rel=TIGHT)
+    for k in covs:
+        _check_term(res.terms[k], r[k])
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("firth_zero", "zero cell: none of trt_sub=1 had the outcome"),
+    ("firth_lp", "outcome separated by a linear combination of covariates"),  # found by the LP only
+])
+def test_duplicated_rows_firth_equals_row_by_row_fit(name: str, reason: str) -> None:
+    ref, d, covs = DUP[name], _dup(name), DUP_MODELS[name]
+    assert len(rs._patterns(d, ["y", *covs])[1]) == ref["patterns"] < len(d) / 10
+    res = rs.logistic(d, "y", covs)
+    assert res.firth and res.converged and res.warnings[0] == reason
+    assert (res.n, res.events) == (ref["n"], ref["events"])
+    coef, se = _coefs(res)
+    x = np.column_stack([np.ones(len(d)), d[covs].to_numpy(float)])
+    rows_coef, rows_se, rows_pll = _firth_rows(x, d["y"].to_numpy(float))
+    np.testing.assert_allclose(coef, rows_coef, rtol=TIGHT)
+    np.testing.assert_allclose(se, rows_se, rtol=TIGHT)
+    assert res.loglik == pytest.approx(rows_pll, rel=TIGHT)
+    r = ref["coefficients"]
+    np.testing.assert_allclose(coef, [r[k]["coef"] for k in (rs.INTERCEPT, *covs)], rtol=TIGHT)
+    np.testing.assert_allclose(se, [r[k]["se"] for k in (rs.INTERCEPT, *covs)], rtol=TIGHT)
+    assert res.loglik == pytest.approx(ref["penalised_loglik"], rel=TIGHT)
+
+
+def test_collapse_ignores_row_order_and_incomplete_rows() -> None:
+    """Patterns are sorted, so shuffling the rows gives the very same numbers; incomplete rows only drop out."""
+    d, covs = _dup("ml"), DUP_MODELS["ml"]
+    res = rs.logistic(d, "y", covs)
+    assert rs.logistic(d.sample(frac=1, random_state=3), "y", covs) == res
+    padded = pd.concat([d, d.iloc[:30].assign(age=np.nan), d.iloc[30:40].assign(y=np.nan)], ignore_index=True)
+    assert rs.logistic(padded, "y", covs) == res
+    firth = _dup("firth_lp")
+    a = rs.logistic(firth, "y", DUP_MODELS["firth_lp"])
+    b = rs.logistic(firth.iloc[::-1], "y", DUP_MODELS["firth_lp"])
+    assert _coefs(a)[0].tolist() == _coefs(b)[0].tolist()
+    assert (a.n, a.events, a.loglik) == (b.n, b.events, b.loglik)

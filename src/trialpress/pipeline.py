@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from trialpress.errors import QualityGateError
 from trialpress.plan import LoadedPlan, Plan, load_plan
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from trialpress.data.loading import StudyData
     from trialpress.report.artefacts import Inputs
     from trialpress.report.engines import Renderer
+
+
+T = TypeVar("T")
 
 
 class Progress:
@@ -146,8 +149,6 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
     for stale in artefacts.clean_stale_staging(report_root / plan.study.id):
         progress.say(f"Removed {stale.name}, left by an interrupted render.")
 
-    from trialpress.quality.background import GateJob
-    from trialpress.quality.gate import enforce
     from trialpress.report import engines
     from trialpress.report.context import ContextBuilder
     from trialpress.report.document import Meta, build_context, write_qmd
@@ -156,27 +157,21 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
 
     with progress.step("load", str(lplan.data_folder)):
         data = _load(lplan)
-    # the gate runs in a second process beside the in-memory analysis and figures; nothing leaves the
-    # staging folder (and no version folder exists) before its verdict, which wins over any later error
-    gate_job = GateJob(plan, data)
     final = artefacts.version_dir(report_root, plan.study.id, version)
     report_date = report_date or dt.date.today().isoformat()
     try:
         with artefacts.StagingArea(final) as stage:
-            try:
+            def work() -> tuple[Any, Any, Any]:
                 with progress.step("analyse", f"{len(plan.time_to_event)} time-to-event endpoint(s)"):
                     results = analyse(plan, data)
                 figdir = stage / "figures"
                 figdir.mkdir()
                 cb = ContextBuilder(plan, results.ard)
                 with progress.step("figures"):
-                    figures = km_figures(plan, results, cb, figdir)
-            except Exception:
-                enforce(gate_job.wait())   # bad data explains the failure: report that instead
-                raise
-            with progress.step("check", "great_expectations suites (waited for)"):
-                gate = gate_job.wait()
-            enforce(gate)
+                    return results, cb, km_figures(plan, results, cb, figdir)
+
+            # nothing leaves the staging folder (and no version folder exists) before the gate's verdict
+            (results, cb, figures), gate = _beside_gate(plan, data, work, progress)
             cutoff = _cutoff(data, plan)
             meta = Meta(version=version, cutoff=cutoff, report_date=report_date,
                         software=inputs.packages, renderer=renderer.versions, inputs=inputs.files,
@@ -199,10 +194,29 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
 
         exc.folder = write_failure_folder(exc.report, report_root / plan.study.id / "_failed" / version)  # type: ignore[attr-defined]
         raise
-    finally:
-        gate_job.close()
     progress.say(f"Rendered {final}")
     return RenderOutcome(final, version, True, progress.timings)
+
+
+def _beside_gate(plan: Plan, data: StudyData, work: Callable[[], T], progress: Progress) -> tuple[T, Any]:
+    """Run `work` (analysis, figures) while the quality gate runs in a second process; return both once the
+    gate has passed. The gate's verdict wins over any error the work raised on the same bad data."""
+    from trialpress.quality.background import GateJob
+    from trialpress.quality.gate import enforce
+
+    job = GateJob(plan, data)
+    try:
+        try:
+            result = work()
+        except Exception:
+            enforce(job.wait())   # bad data explains the failure: report that instead
+            raise
+        with progress.step("check", "great_expectations suites (waited for)"):
+            gate = job.wait()
+        enforce(gate)
+        return result, gate
+    finally:
+        job.close()
 
 
 def _portable(gate: Any, root: Path) -> Any:
@@ -226,13 +240,21 @@ def _cutoff(data: StudyData, plan: Plan) -> str:
     return "not recorded"
 
 
-def _checked(plan_path: Path | str, progress: Progress) -> tuple[LoadedPlan, StudyData, object]:
-    """Load and gate; a failed gate leaves quality.json/.html in report/<study>/_failed/<version>/."""
+def _checked(plan_path: Path | str, progress: Progress, work: Callable[[LoadedPlan, StudyData], T] | None = None
+             ) -> tuple[LoadedPlan, StudyData, object, T | None]:
+    """Load and gate (with `work` running beside the gate); a failed gate leaves quality.json/.html in
+    report/<study>/_failed/<version>/."""
     from trialpress.errors import TrialpressError
 
     lplan = load_plan(plan_path)
     try:
-        data, report = load_and_check(lplan, progress)
+        if work is None:
+            data, report = load_and_check(lplan, progress)
+            result = None
+        else:
+            with progress.step("load", str(lplan.data_folder)):
+                data = _load(lplan)
+            result, report = _beside_gate(lplan.plan, data, lambda: work(lplan, data), progress)
     except QualityGateError as exc:
         from trialpress.report.quality_view import write_failure_folder
 
@@ -243,12 +265,12 @@ def _checked(plan_path: Path | str, progress: Progress) -> tuple[LoadedPlan, Stu
         exc.folder = write_failure_folder(  # type: ignore[attr-defined]
             exc.report, lplan.root / "report" / lplan.plan.study.id / "_failed" / version)
         raise
-    return lplan, data, report
+    return lplan, data, report, result
 
 
 def check(plan_path: Path | str, progress: Progress | None = None) -> object:
     """Validate the plan, load the data and run the gate; returns the gate report."""
-    _, _, report = _checked(plan_path, progress or Progress(enabled=False))
+    _, _, report, _ = _checked(plan_path, progress or Progress(enabled=False))
     return report
 
 
@@ -257,9 +279,12 @@ def analyze(plan_path: Path | str, out: Path, progress: Progress | None = None) 
     from trialpress.results.collect import analyse
 
     progress = progress or Progress(enabled=False)
-    lplan, data, _ = _checked(plan_path, progress)
-    with progress.step("analyse"):
-        results = analyse(lplan.plan, data)
+
+    def work(lplan: LoadedPlan, data: StudyData) -> Any:
+        with progress.step("analyse"):
+            return analyse(lplan.plan, data)
+
+    *_, results = _checked(plan_path, progress, work)
     out.mkdir(parents=True, exist_ok=True)
     results.ard.to_csv(out / "ard.csv")
     results.ard.to_json(out / "ard.json")

@@ -161,25 +161,27 @@ def logistic(frame: pd.DataFrame, outcome: str, covariates: list[str],
     and otherwise confirmed by a linear programme (Konis 2007) whenever the ML fit shows its marks
     (a separation warning, no convergence, fitted probabilities within 1e-6 of 0 or 1, or a
     |coef| > 15 with SE > 100).
+
+    Everything is computed on the distinct (y, x) rows with their frequencies, which gives the numbers
+    of the repeated rows: at 10^6 subjects with binary covariates a fit takes ~0.07 s instead of ~3 s.
     """
     z = _z(conf_level)
-    values = frame[[outcome, *covariates]].to_numpy(float)
-    values = values[~np.isnan(values).any(axis=1)]
+    values, f = _patterns(frame, [outcome, *covariates])
     y = values[:, 0]
     if not np.isin(y, (0.0, 1.0)).all():
         raise ValueError(f"outcome {outcome!r} must be coded 0/1")
     x = np.column_stack([np.ones(len(y)), values[:, 1:]])
     names = [INTERCEPT, *covariates]
-    n, events = len(y), int(y.sum())
+    n, events = int(f.sum()), int(f @ y)
     if n == 0:
         return _nan_result(names, 0, 0, "no subjects")
 
     caught: list[str] = []
-    reason = _zero_cell(x, y, names)
+    reason = _zero_cell(x, y, f, names)
     if reason is None:
-        fit = _ml_fit(x, y, caught)
+        fit = _ml_fit(x, y, f, caught)
         if fit is None or not fit[2] or np.any(np.abs(fit[5]) > _EXTREME_ETA) or _divergent(fit[0], fit[1]):
-            reason = _separation_lp(x, y)
+            reason = _separation_lp(x, y, f)
             if reason is None and fit is None:
                 return _nan_result(names, n, events, "model did not converge: " + "; ".join(caught))
         if reason is None:
@@ -190,13 +192,59 @@ def logistic(frame: pd.DataFrame, outcome: str, covariates: list[str],
                            float(stats.chi2.sf(lr, df)) if df else math.nan, firth=False,
                            note="" if converged else "model did not converge", caught=caught)
     try:
-        beta, cov, converged, pll = _firth_fit(x, y)
+        beta, cov, converged, pll = _firth_fit(x, y, f)
     except np.linalg.LinAlgError:
         return _nan_result(names, n, events, SEPARATION_NOTE + " did not fit (singular information matrix)")
     return _result(names, beta, np.sqrt(np.diag(cov)), z, n, events, converged, FIRTH_METHOD, pll, math.nan,
                    len(covariates), math.nan, firth=True,
                    note=SEPARATION_NOTE if converged else SEPARATION_NOTE + " (did not converge)",
                    caught=[reason, *caught])
+
+
+def _codes(a: np.ndarray) -> tuple[np.ndarray, int]:
+    """Integer codes 0..k-1 ordered like the values of `a`, and k. Small integers (0/1 indicators, age in
+    years) are coded by subtraction (~5 ms at 10^6 rows; np.unique with its inverse sorts, ~40 ms);
+    anything else, or a column with NaN (whose rows the caller drops), by np.unique."""
+    if a.size:
+        lo, hi = a.min(), a.max()  # NaN if any value is NaN: then the comparisons below fail
+        if hi - lo < 2**16 and lo == np.floor(lo):
+            shifted = a - lo
+            codes = shifted.astype(np.int64)
+            if np.array_equal(codes, shifted):
+                return codes, int(hi - lo) + 1
+    uniq, codes = np.unique(a, return_inverse=True)
+    return codes.astype(np.int64), max(len(uniq), 1)
+
+
+def _patterns(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct complete-case rows of `frame[columns]` (sorted) and how often each occurs.
+
+    Binary-covariate data at 10^6 rows hold a handful of patterns, and a fit weighted by frequency
+    gives the same estimates as the repeated rows. Each column is coded to integers, the codes are
+    combined into one mixed-radix key per row and the keys counted: ~35 ms at 10^6 rows x 4 columns,
+    against ~55 ms for DataFrame.groupby().size() and ~3 s for np.unique(axis=0).
+    """
+    arrays = [frame[c].to_numpy(float) for c in columns]
+    ok = np.ones(len(frame), bool)
+    key, size = np.zeros(len(frame), np.int64), 1
+    for a in arrays:
+        ok &= ~np.isnan(a)
+        codes, k = _codes(a)
+        if size * k >= 2**62:  # the key would overflow: renumber the combinations seen so far
+            uniq, key = np.unique(key, return_inverse=True)
+            size = len(uniq)
+        key, size = key * k + codes, size * k
+    rows = np.flatnonzero(ok)
+    key = key[rows]
+    if size <= 4 * len(key) + 1024:
+        counts = np.bincount(key, minlength=size)
+        inverse = (np.cumsum(counts > 0) - 1)[key]
+        counts = counts[counts > 0]
+    else:
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    first = np.empty(len(counts), np.intp)
+    first[inverse] = rows  # any row of a pattern will do: they are identical
+    return np.column_stack([a[first] for a in arrays]), counts.astype(float)
 
 
 _EXTREME_ETA = math.log((1 - 1e-6) / 1e-6)  # fitted probability within 1e-6 of 0 or 1
@@ -226,9 +274,10 @@ def _nan_result(names: list[str], n: int, events: int, note: str) -> LogisticRes
                           lr_df=len(names) - 1, note=note)
 
 
-def _zero_cell(x: np.ndarray, y: np.ndarray, names: list[str]) -> str | None:
-    """The cheap, certain signs of separation: a constant outcome, or a 0/1 covariate with a zero cell."""
-    n, events = len(y), int(y.sum())
+def _zero_cell(x: np.ndarray, y: np.ndarray, f: np.ndarray, names: list[str]) -> str | None:
+    """The cheap, certain signs of separation: a constant outcome, or a 0/1 covariate with a zero cell.
+    Rows are distinct patterns with frequencies `f`, so counts are sums of `f`."""
+    n, events = f.sum(), f @ y
     if events == 0:
         return "no subject had the outcome"
     if events == n:
@@ -239,79 +288,93 @@ def _zero_cell(x: np.ndarray, y: np.ndarray, names: list[str]) -> str | None:
             continue
         for level in (0.0, 1.0):
             at = col == level
-            k, m = int(y[at].sum()), int(at.sum())
+            k, m = f[at] @ y[at], f[at].sum()
             if 0 < m < n and (k == 0 or k == m):
                 return f"zero cell: {'none' if k == 0 else 'all'} of {names[j]}={int(level)} had the outcome"
     return None
 
 
-def _separation_lp(x: np.ndarray, y: np.ndarray) -> str | None:
+def _separation_lp(x: np.ndarray, y: np.ndarray, f: np.ndarray) -> str | None:
     """Konis (2007): separation iff some b != 0 has s_i x_i'b >= 0 for all i (s = 2y - 1), strictly
-    for at least one i. Maximise the sum over the box [-1, 1]; an optimum of 0 means the MLE exists."""
+    for at least one i. Maximise the sum over the box [-1, 1]; an optimum of 0 means the MLE exists.
+
+    Separation is a property of the distinct points, so the constraints are one per pattern (a repeated
+    row adds only a copy of its constraint); the objective weights each by its frequency `f`, which
+    makes this the same LP, optimum and threshold as on the repeated rows."""
     scale = np.abs(x).max(axis=0)
     scale[scale == 0] = 1.0
     a = (2 * y - 1)[:, None] * (x / scale)
-    res = optimize.linprog(-a.sum(axis=0), A_ub=-a, b_ub=np.zeros(len(y)), bounds=(-1, 1), method="highs")
-    if res.status == 0 and -res.fun > 1e-7 * len(y):
+    res = optimize.linprog(-(f @ a), A_ub=-a, b_ub=np.zeros(len(y)), bounds=(-1, 1), method="highs")
+    if res.status == 0 and -res.fun > 1e-7 * f.sum():
         return "outcome separated by a linear combination of covariates"
     return None
 
 
-def _ml_fit(x: np.ndarray, y: np.ndarray, caught: list[str]
+def _ml_fit(x: np.ndarray, y: np.ndarray, f: np.ndarray, caught: list[str]
             ) -> tuple[np.ndarray, np.ndarray, bool, float, float, np.ndarray] | None:
     """MLE by statsmodels GLM (IRLS): coef, covariance, converged, loglik, null loglik (closed form),
-    linear predictor; None if it fails or warns of separation."""
+    linear predictor (per pattern); None if it fails or warns of separation.
+
+    Fitted on the distinct patterns with `freq_weights=f`: IRLS then solves the same weighted normal
+    equations, and statsmodels' llf is sum(f_i * ll_i) and its covariance (X'diag(f w)X)^-1 (scale 1),
+    so estimates, SEs and loglik equal those of the repeated rows."""
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
     with warnings.catch_warnings(record=True) as wlist:
         warnings.simplefilter("always")
         try:
-            res = sm.GLM(y, x, family=sm.families.Binomial()).fit()
+            res = sm.GLM(y, x, family=sm.families.Binomial(), freq_weights=f).fit()
         except (PerfectSeparationError, np.linalg.LinAlgError, ValueError) as exc:
             caught.append(str(exc).splitlines()[0])
             return None
     caught.extend(dict.fromkeys(str(w.message).splitlines()[0] for w in wlist))
     if any("separation" in c.lower() for c in caught):
         return None
-    p0 = y.mean()
-    ll0 = float(len(y) * (p0 * math.log(p0) + (1 - p0) * math.log(1 - p0)))
+    n = f.sum()
+    p0 = (f @ y) / n
+    ll0 = float(n * (p0 * math.log(p0) + (1 - p0) * math.log(1 - p0)))
     return (np.asarray(res.params, float), np.asarray(res.cov_params(), float), bool(res.converged),
             float(res.llf), ll0, x @ np.asarray(res.params, float))
 
 
-def _penalised_loglik(x: np.ndarray, y: np.ndarray, beta: np.ndarray) -> float:
+def _penalised_loglik(x: np.ndarray, y: np.ndarray, f: np.ndarray, beta: np.ndarray) -> float:
+    """l(b) + ½ log|I(b)| with l = Σ f_i ll_i and I = X'diag(f w)X: the repeated rows' value."""
     eta = x @ beta
-    ll = float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+    ll = float(f @ (y * eta - np.logaddexp(0.0, eta)))
     p = special.expit(eta)
-    sign, logdet = np.linalg.slogdet((x * (p * (1 - p))[:, None]).T @ x)
+    sign, logdet = np.linalg.slogdet((x * (f * p * (1 - p))[:, None]).T @ x)
     return ll + 0.5 * logdet if sign > 0 else -math.inf
 
 
-def _firth_fit(x: np.ndarray, y: np.ndarray, maxit: int = 100, tol: float = 1e-10, maxstep: float = 5.0
-               ) -> tuple[np.ndarray, np.ndarray, bool, float]:
+def _firth_fit(x: np.ndarray, y: np.ndarray, f: np.ndarray, maxit: int = 100, tol: float = 1e-10,
+               maxstep: float = 5.0) -> tuple[np.ndarray, np.ndarray, bool, float]:
     """Firth (1993) logistic regression: Newton–Raphson on l(b) + ½ log|I(b)| (as logistf).
 
-    Modified score U*_j = Σ (y_i − p_i + h_i(½ − p_i)) x_ij with h the hat diagonal; step by
+    Modified score U*_j = Σ (y_i − p_i + h_i(½ − p_i)) x_ij over rows, h the hat diagonal; step by
     I(b)⁻¹U*, capped at `maxstep` and halved while the penalised log-likelihood falls.
     Covariance is I(b̂)⁻¹ at the penalised estimate.
+
+    Rows here are distinct patterns with frequencies f: I = X'diag(f w)X, and each of the f_i copies
+    of pattern i has hat value w_i x_i'I⁻¹x_i, so U* = Σ [f_i(y_i − p_i) + H_i(½ − p_i)] x_i with
+    H_i = f_i w_i x_i'I⁻¹x_i — the same score, step and iterates as on the repeated rows.
     """
     beta = np.zeros(x.shape[1])
-    pll = _penalised_loglik(x, y, beta)
+    pll = _penalised_loglik(x, y, f, beta)
     converged = False
     for _ in range(maxit):
         p = special.expit(x @ beta)
-        w = p * (1 - p)
-        info_inv = np.linalg.inv((x * w[:, None]).T @ x)
-        h = w * np.einsum("ij,jk,ik->i", x, info_inv, x)
-        score = x.T @ (y - p + h * (0.5 - p))
+        fw = f * p * (1 - p)
+        info_inv = np.linalg.inv((x * fw[:, None]).T @ x)
+        h = fw * np.einsum("ij,jk,ik->i", x, info_inv, x)
+        score = x.T @ (f * (y - p) + h * (0.5 - p))
         delta = info_inv @ score
         big = np.max(np.abs(delta)) / maxstep
         if big > 1:
             delta = delta / big
         full_step = big <= 1
         for _half in range(30):
-            new = _penalised_loglik(x, y, beta + delta)
+            new = _penalised_loglik(x, y, f, beta + delta)
             if new >= pll - 1e-12:
                 break
             delta = delta / 2
@@ -322,5 +385,5 @@ def _firth_fit(x: np.ndarray, y: np.ndarray, maxit: int = 100, tol: float = 1e-1
             converged = True
             break
     p = special.expit(x @ beta)
-    cov = np.linalg.inv((x * (p * (1 - p))[:, None]).T @ x)
-    return beta, cov, converged, _penalised_loglik(x, y, beta)
+    cov = np.linalg.inv((x * (f * p * (1 - p))[:, None]).T @ x)
+    return beta, cov, converged, _penalised_loglik(x, y, f, beta)

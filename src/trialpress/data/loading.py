@@ -7,7 +7,6 @@ silent NaN.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pandas as pd
 
 from trialpress.data.files import find_dataset_file
 from trialpress.data.readers import read_dataset
-from trialpress.data.requirements import Requirement, requirements
+from trialpress.data.requirements import Requirement, columns_to_read, requirements
 from trialpress.errors import DataError
 from trialpress.plan import LoadedPlan
 
@@ -55,7 +54,7 @@ def load_study(lplan: LoadedPlan) -> StudyData:
                 f"is in {folder}.",
                 hint=f"Add the dataset, name its file under data.files.{name}, or remove those sections from the plan.",
             )
-        frame = read_dataset(path)
+        frame = read_dataset(path, columns_to_read(plan, name))
         frames[name] = apply_types(frame, [r for r in reqs if r.dataset == name], path, plan.data.subject_id,
                                    lplan)
         files[name] = path
@@ -67,15 +66,15 @@ def apply_types(frame: pd.DataFrame, reqs: list[Requirement], path: Path, sid: s
     """Check that required variables exist and convert them to their kind; other columns by convention."""
     import difflib
 
-    out = frame.copy()
-    missing = [r for r in reqs if r.variable not in out.columns]
+    everything = list(frame.attrs.get("all_columns", frame.columns))
+    missing = [r for r in reqs if r.variable not in frame.columns]
     name = reqs[0].dataset if reqs else None
     if missing and name:
-        _wrong_dataset(out, name, path)
+        _wrong_dataset(frame, everything, name, path)
     if missing:
         lines = []
         for r in missing:
-            close = difflib.get_close_matches(r.variable, list(out.columns), n=3, cutoff=0.6)
+            close = difflib.get_close_matches(r.variable, everything, n=3, cutoff=0.6)
             hint = f" (did you mean {' or '.join(close)}?)" if close else ""
             where = _plan_where(lplan, r.why)
             lines.append(f"{r.variable}, needed by {r.why}{where}{hint}")
@@ -84,22 +83,27 @@ def apply_types(frame: pd.DataFrame, reqs: list[Requirement], path: Path, sid: s
             hint="Add the variables to the dataset, or change the plan to name variables that exist.",
         )
     kinds = {r.variable: r.kind for r in reqs}
-    for col in out.columns:
-        kind = kinds.get(col) or _conventional_kind(col, out[col])
+    ids = _convert(frame[sid], "char", sid, path, None) if sid in frame.columns else None
+    columns: dict[str, pd.Series] = {}
+    for col in frame.columns:
+        series = frame[col]
+        kind = kinds.get(col) or _conventional_kind(col, series)
         if kind == "any":
-            kind = "num" if _all_numeric(out[col]) else "char"
-        out[col] = _convert(out[col], kind, col, path, out.get(sid))
+            kind = "num" if _all_numeric(series) else "char"
+        columns[col] = ids if col == sid and ids is not None else _convert(series, kind, col, path, ids)
+    out = pd.DataFrame(columns, index=frame.index, copy=False)
+    out.attrs = dict(frame.attrs)
     return out
 
 
-def _wrong_dataset(frame: pd.DataFrame, name: str, path: Path) -> None:
+def _wrong_dataset(frame: pd.DataFrame, everything: list[str], name: str, path: Path) -> None:
     """A file that holds another ADaM dataset (e.g. ADAE saved as adsl.csv) is named as such."""
     from trialpress.quality.conventions import SIGNATURES, looks_like
 
     table = str(frame.attrs.get("table_name", "")).upper()
-    guess = table if table in SIGNATURES and table != name else looks_like(frame.columns)
+    guess = table if table in SIGNATURES and table != name else looks_like(everything)
     if guess and guess != name:
-        seen = sorted(SIGNATURES[guess] & set(frame.columns))
+        seen = sorted(SIGNATURES[guess] & set(everything))
         raise DataError(
             f"{path} is read as {name}, but it holds {guess} data (it has {', '.join(seen) or 'its table name'}) "
             f"and lacks {name}'s variables.",
@@ -127,10 +131,43 @@ def _conventional_kind(col: str, series: pd.Series) -> str:
     return "num" if _all_numeric(series) and not col.endswith(("ID", "FL", "CD", "C")) else "char"
 
 
+class _Distinct:
+    """A column as codes into its distinct values: every conversion is done once per distinct value and
+    spread over the rows by `take` (ADaM columns repeat a few codes over many rows). Parquet text arrives
+    dictionary-encoded (a Categorical), so its codes come free; code -1 is a missing value."""
+
+    def __init__(self, series: pd.Series) -> None:
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            self.codes = series.cat.codes.to_numpy()
+            self.values = np.asarray(series.cat.categories, dtype=object)
+        else:
+            self.codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            self.values = np.asarray(uniques, dtype=object)
+        self.index = series.index
+
+    def stripped(self) -> pd.Series:
+        """The distinct values with surrounding blanks removed (non-text values unchanged)."""
+        return pd.Series([v.strip() if isinstance(v, str) else v for v in self.values], dtype=object)
+
+    def spread(self, converted: np.ndarray | pd.Index, missing: object) -> pd.Series:
+        """Per-distinct results back onto the rows (`missing` where the row had no value)."""
+        if isinstance(converted, np.ndarray):
+            full = np.append(converted, np.array([missing], dtype=converted.dtype))   # code -1 → the last
+            return pd.Series(full[self.codes], index=self.index, dtype=converted.dtype)
+        return pd.Series(converted.array.take(self.codes, allow_fill=True), index=self.index)
+
+
+def _values(series: pd.Series) -> pd.Series:
+    """The distinct non-missing values of a column (cheap for Categoricals)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return pd.Series(np.asarray(series.cat.categories, dtype=object))
+    return pd.Series(series.dropna().unique(), dtype=object)
+
+
 def _all_numeric(series: pd.Series) -> bool:
     if pd.api.types.is_numeric_dtype(series):
         return True
-    values = series.dropna()
+    values = _values(series)
     if len(values) == 0:
         return False
     try:  # cheap rejection of text columns before parsing them all
@@ -141,65 +178,42 @@ def _all_numeric(series: pd.Series) -> bool:
 
 
 def _any_date(series: pd.Series) -> bool:
-    values = series.dropna()
+    values = _values(series)
     if len(values) == 0:
         return True
-    if _all_dates(series):
-        return True
-    parsed = pd.to_datetime(_stripped(values), format="ISO8601", errors="coerce")
-    return bool(parsed.notna().any())
-
-
-def _all_dates(series: pd.Series) -> bool:
-    values = series.dropna()
-    if len(values) == 0:
-        return True
-    try:  # cheap rejection of non-date columns before parsing them all
+    try:  # all dates: the common case, decided by the first value
         pd.to_datetime(str(values.iloc[0]).strip(), format="ISO8601")
+        if bool(pd.to_datetime(values, format="ISO8601", errors="coerce").notna().all()):
+            return True
     except (ValueError, TypeError, OverflowError):
-        return False
-    parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
-    return bool(parsed.notna().all())
-
-
-def _stripped(series: pd.Series) -> pd.Series:
-    """Text with surrounding blanks removed, computed once per distinct value (ADaM columns repeat a few
-    codes over many rows, so this is far cheaper than a per-row strip); non-text values pass unchanged."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    clean = np.array([u.strip() if isinstance(u, str) else u for u in uniques] + [None], dtype=object)
-    return pd.Series(clean[codes], index=series.index, dtype=object)   # code -1 (missing) → the trailing None
-
-
-def _by_value(series: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """Apply a vectorised conversion to the distinct values only, then spread it over the rows."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    done = convert(pd.Series(_stripped(pd.Series(uniques, dtype=object)).to_numpy(), dtype=object))
-    # code -1 (missing) is not a label of `done`: reindex gives NaN/NaT there, keeping the dtype
-    return done.reset_index(drop=True).reindex(codes).set_axis(series.index)
+        pass
+    stripped = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+    return bool(pd.to_datetime(stripped, format="ISO8601", errors="coerce").notna().any())
 
 
 def _convert(series: pd.Series, kind: str, col: str, path: Path, ids: pd.Series | None) -> pd.Series:
     if kind == "keep":
         return series
-    if series.dtype == object and kind != "char":
-        # blank text is missing (XPT stores a missing character value as ''; CSV reads it as missing)
-        series = series.mask(_stripped(series).eq("").to_numpy())
     if kind == "char":
         if pd.api.types.is_numeric_dtype(series):
             # e.g. XPT stores a code as a number; show integers without '.0'
-            return series.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
-        if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):  # all text: vectorised strip
-            stripped = _stripped(series)
-            keep = series.notna() & stripped.ne("")   # blank is missing, as in CSV
-            return stripped.where(keep, None)
-        return series.astype("object").where(series.notna(), None).map(
-            lambda v: v.strip() if isinstance(v, str) else v)
+            d = _Distinct(series)
+            shown = [str(int(v)) if float(v).is_integer() else str(v) for v in d.values]
+            return d.spread(np.array(shown, dtype=object), None)
+        if pd.api.types.is_datetime64_any_dtype(series):
+            return series.astype(object).where(series.notna(), None)
+        d = _Distinct(series)
+        clean = d.stripped()
+        return d.spread(clean.where(clean.ne(""), None).to_numpy(dtype=object), None)  # blank is missing
     if kind == "num":
         if pd.api.types.is_numeric_dtype(series):
             return series.astype(float)
-        converted = _by_value(series, lambda u: pd.to_numeric(u, errors="coerce").astype(float))
-        _fail_on_lost(series, converted, col, path, ids, "a number")
-        return converted.astype(float)
+        d = _Distinct(series)
+        clean = d.stripped()
+        blank = clean.eq("").to_numpy()   # blank text is missing (XPT stores a missing value as '')
+        number = pd.to_numeric(clean.mask(blank), errors="coerce").astype(float)
+        _fail_on_lost(series, d, ~blank & number.isna().to_numpy(), col, path, ids, "a number")
+        return d.spread(number.to_numpy(), np.nan).astype(float)
     if kind == "date":
         if pd.api.types.is_datetime64_any_dtype(series):
             return series.astype("datetime64[ns]")
@@ -207,20 +221,28 @@ def _convert(series: pd.Series, kind: str, col: str, path: Path, ids: pd.Series 
             days = series.astype(float)
             bad = days.notna() & ~days.between(-100_000, 100_000)   # ~1686-2233, inside datetime64[ns]
             if bool(bad.any()):
-                _fail_on_lost(series, series.where(~bad), col, path, ids, "a SAS date (days since 1960-01-01)")
+                d = _Distinct(series)
+                vals = pd.Series(d.values, dtype=float)
+                _fail_on_lost(series, d, (~vals.between(-100_000, 100_000)).to_numpy(), col, path, ids,
+                              "a SAS date (days since 1960-01-01)")
             return SAS_EPOCH + pd.to_timedelta(days, unit="D")
-        converted = _by_value(series, lambda u: pd.to_datetime(u, format="ISO8601", errors="coerce"))
-        _fail_on_lost(series, converted, col, path, ids, "an ISO date (YYYY-MM-DD, years 1678-2261)")
-        return converted.astype("datetime64[ns]")
+        d = _Distinct(series)
+        clean = d.stripped()
+        blank = clean.eq("").to_numpy()
+        parsed = pd.to_datetime(clean.mask(blank), format="ISO8601", errors="coerce")
+        _fail_on_lost(series, d, ~blank & np.asarray(pd.isna(parsed)), col, path, ids,
+                      "an ISO date (YYYY-MM-DD, years 1678-2261)")
+        return d.spread(pd.DatetimeIndex(parsed).as_unit("ns"), pd.NaT).astype("datetime64[ns]")
     raise AssertionError(kind)
 
 
-def _fail_on_lost(raw: pd.Series, converted: pd.Series, col: str, path: Path, ids: pd.Series | None,
-                  what: str) -> None:
-    lost = raw.notna() & converted.isna()
-    if not bool(lost.any()):
+def _fail_on_lost(raw: pd.Series, d: _Distinct, lost_value: np.ndarray, col: str, path: Path,
+                  ids: pd.Series | None, what: str) -> None:
+    """A DataError naming the rows whose (distinct) value did not convert: never a silent NaN."""
+    if not bool(lost_value.any()):
         return
-    rows = np.flatnonzero(lost.to_numpy())[:5]
+    lost = np.append(lost_value, False)[d.codes]   # code -1 (missing) → the appended False
+    rows = np.flatnonzero(lost)[:5]
     examples = ", ".join(
         f"{ids.iloc[i] if ids is not None else f'row {i + 2}'}: {raw.iloc[i]!r}" for i in rows)
     raise DataError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -28,8 +29,10 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
-def read_dataset(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a dataset file; `columns` limits what is read where the format allows it."""
+def read_dataset(path: Path, columns: Collection[str] | None = None) -> pd.DataFrame:
+    """Read a dataset file; `columns` (case-insensitive) limits what is read. Every column name of the file
+    stays known in `frame.attrs["all_columns"]` (for messages about missing or misplaced variables)."""
+    wanted = None if columns is None else {c.upper() for c in columns}
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}.", hint="Use .xpt, .csv or .parquet.")
@@ -42,11 +45,11 @@ def read_dataset(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         raise DataError(f"{path} is empty (0 bytes).", hint="Re-export the dataset.")
     try:
         if kind == "csv":
-            frame = _read_csv(path)
+            frame = _read_csv(path, wanted)
         elif kind == "parquet":
-            frame = _read_parquet(path, columns)
+            frame = _read_parquet(path, wanted)
         else:
-            frame = _read_xpt(path)
+            frame = _read_xpt(path, wanted)
     except DataError:
         raise
     except UnicodeDecodeError as exc:
@@ -64,13 +67,15 @@ def read_dataset(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
                         hint="Check that the file is complete and really is that format (the extension must match "
                              "the content); re-export it if truncated.") from None
     frame.columns = [str(c).strip().upper() for c in frame.columns]
-    dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    frame.attrs["all_columns"] = [str(c).strip().upper() for c in frame.attrs.get("all_columns", frame.columns)]
+    names = frame.attrs["all_columns"]
+    dupes = sorted({c for c in names if names.count(c) > 1})
     if dupes:
         raise DataError(f"{path}: column names repeated (case-insensitive): {', '.join(dupes)}.",
                         hint="Each variable must appear once.")
-    if frame.shape[1] == 0:
+    if not frame.attrs["all_columns"]:
         raise DataError(f"{path}: no columns.", hint="Re-export the dataset.")
-    if len(frame) == 0:
+    if len(frame) == 0 and frame.shape[1] > 0:
         raise DataError(f"{path} has variable names but no records.",
                         hint="Re-export the dataset with its records; if the study truly has none, remove the plan "
                              "sections that need this dataset.")
@@ -93,7 +98,7 @@ def _matches(actual: str, kind: str) -> bool:
     return (kind == "xpt" and "XPT" in actual) or (kind == "parquet" and "Parquet" in actual)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, wanted: set[str] | None) -> pd.DataFrame:
     raw = path.read_bytes()
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(f"{path}: the file is UTF-16 text, not UTF-8.",
@@ -121,7 +126,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
                              "enclosed in double quotes, and a quote inside it doubled (\"\").") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} holds no data.", hint="Re-export the dataset.") from None
-    _check_field_counts(path, text, frame.shape[1])
+    _check_field_counts(path, text, len(header))
+    if wanted is not None:   # CSV text is parsed whole (its structure is checked), then narrowed
+        frame = frame[[c for c in frame.columns if str(c).strip().upper() in wanted]]
+    frame.attrs["all_columns"] = header
     return frame
 
 
@@ -143,18 +151,21 @@ def _check_field_counts(path: Path, text: str, width: int) -> None:
                         hint="Check quoting on that line.") from None
 
 
-def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
+def _read_parquet(path: Path, wanted: set[str] | None) -> pd.DataFrame:
+    """Only the wanted columns; text dictionary-encoded (a pandas Categorical: each distinct value is typed
+    once, and large data never hold a Python string per row)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema_names = pq.read_schema(path).names
-    if columns:
-        wanted = {c.upper() for c in columns}
-        keep = [n for n in schema_names if n.upper() in wanted]
-        return pq.read_table(path, columns=keep).to_pandas()
-    return pq.read_table(path).to_pandas()
+    schema = pq.read_schema(path)
+    keep = [f.name for f in schema if wanted is None or f.name.upper() in wanted]
+    text = [f.name for f in schema if f.name in keep and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+    frame = pq.read_table(path, columns=keep, read_dictionary=text).to_pandas()
+    frame.attrs["all_columns"] = list(schema.names)
+    return frame
 
 
-def _read_xpt(path: Path) -> pd.DataFrame:
+def _read_xpt(path: Path, wanted: set[str] | None) -> pd.DataFrame:
     import pyreadstat
 
     size = path.stat().st_size
@@ -163,7 +174,11 @@ def _read_xpt(path: Path) -> pd.DataFrame:
                         "it was truncated in copying or export.",
                         hint="Copy or export the XPT file again.")
 
-    frame, meta = pyreadstat.read_xport(str(path))
+    _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+    names = list(meta.column_names)
+    usecols = None if wanted is None else [n for n in names if n.upper() in wanted]
+    frame, meta = pyreadstat.read_xport(str(path), usecols=usecols)
+    frame.attrs["all_columns"] = names
     if getattr(meta, "table_name", None):
         frame.attrs["table_name"] = str(meta.table_name)
     return frame

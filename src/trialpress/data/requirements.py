@@ -80,3 +80,20 @@ def requirements(plan: Plan) -> list[Requirement]:
         if key not in seen or (seen[key].kind == "any" and r.kind in ("num", "date")):
             seen[key] = r
     return list(seen.values())
+
+
+def columns_to_read(plan: Plan, dataset: str) -> frozenset[str] | None:
+    """The variables of a record-level dataset (ADTTE, ADRS, ADAE) worth reading: those the plan uses and
+    those the quality gate checks by ADaM convention. None for ADSL, read whole: it has one row per subject
+    and the gate checks every flag and date in it. Large pooled data then read only what is needed."""
+    if dataset == "ADSL":
+        return None
+    from trialpress.quality import conventions as cv
+
+    used = {r.variable for r in requirements(plan) if r.dataset == dataset}
+    by_convention = {
+        "ADTTE": {"PARAMCD", "AVAL", "CNSR", cv.TTE_ORIGIN, cv.TTE_DATE},
+        "ADRS": {"PARAMCD", cv.BDS_DATE},
+        "ADAE": {cv.AE_SEQ, cv.AE_START},
+    }.get(dataset, set())
+    return frozenset(used | by_convention | {plan.data.subject_id, "STUDYID"})

@@ -41,6 +41,8 @@ class Ctx:
     data: StudyData
     sid: str = field(init=False)
 
+    _positions: dict[int, tuple[pd.DataFrame, np.ndarray]] = field(init=False, default_factory=dict, repr=False)
+
     def __post_init__(self) -> None:
         self.sid = self.plan.data.subject_id
 
@@ -49,14 +51,25 @@ class Ctx:
         return self.data["ADSL"]
 
     @cached_property
-    def by_subject(self) -> pd.DataFrame:
-        """ADSL with one row per subject (first wins), indexed by the subject id."""
-        a = self.adsl
-        return a[a[self.sid].notna()].drop_duplicates(self.sid).set_index(self.sid)
+    def subject_index(self) -> tuple[pd.Index, np.ndarray]:
+        """ADSL's subject ids (first row of each) and the ADSL row each stands for."""
+        ids = self.adsl[self.sid]
+        first = (ids.notna() & ~ids.duplicated()).to_numpy()
+        return pd.Index(ids[first]), np.flatnonzero(first)
+
+    def positions(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's subject as its ADSL row (-1: not in ADSL); hashed once per dataset."""
+        cached = self._positions.get(id(frame))
+        if cached is None or cached[0] is not frame:   # the frame itself is kept, so its id is not reused
+            index, rows = self.subject_index
+            found = index.get_indexer(frame[self.sid])
+            cached = self._positions[id(frame)] = (frame, np.where(found >= 0, rows[found], -1))
+        return cached[1]
 
     def subject_values(self, frame: pd.DataFrame, column: str) -> pd.Series:
         """An ADSL column looked up for each row of another dataset (NaN/NaT where unknown)."""
-        return frame[self.sid].map(self.by_subject[column])
+        values = self.adsl[column].array.take(self.positions(frame), allow_fill=True)
+        return pd.Series(values, index=frame.index)
 
     @property
     def cutoff(self) -> str | None:
@@ -100,12 +113,10 @@ def _iso(v: object) -> str:
 
 
 def _detail(bad: pd.Series, **columns: pd.Series) -> pd.Series:
-    """'TRTSDT=2014-05-25, ADT=2014-05-20' for the failing rows (empty elsewhere)."""
-    out = pd.Series("", index=bad.index, dtype=object)
+    """'TRTSDT=2014-05-25, ADT=2014-05-20' for the failing rows only, indexed by row position."""
     rows = np.flatnonzero(bad.to_numpy())
-    for i in rows:
-        out.iat[i] = ", ".join(f"{name}={_iso(col.iat[i])}" for name, col in columns.items())
-    return out
+    return pd.Series([", ".join(f"{name}={_iso(col.iat[i])}" for name, col in columns.items()) for i in rows],
+                     index=rows, dtype=object)
 
 
 def native(check_id: str, dataset: str, expectation: str, kwargs: dict, description: str, hint: str, *,
@@ -238,11 +249,11 @@ def _order_rule(check_id: str, dataset: str, frame_dates: dict[str, pd.Series], 
         bad |= w
     if where is not None:
         bad &= where
-    detail = pd.Series("", index=bound.index, dtype=object)
-    for i in np.flatnonzero(bad.to_numpy()):   # the bound and only the dates on the wrong side of it
-        shown = [f"{bound_name}={_iso(bound.iat[i])}"]
-        shown += [f"{name}={_iso(frame_dates[name].iat[i])}" for name, w in wrong.items() if w.iat[i]]
-        detail.iat[i] = ", ".join(shown)
+    rows = np.flatnonzero(bad.to_numpy())
+    shown = [", ".join([f"{bound_name}={_iso(bound.iat[i])}"]   # the bound and the dates on its wrong side
+                       + [f"{name}={_iso(frame_dates[name].iat[i])}" for name, w in wrong.items() if w.iat[i]])
+             for i in rows]
+    detail = pd.Series(shown, index=rows, dtype=object)
     return derived(check_id, dataset, ~bad, description, hint, detail=detail, suite=suite, severity=severity)
 
 
@@ -447,15 +458,15 @@ def adae_checks(ctx: Ctx) -> list[Check]:
 
 
 # ------------------------------------------------------------------------------------- cross-dataset
-def _origin(ctx: Ctx, rows: pd.DataFrame) -> str | None:
-    """The ADSL date that equals STARTDT for (nearly) every record of one ADTTE parameter."""
-    a = ctx.by_subject
-    start = rows[cv.TTE_ORIGIN]
+def _origin(ctx: Ctx, t: pd.DataFrame, rows: pd.Series) -> str | None:
+    """The ADSL date that equals STARTDT for (nearly) every record of one ADTTE parameter (`rows`)."""
+    a = ctx.adsl
+    start = t[cv.TTE_ORIGIN][rows]
     best, share = None, 0.0
     for col in a.columns:
         if col == ctx.cutoff or not pd.api.types.is_datetime64_any_dtype(a[col]):
             continue
-        match = float(start.eq(rows[ctx.sid].map(a[col])).mean()) if len(rows) else 0.0
+        match = float(start.eq(ctx.subject_values(t, col)[rows]).mean()) if len(start) else 0.0
         if match > share:
             best, share = col, match
     return best if share >= ORIGIN_MATCH else None
@@ -464,13 +475,12 @@ def _origin(ctx: Ctx, rows: pd.DataFrame) -> str | None:
 def cross_checks(ctx: Ctx) -> list[Check]:
     plan, sid, a = ctx.plan, ctx.sid, ctx.adsl
     out: list[Check] = []
-    known = set(ctx.by_subject.index)
     cut = ctx.cutoff
     for ds in ("ADTTE", "ADRS", "ADAE"):
         if not ctx.data.has(ds) or sid not in ctx.data[ds].columns:
             continue
         f = ctx.data[ds]
-        bad = f[sid].notna() & ~f[sid].isin(known)
+        bad = f[sid].notna() & pd.Series(ctx.positions(f) < 0, index=f.index)
         out.append(derived(f"{ds}.subjects.in_ADSL", ds, ~bad, f"every {ds} subject exists in ADSL",
                            "Add the subjects to ADSL or remove their records.", detail=_detail(bad, **{sid: f[sid]}),
                            suite="cross-dataset"))
@@ -505,7 +515,7 @@ def cross_checks(ctx: Ctx) -> list[Check]:
         if pop and pop.flag and pop.flag in a.columns:
             e = ctx.data["ADAE"]
             flag = ctx.subject_values(e, pop.flag)
-            bad = e[sid].isin(known) & flag.ne("Y")
+            bad = pd.Series(ctx.positions(e) >= 0, index=e.index) & flag.ne("Y")
             out.append(derived(f"ADAE.subjects.in_{pop.flag}", "ADAE", ~bad,
                                f"AEs are recorded for safety subjects ({pop.flag} = 'Y') only",
                                f"AEs of subjects outside the safety population are not analysed: check {pop.flag}.",
@@ -518,13 +528,13 @@ def _origins(ctx: Ctx) -> list[Check]:
     """Each planned ADTTE parameter starts at one ADSL date: records only where that date (and its flag) exist."""
     if not ctx.data.has("ADTTE"):
         return []
-    t, a = ctx.data["ADTTE"], ctx.by_subject
+    t, a = ctx.data["ADTTE"], ctx.adsl
     if not is_date(t, cv.TTE_ORIGIN) or "PARAMCD" not in t.columns:
         return []
     out: list[Check] = []
     for paramcd in dict.fromkeys(e.paramcd for e in ctx.plan.time_to_event):
         rows = t["PARAMCD"].eq(paramcd)
-        origin = _origin(ctx, t[rows])
+        origin = _origin(ctx, t, rows)
         if origin is None:
             continue
         value = ctx.subject_values(t, origin)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from trialpress.analysis import response as rs
@@ -35,6 +36,59 @@ def severe_mask(ae: pd.DataFrame, safety: Safety) -> pd.Series:
     return ae[v.severity].isin(["SEVERE", "Severe", "severe"])
 
 
+class _Events:
+    """The AE records of population subjects as integer codes: each record's subject (a row of the
+    population) and each subject's group. Counting subjects with >= 1 event is then a few numpy passes
+    over the records, with no copies of the AE table (10^7 records count in well under a second)."""
+
+    def __init__(self, ae: pd.DataFrame, pop: pd.DataFrame, sid: str, gvar: str, groups: list[str]) -> None:
+        found = pd.Index(pop[sid]).get_indexer(ae[sid])
+        self.keep = found >= 0
+        self.subject = found[self.keep]
+        self.n_subjects = len(pop)
+        self.groups = groups
+        self.group_of = pd.Categorical(pop[gvar], categories=groups).codes.astype(np.int64)
+        self.frame = ae
+
+    def column(self, name: str) -> pd.Series:
+        """A column of the kept records (aligned with `subject`)."""
+        return self.frame[name][self.keep]
+
+    def subjects_with(self, mask: np.ndarray) -> dict[str, int]:
+        """Subjects with >= 1 record where `mask` holds, per group."""
+        hit = np.zeros(self.n_subjects, dtype=bool)
+        hit[self.subject[mask]] = True
+        counts = np.bincount(self.group_of[hit], minlength=len(self.groups))
+        return {g: int(counts[i]) for i, g in enumerate(self.groups)}
+
+    def term_counts(self, keys: list[str], mask: np.ndarray) -> list[tuple[tuple[str, ...], dict[str, int], int]]:
+        """Per term (sorted; records with a missing key left out): subjects per group and in total."""
+        codes = np.zeros(int(mask.sum()), dtype=np.int64)
+        labels: list[np.ndarray] = []
+        ok = np.ones(codes.size, dtype=bool)
+        for k in keys:
+            c, uniques = pd.factorize(self.column(k)[mask], sort=True)
+            ok &= c >= 0
+            codes = codes * max(len(uniques), 1) + c
+            labels.append(np.asarray(uniques, dtype=object))
+        pairs = np.unique(codes[ok] * self.n_subjects + self.subject[mask][ok])   # distinct (term, subject)
+        term, subject = np.divmod(pairs, self.n_subjects)
+        terms, t_index = np.unique(term, return_inverse=True)
+        by_group = np.bincount(t_index * len(self.groups) + self.group_of[subject],
+                               minlength=terms.size * len(self.groups)).reshape(terms.size, len(self.groups))
+        totals = np.bincount(t_index, minlength=terms.size)
+        sizes = [len(lab) for lab in labels]
+        out = []
+        for i, code in enumerate(terms):
+            parts, rest = [], int(code)
+            for size, lab in zip(reversed(sizes), reversed(labels)):
+                rest, j = divmod(rest, size)
+                parts.append(str(lab[j]))
+            out.append((tuple(reversed(parts)), {g: int(by_group[i, j]) for j, g in enumerate(self.groups)},
+                        int(totals[i])))
+        return out
+
+
 def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
     safety = plan.safety
     assert safety is not None
@@ -44,8 +98,8 @@ def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
     pop = population(data["ADSL"], plan, safety.population)
     ae = data["ADAE"]
     if v.teae_flag:
-        ae = ae[is_yes(ae[v.teae_flag])]
-    ae = ae.merge(pop[[sid, gvar]], on=sid, how="inner")
+        ae = ae[is_yes(ae[v.teae_flag]).to_numpy()]
+    events = _Events(ae, pop, sid, gvar, plan.group_values)
     denominators = {g: int((pop[gvar] == g).sum()) for g in plan.group_values}
 
     def add(analysis: str, group: str, statistic: str, value: float, *, level: str = "", param: str = "",
@@ -56,68 +110,57 @@ def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
                     value=float(value), lower=float(lower), upper=float(upper), level=level, param=param,
                     method=method, n=float(n), reference=reference, note=note))
 
-    def incidence(analysis: str, subset: pd.DataFrame, *, level: str = "", param: str = "",
-                  compare: bool = False) -> None:
-        counts = subset.drop_duplicates(sid)[gvar].value_counts()
+    def incidence(analysis: str, mask: np.ndarray, *, level: str = "", compare: bool = False) -> dict[str, int]:
+        counts = events.subjects_with(mask)
         for g in plan.group_values:
-            add(analysis, g, "n", int(counts.get(g, 0)), level=level, param=param, n=denominators[g])
-        add(analysis, "", "n", int(counts.sum()), level=level, param=param, n=sum(denominators.values()))
+            add(analysis, g, "n", counts[g], level=level, n=denominators[g])
+        add(analysis, "", "n", sum(counts.values()), level=level, n=sum(denominators.values()))
         if compare:
             ref = plan.groups.reference
             for c in plan.comparators:
-                d = rs.risk_difference(int(counts.get(c, 0)), denominators[c], int(counts.get(ref, 0)),
-                                       denominators[ref])
-                add(analysis, c, "difference", d.value, lower=d.lower, upper=d.upper, level=level, param=param,
+                d = rs.risk_difference(counts[c], denominators[c], counts[ref], denominators[ref])
+                add(analysis, c, "difference", d.value, lower=d.lower, upper=d.upper, level=level,
                     method=RD_METHOD, reference=ref, n=denominators[c] + denominators[ref], note=d.note)
+        return counts
 
-    severe = severe_mask(ae, safety)
-    overview: dict[str, pd.Series] = {"any": pd.Series(True, index=ae.index), "severe": severe}
+    severe = severe_mask(events.frame, safety).to_numpy()[events.keep]
+    overview: dict[str, np.ndarray] = {"any": np.ones(events.subject.size, dtype=bool), "severe": severe}
     if v.serious:
-        overview["serious"] = is_yes(ae[v.serious])
-    fatal = pd.Series(False, index=ae.index)
+        overview["serious"] = is_yes(events.column(v.serious)).to_numpy()
+    fatal = np.zeros(events.subject.size, dtype=bool)
     if v.outcome:
-        fatal |= ae[v.outcome].isin(v.fatal_values)
+        fatal |= events.column(v.outcome).isin(v.fatal_values).to_numpy()
     if v.severity_kind == "ctcae":
-        fatal |= ae[v.severity].astype(float) >= 5
+        fatal |= (events.column(v.severity).astype(float) >= 5).to_numpy()
     overview["fatal"] = fatal
     if v.action:
-        overview["discontinued"] = ae[v.action].isin(v.withdrawn_values)
+        overview["discontinued"] = events.column(v.action).isin(v.withdrawn_values).to_numpy()
     if v.related:
-        overview["related"] = ae[v.related].isin([*v.related_values, *(x.lower() for x in v.related_values)])
+        related = [*v.related_values, *(x.lower() for x in v.related_values)]
+        overview["related"] = events.column(v.related).isin(related).to_numpy()
     for key, mask in overview.items():
-        incidence("overview", ae[mask.to_numpy()], level=key, compare=True)
+        incidence("overview", mask, level=key, compare=True)
 
-    for grade, subset in (("any", ae), ("severe", ae[severe.to_numpy()])):
-        _term_counts(add, subset, [v.soc], f"soc_{grade}", sid, gvar, plan.group_values, denominators)
-        _term_counts(add, subset, [v.soc, v.pt], f"pt_{grade}", sid, gvar, plan.group_values, denominators)
+    for grade, mask in (("any", overview["any"]), ("severe", severe)):
+        for keys, analysis in (([v.soc], f"soc_{grade}"), ([v.soc, v.pt], f"pt_{grade}")):
+            for term, by_group, total in events.term_counts(keys, mask):
+                level, param = (term[-1], term[0]) if len(term) == 2 else (term[0], "")
+                for g in plan.group_values:
+                    add(analysis, g, "n", by_group[g], level=level, param=param, n=denominators[g])
+                add(analysis, "", "n", total, level=level, param=param, n=sum(denominators.values()))
 
     exposure_years = _exposure(add, pop, plan, safety)
+    pt, soc = events.column(v.pt), events.column(v.soc)
     for term in safety.of_interest:
-        hit = ae[v.pt].isin(term.pt) | ae[v.soc].isin(term.soc)
-        incidence("interest", ae[hit.to_numpy()], level=term.id, compare=True)
-        incidence("interest_severe", ae[(hit & severe).to_numpy()], level=term.id, compare=True)
+        hit = (pt.isin(term.pt) | soc.isin(term.soc)).to_numpy()
+        counts = incidence("interest", hit, level=term.id, compare=True)
+        incidence("interest_severe", hit & severe, level=term.id, compare=True)
         if exposure_years:
-            counts = ae[hit.to_numpy()].drop_duplicates(sid)[gvar].value_counts()
             for g in plan.group_values:
                 years = exposure_years[g]
-                est = rs.exposure_adjusted_rate(int(counts.get(g, 0)), years)
+                est = rs.exposure_adjusted_rate(counts[g], years)
                 add("interest_eair", g, "rate", est.value, lower=est.lower, upper=est.upper, level=term.id,
                     method=EAIR_METHOD, n=years, note=est.note)
-
-
-def _term_counts(add: Add, ae: pd.DataFrame, keys: list[str], analysis: str, sid: str, gvar: str,
-                 groups: list[str], denominators: dict[str, int]) -> None:
-    """Subjects with >= 1 event per term (SOC, or SOC and PT) and group, counted in one pass."""
-    subjects = ae[[*keys, sid, gvar]].drop_duplicates()
-    counts = subjects.groupby([*keys, gvar], sort=True, observed=True).size()
-    totals = subjects.groupby(keys, sort=True, observed=True).size()
-    total_n = sum(denominators.values())
-    for term, total in totals.items():
-        term = term if isinstance(term, tuple) else (term,)
-        level, param = (str(term[-1]), str(term[0])) if len(term) == 2 else (str(term[0]), "")
-        for g in groups:
-            add(analysis, g, "n", int(counts.get((*term, g), 0)), level=level, param=param, n=denominators[g])
-        add(analysis, "", "n", int(total), level=level, param=param, n=total_n)
 
 
 def _exposure(add: Add, pop: pd.DataFrame, plan: Plan, safety: Safety) -> dict[str, float]:
