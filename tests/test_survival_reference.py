@@ -151,3 +151,63 @@ def test_cox_group_without_events_is_not_estimable() -> None:
     df = dataset("edge_noevents").assign(x=lambda d: (d["group"] == "B").astype(float))
     fit = sv.cox(df, "time", "status", ["x"], not_estimable={"x": "no events in group B"})
     assert math.isnan(fit.terms["x"].hr.value) and "no events" in fit.terms["x"].hr.note
+
+
+# Heavy ties and duplicated rows (tests/reference/r/cox_ties.R): the fit collapses identical rows into
+# weighted cells and does Efron's correction per distinct event time; R fits the rows one by one.
+TIES_CASES = [("strata_age", "cox_ties", ["trt", "sub", "age"], ["site"], "time"),
+              ("two_strata", "cox_ties", ["trt", "age"], ["site", "region"], "time"),
+              ("interaction", "cox_ties", ["trt", "sub", "trt_sub"], None, "time_wk"),
+              ("replicated", "cox_replicated", ["trt", "sub", "trt_sub"], None, "time"),
+              ("replicated_strata", "cox_replicated", ["trt", "sub"], ["stratum"], "time")]
+TIGHT = 1e-10
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+@pytest.mark.parametrize("key,data,cols,strata,tcol", TIES_CASES)
+def test_cox_heavy_ties_and_duplicates_match_r(ties: str, key: str, data: str, cols: list[str],
+                                               strata: list[str] | None, tcol: str) -> None:
+    exp = expected("cox_ties")[ties][key]
+    df = dataset(data)
+    fit = sv.cox(df, tcol, "status", cols, strata=strata, ties=ties)
+    assert fit.n == exp["n"] and fit.events == exp["nevent"] and not fit.warnings and not fit.note
+    for c in cols:
+        assert math.isclose(fit.terms[c].coef, exp["coef"][c], rel_tol=TIGHT), (key, ties, c)
+        assert math.isclose(fit.terms[c].se, exp["se"][c], rel_tol=TIGHT), (key, ties, c)
+    ll0, ll = exp["loglik"]
+    assert math.isclose(fit.loglik, ll, rel_tol=TIGHT) and math.isclose(fit.lr_chisq, exp["lr"], rel_tol=TIGHT)
+    assert math.isclose(fit.loglik - fit.lr_chisq / 2, ll0, rel_tol=TIGHT)
+    raw = sv.cox_fit_raw(df, tcol, "status", cols, strata=strata, ties=ties)
+    assert raw is not None
+    np.testing.assert_allclose(raw[1], np.array(exp["vcov"]), rtol=1e-9, atol=0)
+
+
+def test_cox_duplicated_rows_count_as_subjects() -> None:
+    """Breslow: doubling every row keeps the estimate, divides the SE by √2 and maps the log-likelihood l to
+    2·(l − d·log 2) (each of the d events counts twice, against a risk set twice as large).
+
+    (Efron's correction is not invariant to doubling: it changes with the number of tied events.)
+    """
+    df = dataset("cox_ties")
+    once = sv.cox(df, "time", "status", ["trt", "sub", "age"], strata=["site"], ties="breslow")
+    twice = sv.cox(pd.concat([df, df.iloc[::-1]]), "time", "status", ["trt", "sub", "age"], strata=["site"],
+                   ties="breslow")
+    assert twice.n == 2 * once.n and twice.events == 2 * once.events
+    assert math.isclose(twice.loglik, 2 * (once.loglik - once.events * math.log(2)), rel_tol=1e-12)
+    for c in ("trt", "sub", "age"):
+        assert math.isclose(twice.terms[c].coef, once.terms[c].coef, rel_tol=1e-9)
+        assert math.isclose(twice.terms[c].se * math.sqrt(2), once.terms[c].se, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("n,kinds", [(2000, "bbif"), (300, "ffffff"), (5000, "b" * 80), (50, "i" + "f" * 10)])
+def test_cells_number_distinct_rows_in_lexicographic_order(n: int, kinds: str) -> None:
+    """_cells against np.unique(axis=0); b = 0/1, i = small integers, f = hashed floats. The first case is
+    counted by bincount, the others pass its bound and are sorted; "b" * 80 also overflows the 62-bit code."""
+    rng = np.random.default_rng(n)
+    cols = [rng.integers(0, 2, n).astype(float) if k == "b" else rng.integers(-3, 40, n) if k == "i"
+            else rng.normal(size=n).round(1) for k in kinds]
+    cols += [-np.abs(cols[0])]  # -0.0 and 0.0 are the same value
+    cell, counts = sv._cells(cols, n)
+    _, inverse, want = np.unique(np.column_stack(cols) + 0.0, axis=0, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(cell, inverse.ravel())
+    np.testing.assert_array_equal(counts, want)

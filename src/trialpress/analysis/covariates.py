@@ -19,9 +19,9 @@ def design_matrix(frame: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFr
         if pd.api.types.is_numeric_dtype(s):
             cols[var] = s.astype(float)
             continue
-        levels = sorted(s.astype(str).unique())
-        for lv in levels[1:]:
-            cols[f"{var}={lv}"] = (s.astype(str) == lv).astype(float)
+        codes, levels = pd.factorize(s.astype(str), sort=True)
+        for k, lv in enumerate(levels[1:], start=1):
+            cols[f"{var}={lv}"] = pd.Series((codes == k).astype(float), index=data.index)
     design = pd.DataFrame(cols, index=data.index)
     # a constant column (a level present in everyone, or a single-level factor) cannot be estimated
     design = design.loc[:, design.nunique() > 1]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pandas as pd
 
 from trialpress.errors import DataError
@@ -14,7 +17,35 @@ def is_yes(flag: pd.Series) -> pd.Series:
 
 
 def population(adsl: pd.DataFrame, plan: Plan, pop_id: str) -> pd.DataFrame:
-    """ADSL rows of subjects in population `pop_id` who belong to one of the plan's groups."""
+    """ADSL rows of subjects in population `pop_id` who belong to one of the plan's groups.
+
+    Inside `populations_selected_once()` it is selected once per ADSL frame and population (an analysis
+    asks for the same population many times); each caller gets its own shallow copy, so adding columns to
+    it changes nothing shared."""
+    if _SELECTED is None:
+        return _select(adsl, plan, pop_id).copy(deep=False)
+    key = (id(adsl), id(plan), pop_id)
+    hit = _SELECTED.get(key)
+    if hit is None or hit[0] is not adsl or hit[1] is not plan:
+        hit = _SELECTED[key] = (adsl, plan, _select(adsl, plan, pop_id))
+    return hit[2].copy(deep=False)
+
+
+_SELECTED: dict[tuple[int, int, str], tuple[pd.DataFrame, Plan, pd.DataFrame]] | None = None
+
+
+@contextmanager
+def populations_selected_once() -> Iterator[None]:
+    """Within this block (one analysis of unchanging data) each population is selected once."""
+    global _SELECTED
+    outer, _SELECTED = _SELECTED, {}
+    try:
+        yield
+    finally:
+        _SELECTED = outer
+
+
+def _select(adsl: pd.DataFrame, plan: Plan, pop_id: str) -> pd.DataFrame:
     pop = plan.populations[pop_id]
     if pop.flag:
         mask = is_yes(adsl[pop.flag])
@@ -25,14 +56,26 @@ def population(adsl: pd.DataFrame, plan: Plan, pop_id: str) -> pd.DataFrame:
             raise DataError(f"populations.{pop_id}.expression {pop.expression!r} cannot be evaluated on ADSL: {exc}.",
                             hint="Use ADSL variable names and pandas query syntax, e.g. \"AGE >= 18 and SAFFL == 'Y'\".") from None
     in_groups = adsl[plan.groups.variable].isin(plan.group_values)
-    return adsl.loc[mask.to_numpy() & in_groups.to_numpy()].copy()
+    return adsl.loc[mask.to_numpy() & in_groups.to_numpy()]
 
 
 def tte_frame(adsl_pop: pd.DataFrame, adtte: pd.DataFrame, paramcd: str, sid: str,
               unit_factor: float) -> pd.DataFrame:
-    """Population subjects with a record of PARAMCD: time (display unit), event (0/1) and ADSL columns."""
-    recs = adtte.loc[adtte["PARAMCD"] == paramcd, [sid, "AVAL", "CNSR"]]
-    out = adsl_pop.merge(recs, on=sid, how="inner", validate="one_to_one")
+    """Population subjects with a record of PARAMCD: time (display unit), event (0/1) and ADSL columns.
+    Joined by a hash lookup of each subject's record (the records' subject ids are unique: the gate's
+    key check), keeping the population's order."""
+    recs = adtte.loc[(adtte["PARAMCD"] == paramcd).to_numpy(), [sid, "AVAL", "CNSR"]]
+    index = pd.Index(recs[sid])
+    if not index.is_unique:
+        dup = index[index.duplicated()].unique()[:5]
+        raise DataError(f"ADTTE has more than one {paramcd} record for subject(s) {', '.join(map(str, dup))}.",
+                        hint="Keep one record per subject and parameter.")
+    pos = index.get_indexer(adsl_pop[sid])
+    found = pos >= 0
+    out = adsl_pop.loc[found].reset_index(drop=True)
+    picked = recs.iloc[pos[found]]
+    out["AVAL"] = picked["AVAL"].to_numpy()
+    out["CNSR"] = picked["CNSR"].to_numpy()
     out["_time"] = out["AVAL"].astype(float) * unit_factor
     out["_event"] = (out["CNSR"].astype(float) == 0).astype(int)
     return out

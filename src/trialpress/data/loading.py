@@ -54,7 +54,7 @@ def load_study(lplan: LoadedPlan) -> StudyData:
                 f"is in {folder}.",
                 hint=f"Add the dataset, name its file under data.files.{name}, or remove those sections from the plan.",
             )
-        frame = read_dataset(path, columns_to_read(plan, name))
+        frame = read_dataset(path, columns_to_read(plan, name), plan.data.subject_id)
         frames[name] = apply_types(frame, [r for r in reqs if r.dataset == name], path, plan.data.subject_id,
                                    lplan)
         files[name] = path
@@ -83,7 +83,11 @@ def apply_types(frame: pd.DataFrame, reqs: list[Requirement], path: Path, sid: s
             hint="Add the variables to the dataset, or change the plan to name variables that exist.",
         )
     kinds = {r.variable: r.kind for r in reqs}
-    ids = _convert(frame[sid], "char", sid, path, None) if sid in frame.columns else None
+    clean = set(frame.attrs.get("clean_text", ()))   # text the reader already trimmed (blank → missing)
+    ids = None
+    if sid in frame.columns:
+        ids = frame[sid] if sid in clean and frame[sid].dtype == object else \
+            _convert(frame[sid], "char", sid, path, None, codes=False)
     columns: dict[str, pd.Series] = {}
     for col in frame.columns:
         series = frame[col]
@@ -121,6 +125,8 @@ def _plan_where(lplan: LoadedPlan | None, why: str) -> str:
 
 def _conventional_kind(col: str, series: pd.Series) -> str:
     """ADaM naming conventions for columns the plan does not type: *DT dates, numbers if all parse."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "date"
     if col.endswith("DT") and not pd.api.types.is_numeric_dtype(series):
         # ADaM *DT variables are dates: one that parses makes the column a date, and the others errors
         return "date" if _any_date(series) else "char"
@@ -148,6 +154,16 @@ class _Distinct:
     def stripped(self) -> pd.Series:
         """The distinct values with surrounding blanks removed (non-text values unchanged)."""
         return pd.Series([v.strip() if isinstance(v, str) else v for v in self.values], dtype=object)
+
+    def categorical(self, clean: pd.Series) -> pd.Series:
+        """The rows as a Categorical of the cleaned distinct values (None: missing), categories sorted so that
+        ordering by the column orders the text; values of mixed types, which do not sort, stay objects."""
+        try:
+            codes, categories = pd.factorize(clean, sort=True)   # blanks stripped to the same text merge here
+        except TypeError:
+            return self.spread(clean.to_numpy(dtype=object), None)
+        rows = np.append(codes, -1)[self.codes]
+        return pd.Series(pd.Categorical.from_codes(rows, categories=categories), index=self.index)
 
     def spread(self, converted: np.ndarray | pd.Index, missing: object) -> pd.Series:
         """Per-distinct results back onto the rows (`missing` where the row had no value)."""
@@ -191,20 +207,23 @@ def _any_date(series: pd.Series) -> bool:
     return bool(pd.to_datetime(stripped, format="ISO8601", errors="coerce").notna().any())
 
 
-def _convert(series: pd.Series, kind: str, col: str, path: Path, ids: pd.Series | None) -> pd.Series:
+def _convert(series: pd.Series, kind: str, col: str, path: Path, ids: pd.Series | None,
+             codes: bool = True) -> pd.Series:
+    """`series` as `kind`. Text becomes a Categorical (`codes`; the subject id stays plain text): comparisons,
+    subsets and counts then work on small integers, and 10^7 rows hold no Python string each."""
     if kind == "keep":
         return series
     if kind == "char":
-        if pd.api.types.is_numeric_dtype(series):
-            # e.g. XPT stores a code as a number; show integers without '.0'
-            d = _Distinct(series)
-            shown = [str(int(v)) if float(v).is_integer() else str(v) for v in d.values]
-            return d.spread(np.array(shown, dtype=object), None)
         if pd.api.types.is_datetime64_any_dtype(series):
             return series.astype(object).where(series.notna(), None)
         d = _Distinct(series)
-        clean = d.stripped()
-        return d.spread(clean.where(clean.ne(""), None).to_numpy(dtype=object), None)  # blank is missing
+        if pd.api.types.is_numeric_dtype(series):
+            # e.g. XPT stores a code as a number; show integers without '.0'
+            clean = pd.Series([str(int(v)) if float(v).is_integer() else str(v) for v in d.values], dtype=object)
+        else:
+            clean = d.stripped()
+            clean = clean.where(clean.ne(""), None)   # blank is missing
+        return d.categorical(clean) if codes else d.spread(clean.to_numpy(dtype=object), None)
     if kind == "num":
         if pd.api.types.is_numeric_dtype(series):
             return series.astype(float)

@@ -29,9 +29,10 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
-def read_dataset(path: Path, columns: Collection[str] | None = None) -> pd.DataFrame:
+def read_dataset(path: Path, columns: Collection[str] | None = None, identifier: str | None = None) -> pd.DataFrame:
     """Read a dataset file; `columns` (case-insensitive) limits what is read. Every column name of the file
-    stays known in `frame.attrs["all_columns"]` (for messages about missing or misplaced variables)."""
+    stays known in `frame.attrs["all_columns"]` (for messages about missing or misplaced variables).
+    `identifier` names the subject id: nearly one value per subject, so Parquet reads it as plain text."""
     wanted = None if columns is None else {c.upper() for c in columns}
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
@@ -47,7 +48,7 @@ def read_dataset(path: Path, columns: Collection[str] | None = None) -> pd.DataF
         if kind == "csv":
             frame = _read_csv(path, wanted)
         elif kind == "parquet":
-            frame = _read_parquet(path, wanted)
+            frame = _read_parquet(path, wanted, identifier)
         else:
             frame = _read_xpt(path, wanted)
     except DataError:
@@ -151,17 +152,26 @@ def _check_field_counts(path: Path, text: str, width: int) -> None:
                         hint="Check quoting on that line.") from None
 
 
-def _read_parquet(path: Path, wanted: set[str] | None) -> pd.DataFrame:
-    """Only the wanted columns; text dictionary-encoded (a pandas Categorical: each distinct value is typed
-    once, and large data never hold a Python string per row)."""
+def _read_parquet(path: Path, wanted: set[str] | None, identifier: str | None) -> pd.DataFrame:
+    """Only the wanted columns. Text is dictionary-encoded (a pandas Categorical: each distinct value is typed
+    once, and large data never hold a Python string per row), except the subject id, whose distinct values
+    are nearly as many as its rows: it is trimmed, blanks made missing, in Arrow and listed as clean text."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(path)
     keep = [f.name for f in schema if wanted is None or f.name.upper() in wanted]
-    text = [f.name for f in schema if f.name in keep and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
-    frame = pq.read_table(path, columns=keep, read_dictionary=text).to_pandas()
+    text = {f.name for f in schema if f.name in keep and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))}
+    plain = {n for n in text if identifier and n.strip().upper() == identifier.upper()}
+    table = pq.read_table(path, columns=keep, read_dictionary=sorted(text - plain))
+    for name in plain:
+        i = table.schema.get_field_index(name)
+        trimmed = pc.utf8_trim_whitespace(table.column(i))
+        table = table.set_column(i, name, pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed))
+    frame = table.to_pandas(date_as_object=False)   # Parquet dates (date32) become datetimes, not objects
     frame.attrs["all_columns"] = list(schema.names)
+    frame.attrs["clean_text"] = sorted(n.strip().upper() for n in plain)
     return frame
 
 

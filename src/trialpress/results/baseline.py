@@ -42,11 +42,12 @@ def collect_baseline(plan: Plan, data: StudyData, ard: ARDBuilder, pop_id: str) 
                     add(var, g, name, value if len(obs) or name in {"n", "missing"} else math.nan, n,
                         method="SD with n - 1 denominator" if name == "sd" else "")
             continue
-        values = pop[var].astype("string")
-        listed = [lv.value for lv in row.levels] if row.levels else sorted(values.dropna().unique())
-        extra = sorted(set(values.dropna().unique()) - set(listed))
+        present = sorted({str(v) for v in pop[var].dropna().unique()})
+        listed = [lv.value for lv in row.levels] if row.levels else present
+        extra = sorted(set(present) - set(listed))
         for g, part in parts:
-            col = part[var].astype("string")
+            col = part[var]
+            counts = {str(k): int(v) for k, v in col.value_counts(dropna=True).items()}
             for level in [*listed, *extra]:
-                add(var, g, "n", int((col == level).sum()), len(part), level=level)
+                add(var, g, "n", counts.get(level, 0), len(part), level=level)
             add(var, g, "n", int(col.isna().sum()), len(part), level=MISSING)

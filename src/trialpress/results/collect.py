@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from trialpress.data.loading import StudyData
+from trialpress.data.requirements import requirements
 from trialpress.plan import Plan
-from trialpress.analysis.populations import population
+from trialpress.analysis.populations import population, populations_selected_once
 from trialpress.results.ard import ARD, ARDBuilder, Row, make_id
 from trialpress.results.baseline import collect_baseline
 from trialpress.results.binary import collect_binary
@@ -29,18 +31,34 @@ class AnalysisResults:
 
 
 def analyse(plan: Plan, data: StudyData) -> AnalysisResults:
+    data = _narrowed(plan, data)
     builder = ARDBuilder()
     curves: list[CurveSet] = []
-    _population_counts(plan, data, builder)
-    for ep in plan.time_to_event:
-        curves.extend(collect_tte(ep, data, plan, builder))
-    for b in plan.binary:
-        collect_binary(b, data, plan, builder)
-    if plan.baseline:
-        collect_baseline(plan, data, builder, plan.baseline_population or next(iter(plan.populations)))
-    if plan.safety:
-        collect_safety(plan, data, builder)
+    with populations_selected_once():
+        _population_counts(plan, data, builder)
+        for ep in plan.time_to_event:
+            curves.extend(collect_tte(ep, data, plan, builder))
+        for b in plan.binary:
+            collect_binary(b, data, plan, builder)
+        if plan.baseline:
+            collect_baseline(plan, data, builder, plan.baseline_population or next(iter(plan.populations)))
+        if plan.safety:
+            collect_safety(plan, data, builder)
     return AnalysisResults(builder.build(), tuple(curves))
+
+
+def _narrowed(plan: Plan, data: StudyData) -> StudyData:
+    """ADSL with only the variables the plan uses: with 10^6 subjects every population subset and model
+    frame then copies a dozen columns, not the whole subject-level dataset."""
+    adsl = data["ADSL"]
+    keep = {r.variable for r in requirements(plan) if r.dataset == "ADSL"} | {plan.data.subject_id}
+    for pop in plan.populations.values():
+        if pop.expression:   # a population defined by an expression may name any ADSL variable
+            keep |= {c for c in adsl.columns if re.search(rf"\b{re.escape(c)}\b", pop.expression)}
+    columns = [c for c in adsl.columns if c in keep]
+    if len(columns) == adsl.shape[1]:
+        return data
+    return replace(data, frames={**data.frames, "ADSL": adsl[columns]})
 
 
 def _population_counts(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:

@@ -145,7 +145,7 @@ def _risk_rows(add, curve: sv.KMCurve, g: str, ticks: np.ndarray, **where: str) 
 
 
 def _group_dummies(frame: pd.DataFrame, plan: Plan) -> tuple[pd.DataFrame, list[str]]:
-    out = frame.copy()
+    out = frame.copy(deep=False)   # new columns only: the caller's frame is not touched
     cols = []
     for c in plan.comparators:
         col = f"_g_{c}"
@@ -276,7 +276,7 @@ def _interaction_p(data: pd.DataFrame, plan: Plan, var: str, levels: list[str], 
             icols.append(icol)
     if not icols:
         return math.nan, "only one subgroup level"
-    counts = d.groupby([plan.groups.variable, var])["_event"].sum()
+    counts = d.groupby([plan.groups.variable, var], observed=True)["_event"].sum()
     if (counts == 0).any() or len(counts) < len(plan.group_values) * len(levels):
         return math.nan, "a group-by-subgroup cell has no events"
     full = sv.cox_fit_raw(d, "_time", "_event", [*gcols, *lcols, *icols], ties=ties)
