@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -19,13 +20,27 @@ def design_matrix(frame: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFr
         if pd.api.types.is_numeric_dtype(s):
             cols[var] = s.astype(float)
             continue
-        codes, levels = pd.factorize(s.astype(str), sort=True)
+        codes, levels = _sorted_codes(s)
         for k, lv in enumerate(levels[1:], start=1):
             cols[f"{var}={lv}"] = pd.Series((codes == k).astype(float), index=data.index)
     design = pd.DataFrame(cols, index=data.index)
     # a constant column (a level present in everyone, or a single-level factor) cannot be estimated
     design = design.loc[:, design.nunique() > 1]
     return design, list(design.columns), int((~complete).sum())
+
+
+def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of a text column's values as text, levels in sorted order (Categoricals by their codes)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        used = s.cat.remove_unused_categories()
+        names = [str(c) for c in used.cat.categories]
+        order = np.argsort(np.array(names, dtype=object), kind="stable")
+        rank = np.empty(len(names) + 1, dtype=np.int64)
+        rank[order] = np.arange(len(names))
+        rank[-1] = -1                                  # code -1 (missing) stays -1
+        return rank[used.cat.codes.to_numpy()], [names[i] for i in order]
+    codes, levels = pd.factorize(s.astype(str), sort=True)
+    return codes, list(levels)
 
 
 def reference_levels(frame: pd.DataFrame, covariates: list[str]) -> dict[str, str]:

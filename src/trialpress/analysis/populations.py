@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 
 from trialpress.errors import DataError
@@ -59,23 +60,35 @@ def _select(adsl: pd.DataFrame, plan: Plan, pop_id: str) -> pd.DataFrame:
     return adsl.loc[mask.to_numpy() & in_groups.to_numpy()]
 
 
+def rows_in_population(pop: pd.DataFrame, adsl: pd.DataFrame, adsl_rows: np.ndarray) -> np.ndarray:
+    """Each record's subject as a row of `pop` (a subset of `adsl`), -1 where outside it: the loader's
+    record → ADSL join (`StudyData.rows_in_adsl`) carried into the population, without hashing ids again."""
+    to_pop = np.full(len(adsl) + 1, -1, dtype=np.int64)   # the extra last slot: ADSL row -1
+    to_pop[adsl.index.get_indexer(pop.index)] = np.arange(len(pop))
+    return to_pop[adsl_rows]
+
+
 def tte_frame(adsl_pop: pd.DataFrame, adtte: pd.DataFrame, paramcd: str, sid: str,
-              unit_factor: float) -> pd.DataFrame:
-    """Population subjects with a record of PARAMCD: time (display unit), event (0/1) and ADSL columns.
-    Joined by a hash lookup of each subject's record (the records' subject ids are unique: the gate's
-    key check), keeping the population's order."""
-    recs = adtte.loc[(adtte["PARAMCD"] == paramcd).to_numpy(), [sid, "AVAL", "CNSR"]]
-    index = pd.Index(recs[sid])
-    if not index.is_unique:
-        dup = index[index.duplicated()].unique()[:5]
+              unit_factor: float, record_rows: np.ndarray | None = None) -> pd.DataFrame:
+    """Population subjects with a record of PARAMCD: time (display unit), event (0/1) and ADSL columns,
+    in the population's order. `record_rows`: each ADTTE record's row in the population (-1: none), as from
+    `rows_in_population`; looked up by subject id when not given."""
+    selected = (adtte["PARAMCD"] == paramcd).to_numpy()
+    if record_rows is None:
+        record_rows = pd.Index(adsl_pop[sid]).get_indexer(adtte[sid])
+    rows = record_rows[selected]
+    inside = rows >= 0
+    taken = np.bincount(rows[inside], minlength=len(adsl_pop))
+    if (taken > 1).any():
+        dup = adsl_pop[sid].to_numpy()[np.flatnonzero(taken > 1)[:5]]
         raise DataError(f"ADTTE has more than one {paramcd} record for subject(s) {', '.join(map(str, dup))}.",
                         hint="Keep one record per subject and parameter.")
-    pos = index.get_indexer(adsl_pop[sid])
-    found = pos >= 0
+    record = np.full(len(adsl_pop), -1, dtype=np.int64)
+    record[rows[inside]] = np.flatnonzero(selected)[inside]
+    found = record >= 0
     out = adsl_pop.loc[found].reset_index(drop=True)
-    picked = recs.iloc[pos[found]]
-    out["AVAL"] = picked["AVAL"].to_numpy()
-    out["CNSR"] = picked["CNSR"].to_numpy()
+    out["AVAL"] = adtte["AVAL"].to_numpy()[record[found]]
+    out["CNSR"] = adtte["CNSR"].to_numpy()[record[found]]
     out["_time"] = out["AVAL"].astype(float) * unit_factor
     out["_event"] = (out["CNSR"].astype(float) == 0).astype(int)
     return out

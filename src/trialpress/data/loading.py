@@ -29,12 +29,41 @@ class StudyData:
     frames: dict[str, pd.DataFrame]
     files: dict[str, Path]
     requirements: tuple[Requirement, ...] = field(default=())
+    # per record-level dataset: the frame and each record's subject as an ADSL row (-1: not in ADSL)
+    subject_rows: dict[str, tuple[pd.DataFrame, np.ndarray]] = field(default_factory=dict, compare=False,
+                                                                     repr=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.frames[name]
 
     def has(self, name: str) -> bool:
         return name in self.frames
+
+    def rows_in_adsl(self, name: str, sid: str) -> np.ndarray:
+        """Each record's subject as its (first) ADSL row, -1 where the subject is not in ADSL: the one join
+        every analysis and check of a record-level dataset needs, hashed once per dataset (by the loader,
+        with Arrow, for Parquet data)."""
+        frame = self.frames[name]
+        known = self.subject_rows.get(name)
+        if known is None or known[0] is not frame:
+            known = self.subject_rows[name] = (frame, _FirstRows(self.frames["ADSL"][sid]).get_indexer(frame[sid]))
+        return known[1]
+
+
+class _FirstRows:
+    """Subject ids → the first ADSL row holding each."""
+
+    def __init__(self, ids: pd.Series) -> None:
+        first = (ids.notna() & ~ids.duplicated()).to_numpy()
+        self.ids = ids[first]
+        self.rows = np.flatnonzero(first)
+
+    def get_indexer(self, values: pd.Series) -> np.ndarray:
+        return self.map(pd.Index(self.ids).get_indexer(values))
+
+    def map(self, found: np.ndarray) -> np.ndarray:
+        """Positions among the first-occurrence ids → ADSL rows (-1 stays -1)."""
+        return np.where(found >= 0, self.rows[np.maximum(found, 0)], -1)
 
 
 def load_study(lplan: LoadedPlan) -> StudyData:
@@ -58,7 +87,36 @@ def load_study(lplan: LoadedPlan) -> StudyData:
         frames[name] = apply_types(frame, [r for r in reqs if r.dataset == name], path, plan.data.subject_id,
                                    lplan)
         files[name] = path
-    return StudyData(frames=frames, files=files, requirements=tuple(reqs))
+    return StudyData(frames=frames, files=files, requirements=tuple(reqs),
+                     subject_rows=_subject_rows(frames, files, plan.data.subject_id))
+
+
+def _subject_rows(frames: dict[str, pd.DataFrame], files: dict[str, Path], sid: str
+                  ) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """The subject join of every record-level dataset, done once here: in Arrow when both files are Parquet
+    (several times faster than hashing Python strings), otherwise by pandas."""
+    from trialpress.data.readers import read_identifiers
+
+    if "ADSL" not in frames or sid not in frames["ADSL"].columns:
+        return {}
+    first = _FirstRows(frames["ADSL"][sid])
+    value_set = None
+    out: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+    for name, frame in frames.items():
+        if name == "ADSL" or sid not in frame.columns:
+            continue
+        ids = read_identifiers(files[name], sid)
+        if ids is None:
+            out[name] = (frame, first.get_indexer(frame[sid]))
+            continue
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if value_set is None:
+            value_set = pa.array(first.ids.to_numpy(dtype=object), type=pa.string())
+        found = pc.index_in(ids, value_set=value_set).fill_null(-1).to_numpy()
+        out[name] = (frame, first.map(np.asarray(found, dtype=np.int64)))
+    return out
 
 
 def apply_types(frame: pd.DataFrame, reqs: list[Requirement], path: Path, sid: str,

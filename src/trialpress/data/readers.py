@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -167,12 +168,34 @@ def _read_parquet(path: Path, wanted: set[str] | None, identifier: str | None) -
     table = pq.read_table(path, columns=keep, read_dictionary=sorted(text - plain))
     for name in plain:
         i = table.schema.get_field_index(name)
-        trimmed = pc.utf8_trim_whitespace(table.column(i))
-        table = table.set_column(i, name, pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed))
+        table = table.set_column(i, name, _clean_ids(table.column(i)))
     frame = table.to_pandas(date_as_object=False)   # Parquet dates (date32) become datetimes, not objects
     frame.attrs["all_columns"] = list(schema.names)
     frame.attrs["clean_text"] = sorted(n.strip().upper() for n in plain)
     return frame
+
+
+def _clean_ids(ids: Any) -> Any:
+    """Identifiers trimmed, blanks made missing (as the typing of every other text column does)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    trimmed = pc.utf8_trim_whitespace(ids)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
+
+
+def read_identifiers(path: Path, identifier: str) -> Any:
+    """A Parquet file's subject ids as a cleaned Arrow array (None for other formats or non-text ids)."""
+    if FORMATS.get(path.suffix.lower()) != "parquet":
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    name = next((f.name for f in schema if f.name.strip().upper() == identifier.upper()), None)
+    if name is None or not (pa.types.is_string(schema.field(name).type) or pa.types.is_large_string(schema.field(name).type)):
+        return None
+    return _clean_ids(pq.read_table(path, columns=[name]).column(0))
 
 
 def _read_xpt(path: Path, wanted: set[str] | None) -> pd.DataFrame:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from trialpress.analysis import response as rs
 from trialpress.analysis.covariates import design_matrix
-from trialpress.analysis.populations import population
+from trialpress.analysis.populations import population, rows_in_population
 from trialpress.data.loading import StudyData
 from trialpress.plan import Binary, Plan
 from trialpress.results.ard import ARDBuilder, Row, make_id
@@ -33,8 +34,11 @@ def outcome_frame(ep: Binary, data: StudyData, plan: Plan) -> pd.DataFrame:
         hit = pop[src.variable].isin(src.values)
     else:
         adrs = data["ADRS"]
-        recs = adrs.loc[(adrs["PARAMCD"] == src.paramcd) & adrs[src.variable].isin(src.values), sid]
-        hit = pop[sid].isin(set(recs))
+        responded = ((adrs["PARAMCD"] == src.paramcd) & adrs[src.variable].isin(src.values)).to_numpy()
+        rows = rows_in_population(pop, data["ADSL"], data.rows_in_adsl("ADRS", sid))[responded]
+        marked = np.zeros(len(pop), dtype=bool)
+        marked[rows[rows >= 0]] = True
+        hit = pd.Series(marked, index=pop.index)
     return pop.assign(_y=hit.astype(float).to_numpy())
 
 

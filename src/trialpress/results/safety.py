@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from trialpress.analysis import response as rs
-from trialpress.analysis.populations import is_yes, population
+from trialpress.analysis.populations import is_yes, population, rows_in_population
 from trialpress.data.loading import StudyData
 from trialpress.plan import Plan, Safety
 from trialpress.results.ard import ARDBuilder, Row, make_id
@@ -27,6 +28,8 @@ RD_METHOD = "Risk difference; Newcombe hybrid score 95% CI"
 EAIR_METHOD = "Subjects with event per 100 patient-years of exposure; exact Poisson 95% CI"
 
 Add = Callable[..., None]
+BITMAP_CELLS = 50_000_000   # bytes of the term-by-subject bitmap of one slab
+TERM_CODES = 10_000_000     # above this many possible (SOC, PT) codes, terms are found by hashing
 
 
 def severe_mask(ae: pd.DataFrame, safety: Safety) -> pd.Series:
@@ -41,9 +44,8 @@ class _Events:
     population) and each subject's group. Counting subjects with >= 1 event is then a few numpy passes
     over the records, with no copies of the AE table (10^7 records count in well under a second)."""
 
-    def __init__(self, ae: pd.DataFrame, pop: pd.DataFrame, sid: str, gvar: str, groups: list[str],
+    def __init__(self, ae: pd.DataFrame, pop: pd.DataFrame, found: np.ndarray, gvar: str, groups: list[str],
                  rows: np.ndarray | None = None) -> None:
-        found = pd.Index(pop[sid]).get_indexer(ae[sid])
         self.keep = (found >= 0) if rows is None else (found >= 0) & rows
         self.subject = found[self.keep]
         self.n_subjects = len(pop)
@@ -63,7 +65,11 @@ class _Events:
         return {g: int(counts[i]) for i, g in enumerate(self.groups)}
 
     def term_counts(self, keys: list[str], mask: np.ndarray) -> list[tuple[tuple[str, ...], dict[str, int], int]]:
-        """Per term (sorted; records with a missing key left out): subjects per group and in total."""
+        """Per term (sorted; records with a missing key left out): subjects per group and in total.
+
+        A subject counts once per term however many records it has: the (term, subject) pairs are marked in
+        a term-by-subject bitmap (subjects laid out group by group, so a group is a slice), in slabs of terms
+        that keep it under ~50 MB. No sort and no hash of the records."""
         codes = np.zeros(int(mask.sum()), dtype=np.int64)
         labels: list[np.ndarray] = []
         ok = np.ones(codes.size, dtype=bool)
@@ -72,22 +78,43 @@ class _Events:
             ok &= c >= 0
             codes = codes * max(len(uniques), 1) + c
             labels.append(np.asarray(uniques, dtype=object))
-        pairs = pd.unique(codes[ok] * self.n_subjects + self.subject[mask][ok])   # distinct (term, subject), hashed
-        term, subject = np.divmod(pairs, self.n_subjects)
-        t_index, terms = pd.factorize(term, sort=True)
-        by_group = np.bincount(t_index * len(self.groups) + self.group_of[subject],
-                               minlength=terms.size * len(self.groups)).reshape(terms.size, len(self.groups))
-        totals = np.bincount(t_index, minlength=terms.size)
+        code, subject = codes[ok], self.subject[mask][ok]
+        space = int(np.prod([max(len(lab), 1) for lab in labels]))
+        if space <= TERM_CODES:   # the term codes in use, in order, by counting
+            used = np.bincount(code, minlength=space) > 0
+            terms = np.flatnonzero(used)
+            term = (np.cumsum(used) - 1)[code]
+        else:
+            term, terms = pd.factorize(code, sort=True)
+        column, bounds = self.group_layout
+        by_group = np.zeros((terms.size, len(self.groups)), dtype=np.int64)
+        slab = max(1, BITMAP_CELLS // max(self.n_subjects, 1))
+        for first in range(0, terms.size, slab):
+            last = min(terms.size, first + slab)
+            rows = slice(None) if first == 0 and last == terms.size else (term >= first) & (term < last)
+            seen = np.zeros((last - first, self.n_subjects), dtype=bool)
+            seen[term[rows] - first, column[subject[rows]]] = True
+            for j in range(len(self.groups)):
+                by_group[first:last, j] = seen[:, bounds[j]:bounds[j + 1]].sum(axis=1)
         sizes = [len(lab) for lab in labels]
         out = []
-        for i, code in enumerate(terms):
-            parts, rest = [], int(code)
+        for i, code_i in enumerate(terms):
+            parts, rest = [], int(code_i)
             for size, lab in zip(reversed(sizes), reversed(labels)):
                 rest, j = divmod(rest, size)
                 parts.append(str(lab[j]))
-            out.append((tuple(reversed(parts)), {g: int(by_group[i, j]) for j, g in enumerate(self.groups)},
-                        int(totals[i])))
+            counts = {g: int(by_group[i, j]) for j, g in enumerate(self.groups)}
+            out.append((tuple(reversed(parts)), counts, sum(counts.values())))
         return out
+
+    @cached_property
+    def group_layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each subject's column in a group-by-group layout, and where each group's columns start."""
+        order = np.argsort(self.group_of, kind="stable")
+        column = np.empty_like(order)
+        column[order] = np.arange(order.size)
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(self.group_of, minlength=len(self.groups)))])
+        return column, bounds
 
 
 def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
@@ -99,7 +126,8 @@ def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
     pop = population(data["ADSL"], plan, safety.population)
     ae = data["ADAE"]
     teae = is_yes(ae[v.teae_flag]).to_numpy() if v.teae_flag else None
-    events = _Events(ae, pop, sid, gvar, plan.group_values, teae)
+    found = rows_in_population(pop, data["ADSL"], data.rows_in_adsl("ADAE", sid))
+    events = _Events(ae, pop, found, gvar, plan.group_values, teae)
     denominators = {g: int((pop[gvar] == g).sum()) for g in plan.group_values}
 
     def add(analysis: str, group: str, statistic: str, value: float, *, level: str = "", param: str = "",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from trialpress.analysis import survival as sv
 from trialpress.analysis.covariates import design_matrix
-from trialpress.analysis.populations import population, tte_frame
+from trialpress.analysis.populations import population, rows_in_population, tte_frame
 from trialpress.data.loading import StudyData
 from trialpress.plan import Plan, TimeToEvent
 from trialpress.results.ard import ARDBuilder, Row, make_id
@@ -62,7 +62,8 @@ def collect_tte(ep: TimeToEvent, data: StudyData, plan: Plan, ard: ARDBuilder) -
     sid = plan.data.subject_id
     gvar = plan.groups.variable
     pop = population(data["ADSL"], plan, ep.population)
-    frame = tte_frame(pop, data["ADTTE"], ep.paramcd, sid, ep.unit_factor)
+    rows = rows_in_population(pop, data["ADSL"], data.rows_in_adsl("ADTTE", sid))
+    frame = tte_frame(pop, data["ADTTE"], ep.paramcd, sid, ep.unit_factor, rows)
     alpha = plan.conventions.alpha
     conf = 1 - alpha
     base = {"endpoint": ep.id, "population": ep.population}
