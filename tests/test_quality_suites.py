@@ -213,3 +213,28 @@ def test_parallel_and_serial_gate_agree(flagship) -> None:
     serial, parallel = run_gate(plan, bad, parallel=False), run_gate(plan, bad, parallel=True)
     assert serial.to_json() == parallel.to_json()
     assert {r.id for r in serial.errors} == {"ADTTE.AVAL.non_negative", "ADAE.AETOXGR.in_set"}
+
+
+@pytest.mark.parametrize("seq", [
+    [1.0, 1.0, 1.0, 1.0, float("nan"), float("nan"), 3.0],       # whole numbers: coded directly
+    [1.5, 1.5, 1.5, 1.5, float("nan"), float("nan"), 3.0],       # fractions: factorized
+    [1e12, 1e12, 1e12, 1e12, float("nan"), float("nan"), 3.0],   # too wide a range: factorized
+])
+@pytest.mark.parametrize("bitmap", [100_000_000, 0])
+def test_duplicated_keys_match_pandas(flagship: tuple, seq: list[float], bitmap: int,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Key repeats found on integer codes (ADSL rows, own codes for unknown subjects, direct or factorized
+    sequence codes; with or without the no-repeat bitmap) are exactly pandas' duplicated(keep=False)."""
+    from trialpress.quality import suites
+
+    monkeypatch.setattr(suites, "DISTINCT_BITMAP", bitmap)
+    plan, data = flagship
+    known = list(data["ADSL"]["USUBJID"][:2])
+    ae = pd.DataFrame({"USUBJID": [known[0], known[0], "NOT-IN-ADSL", known[1], "OTHER", "OTHER", "NOT-IN-ADSL"],
+                       "AESEQ": seq})
+    ctx = suites.Ctx(plan, _with(data, ADAE=ae))
+    got = ctx.duplicated_keys(ae, "AESEQ")
+    assert got.tolist() == ae.duplicated(keep=False).tolist()
+    assert got.any()
+    unique = ae.drop_duplicates().reset_index(drop=True)
+    assert not suites.Ctx(plan, _with(data, ADAE=unique)).duplicated_keys(unique, "AESEQ").any()

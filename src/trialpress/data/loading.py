@@ -220,8 +220,9 @@ class _Distinct:
             codes, categories = pd.factorize(clean, sort=True)   # blanks stripped to the same text merge here
         except TypeError:
             return self.spread(clean.to_numpy(dtype=object), None)
-        rows = np.append(codes, -1)[self.codes]
-        return pd.Series(pd.Categorical.from_codes(rows, categories=categories), index=self.index)
+        small = np.int8 if len(categories) < 127 else np.int16 if len(categories) < 32_767 else np.int32
+        rows = np.append(codes, -1).astype(small)[self.codes]   # 1-2 bytes per row for the usual codes
+        return pd.Series(pd.Categorical.from_codes(rows, categories=categories, validate=False), index=self.index)
 
     def spread(self, converted: np.ndarray | pd.Index, missing: object) -> pd.Series:
         """Per-distinct results back onto the rows (`missing` where the row had no value)."""

@@ -32,6 +32,7 @@ from trialpress.quality.checks import Check, derived
 
 NUM_TYPES = ["float64", "int64", "float32", "int32"]
 DATE_TYPES = ["datetime64[ns]"]
+DISTINCT_BITMAP = 100_000_000   # key space (bytes) below which a one-pass bitmap decides 'no repeated keys'
 ORIGIN_MATCH = 0.9   # share of a parameter's records whose STARTDT equals an ADSL date to call it the origin
 
 
@@ -80,11 +81,18 @@ class Ctx:
         unknown = (code < 0) & ids.notna().to_numpy()
         if unknown.any():
             code[unknown] = len(self.adsl) + pd.factorize(ids[unknown])[0]
-        key = pd.Series(code, index=frame.index)
+        key, space = code + 1, len(self.adsl) + int(unknown.sum()) + 1
         for col in others:
-            values, uniques = pd.factorize(frame[col], use_na_sentinel=True)
-            key = key * (len(uniques) + 1) + (values + 1)
-        return key.duplicated(keep=False)
+            values, size = _small_codes(frame[col])
+            key, space = key * size + values, space * size
+        if space >= 2**62:   # codes too wide to combine in 64 bits: compare the columns themselves
+            return frame[[self.sid, *others]].duplicated(keep=False)
+        if space <= DISTINCT_BITMAP and len(key):   # the usual verdict, none repeated, in one pass
+            seen = np.zeros(space, dtype=bool)
+            seen[key] = True
+            if int(np.count_nonzero(seen)) == len(key):
+                return pd.Series(False, index=frame.index)
+        return pd.Series(key, index=frame.index).duplicated(keep=False)
 
     def subject_values(self, frame: pd.DataFrame, column: str) -> pd.Series:
         """An ADSL column looked up for each row of another dataset (NaN/NaT where unknown)."""
@@ -118,6 +126,22 @@ class Ctx:
         return {r.variable: r.kind for r in self.data.requirements if r.dataset == dataset}
 
 
+def _small_codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Codes 0..size-1 of a key column (0: missing): whole numbers in a short range code themselves (no
+    hashing), anything else is factorized."""
+    if pd.api.types.is_numeric_dtype(values) and len(values):
+        x = values.to_numpy(dtype=float)
+        present = ~np.isnan(x)
+        if present.any() and np.isfinite(x[present]).all():
+            low, high = np.min(x[present]), np.max(x[present])
+            if high - low < 10_000_000 and np.all(x[present] == np.round(x[present])):
+                out = np.zeros(len(x), dtype=np.int64)
+                out[present] = (x[present] - low).astype(np.int64) + 1
+                return out, int(high - low) + 2
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64) + 1, len(uniques) + 1
+
+
 def is_date(frame: pd.DataFrame, col: str | None) -> bool:
     return bool(col) and col in frame.columns and pd.api.types.is_datetime64_any_dtype(frame[col])
 
@@ -125,6 +149,19 @@ def is_date(frame: pd.DataFrame, col: str | None) -> bool:
 def _text(frame: pd.DataFrame, col: str | None) -> bool:
     return bool(col) and col in frame.columns and not pd.api.types.is_numeric_dtype(frame[col]) \
         and not pd.api.types.is_datetime64_any_dtype(frame[col])
+
+
+def _text_in(values: pd.Series, allowed: set[str], upper: bool = False) -> pd.Series:
+    """Whether each value, as text (upper-cased if asked), is allowed; decided once per category."""
+    def ok(v: object) -> bool:
+        text = str(v)
+        return (text.upper() if upper else text) in allowed
+
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        per_category = np.array([ok(c) for c in values.cat.categories] + [ok(np.nan)], dtype=bool)
+        return pd.Series(per_category[values.cat.codes.to_numpy()], index=values.index)   # code -1 → last
+    text = values.astype(str)
+    return (text.str.upper() if upper else text).isin(allowed)
 
 
 def _iso(v: object) -> str:
@@ -244,7 +281,7 @@ def _levels(ctx: Ctx) -> list[Check]:
     for var, vals in sorted(levels.items()):
         if var not in a.columns:
             continue
-        other = ctx.analysed & a[var].notna() & ~a[var].astype(str).isin(vals)
+        other = ctx.analysed & a[var].notna() & ~_text_in(a[var], vals)
         out.append(derived(f"ADSL.{var}.in_plan_levels", "ADSL", ~other,
                            f"{var} takes only the values the plan lists ({', '.join(sorted(vals))})",
                            f"Subjects with other values are left out of the {var} rows: recode them, or add the "
@@ -410,7 +447,7 @@ def adrs_checks(ctx: Ctx) -> list[Check]:
         if not _text(r, var):
             continue
         allowed = {v.upper() for v in cv.RESPONSE_CATEGORIES} | {v.upper() for vs in params.values() for v in vs}
-        bad = planned & r[var].notna() & ~r[var].astype(str).str.upper().isin(allowed)
+        bad = planned & r[var].notna() & ~_text_in(r[var], allowed, upper=True)
         out.append(derived(f"ADRS.{var}.known_category", "ADRS", ~bad,
                            f"{var} of the planned parameters is a known response category or a value the plan names",
                            f"Recode {var} to the response criteria's categories (CR, PR, SD, PD, NR, NE...), or "
