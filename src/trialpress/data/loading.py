@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from trialpress.data.files import find_dataset_file
+from trialpress.data.memory import release_memory
 from trialpress.data.readers import read_dataset
 from trialpress.data.requirements import Requirement, columns_to_read, requirements
 from trialpress.errors import DataError
@@ -63,7 +64,8 @@ class _FirstRows:
 
     def map(self, found: np.ndarray) -> np.ndarray:
         """Positions among the first-occurrence ids → ADSL rows (-1 stays -1)."""
-        return np.where(found >= 0, self.rows[np.maximum(found, 0)], -1)
+        rows = np.where(found >= 0, self.rows[np.maximum(found, 0)], -1)
+        return rows.astype(np.int32) if len(self.rows) < 2**31 else rows
 
 
 def load_study(lplan: LoadedPlan) -> StudyData:
@@ -87,8 +89,10 @@ def load_study(lplan: LoadedPlan) -> StudyData:
         frames[name] = apply_types(frame, [r for r in reqs if r.dataset == name], path, plan.data.subject_id,
                                    lplan)
         files[name] = path
-    return StudyData(frames=frames, files=files, requirements=tuple(reqs),
+    data = StudyData(frames=frames, files=files, requirements=tuple(reqs),
                      subject_rows=_subject_rows(frames, files, plan.data.subject_id))
+    release_memory()
+    return data
 
 
 def _subject_rows(frames: dict[str, pd.DataFrame], files: dict[str, Path], sid: str
@@ -115,7 +119,7 @@ def _subject_rows(frames: dict[str, pd.DataFrame], files: dict[str, Path], sid: 
         if value_set is None:
             value_set = pa.array(first.ids.to_numpy(dtype=object), type=pa.string())
         found = pc.index_in(ids, value_set=value_set).fill_null(-1).to_numpy()
-        out[name] = (frame, first.map(np.asarray(found, dtype=np.int64)))
+        out[name] = (frame, first.map(np.asarray(found, dtype=np.int64)).astype(np.int32))
     return out
 
 

@@ -169,7 +169,10 @@ def _read_parquet(path: Path, wanted: set[str] | None, identifier: str | None) -
     for name in plain:
         i = table.schema.get_field_index(name)
         table = table.set_column(i, name, _clean_ids(table.column(i)))
-    frame = table.to_pandas(date_as_object=False)   # Parquet dates (date32) become datetimes, not objects
+    # Parquet dates (date32) become datetimes, not objects; each Arrow column is freed once converted
+    frame = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+    del table
+    pa.default_memory_pool().release_unused()
     frame.attrs["all_columns"] = list(schema.names)
     frame.attrs["clean_text"] = sorted(n.strip().upper() for n in plain)
     return frame

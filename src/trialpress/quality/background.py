@@ -1,48 +1,77 @@
 """Run the quality gate in a second process while the analysis is computed in memory.
 
 great_expectations takes ~3 s to import; on a 2-core machine the gate and the analysis can run
-side by side. Nothing is published before the gate's verdict: the caller waits for it before any
-artefact leaves its staging folder, and a failed gate wins over any error the analysis of the same
-bad data raised. Where `fork` is unavailable the gate simply runs inline.
+side by side. The gate runs in a forked child that sees the loaded data without a copy, sends its
+report through a pipe and exits at once, so its memory is returned while the analysis still runs
+(a pooled worker would idle on its heap until shut down). Nothing is published before the gate's
+verdict: the caller waits for it before any artefact leaves its staging folder, and a failed gate
+wins over any error the analysis of the same bad data raised. Where `fork` is unavailable, or the
+child fails, the gate runs inline.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
-from concurrent.futures import Future, ProcessPoolExecutor
+import os
+import pickle
+import threading
 
 from trialpress.data.loading import StudyData
+from trialpress.data.memory import release_memory
 from trialpress.plan import Plan
 from trialpress.quality.gate import GateReport, run_gate
-
-
-def _serial_gate(plan: Plan, data: StudyData) -> GateReport:
-    """The gate in one process: beside the analysis, the second core is taken."""
-    return run_gate(plan, data, parallel=False)
 
 
 class GateJob:
     def __init__(self, plan: Plan, data: StudyData) -> None:
         self._plan, self._data = plan, data
-        self._pool: ProcessPoolExecutor | None = None
-        self._future: Future[GateReport] | None = None
-        if "fork" in mp.get_all_start_methods():
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
-            self._future = self._pool.submit(_serial_gate, plan, data)
+        self._payload: bytes | None = None
+        self._reader: threading.Thread | None = None
+        if hasattr(os, "fork"):
+            self._start()
+
+    def _start(self) -> None:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:   # the child: gate, send, leave without running the parent's exit handlers
+            code = 0
+            try:
+                os.close(read_fd)
+                release_memory()
+                payload = pickle.dumps(run_gate(self._plan, self._data, parallel=False))
+                with os.fdopen(write_fd, "wb") as out:
+                    out.write(payload)
+            except BaseException:  # noqa: BLE001 - the parent redoes the gate inline
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+
+        def collect() -> None:   # drain the pipe as the child writes, so it can finish and exit
+            chunks = []
+            with os.fdopen(read_fd, "rb") as pipe:
+                while chunk := pipe.read(1 << 16):
+                    chunks.append(chunk)
+            _, status = os.waitpid(pid, 0)
+            if status == 0 and chunks:
+                self._payload = b"".join(chunks)
+
+        self._reader = threading.Thread(target=collect, name="trialpress-gate", daemon=True)
+        self._reader.start()
 
     def wait(self) -> GateReport:
         """The gate's report (computed inline if the background process could not deliver it)."""
-        try:
-            if self._future is not None:
+        if self._reader is not None:
+            self._reader.join()
+            self._reader = None
+            if self._payload is not None:
                 try:
-                    return self._future.result()
-                except Exception:  # noqa: BLE001 - a broken worker must not hide data problems: redo inline
+                    return pickle.loads(self._payload)
+                except Exception:  # noqa: BLE001 - a garbled report must not hide data problems: redo inline
                     pass
-            return run_gate(self._plan, self._data, parallel=False)
-        finally:
-            self.close()
+        return run_gate(self._plan, self._data, parallel=False)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Wait for the child (it never outlives the run)."""
+        if self._reader is not None:
+            self._reader.join()
+            self._reader = None

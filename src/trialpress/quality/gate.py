@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from trialpress.data.loading import StudyData
+from trialpress.data.memory import release_memory
 from trialpress.errors import QualityGateError
 from trialpress.plan import Plan
 from trialpress.quality.checks import Check, plan_checks
@@ -107,6 +108,7 @@ def run_gate(plan: Plan, data: StudyData, *, parallel: bool | None = None) -> Ga
     a forked copy (default: on with 2+ cores, unless TRIALPRESS_GATE_PARALLEL=0; the render's background
     gate runs it off, as the analysis uses the other core)."""
     checks = plan_checks(plan, data)
+    release_memory()
     if parallel is None:
         parallel = os.environ.get("TRIALPRESS_GATE_PARALLEL", "1") != "0"
     results = _validate(checks, data, plan.data.subject_id, parallel)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from trialpress.data.loading import StudyData
+from trialpress.data.memory import release_memory
 from trialpress.data.requirements import requirements
 from trialpress.plan import Plan
 from trialpress.analysis.populations import population, populations_selected_once
@@ -38,12 +39,15 @@ def analyse(plan: Plan, data: StudyData) -> AnalysisResults:
         _population_counts(plan, data, builder)
         for ep in plan.time_to_event:
             curves.extend(collect_tte(ep, data, plan, builder))
+            release_memory()
         for b in plan.binary:
             collect_binary(b, data, plan, builder)
         if plan.baseline:
             collect_baseline(plan, data, builder, plan.baseline_population or next(iter(plan.populations)))
+        release_memory()
         if plan.safety:
             collect_safety(plan, data, builder)
+            release_memory()
     return AnalysisResults(builder.build(), tuple(curves))
 
 

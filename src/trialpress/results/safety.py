@@ -47,15 +47,15 @@ class _Events:
     def __init__(self, ae: pd.DataFrame, pop: pd.DataFrame, found: np.ndarray, gvar: str, groups: list[str],
                  rows: np.ndarray | None = None) -> None:
         self.keep = (found >= 0) if rows is None else (found >= 0) & rows
-        self.subject = found[self.keep]
+        self.subject = found[self.keep].astype(np.int32 if len(pop) < 2**31 else np.int64)
         self.n_subjects = len(pop)
         self.groups = groups
         self.group_of = pd.Categorical(pop[gvar], categories=groups).codes.astype(np.int64)
         self.frame = ae
 
     def column(self, name: str) -> pd.Series:
-        """A column of the kept records (aligned with `subject`)."""
-        return self.frame[name][self.keep]
+        """A column of the kept records (aligned with `subject`; no index: 10^7 labels would cost 80 MB)."""
+        return pd.Series(self.frame[name].array[self.keep], copy=False)
 
     def subjects_with(self, mask: np.ndarray) -> dict[str, int]:
         """Subjects with >= 1 record where `mask` holds, per group."""
@@ -74,7 +74,7 @@ class _Events:
         labels: list[np.ndarray] = []
         ok = np.ones(codes.size, dtype=bool)
         for k in keys:
-            c, uniques = pd.factorize(self.column(k)[mask], sort=True)
+            c, uniques = pd.factorize(self.column(k).array[mask], sort=True)
             ok &= c >= 0
             codes = codes * max(len(uniques), 1) + c
             labels.append(np.asarray(uniques, dtype=object))
