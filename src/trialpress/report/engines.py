@@ -46,12 +46,16 @@ def render(qmd: Path, template_dir: Path, formats: list[str], renderer: Renderer
     renderer = renderer or detect()
     if renderer.name == "quarto":
         return _render_quarto(qmd, formats)
-    out: dict[str, Path] = {}
-    if "html" in formats:
-        out["html"] = _pandoc_html(qmd, template_dir)
-    if "pdf" in formats:
-        out["pdf"] = _pandoc_typst_pdf(qmd, template_dir)
-    return out
+    jobs = {"html": _pandoc_html, "pdf": _pandoc_typst_pdf}
+    wanted = [f for f in ("html", "pdf") if f in formats]
+    if len(wanted) < 2:
+        return {f: jobs[f](qmd, template_dir) for f in wanted}
+    # both at once: pandoc runs as its own process, so HTML is written while the PDF is typeset
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {f: pool.submit(jobs[f], qmd, template_dir) for f in wanted}
+        return {f: futures[f].result() for f in wanted}
 
 
 def _pandoc(args: list[str], cwd: Path) -> None:
