@@ -238,3 +238,38 @@ def test_duplicated_keys_match_pandas(flagship: tuple, seq: list[float], bitmap:
     assert got.any()
     unique = ae.drop_duplicates().reset_index(drop=True)
     assert not suites.Ctx(plan, _with(data, ADAE=unique)).duplicated_keys(unique, "AESEQ").any()
+
+
+def _corrupted(data: StudyData) -> StudyData:
+    """Several kinds of bad value at once: codes out of set, missing ids, negative times, a duplicated key."""
+    adsl, tte, ae = data["ADSL"].copy(), data["ADTTE"].copy(), data["ADAE"].copy()
+    adsl["SEX"] = adsl["SEX"].astype(object)
+    adsl.loc[3, "SEX"] = "X"
+    adsl["SEX"] = adsl["SEX"].astype("category")
+    adsl.loc[5, "AGE"] = 130.0
+    tte.loc[2, "CNSR"] = 2.0
+    tte.loc[4, "AVAL"] = -1.0
+    ae["USUBJID"] = ae["USUBJID"].astype(object)
+    ae.loc[7, "USUBJID"] = None
+    ae.loc[9, "AETOXGR"] = 7.0
+    ae = pd.concat([ae, ae.iloc[[11]]], ignore_index=True)
+    return _with(data, ADSL=adsl, ADTTE=tte, ADAE=ae)
+
+
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_sketch_verdicts_equal_row_verdicts(flagship, corrupt: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Value-set checks validated on each column's distinct values give exactly the verdicts, counts and
+    examples of validating every row."""
+    from trialpress.quality import gate
+
+    plan, data = flagship
+    data = _corrupted(data) if corrupt else data
+    sketched = run_gate(plan, data, parallel=False)
+    monkeypatch.setattr(gate, "VALUE_SET_EXPECTATIONS", frozenset())
+    rows = run_gate(plan, data, parallel=False)
+    assert [(r.id, r.success, r.failed, r.examples) for r in sketched.results] == \
+        [(r.id, r.success, r.failed, r.examples) for r in rows.results]
+    if corrupt:
+        failed = {r.id for r in sketched.results if not r.success}
+        assert {"ADSL.SEX.in_set", "ADSL.AGE.plausible", "ADTTE.CNSR.in_set", "ADTTE.AVAL.non_negative",
+                "ADAE.USUBJID.not_null", "ADAE.AETOXGR.in_set", "ADAE.keys.unique"} <= failed

@@ -57,3 +57,41 @@ def test_broken_files_name_the_file(tmp_path: Path) -> None:
     latin.write_bytes("USUBJID,AEDECOD\n1,Na\xefve\n".encode("latin-1"))
     with pytest.raises(DataError, match="not valid UTF-8"):
         read_dataset(latin)
+
+
+def test_parquet_reads_needed_columns_clean_and_typed(project_copy: Path) -> None:
+    """Parquet: only the plan's and the gate's columns are read (the others stay known by name), text is
+    trimmed with blanks missing whatever its encoding, dates (date32) are datetimes, and the subject join
+    done in Arrow is the join pandas makes."""
+    import datetime as dt
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = project_copy / "data" / "blinatumomab-salvage"
+    _convert(folder, "parquet")
+    ae = pq.read_table(folder / "adae.parquet")
+    n = ae.num_rows
+    ids = ae.column("USUBJID").to_pylist()
+    ids[0] = f"  {ids[0]} "                       # padded id: the same subject
+    ids[1] = "NOT-IN-ADSL"
+    soc = ae.column("AEBODSYS").to_pylist()
+    soc[2] = f" {soc[2]}  "
+    ae = ae.set_column(ae.schema.get_field_index("USUBJID"), "USUBJID", pa.array(ids))
+    ae = ae.set_column(ae.schema.get_field_index("AEBODSYS"), "AEBODSYS", pa.array(soc))
+    ae = ae.append_column("UNUSEDTX", pa.array(["x"] * n))
+    ae = ae.append_column("ASTDT2", pa.array([dt.date(2020, 1, 1)] * n, pa.date32()))
+    pq.write_table(ae, folder / "adae.parquet")
+
+    data = load_study(load_plan(project_copy / "analysis" / "blinatumomab-salvage.yml"))
+    frame = data["ADAE"]
+    assert "UNUSEDTX" not in frame.columns and "UNUSEDTX" in frame.attrs["all_columns"]
+    assert frame["USUBJID"].iloc[0] == ids[0].strip() and frame["AEBODSYS"].iloc[2] == soc[2].strip()
+    assert isinstance(frame["AEBODSYS"].dtype, pd.CategoricalDtype)
+    assert frame["ASTDT"].dtype == "datetime64[ns]"
+    arrow_join = data.rows_in_adsl("ADAE", "USUBJID").copy()
+    data.subject_rows.clear()
+    pandas_join = data.rows_in_adsl("ADAE", "USUBJID")
+    assert np.array_equal(arrow_join, pandas_join)
+    assert arrow_join[1] == -1 and arrow_join[0] == data["ADSL"]["USUBJID"].tolist().index(ids[0].strip())

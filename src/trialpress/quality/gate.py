@@ -193,8 +193,10 @@ def _columns_of(frame: pd.DataFrame, checks: list[Check], sid: str) -> pd.DataFr
     names: list[str] = [sid] if sid in frame.columns else []
     for c in checks:
         names += [c.kwargs["column"]] if "column" in c.kwargs else list(c.kwargs.get("column_list", []))
+        names += list(frame.columns) if "column_set" in c.kwargs else []
     names = [n for n in dict.fromkeys(names) if n in frame.columns]
-    return pd.DataFrame({n: frame[n].to_numpy() for n in names})
+    masks = {c.kwargs["column"]: c.mask.to_numpy(dtype=bool) for c in checks if c.mask is not None}
+    return pd.DataFrame({**{n: frame[n].to_numpy() for n in names}, **masks})
 
 
 def _validate(checks: list[Check], data: StudyData, sid: str, parallel: bool = False) -> list[CheckResult]:
