@@ -26,9 +26,10 @@ def _libc() -> Any:
         return None
 
 
-def release_memory() -> None:
-    """Return freed heap and Arrow pool memory to the operating system."""
-    if "pyarrow" in sys.modules:
+def release_memory(arrow: bool = True) -> None:
+    """Return freed heap (and, with `arrow`, Arrow pool) memory to the operating system. A forked child
+    passes arrow=False: it leaves the Arrow pool, whose threads were the parent's, alone."""
+    if arrow and "pyarrow" in sys.modules:
         import pyarrow as pa
 
         pa.default_memory_pool().release_unused()

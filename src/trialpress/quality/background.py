@@ -16,7 +16,6 @@ import pickle
 import threading
 
 from trialpress.data.loading import StudyData
-from trialpress.data.memory import release_memory
 from trialpress.plan import Plan
 from trialpress.quality.gate import GateReport, run_gate
 
@@ -36,7 +35,6 @@ class GateJob:
             code = 0
             try:
                 os.close(read_fd)
-                release_memory()
                 payload = pickle.dumps(run_gate(self._plan, self._data, parallel=False))
                 with os.fdopen(write_fd, "wb") as out:
                     out.write(payload)

@@ -111,7 +111,7 @@ def run_gate(plan: Plan, data: StudyData, *, parallel: bool | None = None) -> Ga
     a forked copy (default: on with 2+ cores, unless TRIALPRESS_GATE_PARALLEL=0; the render's background
     gate runs it off, as the analysis uses the other core)."""
     checks = plan_checks(plan, data)
-    release_memory()
+    release_memory(arrow=False)   # the gate may run in a forked child
     if parallel is None:
         parallel = os.environ.get("TRIALPRESS_GATE_PARALLEL", "1") != "0"
     results = _validate(checks, data, plan.data.subject_id, parallel)
