@@ -48,3 +48,27 @@ def test_unknown_subject_and_duplicate_id_exit_with_data_code(project_copy: Path
     err = capsys.readouterr().err
     assert "NOT-IN-ADSL" in err and "ADTTE" in err
     assert "Traceback" not in err
+
+
+def test_background_gate_falls_back_inline_when_the_child_fails(monkeypatch) -> None:
+    """If the forked gate dies, its verdict is not lost: the gate runs again in this process."""
+    import os
+
+    from trialpress.data.loading import load_study
+    from trialpress.plan import load_plan
+    from trialpress.quality import background
+
+    from conftest import FLAGSHIP
+
+    lp = load_plan(FLAGSHIP)
+    data = load_study(lp)
+    parent, real = os.getpid(), background.run_gate
+
+    def only_here(*args, **kwargs):   # type: ignore[no-untyped-def]
+        if os.getpid() != parent:
+            raise RuntimeError("child crashed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(background, "run_gate", only_here)
+    report = background.GateJob(lp.plan, data).wait()
+    assert report.passed and len(report.results) > 50
