@@ -97,3 +97,22 @@ def test_term_counts_same_in_slabs_and_by_hashing(ard: ARD, monkeypatch: pytest.
     rows = [r for r in ard if r.analysis.startswith(("soc_", "pt_"))]
     assert len(rows) > 100
     assert [(r.id, r.value) for r in rows] == [(r.id, other[r.id].value) for r in rows]
+
+
+def test_every_term_count_matches_plain_pandas(ard: ARD, raw: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """Every SOC and PT count (any grade and severe), per group and in total, equals a plain pandas count of
+    distinct subjects: an independent check of the term-by-subject bitmaps."""
+    _, ae = raw
+    expected: dict[tuple[str, str, str, str], int] = {}
+    for grade, part in (("any", ae), ("severe", ae[ae["AETOXGR"].astype(int) >= 3])):
+        for keys, analysis in ((["AEBODSYS"], f"soc_{grade}"), (["AEBODSYS", "AEDECOD"], f"pt_{grade}")):
+            for term, rows in part.groupby(keys):
+                term = term if isinstance(term, tuple) else (term,)
+                level, param = (term[1], term[0]) if len(term) == 2 else (term[0], "")
+                expected[(analysis, param, level, "")] = rows["USUBJID"].nunique()
+                for g, sub in rows.groupby("SALVGRP"):
+                    expected[(analysis, param, level, g)] = sub["USUBJID"].nunique()
+    got = {(r.analysis, r.param, r.level, r.group): r.value for r in ard
+           if r.analysis.startswith(("soc_", "pt_")) and r.value > 0}
+    assert len(expected) > 200
+    assert got == expected

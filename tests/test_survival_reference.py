@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from trialpress.analysis import survival as sv
+from trialpress.analysis.cells import cells
 
 REF = Path(__file__).parent / "reference"
 REL = 1e-6
@@ -201,13 +202,13 @@ def test_cox_duplicated_rows_count_as_subjects() -> None:
 
 @pytest.mark.parametrize("n,kinds", [(2000, "bbif"), (300, "ffffff"), (5000, "b" * 80), (50, "i" + "f" * 10)])
 def test_cells_number_distinct_rows_in_lexicographic_order(n: int, kinds: str) -> None:
-    """_cells against np.unique(axis=0); b = 0/1, i = small integers, f = hashed floats. The first case is
+    """cells() against np.unique(axis=0); b = 0/1, i = small integers, f = hashed floats. The first case is
     counted by bincount, the others pass its bound and are sorted; "b" * 80 also overflows the 62-bit code."""
     rng = np.random.default_rng(n)
     cols = [rng.integers(0, 2, n).astype(float) if k == "b" else rng.integers(-3, 40, n) if k == "i"
             else rng.normal(size=n).round(1) for k in kinds]
     cols += [-np.abs(cols[0])]  # -0.0 and 0.0 are the same value
-    cell, counts = sv._cells(cols, n)
+    cell, counts = cells(cols, n)
     _, inverse, want = np.unique(np.column_stack(cols) + 0.0, axis=0, return_inverse=True, return_counts=True)
     np.testing.assert_array_equal(cell, inverse.ravel())
     np.testing.assert_array_equal(counts, want)

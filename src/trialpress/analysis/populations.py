@@ -69,13 +69,11 @@ def rows_in_population(pop: pd.DataFrame, adsl: pd.DataFrame, adsl_rows: np.ndar
 
 
 def tte_frame(adsl_pop: pd.DataFrame, adtte: pd.DataFrame, paramcd: str, sid: str,
-              unit_factor: float, record_rows: np.ndarray | None = None) -> pd.DataFrame:
+              unit_factor: float, record_rows: np.ndarray) -> pd.DataFrame:
     """Population subjects with a record of PARAMCD: time (display unit), event (0/1) and ADSL columns,
     in the population's order. `record_rows`: each ADTTE record's row in the population (-1: none), as from
-    `rows_in_population`; looked up by subject id when not given."""
+    `rows_in_population`."""
     selected = (adtte["PARAMCD"] == paramcd).to_numpy()
-    if record_rows is None:
-        record_rows = pd.Index(adsl_pop[sid]).get_indexer(adtte[sid])
     rows = record_rows[selected]
     inside = rows >= 0
     taken = np.bincount(rows[inside], minlength=len(adsl_pop))

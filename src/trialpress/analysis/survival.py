@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from trialpress.analysis.cells import cells, unique_inverse
+
 TOL = math.sqrt(np.finfo(float).eps)
 
 
@@ -51,15 +53,6 @@ class Estimate:
     note: str = ""
 
 
-def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """np.unique(values, return_inverse=True) by hashing: only the distinct values are sorted (10^6 rows)."""
-    code, uniq = pd.factorize(values, use_na_sentinel=False)
-    order = np.argsort(uniq, kind="stable")
-    rank = np.empty(len(uniq), np.intp)
-    rank[order] = np.arange(len(uniq))
-    return np.asarray(uniq)[order], rank[code]
-
-
 def kaplan_meier(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> KMCurve:
     """KM estimate with Greenwood SE and log-log pointwise CI (R survfit, conf.type='log-log')."""
     time = np.asarray(time, dtype=float)
@@ -68,7 +61,7 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) 
     if n == 0:
         empty = np.array([], dtype=float)
         return KMCurve(empty, empty, empty, empty, empty, empty, empty, 0)
-    uniq, inv = _unique_inverse(time)
+    uniq, inv = unique_inverse(time)
     d = np.bincount(inv, weights=event, minlength=uniq.size)
     tot = np.bincount(inv, minlength=uniq.size).astype(float)
     at_risk = np.cumsum(tot[::-1])[::-1]
@@ -172,18 +165,18 @@ def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray, strata: np.n
     """K-sample log-rank test (R survdiff, rho = 0), stratified when `strata` is given."""
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=bool)
-    levels, gcode = _unique_inverse(np.asarray(group))
+    levels, gcode = unique_inverse(np.asarray(group))
     g = levels.size
     o_minus_e = np.zeros(g)
     observed = np.zeros(g)
     expected = np.zeros(g)
     var = np.zeros((g, g))
     slevels, scodes = ((np.zeros(1), np.zeros(time.size, dtype=int)) if strata is None
-                       else _unique_inverse(np.asarray(strata)))
+                       else unique_inverse(np.asarray(strata)))
     for s in range(slevels.size):
         m = scodes == s
         t, e, gc = time[m], event[m], gcode[m]
-        uniq, inv = _unique_inverse(t)
+        uniq, inv = unique_inverse(t)
         k = uniq.size
         flat = inv * g + gc
         tot = np.bincount(flat, minlength=k * g).reshape(k, g).astype(float)
@@ -307,7 +300,7 @@ def _fit(data: pd.DataFrame, duration: str, event: str, covariates: list[str], s
     d = data[event].to_numpy(float) > 0
     if not d.any():
         return None  # no events: the information matrix is zero (singular)
-    skey = _cells([pd.factorize(data[s], use_na_sentinel=False)[0] for s in strata or []], len(data))[0]  # NaN: a level
+    skey = cells([pd.factorize(data[s], use_na_sentinel=False)[0] for s in strata or []], len(data))[0]  # NaN: a level
     evaluate = _Cells(skey, t, d, x, ties == "efron").evaluate
 
     beta = np.zeros(x.shape[1])
@@ -342,49 +335,6 @@ def _fit(data: pd.DataFrame, duration: str, event: str, covariates: list[str], s
     return beta, cov, float(ll), float(ll0), warn
 
 
-def _ordered_codes(col: np.ndarray) -> tuple[np.ndarray, int]:
-    """Integer codes 0..k−1 numbering the distinct values of `col` in increasing order, and k.
-
-    Booleans and integer values in a short range (dummies, day times, stratum codes) are their own
-    codes; other columns are hashed (pd.factorize, O(n)) and only their k distinct values are sorted.
-    """
-    if col.dtype.kind == "b":
-        return col.view(np.uint8), 2
-    if col.size and col.dtype.kind in "iuf":
-        lo, hi = col.min(), col.max()  # NaN and ±inf fail the test below (and go to the hash table)
-        if -2**52 < lo <= hi < 2**52 and hi - lo < max(col.size, 1024):
-            code = col.astype(np.int64)
-            if col.dtype.kind != "f" or np.array_equal(code, col):
-                if lo != 0:
-                    code -= int(lo)
-                return code, int(hi - lo) + 1
-    code, uniq = pd.factorize(col, use_na_sentinel=False)
-    rank = np.empty(len(uniq), np.int64)
-    rank[np.argsort(uniq)] = np.arange(len(uniq))  # distinct values: no ties to keep stable
-    return rank[code], len(uniq)
-
-
-def _cells(columns: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cell 0..k−1 of each row (cells in lexicographic order of the columns' values) and rows per cell."""
-    code, card = np.zeros(n, np.int64), 1
-    for col in columns:
-        c, k = _ordered_codes(col)
-        if k == 1:
-            continue
-        if card * k >= 2**62:  # the mixed-radix code would overflow: renumber the combinations so far
-            code = np.unique(code, return_inverse=True)[1].astype(np.int64)
-            card = int(code.max()) + 1
-        code *= k
-        code += c
-        card *= k
-    if card <= max(4 * n, 2**16):
-        counts = np.bincount(code, minlength=card)
-        present = counts > 0
-        return (np.cumsum(present) - 1)[code], counts[present]
-    _, cell, counts = np.unique(code, return_inverse=True, return_counts=True)
-    return cell, counts
-
-
 class _Cells:
     """Subjects collapsed into weighted cells, sorted so that one likelihood evaluation is cheap.
 
@@ -397,7 +347,7 @@ class _Cells:
     """
 
     def __init__(self, skey: np.ndarray, t: np.ndarray, d: np.ndarray, x: np.ndarray, efron: bool) -> None:
-        cell, counts = _cells([skey, -t, ~d, *x.T], t.size)  # cells sorted by stratum, time desc, events first
+        cell, counts = cells([skey, -t, ~d, *x.T], t.size)  # cells sorted by stratum, time desc, events first
         rep = np.empty(counts.size, np.intp)
         rep[cell] = np.arange(t.size)  # any row of a cell represents it: its rows are identical
         s, t, d, xt = skey[rep], t[rep], d[rep], x[rep].T

@@ -119,7 +119,7 @@ def _subject_rows(frames: dict[str, pd.DataFrame], files: dict[str, Path], sid: 
         if value_set is None:
             value_set = pa.array(first.ids.to_numpy(dtype=object), type=pa.string())
         found = pc.index_in(ids, value_set=value_set).fill_null(-1).to_numpy()
-        out[name] = (frame, first.map(np.asarray(found, dtype=np.int64)).astype(np.int32))
+        out[name] = (frame, first.map(np.asarray(found, dtype=np.int64)))
     return out
 
 

@@ -158,12 +158,11 @@ def _read_parquet(path: Path, wanted: set[str] | None, identifier: str | None) -
     once, and large data never hold a Python string per row), except the subject id, whose distinct values
     are nearly as many as its rows: it is trimmed, blanks made missing, in Arrow and listed as clean text."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(path)
     keep = [f.name for f in schema if wanted is None or f.name.upper() in wanted]
-    text = {f.name for f in schema if f.name in keep and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))}
+    text = {f.name for f in schema if f.name in keep and _is_text(f.type)}
     plain = {n for n in text if identifier and n.strip().upper() == identifier.upper()}
     table = pq.read_table(path, columns=keep, read_dictionary=sorted(text - plain))
     for name in plain:
@@ -176,6 +175,12 @@ def _read_parquet(path: Path, wanted: set[str] | None, identifier: str | None) -
     frame.attrs["all_columns"] = list(schema.names)
     frame.attrs["clean_text"] = sorted(n.strip().upper() for n in plain)
     return frame
+
+
+def _is_text(arrow_type: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type))
 
 
 def _clean_ids(ids: Any) -> Any:
@@ -191,12 +196,11 @@ def read_identifiers(path: Path, identifier: str) -> Any:
     """A Parquet file's subject ids as a cleaned Arrow array (None for other formats or non-text ids)."""
     if FORMATS.get(path.suffix.lower()) != "parquet":
         return None
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(path)
     name = next((f.name for f in schema if f.name.strip().upper() == identifier.upper()), None)
-    if name is None or not (pa.types.is_string(schema.field(name).type) or pa.types.is_large_string(schema.field(name).type)):
+    if name is None or not _is_text(schema.field(name).type):
         return None
     return _clean_ids(pq.read_table(path, columns=[name]).column(0))
 

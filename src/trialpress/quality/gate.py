@@ -6,8 +6,9 @@ gate stay fast. Every check is one GE expectation; a dataset's checks run as one
 the full rows to name the failing rows, their subjects and values. The first pass validates the
 value-set expectations (not null, in set, between, types, columns present) on a sketch of each
 column's distinct values, which gives the same verdict as the rows at a fraction of the cost;
-rules that depend on rows (key uniqueness, dates in order) are derived masks computed in pandas. A failing error-level check makes `enforce`
-raise `QualityGateError` with the report attached; warnings are reported and the run continues.
+rules that depend on rows (key uniqueness, dates in order) are derived masks computed in pandas.
+A failing error-level check makes `enforce` raise `QualityGateError` with the report attached;
+warnings are reported and the run continues.
 """
 
 from __future__ import annotations
@@ -284,11 +285,12 @@ def _validate_datasets(gx: Any, by_ds: dict[str, list[Check]], data: StudyData, 
         sketched = [c for c in ds_checks if _on_sketch(c)]
         on_rows = [c for c in ds_checks if not _on_sketch(c)]
         first: dict[str, Any] = {}
-        for part, make in ((sketched, lambda p: _sketch(data_frame, p)),
-                           (on_rows, lambda p: _columns_of(data_frame, p, sid))):
-            if part:
-                batch = definition.get_batch(batch_parameters={"dataframe": make(part)})
-                first.update(_run_suite(gx, batch, ds_name, part, "BOOLEAN_ONLY"))
+        if sketched:
+            first.update(_run_suite(gx, definition.get_batch(batch_parameters={
+                "dataframe": _sketch(data_frame, sketched)}), ds_name, sketched, "BOOLEAN_ONLY"))
+        if on_rows:
+            first.update(_run_suite(gx, definition.get_batch(batch_parameters={
+                "dataframe": _columns_of(data_frame, on_rows, sid)}), ds_name, on_rows, "BOOLEAN_ONLY"))
         failing = [c for c in ds_checks if c.id not in first or not first[c.id].success]
         if not failing:
             for c in ds_checks:

@@ -42,8 +42,6 @@ class Ctx:
     data: StudyData
     sid: str = field(init=False)
 
-    _positions: dict[int, tuple[pd.DataFrame, np.ndarray]] = field(init=False, default_factory=dict, repr=False)
-
     def __post_init__(self) -> None:
         self.sid = self.plan.data.subject_id
 
@@ -51,24 +49,10 @@ class Ctx:
     def adsl(self) -> pd.DataFrame:
         return self.data["ADSL"]
 
-    @cached_property
-    def subject_index(self) -> tuple[pd.Index, np.ndarray]:
-        """ADSL's subject ids (first row of each) and the ADSL row each stands for."""
-        ids = self.adsl[self.sid]
-        first = (ids.notna() & ~ids.duplicated()).to_numpy()
-        return pd.Index(ids[first]), np.flatnonzero(first)
-
     def positions(self, frame: pd.DataFrame) -> np.ndarray:
-        """Each row's subject as its ADSL row (-1: not in ADSL); hashed once per dataset."""
-        for name, known in self.data.frames.items():   # a dataset: joined once, by the loader
-            if known is frame and name != "ADSL":
-                return self.data.rows_in_adsl(name, self.sid)
-        cached = self._positions.get(id(frame))
-        if cached is None or cached[0] is not frame:   # the frame itself is kept, so its id is not reused
-            index, rows = self.subject_index
-            found = index.get_indexer(frame[self.sid])
-            cached = self._positions[id(frame)] = (frame, np.where(found >= 0, rows[found], -1))
-        return cached[1]
+        """Each record's subject as its ADSL row (-1: not in ADSL): the loader's join of that dataset."""
+        name = next(n for n, known in self.data.frames.items() if known is frame and n != "ADSL")
+        return self.data.rows_in_adsl(name, self.sid)
 
     def duplicated_keys(self, frame: pd.DataFrame, *others: str) -> pd.Series:
         """Rows whose subject and `others` repeat another row's (all rows of each repeat, as GE reports them).
