@@ -1,0 +1,332 @@
+"""Word (DOCX) rendering of the report .qmd: pandoc's docx writer with a reference document.
+
+This is what Quarto's docx format does (Quarto's docx is pandoc's docx writer), so this path is
+used with or without Quarto. Three pieces:
+
+- `as_openxml(table)`: the table as a raw OpenXML block (`{=openxml}`), a real Word table in the
+  journal style of the HTML and PDF tables (the raw HTML and Typst blocks are dropped by pandoc's
+  docx writer). Every text from data is XML-escaped; characters XML 1.0 does not allow are
+  replaced by U+FFFD, so data can neither break the document nor inject markup.
+- `render_docx(qmd, template_dir)`: pandoc → report.docx beside the .qmd, with
+  `<template_dir>/docx/reference.docx` (styles, A4 page, footer with "Page X of Y") and a small
+  Lua filter (`DOCX_FILTER`) that maps the format-neutral .qmd onto Word: `.tp-note` divs get the
+  "Table Note" paragraph style, table captions (the paragraphs that open with the Typst
+  `#block(sticky: true)[` marker) get "Table Caption", caption numbers become Word SEQ fields,
+  the title block's `fields` become the "Date" line, and SVG figures are swapped for the PNG of
+  the same stem when one exists beside them (see `figure_png`).
+- Deterministic bytes: pandoc reads SOURCE_DATE_EPOCH for the zip timestamps and the dates of
+  docProps/core.xml; the same .qmd, figures and reference document give the same file.
+
+Page geometry lives here (`PAGE`) so the tables and tools/make_reference_docx.py agree.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape as _xml_escape
+
+from trialpress.errors import RenderError
+from trialpress.report.tables import BREAKABLE_ROWS, Cell, Table
+
+# 2000-01-01T00:00:00Z, the same fixed time as the PDF (engines.FIXED_TIME)
+SOURCE_DATE_EPOCH = 946684800
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    """A4 portrait with the PDF's margins, in twips (1/20 pt; 567 twips = 1 cm)."""
+
+    width: int = 11906
+    height: int = 16838
+    left: int = 1247      # 2.2 cm
+    right: int = 1247
+    top: int = 1247
+    bottom: int = 1361    # 2.4 cm
+    header: int = 567     # distance of header/footer from the page edge: 1 cm
+    footer: int = 567
+
+    @property
+    def text_width(self) -> int:
+        return self.width - self.left - self.right
+
+
+PAGE = PageGeometry()
+
+# style ids of the reference document (tools/make_reference_docx.py creates them)
+TABLE_STYLE = "JournalTable"        # "Journal Table": top and bottom rule, cell margins
+TABLE_TEXT_STYLE = "TableText"      # "Table Text": paragraphs inside table cells
+INDENT_TWIPS = 142                  # 0.25 cm per indent level of a label cell
+HEADER_RULE = 4                     # rule under the header, eighths of a point (0.5 pt)
+SPAN_RULE = 3                       # rule under a spanning header cell (0.375 pt)
+
+# characters XML 1.0 allows (https://www.w3.org/TR/xml/#charsets); everything else becomes U+FFFD
+_NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_WHITESPACE = re.compile("[\t\n\r]")
+
+
+def xml_text(text: object) -> str:
+    """Data text as the content of an XML element: escaped, one line, only XML 1.0 characters."""
+    s = _WHITESPACE.sub(" ", str(text))
+    s = _NOT_XML_CHAR.sub("\ufffd", s)
+    return _xml_escape(s)
+
+
+# ---------------------------------------------------------------------------------------- tables
+def as_openxml(table: Table) -> str:
+    """The table as the body of a pandoc raw block ```` ```{=openxml} ````: one `<w:tbl>` element.
+
+    Header rows repeat on each page (`w:tblHeader`) and never split; tables of at most
+    BREAKABLE_ROWS body rows are kept on one page (keep-with-next), as in the PDF. The width is
+    the text width: with `Table.widths` the layout is fixed (columns in those proportions, text
+    wraps), without them Word autofits the columns within the page width.
+    """
+    n = table.ncols
+    fixed = _usable(table.widths, n)
+    grid = _grid(table.widths if fixed else (), n)
+    keep_all = len(table.body) <= BREAKABLE_ROWS
+    look = ('<w:tblLook w:val="0600" w:firstRow="0" w:lastRow="0" w:firstColumn="0" w:lastColumn="0" '
+            'w:noHBand="1" w:noVBand="1"/>')
+    lines = [
+        '<w:tbl>',
+        f'<w:tblPr><w:tblStyle w:val="{TABLE_STYLE}"/><w:tblW w:w="5000" w:type="pct"/><w:jc w:val="center"/>'
+        f'<w:tblLayout w:type="{"fixed" if fixed else "autofit"}"/>{look}</w:tblPr>',
+        "<w:tblGrid>" + "".join(f'<w:gridCol w:w="{w}"/>' for w in grid) + "</w:tblGrid>",
+    ]
+    last_header = len(table.header) - 1
+    for i, row in enumerate(table.header):
+        rule = HEADER_RULE if i == last_header else SPAN_RULE
+        lines.append(_row(row, grid, fixed, header=True, keep=True, rule=rule, spanning=i < last_header))
+    for i, row in enumerate(table.body):
+        lines.append(_row(row, grid, fixed, header=False, keep=keep_all and i < len(table.body) - 1))
+    lines.append("</w:tbl>")
+    return "\n".join(lines)
+
+
+def _usable(widths: tuple[float, ...], n: int) -> bool:
+    return len(widths) == n and all(w > 0 for w in widths)
+
+
+def _grid(widths: tuple[float, ...], n: int) -> list[int]:
+    """Column widths in twips summing to the text width (equal columns without usable widths)."""
+    total_twips = PAGE.text_width
+    ws = list(widths) if _usable(widths, n) else [1.0] * n
+    total = sum(ws)
+    grid = [int(round(total_twips * w / total)) for w in ws]
+    grid[-1] += total_twips - sum(grid)
+    return grid
+
+
+def _row(cells: tuple[Cell, ...], grid: list[int], fixed: bool, *, header: bool, keep: bool,
+         rule: int = 0, spanning: bool = False) -> str:
+    tr_pr = "<w:cantSplit/>" + ("<w:tblHeader/>" if header else "")
+    parts = [f"<w:tr><w:trPr>{tr_pr}</w:trPr>"]
+    col = 0
+    padded = list(cells)
+    used = sum(max(1, c.colspan) for c in cells)
+    padded += [Cell("")] * max(0, len(grid) - used)
+    for c in padded:
+        span = max(1, min(c.colspan, len(grid) - col)) if col < len(grid) else 1
+        width = sum(grid[col:col + span])
+        col += span
+        # a rule under every cell of the last header row; under the text cells of a spanning row
+        border = rule and (not spanning or c.text.strip())
+        parts.append(_cell(c, width, span, fixed, bold=header or c.bold, keep=keep,
+                           bottom_rule=rule if border else 0))
+    parts.append("</w:tr>")
+    return "".join(parts)
+
+
+def _cell(c: Cell, width: int, span: int, fixed: bool, *, bold: bool, keep: bool, bottom_rule: int) -> str:
+    tc_w = f'<w:tcW w:w="{width}" w:type="dxa"/>' if fixed else '<w:tcW w:w="0" w:type="auto"/>'
+    tc_pr = tc_w
+    if span > 1:
+        tc_pr += f'<w:gridSpan w:val="{span}"/>'
+    if bottom_rule:
+        tc_pr += (f'<w:tcBorders><w:bottom w:val="single" w:sz="{bottom_rule}" w:space="0" w:color="000000"/>'
+                  '</w:tcBorders>')
+    tc_pr += '<w:vAlign w:val="center"/>'
+    p_pr = f'<w:pStyle w:val="{TABLE_TEXT_STYLE}"/>'
+    if keep:
+        p_pr += "<w:keepNext/>"
+    if c.indent and c.align == "left":
+        p_pr += f'<w:ind w:left="{INDENT_TWIPS * c.indent}"/>'
+    p_pr += f'<w:jc w:val="{_JC[c.align]}"/>'
+    run = ""
+    if c.text:
+        r_pr = "<w:rPr><w:b/><w:bCs/></w:rPr>" if bold else ""
+        run = f'<w:r>{r_pr}<w:t xml:space="preserve">{xml_text(c.text)}</w:t></w:r>'
+    return f"<w:tc><w:tcPr>{tc_pr}</w:tcPr><w:p><w:pPr>{p_pr}</w:pPr>{run}</w:p></w:tc>"
+
+
+_JC = {"left": "left", "center": "center", "right": "right"}
+
+
+def raw_block(table: Table) -> str:
+    """The fenced raw block as it goes into the .qmd (HTML and Typst writers drop it)."""
+    return f"```{{=openxml}}\n{as_openxml(table)}\n```\n"
+
+
+# --------------------------------------------------------------------------------------- figures
+FIGURE_DPI = 300
+
+
+def figure_png(svg: Path) -> Path:
+    """Where the Word rendering looks for the raster of an SVG figure: same stem, .png, beside it.
+
+    pandoc's docx writer can only add the PNG fallback that Word needs for an SVG by calling
+    rsvg-convert; without it the SVG goes in alone, which Word 2016+ shows but older Word,
+    LibreOffice and most previewers do not. So the figure writer saves a PNG at FIGURE_DPI next
+    to each SVG (with that dpi in the file, as matplotlib does, so the size on the page is the
+    SVG's) and the Word rendering uses it; without a PNG the SVG is embedded as it is.
+    """
+    return svg.with_suffix(".png")
+
+
+# ------------------------------------------------------------------------------------ the filter
+DOCX_FILTER = r"""
+-- trialpress: the format-neutral .qmd mapped onto Word (pandoc docx writer only)
+local STICKY = "#block(sticky: true)["
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close(); return true end
+  return false
+end
+
+local function xml(s)
+  return (s:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
+end
+
+-- 'Table 3.' or 'Figure 1B.' at the start of a caption: the number becomes a SEQ field whose
+-- shown result is the template's number, so Word's table of figures and cross-references work
+local function seq_field(label, number, repeat_previous)
+  local switches = repeat_previous and " \\c" or ""
+  return pandoc.RawInline("openxml",
+    '<w:fldSimple w:instr=" SEQ ' .. label .. switches .. ' \\* ARABIC "><w:r><w:rPr><w:b/><w:bCs/></w:rPr>'
+    .. '<w:t>' .. xml(number) .. '</w:t></w:r></w:fldSimple>')
+end
+
+local function number_caption(inlines)
+  for i, el in ipairs(inlines) do
+    if el.t == "Strong" then
+      local text = pandoc.utils.stringify(el)
+      local label, number, panel = text:match("^(%a+) (%d+)(%u?)%.$")
+      if (label == "Table" or label == "Figure") and number then
+        local repeat_previous = panel ~= "" and panel ~= "A"
+        local out = pandoc.Inlines{}
+        out:insert(pandoc.Strong{pandoc.Str(label), pandoc.Space()})
+        out:insert(seq_field(label, number, repeat_previous))
+        out:insert(pandoc.Strong{pandoc.Str(panel .. ".")})
+        local result = pandoc.Inlines{}
+        for j = 1, i - 1 do result:insert(inlines[j]) end
+        result:extend(out)
+        for j = i + 1, #inlines do result:insert(inlines[j]) end
+        return result
+      end
+      return inlines
+    elseif el.t ~= "RawInline" and el.t ~= "Space" then
+      return inlines
+    end
+  end
+  return inlines
+end
+
+local function is_caption(para)
+  local first = para.content[1]
+  return first ~= nil and first.t == "RawInline" and first.format == "typst"
+    and first.text:sub(1, #STICKY) == STICKY
+end
+
+local function as_inlines(x)
+  if type(x) == "string" then return pandoc.Inlines{pandoc.Str(x)} end
+  local ok, t = pcall(pandoc.utils.type, x)
+  if ok and t == "Inlines" then return x end
+  return pandoc.Inlines{pandoc.Str(pandoc.utils.stringify(x))}
+end
+
+function Meta(meta)
+  -- the title block's fields ('Data cut-off: ...  Version: ...') as the line under the subtitle
+  if meta.fields and not meta.date then
+    local line = pandoc.Inlines{}
+    for i, f in ipairs(meta.fields) do
+      if i > 1 then line:insert(pandoc.Str("\u{2003}")) end
+      line:insert(pandoc.Strong(as_inlines(f.name) .. pandoc.Inlines{pandoc.Str(":")}))
+      line:insert(pandoc.Space())
+      line:extend(as_inlines(f.value))
+    end
+    meta.date = pandoc.MetaInlines(line)
+  end
+  meta.fields = nil
+  return meta
+end
+
+function Image(img)
+  if img.src:match("%.[sS][vV][gG]$") then
+    local png = img.src:gsub("%.[sS][vV][gG]$", ".png")
+    if exists(png) then img.src = png end
+  end
+  return img
+end
+
+function Figure(fig)
+  local blocks = fig.caption.long
+  if #blocks > 0 and (blocks[1].t == "Plain" or blocks[1].t == "Para") then
+    blocks[1].content = number_caption(blocks[1].content)
+    fig.caption.long = blocks
+  end
+  return fig
+end
+
+function Para(para)
+  if is_caption(para) then
+    para.content = number_caption(para.content)
+    return pandoc.Div({para}, pandoc.Attr("", {}, {["custom-style"] = "Table Caption"}))
+  end
+end
+
+function Div(div)
+  if div.classes:includes("tp-note") and not div.attributes["custom-style"] then
+    div.attributes["custom-style"] = "Table Note"
+    return div
+  end
+end
+"""
+
+
+# ------------------------------------------------------------------------------------ rendering
+def reference_doc(template_dir: Path) -> Path:
+    return template_dir / "docx" / "reference.docx"
+
+
+def render_docx(qmd: Path, template_dir: Path, *, source_date_epoch: int = SOURCE_DATE_EPOCH) -> Path:
+    """Render `qmd` (in its own folder, next to figures/) to report.docx beside it."""
+    import pypandoc
+
+    reference = reference_doc(template_dir)
+    if not reference.is_file():
+        raise RenderError(f"The template set has no Word reference document: {reference} is missing.",
+                          hint="Build it with: python tools/make_reference_docx.py")
+    out = qmd.with_suffix(".docx")
+    with tempfile.TemporaryDirectory(prefix="trialpress-docx-") as tmp:
+        lua = Path(tmp) / "trialpress-docx.lua"
+        lua.write_text(DOCX_FILTER, encoding="utf-8")
+        args = [qmd.name, "-f", "markdown", "-t", "docx", f"--reference-doc={reference.resolve()}",
+                "--toc", "--toc-depth=3", "--metadata=toc-title:Contents", f"--lua-filter={lua}",
+                "-o", out.name]
+        env = {**os.environ, "SOURCE_DATE_EPOCH": str(int(source_date_epoch))}
+        try:
+            proc = subprocess.run([pypandoc.get_pandoc_path(), *args], cwd=qmd.parent, env=env,
+                                  capture_output=True, text=True, check=False)
+        except OSError as exc:
+            raise RenderError(f"pandoc could not be started for the Word document: {exc}",
+                              hint="Reinstall pypandoc-binary in this environment.") from None
+    if proc.returncode != 0 or not out.is_file():
+        raise RenderError(f"pandoc failed (-t docx, {qmd.name}): {proc.stderr.strip()[:2000]}",
+                          hint="This is a template problem: check the template set named in the plan "
+                               "and its docx/reference.docx.")
+    return out
