@@ -3,7 +3,9 @@
 binary.json comes from tests/reference/r/binary.R (base R: binom.test, glm, prop.test, poisson.test);
 firth.json from tests/reference/r/firth.R (brglm2 `type = "AS_mean"`, which for the logit link is Firth's
 penalised likelihood; logistf is not packaged for Debian); duplicates.json and data/duplicates.csv from
-tests/reference/r/duplicates.R (glm and brglm2 on data with few distinct rows, which logistic() fits collapsed).
+tests/reference/r/duplicates.R (glm and brglm2 on data with few distinct rows, which logistic() fits collapsed);
+robust.json from tests/reference/r/robust.R (the Firth fits' profile penalised-likelihood CIs and penalised
+likelihood-ratio P, by an independent R implementation of logistf's definitions).
 The suite needs no R to run.
 """
 
@@ -165,23 +167,46 @@ FIRTH_MODELS = {"zero_cell": ["trt"], "quasi_adjusted": ["trt", "score"], "compl
                 "quasi_continuous": ["score"], "all_responders": ["trt"]}
 
 
-@pytest.mark.parametrize("name", list(FIRTH_MODELS))
+ROBUST = json.loads((REF / "expected" / "robust.json").read_text())
+
+
+@pytest.mark.parametrize("name", [k for k in FIRTH_MODELS if k != "all_responders"])
 def test_firth_matches_r(name: str) -> None:
+    """Firth estimates, SEs and Wald CIs against brglm2 (firth.json); the reported CI is the profile penalised-
+    likelihood interval and P the penalised LR test (logistf's defaults), against robust.R's own R implementation."""
     ref = FIRTH[name]
     sep = pd.read_csv(REF / "data" / "separation.csv")
     res = rs.logistic(sep[sep["set"] == name], "y", FIRTH_MODELS[name])
     assert res.firth and res.converged
     assert res.note == rs.SEPARATION_NOTE == "complete separation: Firth penalised likelihood"
-    assert res.method.startswith("Firth") and "Wald" in res.method
+    assert res.method.startswith("Firth") and "profile penalised-likelihood CI" in res.method
+    assert res.ci_method == "profile penalised likelihood"
     assert (res.n, res.events) == (ref["n"], ref["events"])
     assert close(res.loglik, ref["penalised_loglik"])
     for term_name, expected in ref["coefficients"].items():
         term = res.intercept if term_name == "(Intercept)" else res.terms[term_name]
-        _check_term(term, expected)
-        assert term.odds_ratio.note == "Firth estimate; Wald CI"
+        assert close(term.coef, expected["coef"]) and close(term.se, expected["se"])
+        assert close(term.odds_ratio.value, expected["or"]) and close(term.z, expected["z"])
+        assert close(term.wald.lower, expected["lower"]) and close(term.wald.upper, expected["upper"])
+        assert close(term.wald_p, expected["p"], REL * 10)
+        prof = ROBUST["firth"][name]["coefficients"][term_name]
+        assert close(term.odds_ratio.lower, prof["lower"]) and close(term.odds_ratio.upper, prof["upper"])
+        assert close(term.p, prof["p"])
+        assert term.odds_ratio.note == "Firth estimate; profile penalised-likelihood CI"
         # the unpenalised fit R stops at is huge; ours is not
         if expected["ml_se"] is not None and expected["ml_se"] > 100:
             assert abs(term.coef) < 10 and term.se < 10
+
+
+def test_constant_outcome_gives_no_odds_ratio() -> None:
+    """All responders (firth.json's all_responders, where brglm2 still returns a Firth fit): no OR at all."""
+    sep = pd.read_csv(REF / "data" / "separation.csv")
+    res = rs.logistic(sep[sep["set"] == "all_responders"], "y", ["trt"])
+    assert (res.n, res.events, res.firth) == (FIRTH["all_responders"]["n"], FIRTH["all_responders"]["events"], False)
+    assert res.note == "outcome does not vary" and res.warnings == ("every subject had the outcome",)
+    for term in (res.intercept, res.terms["trt"]):
+        assert math.isnan(term.coef) and math.isnan(term.odds_ratio.value) and math.isnan(term.p)
+        assert term.odds_ratio.note == "outcome does not vary"
 
 
 def test_firth_saturated_closed_form() -> None:
@@ -207,8 +232,8 @@ def test_separation_paths() -> None:
     }
     none = pd.DataFrame({"y": [0] * 10, "g": [0, 1] * 5})
     res = rs.logistic(none, "y", ["g"])
-    assert res.firth and res.warnings[0] == "no subject had the outcome"
-    assert res.terms["g"].coef == pytest.approx(0.0, abs=1e-9)  # 0/5 vs 0/5: Firth log-OR 0
+    assert not res.firth and res.warnings[0] == "no subject had the outcome"
+    assert math.isnan(res.terms["g"].odds_ratio.value) and res.note == "outcome does not vary"
     # and no false alarm on ordinary data
     assert not rs.logistic(_two_group_frame(), "y", ["later"]).firth
 

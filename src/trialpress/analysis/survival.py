@@ -7,7 +7,12 @@ Conventions (stated in every report's methods):
   whose pointwise log-log band contains the quantile. Where S(t) equals the quantile on a flat
   stretch the estimate is the midpoint of that stretch, exactly as R `quantile.survfit`.
 - Log-rank test (optionally stratified: O − E and variances summed over strata).
-- Cox proportional hazards with Efron (default) or Breslow ties, Wald CI and P.
+- Cox proportional hazards with Efron (default) or Breslow ties, Wald CI and P, fitted as R coxph:
+  covariates not coded -1/0/1 are centred on their mean and scaled by 1/(mean absolute deviation)
+  before Newton–Raphson, and coefficients and covariance are transformed back (the HR is per unit of
+  the covariate as given). Subjects missing a covariate or stratum are left out and counted; a term
+  without information (constant, collinear) is left out and named; a coefficient that may be infinite
+  by R's test (the next Newton step exceeds 1e-9 and sqrt(1e-9)·|coef| at convergence) is not estimable.
 Numbers only: nothing here formats.
 """
 
@@ -214,6 +219,17 @@ def _lr_var(w: np.ndarray, frac: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ Cox
+# R coxph's numerical conventions (survival 3.x coxph.fit / coxfit6.c / cholesky2.c / coxph.control):
+EPS = 1e-9                               # coxph.control eps: relative change in the log partial likelihood
+TOLER_CHOL = np.finfo(float).eps ** 0.75  # coxph.control toler.chol: pivot below it (x max pivot) = singular
+TOLER_INF = math.sqrt(EPS)               # coxph.control toler.inf: the "coefficient may be infinite" test
+MAX_ITER = 30
+INFINITE_NOTE = "not estimable: coefficient may be infinite (the partial likelihood converged before it did)"
+NO_CONVERGENCE_NOTE = "model did not converge"
+SINGULAR_AT_ESTIMATE_NOTE = ("not estimable: coefficient may be infinite (its information vanished during the fit; "
+                             "R reports NA)")
+
+
 @dataclass(frozen=True)
 class CoxTerm:
     term: str
@@ -226,6 +242,16 @@ class CoxTerm:
 
 @dataclass(frozen=True)
 class CoxResult:
+    """A Cox fit. Terms that have no HR carry NaN with the reason in `hr.note`, and are listed again:
+
+    - `dropped`: term → reason, for the terms left out of the fit before it started (constant in the
+      analysed subjects, constant within every stratum, collinear with other terms: R reports NA for these);
+    - `not_estimable`: term → reason, for every term whose HR is NaN (the `not_estimable` argument, the
+      dropped terms, and coefficients that may be infinite by R coxph's test);
+    - `n_excluded`: subjects left out for a missing time, event, covariate or stratum, and `excluded`:
+      variable → how many subjects miss it (a subject may miss several).
+    """
+
     terms: dict[str, CoxTerm]
     n: int
     events: int
@@ -236,6 +262,23 @@ class CoxResult:
     ties: str
     note: str = ""
     warnings: tuple[str, ...] = field(default=())
+    dropped: dict[str, str] = field(default_factory=dict)
+    not_estimable: dict[str, str] = field(default_factory=dict)
+    n_excluded: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
+
+
+def _nan_term(term: str, why: str) -> CoxTerm:
+    return CoxTerm(term, math.nan, math.nan, Estimate(math.nan, note=why), math.nan, math.nan)
+
+
+def _complete_cases(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Rows with every column present (R's na.omit) and, per column, how many rows miss it."""
+    columns = list(dict.fromkeys(columns))
+    data = frame[columns]
+    na = data.isna()
+    excluded = {c: int(k) for c, k in na.sum().items() if k}
+    return (data[~na.any(axis=1)] if excluded else data), excluded
 
 
 def cox(frame: pd.DataFrame, duration: str, event: str, covariates: list[str], *,
@@ -246,49 +289,157 @@ def cox(frame: pd.DataFrame, duration: str, event: str, covariates: list[str], *
     `covariates` are numeric columns already dummy-coded. Terms listed in `not_estimable`
     (term → reason) are 0/1 group indicators whose HR cannot exist (a group without subjects or
     events): they are reported as NE, their subjects leave the model, and the other terms are fitted.
+
+    Subjects missing the time, the event, a covariate or a stratum are left out (R's na.omit) and counted
+    in `n_excluded` / `excluded`. A term with no information (constant, or collinear with earlier terms:
+    R's NA coefficient) is left out of the fit and named in `dropped`; a coefficient that may be infinite
+    (R coxph's test, see `_fit`) is reported as not estimable; both appear in `not_estimable` and the
+    other terms keep their estimates.
     """
-    data = frame[[duration, event, *covariates, *(strata or [])]]
-    ne = not_estimable or {}
-    nan_hr = {c: CoxTerm(c, math.nan, math.nan, Estimate(math.nan, note=ne.get(c, "not estimable")),
-                         math.nan, math.nan) for c in covariates}
+    data, excluded = _complete_cases(frame, [duration, event, *covariates, *(strata or [])])
+    n_excluded = len(frame) - len(data)
+    ne = dict(not_estimable or {})
     for term in ne:
         data = data[data[term] == 0]
     fitted = [c for c in covariates if c not in ne]
     n, n_events = len(data), int(data[event].sum())
+    info = {"n_excluded": n_excluded, "excluded": excluded}
     if not fitted or n_events == 0:
+        why = {c: ne.get(c, "no events" if n_events == 0 else "not estimable") for c in covariates}
         note = "; ".join(sorted(set(ne.values()))) or "no events"
-        return CoxResult(nan_hr, n, n_events, math.nan, math.nan, len(covariates), math.nan, ties, note)
+        return CoxResult({c: _nan_term(c, why[c]) for c in covariates}, n, n_events, math.nan, math.nan,
+                         len(covariates), math.nan, ties, note, not_estimable=why, **info)
     fit = _fit(data, duration, event, fitted, strata, ties)
     if fit is None:
-        failed = {c: CoxTerm(c, math.nan, math.nan, Estimate(math.nan, note=ne.get(c, "model did not converge")),
-                             math.nan, math.nan) for c in covariates}
-        return CoxResult(failed, n, n_events, math.nan, math.nan, len(covariates), math.nan, ties,
-                         "model did not converge")
-    beta, cov, ll, ll0, warn = fit
+        why = {c: ne.get(c, NO_CONVERGENCE_NOTE) for c in covariates}
+        return CoxResult({c: _nan_term(c, why[c]) for c in covariates}, n, n_events, math.nan, math.nan,
+                         len(covariates), math.nan, ties, NO_CONVERGENCE_NOTE, not_estimable=why, **info)
     z = stats.norm.ppf(1 - (1 - conf_level) / 2)
-    terms = dict(nan_hr)
-    for i, c in enumerate(fitted):
-        se = math.sqrt(cov[i, i])
-        zval = beta[i] / se
-        terms[c] = CoxTerm(c, float(beta[i]), se,
-                           Estimate(math.exp(beta[i]), math.exp(beta[i] - z * se), math.exp(beta[i] + z * se)),
+    why = {**ne, **fit.dropped, **fit.infinite}
+    terms = {}
+    for c in covariates:
+        if c in why:
+            terms[c] = _nan_term(c, why[c])
+            continue
+        j = fitted.index(c)
+        b, se = float(fit.beta[j]), math.sqrt(fit.cov[j, j])
+        zval = b / se
+        terms[c] = CoxTerm(c, b, se, Estimate(math.exp(b), math.exp(b - z * se), math.exp(b + z * se)),
                            zval, float(2 * stats.norm.sf(abs(zval))))
-    lr = 2 * (ll - ll0)
-    note = "; ".join(f"{t}: {why}" for t, why in sorted(ne.items()))
-    return CoxResult(terms, n, n_events, ll, lr, len(fitted), float(stats.chi2.sf(lr, len(fitted))), ties, note,
-                     warnings=warn)
+    df = fit.df
+    lr = 2 * (fit.loglik - fit.loglik0)
+    note = "; ".join(f"{t}: {why[t]}" for t in sorted(why))
+    return CoxResult(terms, n, n_events, fit.loglik, lr, df, float(stats.chi2.sf(lr, df)) if df else math.nan, ties,
+                     note, warnings=fit.warnings, dropped=dict(fit.dropped), not_estimable=why, **info)
 
 
 def cox_fit_raw(frame: pd.DataFrame, duration: str, event: str, covariates: list[str], *,
                 strata: list[str] | None = None, ties: str = "efron") -> tuple[np.ndarray, np.ndarray] | None:
-    """Coefficients and their covariance matrix (for Wald tests of several terms), or None if it fails."""
-    fit = _fit(frame[[duration, event, *covariates, *(strata or [])]], duration, event, covariates, strata, ties)
-    return None if fit is None else (fit[0], fit[1])
+    """Coefficients and their covariance matrix (for Wald tests of several terms), or None if it fails.
+
+    Complete cases only. None also when a term had to be dropped (no information) or its coefficient may
+    be infinite: a Wald test involving it does not exist.
+    """
+    data, _ = _complete_cases(frame, [duration, event, *covariates, *(strata or [])])
+    fit = _fit(data, duration, event, covariates, strata, ties)
+    if fit is None or fit.dropped or fit.infinite:
+        return None
+    return fit.beta, fit.cov
+
+
+@dataclass(frozen=True)
+class _CoxFit:
+    beta: np.ndarray            # per covariate, original scale (NaN where dropped)
+    cov: np.ndarray             # original scale (NaN rows/columns where dropped)
+    loglik: float
+    loglik0: float
+    warnings: tuple[str, ...]
+    dropped: dict[str, str]     # term → why it was left out of the fit
+    infinite: dict[str, str]    # term → why its coefficient is not estimable (may be infinite)
+    df: int                     # coefficients R reports (not NA): the LR test's degrees of freedom
+
+
+def _scaling(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R coxph's centring and scaling (coxfit6.c): a column not made only of -1, 0 and 1 is centred on its
+    mean and multiplied by 1 / its mean absolute deviation (a constant one is only centred, on its value);
+    other columns are left alone."""
+    centre, scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        if np.isin(col, (-1.0, 0.0, 1.0)).all():
+            continue
+        if np.ptp(col) == 0:  # constant: centred on its value, so it is exactly 0 and singular
+            centre[j] = col[0]
+            continue
+        centre[j] = col.mean()
+        mad = np.abs(col - centre[j]).mean()
+        scale[j] = 1.0 / mad if mad > 0 else 1.0
+    return centre, scale
+
+
+def _nonsingular(info: np.ndarray, toler: float = TOLER_CHOL) -> np.ndarray:
+    """Columns R coxph keeps: survival's cholesky2 on the information matrix, in column order, marks a
+    column singular when its pivot falls below toler × the largest diagonal element (its coefficient is NA)."""
+    a = np.array(info, dtype=float)
+    p = len(a)
+    big = max(float(np.max(np.diag(a))) if p else 0.0, 0.0)
+    eps = toler if big == 0 else big * toler
+    keep = np.zeros(p, dtype=bool)
+    for i in range(p):
+        pivot = a[i, i]
+        if not math.isfinite(pivot) or pivot < eps:
+            continue
+        keep[i] = True
+        for j in range(i + 1, p):
+            temp = a[j, i] / pivot
+            a[j, i] = temp
+            a[j, j] -= temp * temp * pivot
+            a[j + 1:, j] -= temp * a[j + 1:, i]
+    return keep
+
+
+def _newton_step(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """The Newton step V u, with V as coxph's chsolve2 after cholesky2: columns singular at this iterate get
+    no step (R then reports their coefficient as NA)."""
+    keep = _nonsingular(-hess)
+    if keep.all():
+        return np.linalg.solve(-hess, grad)
+    step = np.zeros_like(grad)
+    if keep.any():
+        step[keep] = np.linalg.solve(-hess[np.ix_(keep, keep)], grad[keep])
+    return step
+
+
+def _singular_reason(x: np.ndarray, xs: np.ndarray, j: int, kept: list[int], skey: np.ndarray, names: list[str],
+                     stratified: bool) -> str:
+    """Why column j has no information: constant, constant within strata, collinear with earlier kept
+    columns, or (otherwise) no variation among the subjects at risk at the event times."""
+    col = xs[:, j]
+    if np.ptp(x[:, j]) == 0:
+        return f"constant in the analysed subjects (value {x[0, j]:g})"
+    if stratified and all(np.ptp(col[skey == s]) == 0 for s in np.unique(skey)):
+        return "constant within every stratum"
+    if kept:
+        others = xs[:, kept]
+        resid = col - others @ np.linalg.lstsq(others, col, rcond=None)[0]
+        if np.abs(resid).max() <= 1e-8 * np.abs(col).max():
+            return "collinear with " + ", ".join(names[k] for k in kept) + " (aliased)"
+    return "no information in the risk sets at the event times"
 
 
 def _fit(data: pd.DataFrame, duration: str, event: str, covariates: list[str], strata: list[str] | None,
-         ties: str) -> tuple[np.ndarray, np.ndarray, float, float, tuple[str, ...]] | None:
+         ties: str) -> _CoxFit | None:
     """Newton–Raphson with step halving on the partial likelihood (R coxph's algorithm and tolerance).
+
+    As in R coxph, covariates are centred and scaled first (`_scaling`), the fit runs on that scale and
+    coefficients, score and covariance are transformed back (β = s·β*, V = s sᵀ ∘ V*): Newton–Raphson is
+    invariant to this in exact arithmetic, but on the original scale a covariate in the thousands loses
+    the second derivative to cancellation and overflows exp(η).
+
+    Terms whose information is singular at β = 0 (survival's cholesky2 rule, `_nonsingular`) are left out
+    and returned in `dropped`. After convergence R's test for infinite coefficients (coxph.fit) is applied:
+    with u the score and V the inverse information at the estimate, the coefficient k may be infinite when
+    the next Newton step |(V u)_k| > eps (1e-9) and > toler.inf (√eps) × |β_k|, or u_k is not finite.
 
     The likelihood is evaluated on collapsed, weighted cells (`_Cells`), so a fit at 10^6 rows costs
     one O(n) pass plus a few O(cells + events) iterations.
@@ -300,16 +451,31 @@ def _fit(data: pd.DataFrame, duration: str, event: str, covariates: list[str], s
     d = data[event].to_numpy(float) > 0
     if not d.any():
         return None  # no events: the information matrix is zero (singular)
-    skey = cells([pd.factorize(data[s], use_na_sentinel=False)[0] for s in strata or []], len(data))[0]  # NaN: a level
-    evaluate = _Cells(skey, t, d, x, ties == "efron").evaluate
-
-    beta = np.zeros(x.shape[1])
+    skey = cells([pd.factorize(data[s], use_na_sentinel=False)[0] for s in strata or []], len(data))[0]
+    centre, scale = _scaling(x)
+    xs = (x - centre) * scale
+    p = x.shape[1]
+    evaluate = _Cells(skey, t, d, xs, ties == "efron").evaluate
+    beta = np.zeros(p)
     ll0, grad, hess = evaluate(beta)
+    keep = _nonsingular(-hess)
+    dropped: dict[str, str] = {}
+    if not keep.all():
+        kept = [int(k) for k in np.flatnonzero(keep)]
+        for j in np.flatnonzero(~keep):
+            earlier = [k for k in kept if k < j]
+            dropped[covariates[j]] = _singular_reason(x, xs, int(j), earlier, skey, covariates, bool(strata))
+        if not kept:
+            nan = np.full(p, math.nan)
+            return _CoxFit(nan, np.full((p, p), math.nan), float(ll0), float(ll0), (), dropped, {}, 0)
+        evaluate = _Cells(skey, t, d, xs[:, keep], ties == "efron").evaluate
+        beta = np.zeros(len(kept))
+        ll0, grad, hess = evaluate(beta)
     ll = ll0
     converged = False
-    for _ in range(30):
+    for _ in range(MAX_ITER):
         try:
-            step = np.linalg.solve(-hess, grad)
+            step = _newton_step(hess, grad)
         except np.linalg.LinAlgError:
             return None
         new = beta + step
@@ -320,19 +486,38 @@ def _fit(data: pd.DataFrame, duration: str, event: str, covariates: list[str], s
             new = beta + step
             ll_new, g_new, h_new = evaluate(new)
             halvings += 1
-        done = abs(ll_new - ll) <= 1e-9 * abs(ll_new) + 1e-12
+        done = abs(ll_new - ll) <= EPS * abs(ll_new) + 1e-12
         beta, ll, grad, hess = new, ll_new, g_new, h_new
         if done:
             converged = True
             break
+    # as coxph: the variance is the generalised inverse of the information by cholesky2 (zero for a column
+    # found singular at the estimate, whose coefficient R reports as NA)
+    live = _nonsingular(-hess)
+    cov_s = np.zeros_like(hess)
     try:
-        cov = np.linalg.inv(-hess)
+        cov_s[np.ix_(live, live)] = np.linalg.inv(-hess[np.ix_(live, live)])
     except np.linalg.LinAlgError:
         return None
-    warn: tuple[str, ...] = () if converged else ("partial likelihood did not converge in 30 iterations",)
-    if np.any(np.abs(beta) > 20) or not np.all(np.isfinite(cov)):
+    if not (np.all(np.isfinite(cov_s)) and np.all(np.isfinite(beta)) and math.isfinite(ll)):
         return None
-    return beta, cov, float(ll), float(ll0), warn
+    s = scale[keep]
+    b_orig, v_orig = beta * s, cov_s * np.outer(s, s)
+    next_step = np.abs((cov_s @ grad) * s)  # |V u| on the original scale (coxph.fit's `infs`)
+    flag = ~np.isfinite(grad) | ((next_step > EPS) & (next_step > TOLER_INF * np.abs(b_orig)))
+    kept_names = [c for c, k in zip(covariates, keep) if k]
+    reason = INFINITE_NOTE if converged else INFINITE_NOTE.replace("converged before it did", "did not converge")
+    infinite = {c: reason for c, f in zip(kept_names, flag) if f}
+    infinite.update({c: SINGULAR_AT_ESTIMATE_NOTE for c, ok in zip(kept_names, live) if not ok})
+    b_orig[~live] = math.nan
+    v_orig[~live, :] = math.nan
+    v_orig[:, ~live] = math.nan
+    warn: tuple[str, ...] = () if converged else (f"partial likelihood did not converge in {MAX_ITER} iterations",)
+    full_b = np.full(p, math.nan)
+    full_v = np.full((p, p), math.nan)
+    full_b[keep] = b_orig
+    full_v[np.ix_(keep, keep)] = v_orig
+    return _CoxFit(full_b, full_v, float(ll), float(ll0), warn, dropped, infinite, int(live.sum()))
 
 
 class _Cells:
@@ -378,6 +563,11 @@ class _Cells:
     def evaluate(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         p, m = self.p, self.m
         eta = np.einsum("i,ij->j", b, self.z[:p])
+        shift = float(eta.max()) if eta.size else 0.0
+        if shift > 500:  # exp(η) would overflow: the likelihood is invariant to a common shift of η
+            eta -= shift
+        else:
+            shift = 0.0
         np.exp(eta, out=m[0])
         m[0] *= self.w
         np.multiply(m[0], self.z, out=m[1:])
@@ -405,7 +595,8 @@ class _Cells:
             np.multiply(f, fi2, out=ffi2)
             np.log(den, out=den)
             log_den, inv, f_inv, inv2, f_inv2, ff_inv2 = np.add.reduceat(self.buf, self.l_start, axis=1)
-        ll = float(b @ self.x_ev_sum - log_den.sum())  # Σ w·η over event cells − Σ log den
+        # Σ w·η over event cells − Σ log den (each of the Σ D log-den terms carries the shift)
+        ll = float(b @ self.x_ev_sum - log_den.sum() - shift * self.n_tied.sum())
         mean = np.einsum("ij,j->i", s[1:], inv) - np.einsum("ij,j->i", e[1:], f_inv)  # Σ_l (S − f_l·E)/den_l
         second = np.empty((p, p))
         second[self.iu] = mean[p:]
