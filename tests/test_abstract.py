@@ -12,6 +12,7 @@ from trialpress.plan import Plan, load_plan
 from trialpress.report.context import ContextBuilder
 from trialpress.report.document import Meta, build_context
 from trialpress.report.templating import render_template
+from trialpress.results import keys
 from trialpress.results.ard import ARD
 from trialpress.results.collect import analyse
 
@@ -25,7 +26,7 @@ def abstract_for(plan: Plan, data) -> tuple[str, ARD]:  # type: ignore[no-untype
     ard = results.ard
     cb = ContextBuilder(plan, ard)
     meta = Meta(version="test", cutoff="2016-01-01", report_date="2026-01-01", software={}, renderer={})
-    ctx = build_context(plan, results, cb, meta, {})
+    ctx = build_context(plan, cb, meta, {})
     return render_template(ROOT / "templates" / "article", "abstract.qmd.j2", ctx), ard
 
 
@@ -86,7 +87,7 @@ def test_direction_words_flip_with_the_reference_group() -> None:
     plan = lp.plan.model_copy(update={"groups": groups})
     text, ard = abstract_for(plan, load_study(lp))
     text = _plain(text)
-    assert ard["OS.cox.FIRST.hr"].value < 1
+    assert ard[keys.model("OS", "cox", "hr", "FIRST")].value < 1
     assert ("Compared with patients who received blinatumomab as second or later salvage, those who received "
             "blinatumomab as first salvage had a longer median overall survival (OS; 10.4 vs. 5.7 months; HR, 0.64"
             in text)
@@ -101,7 +102,7 @@ def test_swapped_survival_changes_who_is_said_to_live_longer() -> None:
     plan = lp.plan.model_copy(update={"binary": [], "safety": None})
     text, ard = abstract_for(plan, type(data)(frames={**data.frames, "ADSL": adsl}, files=data.files))
     text = _plain(text)
-    assert ard["OS.cox.LATER.hr"].value < 1
+    assert ard[keys.model("OS", "cox", "hr", "LATER")].value < 1
     assert ("Compared with patients who received blinatumomab as first salvage, those who received blinatumomab "
             "as second or later salvage had a longer median overall survival") in text
     assert "first salvage had a longer" not in text

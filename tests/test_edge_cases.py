@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from trialpress.results import keys
+
 import math
 
 import pandas as pd
@@ -18,13 +20,13 @@ def test_empty_group_gives_ne_with_reasons_not_an_exception() -> None:
     groups = lp.plan.groups.model_copy(update={"levels": [*lp.plan.groups.levels, Level(value="NONE", label="None")]})
     plan = lp.plan.model_copy(update={"groups": groups, "safety": None, "baseline": [], "binary": []})
     ard = analyse(plan, load_study(lp)).ard
-    assert ard["POP.FAS.NONE.n"].value == 0
-    median = ard["OS.km.NONE.median"]
+    assert ard[keys.population("FAS", "NONE")].value == 0
+    median = ard[keys.km("OS", "median", "NONE")]
     assert math.isnan(median.value) and median.note == "no subjects"
-    hr = ard["OS.cox.NONE.hr"]
+    hr = ard[keys.model("OS", "cox", "hr", "NONE")]
     assert math.isnan(hr.value) and "no subjects in group NONE" in hr.note
     # the other comparison is unaffected
-    assert ard["OS.cox.LATER.hr"].value > 1 and ard["OS.cox.LATER.hr"].note == ""
+    assert ard[keys.model("OS", "cox", "hr", "LATER")].value > 1 and ard[keys.model("OS", "cox", "hr", "LATER")].note == ""
 
 
 def test_group_without_events_and_single_subject() -> None:
@@ -37,13 +39,13 @@ def test_group_without_events_and_single_subject() -> None:
     plan = lp.plan.model_copy(update={"time_to_event": lp.plan.time_to_event[:1], "safety": None, "baseline": [],
                                       "binary": [], "subgroups": []})
     ard = analyse(plan, type(data)(frames=frames, files=data.files)).ard
-    assert ard["OS.km.FIRST.events"].value == 0
-    assert math.isnan(ard["OS.km.FIRST.median"].value) and ard["OS.km.FIRST.median"].note == "no events"
-    assert math.isnan(ard["OS.cox.LATER.hr"].value) and "no events in group FIRST" in ard["OS.cox.LATER.hr"].note
-    assert ard["OS.logrank.LATER.p"].value < 0.001  # the log-rank test still exists
+    assert ard[keys.km("OS", "events", "FIRST")].value == 0
+    assert math.isnan(ard[keys.km("OS", "median", "FIRST")].value) and ard[keys.km("OS", "median", "FIRST")].note == "no events"
+    assert math.isnan(ard[keys.model("OS", "cox", "hr", "LATER")].value) and "no events in group FIRST" in ard[keys.model("OS", "cox", "hr", "LATER")].note
+    assert ard[keys.test("OS", "logrank", "p", "LATER")].value < 0.001  # the log-rank test still exists
 
     one = frames["ADSL"]
     keep = pd.concat([one[one["SALVGRP"] == "LATER"], one[one["SALVGRP"] == "FIRST"].head(1)])
     ard1 = analyse(plan, type(data)(frames={**data.frames, "ADSL": keep}, files=data.files)).ard
-    assert ard1["OS.km.FIRST.n"].value == 1
-    assert math.isnan(ard1["OS.km.FIRST.median"].lower)  # R: CI (NA, NA) for n = 1
+    assert ard1[keys.km("OS", "n", "FIRST")].value == 1
+    assert math.isnan(ard1[keys.km("OS", "median", "FIRST")].lower)  # R: CI (NA, NA) for n = 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from trialpress.results import keys
+
 from pathlib import Path
 
 import pandas as pd
@@ -40,7 +42,8 @@ def test_formats_give_the_same_results(project_copy: Path, fmt: str) -> None:
     data = load_study(lp2)
     assert data.files["ADSL"].suffix == f".{fmt}"
     other = analyse(lp_plan, data).ard
-    for key in ("OS.km.FIRST.median", "OS.km.LATER.median", "OS.cox.LATER.hr", "POP.FAS.n"):
+    for key in (keys.km("OS", "median", "FIRST"), keys.km("OS", "median", "LATER"),
+                keys.model("OS", "cox", "hr", "LATER"), keys.population("FAS")):
         assert other[key].value == pytest.approx(reference[key].value, rel=1e-12), key
 
 

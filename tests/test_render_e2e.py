@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from trialpress.results import keys
+
 import json
 import re
 from pathlib import Path
@@ -59,9 +61,9 @@ def test_pdf_has_the_os_sentence_with_the_ard_numbers(rendered: Path) -> None:
     m = OS_SENTENCE.search(text)
     assert m, text[:2000]
     ard = {r["id"]: r for r in json.loads((rendered / "ard.json").read_text())["rows"]}
-    assert m.group(1) == f"{ard['OS.km.FIRST.median']['value']:.1f}"
-    assert m.group(2) == f"{ard['OS.km.LATER.median']['value']:.1f}"
-    assert m.group(3) == f"{ard['OS.cox.LATER.hr']['value']:.2f}"
+    assert m.group(1) == f"{ard[keys.km('OS', 'median', 'FIRST').id]['value']:.1f}"
+    assert m.group(2) == f"{ard[keys.km('OS', 'median', 'LATER').id]['value']:.1f}"
+    assert m.group(3) == f"{ard[keys.model('OS', 'cox', 'hr', 'LATER').id]['value']:.2f}"
 
 
 def test_same_inputs_create_no_new_version(rendered: Path) -> None:

@@ -3,6 +3,8 @@ and the safety wording against the risk-difference CIs."""
 
 from __future__ import annotations
 
+from trialpress.results import keys
+
 import pandas as pd
 import pytest
 
@@ -36,27 +38,27 @@ def subjects(frame: pd.DataFrame, group: str) -> int:
 @pytest.mark.parametrize("group", ["FIRST", "LATER"])
 def test_overview_counts(ard: ARD, raw: tuple[pd.DataFrame, pd.DataFrame], group: str) -> None:
     _, ae = raw
-    assert ard[f"SAFETY.overview.any.{group}.n"].value == subjects(ae, group)
-    assert ard[f"SAFETY.overview.severe.{group}.n"].value == subjects(ae[ae["AETOXGR"].astype(int) >= 3], group)
-    assert ard[f"SAFETY.overview.serious.{group}.n"].value == subjects(ae[ae["AESER"] == "Y"], group)
-    assert ard[f"SAFETY.overview.discontinued.{group}.n"].value == subjects(ae[ae["AEACN"] == "DRUG WITHDRAWN"], group)
+    assert ard[keys.safety("overview", "n", group, term="any")].value == subjects(ae, group)
+    assert ard[keys.safety("overview", "n", group, term="severe")].value == subjects(ae[ae["AETOXGR"].astype(int) >= 3], group)
+    assert ard[keys.safety("overview", "n", group, term="serious")].value == subjects(ae[ae["AESER"] == "Y"], group)
+    assert ard[keys.safety("overview", "n", group, term="discontinued")].value == subjects(ae[ae["AEACN"] == "DRUG WITHDRAWN"], group)
     fatal = ae[(ae["AEOUT"] == "FATAL") | (ae["AETOXGR"].astype(int) == 5)]
-    assert ard[f"SAFETY.overview.fatal.{group}.n"].value == subjects(fatal, group)
+    assert ard[keys.safety("overview", "n", group, term="fatal")].value == subjects(fatal, group)
 
 
 def test_terms_and_interest_counts(ard: ARD, raw: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     _, ae = raw
     for group in ("FIRST", "LATER"):
         headache = ae[ae["AEDECOD"] == "Headache"]
-        assert ard[f"SAFETY.pt_any.Nervous_system_disorders.Headache.{group}.n"].value == subjects(headache, group)
+        assert ard[keys.safety("pt_any", "n", group, term="Headache", parent="Nervous system disorders")].value == subjects(headache, group)
         infections = ae[ae["AEBODSYS"] == "Infections and infestations"]
-        assert ard[f"SAFETY.interest.INFECT.{group}.n"].value == subjects(infections, group)
+        assert ard[keys.safety("interest", "n", group, term="INFECT")].value == subjects(infections, group)
 
 
 def test_adverse_events_of_interest_follow_the_seed(ard: ARD) -> None:
     """The seed: CRS, febrile neutropenia and infection were more frequent with second or later salvage."""
     for term in ("CRS", "FN", "INFECT"):
-        assert ard[f"SAFETY.interest.{term}.LATER.difference"].value > 0, term
+        assert ard[keys.safety("interest", "difference", "LATER", term=term)].value > 0, term
 
 
 def test_baseline_counts_and_summaries(ard: ARD, raw: tuple[pd.DataFrame, pd.DataFrame]) -> None:
@@ -64,11 +66,11 @@ def test_baseline_counts_and_summaries(ard: ARD, raw: tuple[pd.DataFrame, pd.Dat
     for group in ("FIRST", "LATER"):
         part = adsl[adsl["SALVGRP"] == group]
         age = part["AGE"].astype(float)
-        assert ard[f"BASELINE.AGE.{group}.mean"].value == pytest.approx(age.mean())
-        assert ard[f"BASELINE.AGE.{group}.sd"].value == pytest.approx(age.std())
-        assert ard[f"BASELINE.AGE.{group}.median"].value == pytest.approx(age.median())
-        assert ard[f"BASELINE.SEX.F.{group}.n"].value == (part["SEX"] == "F").sum()
-    assert ard["BASELINE.SEX.F.n"].value == (adsl["SEX"] == "F").sum()
+        assert ard[keys.baseline("AGE", "mean", group)].value == pytest.approx(age.mean())
+        assert ard[keys.baseline("AGE", "sd", group)].value == pytest.approx(age.std())
+        assert ard[keys.baseline("AGE", "median", group)].value == pytest.approx(age.median())
+        assert ard[keys.baseline("SEX", "n", group, "F")].value == (part["SEX"] == "F").sum()
+    assert ard[keys.baseline("SEX", "n", "", "F")].value == (adsl["SEX"] == "F").sum()
 
 
 def test_safety_sentence_words_follow_the_cis(ard: ARD) -> None:
@@ -80,7 +82,7 @@ def test_safety_sentence_words_follow_the_cis(ard: ARD) -> None:
     assert section is not None
     for view in section.interest_terms:
         term = next(t for t in plan.safety.of_interest if t.label == view.label)  # type: ignore[union-attr]
-        r = ard[f"SAFETY.interest.{term.id}.LATER.difference"]
+        r = ard[keys.safety("interest", "difference", "LATER", term=term.id)]
         assert (view.more_frequent_in is not None) == (r.lower > 0)
         assert (view.numerically_more_in is not None) == (r.lower <= 0 < r.value)
 
@@ -105,14 +107,14 @@ def test_every_term_count_matches_plain_pandas(ard: ARD, raw: tuple[pd.DataFrame
     _, ae = raw
     expected: dict[tuple[str, str, str, str], int] = {}
     for grade, part in (("any", ae), ("severe", ae[ae["AETOXGR"].astype(int) >= 3])):
-        for keys, analysis in ((["AEBODSYS"], f"soc_{grade}"), (["AEBODSYS", "AEDECOD"], f"pt_{grade}")):
-            for term, rows in part.groupby(keys):
+        for by, analysis in ((["AEBODSYS"], f"soc_{grade}"), (["AEBODSYS", "AEDECOD"], f"pt_{grade}")):
+            for term, rows in part.groupby(by):
                 term = term if isinstance(term, tuple) else (term,)
                 level, param = (term[1], term[0]) if len(term) == 2 else (term[0], "")
                 expected[(analysis, param, level, "")] = rows["USUBJID"].nunique()
                 for g, sub in rows.groupby("SALVGRP"):
                     expected[(analysis, param, level, g)] = sub["USUBJID"].nunique()
-    got = {(r.analysis, r.param, r.level, r.group): r.value for r in ard
+    got = {(r.analysis, r.parent, r.term, r.group): r.value for r in ard
            if r.analysis.startswith(("soc_", "pt_")) and r.value > 0}
     assert len(expected) > 200
     assert got == expected

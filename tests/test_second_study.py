@@ -10,6 +10,8 @@ study were fixed in the engine; these tests keep them fixed.
 
 from __future__ import annotations
 
+from trialpress.results import keys
+
 import html as htmllib
 import json
 import re
@@ -131,8 +133,8 @@ def test_version_folder(rendered: Path) -> None:
 
 @slow
 def test_three_group_columns_plus_total(page: str, ard: dict[str, dict]) -> None:
-    itt = {g: int(ard[f"POP.ITT.{g}.n"]["value"]) for g in ARMS}
-    saf = {g: int(ard[f"POP.SAF.{g}.n"]["value"]) for g in ARMS}
+    itt = {g: int(ard[keys.population("ITT", g).id]["value"]) for g in ARMS}
+    saf = {g: int(ard[keys.population("SAF", g).id]["value"]) for g in ARMS}
     expected_itt = [f"{ARMS[g]} (N = {itt[g]})" for g in ARMS]
     expected_saf = [f"{ARMS[g]} (N = {saf[g]})" for g in ARMS]
     assert header_cells(table(page, "table-baseline"))[1:] == [*expected_itt, f"Total (N = {sum(itt.values())})"]
@@ -148,11 +150,11 @@ def test_three_group_columns_plus_total(page: str, ard: dict[str, dict]) -> None
 @slow
 def test_itt_and_safety_populations(ard: dict[str, dict], data: dict[str, pd.DataFrame]) -> None:
     adsl = data["ADSL"]
-    assert ard["POP.ITT.n"]["value"] == len(adsl)
-    assert ard["POP.SAF.n"]["value"] == (adsl["SAFFL"] == "Y").sum() < len(adsl)
-    assert ard["TTFE.km.n"]["population"] == "ITT" and ard["TTFE.km.n"]["value"] == len(adsl)
-    assert ard["SAFETY.overview.any.n"]["population"] == "SAF"
-    assert ard["SAFETY.overview.any.n"]["n"] == ard["POP.SAF.n"]["value"]
+    assert ard[keys.population("ITT").id]["value"] == len(adsl)
+    assert ard[keys.population("SAF").id]["value"] == (adsl["SAFFL"] == "Y").sum() < len(adsl)
+    assert ard[keys.km("TTFE", "n").id]["population"] == "ITT" and ard[keys.km("TTFE", "n").id]["value"] == len(adsl)
+    assert ard[keys.safety("overview", "n", term="any").id]["population"] == "SAF"
+    assert ard[keys.safety("overview", "n", term="any").id]["n"] == ard[keys.population("SAF").id]["value"]
 
 
 @slow
@@ -160,12 +162,12 @@ def test_itt_and_safety_populations(ard: dict[str, dict], data: dict[str, pd.Dat
 def test_each_dose_vs_placebo_hr(ard: dict[str, dict], endpoint: str) -> None:
     for arm in DOSES:
         for analysis in ("cox", "cox_strat"):
-            row = ard[f"{endpoint}.{analysis}.{arm}.hr"]
+            row = ard[keys.model(endpoint, analysis, "hr", arm).id]
             assert row["reference"] == "PLACEBO" and row["group"] == arm
             assert 0 < row["lower"] < row["value"] < row["upper"]
-        assert f"{endpoint}.logrank.{arm}.p" in ard
-    assert f"{endpoint}.cox.PLACEBO.hr" not in ard
-    assert f"{endpoint}.logrank.p" in ard   # the 2-df log-rank over all three arms
+        assert keys.test(endpoint, "logrank", "p", arm).id in ard
+    assert keys.model(endpoint, "cox", "hr", "PLACEBO").id not in ard
+    assert keys.test(endpoint, "logrank", "p").id in ard   # the 2-df log-rank over all three arms
 
 
 @slow
@@ -174,7 +176,7 @@ def test_hrs_match_the_generator(ard: dict[str, dict], data: dict[str, pd.DataFr
     equals, within sampling noise of the model, the pairwise HR the generator calibrated."""
     measured = vlt.check_calibration(data["ADSL"], data["ADTTE"])["TTFE"]["hr"]
     for arm in DOSES:
-        assert ard[f"TTFE.cox.{arm}.hr"]["value"] == pytest.approx(measured[arm]["hr"], abs=0.02)
+        assert ard[keys.model("TTFE", "cox", "hr", arm).id]["value"] == pytest.approx(measured[arm]["hr"], abs=0.02)
 
 
 @slow
@@ -182,11 +184,11 @@ def test_days_are_the_unit(ard: dict[str, dict], page: str, data: dict[str, pd.D
     adtte = data["ADTTE"].merge(data["ADSL"][["USUBJID", "TRT01P"]], on="USUBJID")
     for arm in ARMS:
         d = adtte[(adtte["PARAMCD"] == "TTFE") & (adtte["TRT01P"] == arm)]
-        median = ard[f"TTFE.km.{arm}.median"]["value"]
+        median = ard[keys.km("TTFE", "median", arm).id]["value"]
         # a time in days (an observed AVAL, or the midpoint of a flat stretch at 0.5) within the 52 weeks
         assert 30 < median < 380 and (median in set(d["AVAL"]) or 2 * median == round(2 * median))
-    assert ard["TTFE.km.PLACEBO.median"]["value"] == pytest.approx(vlt.TARGETS["ttfe_median"], abs=2)
-    assert "TTFE.km.PLACEBO.rate.360" in ard and "TTFE.risk.PLACEBO.at_risk.90" in ard
+    assert ard[keys.km("TTFE", "median", "PLACEBO").id]["value"] == pytest.approx(vlt.TARGETS["ttfe_median"], abs=2)
+    assert keys.km("TTFE", "rate", "PLACEBO", at=360).id in ard and keys.risk("TTFE", "at_risk", "PLACEBO", 90).id in ard
     body = text_of(page)
     assert "Median, days (95% CI)" in body and "Rate at 360 days" in body
     assert re.search(r"vs\. \d+ days; HR", abstract(page))
@@ -226,7 +228,7 @@ def test_severity_is_mild_moderate_severe(page: str, ard: dict[str, dict]) -> No
     assert "severe means severe intensity" in text_of(page)
     assert "CTCAE" not in text_of(page)
     # counted from AESEV = SEVERE, treatment-emergent, in the safety population
-    assert ard["SAFETY.overview.severe.n"]["value"] > 0
+    assert ard[keys.safety("overview", "n", term="severe").id]["value"] > 0
 
 
 @slow
@@ -255,4 +257,4 @@ def test_group_values_with_spaces_render(project_copy: Path, tmp_path: Path) -> 
     outcome = render(project_copy / "analysis" / f"{NAME}.yml", report_root=tmp_path / "r", formats=["html"],
                      report_date="2026-01-01")
     ard = {r["id"] for r in json.loads((outcome.folder / "ard.json").read_text())["rows"]}
-    assert "TTFE.cox.Velotrepin_100_mg.hr" in ard
+    assert keys.model("TTFE", "cox", "hr", "Velotrepin 100 mg").id in ard

@@ -12,6 +12,7 @@ import yaml
 
 from trialpress.data.loading import load_study
 from trialpress.plan import load_plan
+from trialpress.results import keys
 from trialpress.results.ard import ARD
 from trialpress.results.collect import analyse
 
@@ -28,21 +29,21 @@ def ard() -> ARD:
 
 def test_group_sizes_are_exact(ard: ARD) -> None:
     pop = PUBLISHED["population"]
-    assert ard["POP.FAS.n"].value == pop["total"]
-    assert ard["POP.FAS.FIRST.n"].value == pop["first"]
-    assert ard["POP.FAS.LATER.n"].value == pop["later"]
+    assert ard[keys.population("FAS")].value == pop["total"]
+    assert ard[keys.population("FAS", "FIRST")].value == pop["first"]
+    assert ard[keys.population("FAS", "LATER")].value == pop["later"]
 
 
 @pytest.mark.parametrize("endpoint,key", [("OS", "overall_survival"), ("RFS", "relapse_free_survival")])
 def test_time_to_event_reproduces_the_abstract(ard: ARD, endpoint: str, key: str) -> None:
     target = PUBLISHED[key]
     for group, name in (("FIRST", "first"), ("LATER", "later")):
-        assert ard[f"{endpoint}.km.{group}.median"].value == pytest.approx(target["median_months"][name], abs=0.2)
-    hr, published = ard[f"{endpoint}.cox.LATER.hr"], target["hazard_ratio"]
+        assert ard[keys.km(endpoint, "median", group)].value == pytest.approx(target["median_months"][name], abs=0.2)
+    hr, published = ard[keys.model(endpoint, "cox", "hr", "LATER")], target["hazard_ratio"]
     assert hr.value == pytest.approx(published["estimate"], abs=0.03)
     assert hr.lower == pytest.approx(published["ci95"][0], abs=0.04)
     assert hr.upper == pytest.approx(published["ci95"][1], abs=0.04)
-    p = ard[f"{endpoint}.cox.LATER.p"].value
+    p = ard[keys.model(endpoint, "cox", "p", "LATER")].value
     if published["p"] == "< .001":
         assert p < 0.001
     else:
@@ -50,15 +51,15 @@ def test_time_to_event_reproduces_the_abstract(ard: ARD, endpoint: str, key: str
 
 
 def test_rfs_is_analysed_in_responders_only(ard: ARD) -> None:
-    assert ard["RFS.km.FIRST.n"].value == PUBLISHED["remission"]["n"]["first"]
-    assert ard["RFS.km.LATER.n"].value == PUBLISHED["remission"]["n"]["later"]
+    assert ard[keys.km("RFS", "n", "FIRST")].value == PUBLISHED["remission"]["n"]["first"]
+    assert ard[keys.km("RFS", "n", "LATER")].value == PUBLISHED["remission"]["n"]["later"]
 
 
 def test_prior_transplant_has_no_apparent_effect_on_median_os(ard: ARD) -> None:
     """'No apparent effect': within each salvage group, medians by prior alloHSCT differ by < 1.5 months."""
     for g in ("FIRST", "LATER"):
-        yes = ard[f"OS.subgroup.PRHSCT.Y.{g}.median"].value
-        no = ard[f"OS.subgroup.PRHSCT.N.{g}.median"].value
+        yes = ard[keys.subgroup("OS", "median", g, "PRHSCT", "Y")].value
+        no = ard[keys.subgroup("OS", "median", g, "PRHSCT", "N")].value
         assert abs(yes - no) < 1.5, (g, yes, no)
 
 
@@ -66,18 +67,18 @@ def test_prior_transplant_has_no_apparent_effect_on_median_os(ard: ARD) -> None:
                                           ("HSCTCR", "allo_hsct_in_continuous_remission")])
 def test_binary_counts_are_exact(ard: ARD, endpoint: str, key: str) -> None:
     for group, name in (("FIRST", "first"), ("LATER", "later")):
-        row = ard[f"{endpoint}.rate.{group}.n"]
+        row = ard[keys.rate(endpoint, "n", group)]
         assert row.value == PUBLISHED[key]["n"][name]
         assert round(100 * row.value / row.n) == PUBLISHED[key]["percent"][name]
 
 
 def test_remission_odds_ratio_reproduces_the_abstract(ard: ARD) -> None:
     published = PUBLISHED["remission"]["odds_ratio"]
-    row = ard["REM.logistic.LATER.or"]
+    row = ard[keys.model("REM", "logistic", "or", "LATER")]
     assert row.value == pytest.approx(published["estimate"], abs=0.005)
     assert row.lower == pytest.approx(published["ci95"][0], abs=0.005)
     assert row.upper == pytest.approx(published["ci95"][1], abs=0.005)
-    assert ard["REM.logistic.LATER.p"].value == pytest.approx(published["p"], abs=0.0005)
+    assert ard[keys.model("REM", "logistic", "p", "LATER")].value == pytest.approx(published["p"], abs=0.0005)
 
 
 def test_remission_odds_ratio_matches_r_glm_on_the_same_counts(ard: ARD) -> None:
@@ -85,10 +86,10 @@ def test_remission_odds_ratio_matches_r_glm_on_the_same_counts(ard: ARD) -> None
     import json
 
     ref = json.loads((ROOT / "tests" / "reference" / "expected" / "binary.json").read_text())["logistic_two_group"]
-    row = ard["REM.logistic.LATER.or"]
+    row = ard[keys.model("REM", "logistic", "or", "LATER")]
     assert row.value == pytest.approx(ref["or"], rel=1e-8)
     assert (row.lower, row.upper) == pytest.approx((ref["wald_lower"], ref["wald_upper"]), rel=1e-8)
-    assert ard["REM.logistic.LATER.p"].value == pytest.approx(ref["wald_p"], rel=1e-8)
+    assert ard[keys.model("REM", "logistic", "p", "LATER")].value == pytest.approx(ref["wald_p"], rel=1e-8)
 
 
 @pytest.mark.parametrize("endpoint", ["OS", "RFS", "OSHSCT"])
@@ -98,11 +99,11 @@ def test_seed_survival_matches_r_on_the_bundled_data(ard: ARD, endpoint: str) ->
 
     ref = json.loads((ROOT / "tests" / "reference" / "expected" / "seed.json").read_text())[endpoint]
     for g in ("FIRST", "LATER"):
-        row, want = ard[f"{endpoint}.km.{g}.median"], ref["median"][g]
+        row, want = ard[keys.km(endpoint, "median", g)], ref["median"][g]
         expected = tuple(float("nan") if v is None else v for v in (want["est"], want["lower"], want["upper"]))
         assert (row.value, row.lower, row.upper) == pytest.approx(expected, rel=1e-9, nan_ok=True)
     for analysis, key in (("cox", "hr"), ("cox_strat", "hr_strat")):
-        row, want = ard[f"{endpoint}.{analysis}.LATER.hr"], ref[key]
+        row, want = ard[keys.model(endpoint, analysis, "hr", "LATER")], ref[key]
         assert (row.value, row.lower, row.upper) == pytest.approx((want["est"], want["lower"], want["upper"]), rel=1e-6)
-        assert ard[f"{endpoint}.{analysis}.LATER.p"].value == pytest.approx(want["p"], rel=1e-5)
-    assert ard[f"{endpoint}.logrank.LATER.chisq"].value == pytest.approx(ref["logrank"]["chisq"], rel=1e-9)
+        assert ard[keys.model(endpoint, analysis, "p", "LATER")].value == pytest.approx(want["p"], rel=1e-5)
+    assert ard[keys.test(endpoint, "logrank", "chisq", "LATER")].value == pytest.approx(ref["logrank"]["chisq"], rel=1e-9)

@@ -7,6 +7,10 @@ mid-way); the diff test renders a second data cut once.
 
 from __future__ import annotations
 
+from trialpress.results import keys
+
+HR_ID = keys.model("OS", "cox", "hr", "LATER").id
+
 import csv
 import errno
 import json
@@ -216,7 +220,7 @@ def test_verify_names_a_tampered_artefact(copy_of_a: Path, name: str, capsys: py
 def test_verify_catches_a_tamperer_who_also_fixed_the_artefact_hash(copy_of_a: Path) -> None:
     ard = copy_of_a / "ard.json"
     body = json.loads(ard.read_text())
-    row = next(r for r in body["rows"] if r["id"] == "OS.cox.LATER.hr")
+    row = next(r for r in body["rows"] if r["id"] == HR_ID)
     row["value"] = round(row["value"] - 0.1, 2)                 # a "better" hazard ratio
     ard.write_text(json.dumps(body, indent=1) + "\n")
     m = json.loads((copy_of_a / "manifest.json").read_text())
@@ -245,7 +249,8 @@ def test_resolve_by_id_prefix(twice: Twice) -> None:
 # --- diff and list between two data cuts ----------------------------------------------------------
 
 def change_subjects(adtte: Path, paramcd: str = "OS", group_prefix: str = "", count: int = 12) -> list[str]:
-    """A later data cut: `count` subjects' deaths become censored follow-up 6 months longer."""
+    """A corrected data cut: `count` recorded deaths turn out to be losses to follow-up on the same day (the dates,
+    and so AVAL, stay; the record is censored, as the gate checks EVNTDESC/CNSDTDSC against CNSR)."""
     with adtte.open(newline="") as fh:
         reader = csv.DictReader(fh)
         fields = reader.fieldnames
@@ -253,7 +258,7 @@ def change_subjects(adtte: Path, paramcd: str = "OS", group_prefix: str = "", co
     changed: list[str] = []
     for r in rows:
         if len(changed) < count and r["PARAMCD"] == paramcd and r["CNSR"] == "0" and float(r["AVAL"]) < 12:
-            r["CNSR"], r["AVAL"] = "1", f"{float(r['AVAL']) + 6:.4f}"
+            r["CNSR"], r["EVNTDESC"], r["CNSDTDSC"] = "1", "", "LOST TO FOLLOW-UP"
             changed.append(r["USUBJID"])
     assert fields is not None
     with adtte.open("w", newline="") as fh:
@@ -278,9 +283,9 @@ def test_diff_between_two_data_cuts(twice: Twice, project_copy: Path, tmp_path: 
     assert not any(i.startswith(("REM.", "POP.", "SAFETY")) for i in ids)       # untouched data, same numbers
     assert not result.added and not result.removed
     assert result.inputs == [(f"data:data/{STUDY}/adtte.csv", "changed")]
-    hr = next(c for c in result.changed if c.row_id == "OS.cox.LATER.hr" and c.field == "value")
+    hr = next(c for c in result.changed if c.row_id == HR_ID and c.field == "value")
     ard_a = {r["id"]: r for r in json.loads((twice.a / "ard.json").read_text())["rows"]}
-    assert hr.old == ard_a["OS.cox.LATER.hr"]["value"]
+    assert hr.old == ard_a[HR_ID]["value"]
     # the OS sentence of the abstract changed, and is shown without link markup
     os_changes = [s for s in result.sentences if s.old and "overall survival" in s.old]
     assert os_changes and os_changes[0].new and os_changes[0].old != os_changes[0].new
@@ -290,9 +295,9 @@ def test_diff_between_two_data_cuts(twice: Twice, project_copy: Path, tmp_path: 
     assert main(["diff", twice.a.name, b.name, "--study", STUDY, "--reports", str(reports), "--html",
                  str(page)]) == ExitCode.OK
     out = capsys.readouterr().out
-    assert "OS.cox.LATER.hr" in out and "Abstract sentences changed" in out
+    assert HR_ID in out and "Abstract sentences changed" in out
     text = page.read_text()
-    assert text.startswith("<!DOCTYPE html>") and "OS.cox.LATER.hr" in text and "<del>" in text
+    assert text.startswith("<!DOCTYPE html>") and HR_ID in text and "<del>" in text
     assert "P &lt; .001" in text or "P = ." in text      # text is escaped
 
     # both cuts are listed, with their data and status
@@ -316,7 +321,7 @@ def test_diff_html_escapes_and_identical_versions(twice: Twice) -> None:
 
 def test_abstract_sentences_from_qmd() -> None:
     qmd = ("# Title\n\n## Abstract\n\n**Aims** To test\\.\n\n**Results** OS was longer "
-           "(`<a class=\"ard\" href=\"#ard-OS.km.FIRST.median\">`{=html}10\\.4`</a>`{=html} vs. 5.7 months; "
+           "(`<a class=\"ard\" href=\"#ard-OS.km.median.group=FIRST\">`{=html}10\\.4`</a>`{=html} vs. 5.7 months; "
            "P \\< \\.001). RFS did not differ.\n\n## Methods\n\nNot this.\n")
     got = versions._abstract_qmd(qmd)
     assert got == [("Aims", "To test."), ("Results", "OS was longer (10.4 vs. 5.7 months; P < .001)."),

@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "unchanged inputs creates nothing.")
     r.add_argument("plan", nargs="?", default=None, help="analysis plan (default: the only plan under analysis/)")
     r.add_argument("--out", type=Path, default=None, help="report root folder (default: <project>/report)")
-    r.add_argument("--format", dest="formats", action="append", choices=["html", "pdf"],
+    r.add_argument("--format", dest="formats", action="append", choices=["html", "pdf", "docx", "rtf"],
                    help="only this format (repeatable; default: the plan's formats)")
     r.add_argument("--date", default=None, help="document date YYYY-MM-DD (default: today)")
     r.add_argument("--quiet", action="store_true", help="no progress display")

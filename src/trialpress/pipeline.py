@@ -168,22 +168,28 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
                 figdir.mkdir()
                 cb = ContextBuilder(plan, results.ard)
                 with progress.step("figures"):
-                    return results, cb, km_figures(plan, results, cb, figdir)
+                    return results, cb, km_figures(plan, cb, figdir, raster=bool({"docx", "rtf"} & set(formats)))
 
             # nothing leaves the staging folder (and no version folder exists) before the gate's verdict
             (results, cb, figures), gate = _beside_gate(plan, data, work, progress)
-            cutoff = _cutoff(data, plan)
+            cutoff = cb.cutoff()
             meta = Meta(version=version, cutoff=cutoff, report_date=report_date,
                         software=inputs.packages, renderer=renderer.versions, inputs=inputs.files,
                         quality=gate.results)
             qmd = stage / "report.qmd"
-            write_qmd(template_dir, build_context(plan, results, cb, meta, figures), qmd)
+            context = build_context(plan, cb, meta, figures)
+            write_qmd(template_dir, context, qmd)
             with progress.step("render", f"{' + '.join(formats).upper()} via {renderer.name}"):
-                engines.render(qmd, template_dir, formats, renderer)
+                engines.render(qmd, template_dir, [f for f in formats if f != "rtf"], renderer)
+                if "rtf" in formats:
+                    from trialpress.report.tlf import write_tlf
+
+                    datasets = ", ".join(sorted(p.name for p in data.files.values()))
+                    write_tlf(context, stage, f"Source: {datasets}; program: trialpress "
+                                              f"{inputs.packages.get('trialpress', '')}; version {version}")
             for leftover in stage.glob("report.typ"):
                 leftover.unlink()
-            results.ard.to_csv(stage / "ard.csv")
-            results.ard.to_json(stage / "ard.json")
+            write_results(results.ard, stage)
             (stage / "quality.json").write_text(_portable(gate, root).to_json(), encoding="utf-8")
             artefacts.write_manifest(stage, inputs=inputs, study=plan.study.id, version=version,
                                      git=artefacts.git_state(root), renderer={"name": renderer.name, **renderer.versions},
@@ -231,13 +237,11 @@ def _portable(gate: Any, root: Path) -> Any:
     return dataclasses.replace(gate, files={k: relative_to_root(v, root) for k, v in files.items()})
 
 
-def _cutoff(data: StudyData, plan: Plan) -> str:
-    """The latest data cut-off date in ADSL (pooled studies may have one each)."""
-    var = plan.data.cutoff_variable
-    adsl = data["ADSL"]
-    if var and var in adsl.columns and adsl[var].notna().any():
-        return adsl[var].max().date().isoformat()
-    return "not recorded"
+def write_results(ard: Any, folder: Path) -> None:
+    """The ARD as CSV and JSON, and its linked KM curve table."""
+    ard.to_csv(folder / "ard.csv")
+    ard.to_json(folder / "ard.json")
+    ard.curves_to_csv(folder / "curves.csv")
 
 
 def _checked(plan_path: Path | str, progress: Progress, work: Callable[[LoadedPlan, StudyData], T] | None = None
@@ -286,6 +290,5 @@ def analyze(plan_path: Path | str, out: Path, progress: Progress | None = None) 
 
     *_, results = _checked(plan_path, progress, work)
     out.mkdir(parents=True, exist_ok=True)
-    results.ard.to_csv(out / "ard.csv")
-    results.ard.to_json(out / "ard.json")
+    write_results(results.ard, out)
     return out

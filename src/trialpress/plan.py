@@ -21,6 +21,15 @@ from trialpress.paths import find_root
 TIME_UNITS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
 
 
+def _condition(text: str | None) -> str | None:
+    """A condition on ADSL must parse in the whitelisted grammar (nothing else is ever evaluated)."""
+    if text is not None:
+        from trialpress.expressions import parse
+
+        parse(text)   # ExpressionError is a ValueError: reported with the plan line
+    return text
+
+
 class Strict(BaseModel):
     """Unknown keys are errors: a typo in a plan must never be silently ignored."""
 
@@ -56,13 +65,51 @@ class Population(Strict):
     label: str
     flag: str | None = Field(default=None, description="ADSL flag variable; subjects with value 'Y' are in.")
     expression: str | None = Field(
-        default=None, description="A pandas query on ADSL instead of a flag, e.g. \"AGE >= 18\"."
+        default=None, description="A condition on ADSL variables instead of a flag, e.g. \"AGE >= 18 and SEX == 'F'\" "
+                                  "(comparisons, and/or/not, in [...]; nothing else is evaluated)."
     )
+    group_variable: str | None = Field(
+        default=None, description="ADSL variable that assigns this population's subjects to the plan's groups, when it "
+                                  "is not groups.variable: e.g. TRT01A (as treated) for the safety population while "
+                                  "efficacy uses TRT01P (as randomised). Its values are the groups' values.")
+
+    @field_validator("expression")
+    @classmethod
+    def _parsed(cls, v: str | None) -> str | None:
+        return _condition(v)
 
     @model_validator(mode="after")
     def _one_definition(self) -> Population:
         if (self.flag is None) == (self.expression is None):
             raise ValueError("give exactly one of 'flag' or 'expression'")
+        return self
+
+
+Role = Literal["efficacy", "safety"]
+
+
+class Subset(Strict):
+    """The subjects an endpoint is analysed in, within its population (responders, transplanted patients …).
+
+    Without `responders` or `where`, the analysed set is the population's subjects with a record of the
+    endpoint's parameter; the label then says who they are. Every table header, N and sentence of the
+    endpoint uses this set."""
+
+    label: str = Field(description="Who the analysed subjects are, in prose: 'patients in remission'.")
+    responders: str | None = Field(default=None, description="Id of a binary endpoint: only its responders are analysed "
+                                                           "(e.g. duration of response among responders).")
+    where: str | None = Field(default=None, description="A condition on ADSL variables selecting the subjects, "
+                                                       "as in populations[].expression.")
+
+    @field_validator("where")
+    @classmethod
+    def _parsed(cls, v: str | None) -> str | None:
+        return _condition(v)
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Subset:
+        if self.responders and self.where:
+            raise ValueError("give at most one of 'responders' or 'where'")
         return self
 
 
@@ -72,7 +119,12 @@ class TimeToEvent(Strict):
     label: str
     abbreviation: str | None = None
     population: str
-    unit: Literal["days", "weeks", "months", "years"] = Field(description="Unit of AVAL in ADTTE.")
+    subset: Subset | None = Field(default=None, description="Analysed subjects within the population, when not all.")
+    role: Role = Field(default="efficacy", description="Where it is reported: the efficacy or the safety section.")
+    better: Literal["longer", "shorter"] = Field(
+        default="longer", description="Which time is the better outcome for the patient (longer for survival and for "
+                                      "time to an adverse event; shorter for time to recovery or response).")
+    unit: Literal["days", "weeks", "months", "years"] = Field(description="Unit of AVAL in ADTTE (checked against AVALU).")
     display_unit: Literal["days", "weeks", "months", "years"] | None = None
     landmarks: list[float] = Field(default_factory=list, description="KM rates at these times (display unit).")
     tick_every: float | None = Field(default=None, description="x-axis tick spacing (display unit).")
@@ -115,6 +167,11 @@ class Binary(Strict):
     label: str
     abbreviation: str | None = None
     population: str
+    subset: Subset | None = Field(default=None, description="Analysed subjects within the population, when not all.")
+    role: Role = Field(default="efficacy", description="Where it is reported: the efficacy or the safety section.")
+    better: Literal["higher", "lower"] = Field(
+        default="higher", description="Which rate is the better outcome (higher for response, lower for an adverse "
+                                      "outcome such as relapse or discontinuation).")
     source: BinarySource
     adjust_for: list[str] = Field(default_factory=list)
     description: str | None = None
@@ -140,6 +197,13 @@ class InterestTerm(Strict):
 
 
 class SafetyVariables(Strict):
+    """ADAE variables and the values that count, as the data code them.
+
+    Relatedness has no controlled terminology (Y/N, RELATED/NOT RELATED, PROBABLE/POSSIBLE/REMOTE/NONE …):
+    `related_values` may be left out only when the data code it Y/N or RELATED/NOT RELATED; any other coding
+    must be stated (trialpress init writes what it finds). Action taken (C66767) and outcome (C66768) follow
+    CDISC controlled terms by default."""
+
     teae_flag: str | None = "TRTEMFL"
     soc: str = "AEBODSYS"
     pt: str = "AEDECOD"
@@ -147,11 +211,23 @@ class SafetyVariables(Strict):
     severity_kind: Literal["ctcae", "mild_moderate_severe"] = "ctcae"
     serious: str | None = "AESER"
     related: str | None = "AEREL"
-    related_values: list[str] = Field(default_factory=lambda: ["RELATED", "Y"])
+    related_values: list[str] | None = Field(
+        default=None, description="Values of `related` that count as related (e.g. [PROBABLE, POSSIBLE]); default: "
+                                  "'Y' or 'RELATED' when the data use Y/N or RELATED/NOT RELATED.")
     action: str | None = "AEACN"
-    withdrawn_values: list[str] = Field(default_factory=lambda: ["DRUG WITHDRAWN"])
+    withdrawn_values: list[str] = Field(default_factory=lambda: ["DRUG WITHDRAWN"],
+                                        description="Values of `action` meaning the study drug was withdrawn.")
     outcome: str | None = "AEOUT"
     fatal_values: list[str] = Field(default_factory=lambda: ["FATAL"])
+
+
+class DiscontinuationSource(Strict):
+    """Discontinuation due to an AE from ADSL (e.g. DCTREAS = 'ADVERSE EVENT') when ADAE has no action taken."""
+
+    variable: str = Field(description="ADSL variable holding the discontinuation reason (DCTREAS, DCSREAS, DCDECOD).")
+    values: list[str] = Field(min_length=1, description="Reasons that mean discontinuation due to an adverse event.")
+    label: str = Field(default="Discontinued due to an adverse event",
+                       description="Row label in the safety overview.")
 
 
 class Safety(Strict):
@@ -161,6 +237,9 @@ class Safety(Strict):
     of_interest: list[InterestTerm] = Field(default_factory=list)
     exposure_days: str | None = Field(default="TRTDURD", description="ADSL variable: days on treatment.")
     exposure_cycles: str | None = Field(default="CYCLES", description="ADSL variable: cycles received.")
+    discontinuation: DiscontinuationSource | None = Field(
+        default=None, description="Discontinuation due to an AE read from ADSL, when ADAE's action taken is not "
+                                  "collected.")
 
 
 class BaselineRow(Strict):
@@ -206,7 +285,10 @@ class Severity(str, Enum):
 
 class Report(Strict):
     template: str = Field(default="article", description="Template set under templates/.")
-    formats: list[Literal["html", "pdf"]] = Field(default_factory=lambda: ["html", "pdf"])
+    formats: list[Literal["html", "pdf", "docx", "rtf"]] = Field(
+        default_factory=lambda: ["html", "pdf"],
+        description="Outputs: html (self-contained), pdf (Typst), docx (Word, for medical writers), rtf (a package of "
+                    "one RTF file per numbered table and figure, for submissions).")
 
 
 class Plan(Strict):
@@ -248,9 +330,16 @@ class Plan(Strict):
             if pop not in pops:
                 raise ValueError(f"{where}: population {pop!r} is not defined; defined: {sorted(pops)}{_did_you_mean(pop, pops)}")
         ids = [e.id for e in self.time_to_event] + [b.id for b in self.binary]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        lowered = [i.lower() for i in ids]
+        dupes = sorted({i for i in ids if lowered.count(i.lower()) > 1})
         if dupes:
-            raise ValueError(f"endpoint ids must be unique, repeated: {dupes}")
+            raise ValueError(f"endpoint ids must be unique (ignoring case: they name files), repeated: {dupes}")
+        binary_ids = {b.id for b in self.binary}
+        for e in [*self.time_to_event, *self.binary]:
+            r = e.subset.responders if e.subset else None
+            if r is not None and (r not in binary_ids or r == e.id):
+                raise ValueError(f"{e.id}: subset.responders {r!r} is not another binary endpoint; binary endpoints: "
+                                 f"{sorted(binary_ids - {e.id})}{_did_you_mean(r, binary_ids)}")
         return self
 
     # ---- convenience -------------------------------------------------------------------
@@ -266,6 +355,10 @@ class Plan(Strict):
     def comparators(self) -> list[str]:
         """Non-reference groups, in display order."""
         return [v for v in self.group_values if v != self.groups.reference]
+
+    def group_variable(self, pop_id: str) -> str:
+        """The ADSL variable that assigns a population's subjects to the groups."""
+        return self.populations[pop_id].group_variable or self.groups.variable
 
     def label_of(self, variable: str) -> str:
         """How a variable is named in prose and tables: its plan label, else its name."""
@@ -326,6 +419,9 @@ def _key_lines(node: yaml.Node, prefix: tuple[str | int, ...] = ()) -> dict[tupl
     return out
 
 
+MAX_PLAN_BYTES = 1_000_000
+
+
 def load_plan(path: str | Path) -> LoadedPlan:
     """Read and validate a plan file; every problem becomes a `PlanError` naming file and line."""
     path = Path(path)
@@ -334,18 +430,21 @@ def load_plan(path: str | Path) -> LoadedPlan:
             f"The analysis plan {path} does not exist.",
             hint="Give the path of a plan under analysis/, or create one with `trialpress init <data-folder>`.",
         )
-    text = path.read_bytes()
+    from trialpress import safe_yaml
+
     try:
-        node = yaml.compose(text.decode("utf-8"), Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PlanError(f"{path}: the plan is not UTF-8 text ({exc.reason} at byte {exc.start}).",
-                        hint="Save the plan as UTF-8.") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise PlanError(f"{where}: the plan is not valid YAML: {getattr(exc, 'problem', exc)}.",
+        with path.open("rb") as fh:
+            text = fh.read(MAX_PLAN_BYTES + 1)   # never more than the limit into memory
+        raw, node = safe_yaml.load(text, max_bytes=MAX_PLAN_BYTES)
+    except OSError as exc:
+        raise PlanError(f"The analysis plan {path} cannot be read ({exc.strerror or exc}).",
+                        hint="Check that the file is readable.") from None
+    except safe_yaml.YamlSyntaxError as exc:
+        raise PlanError(f"{path}:{exc.line}: the plan is not valid YAML: {exc.message}.",
                         hint="Check indentation and quoting on that line.") from None
+    except safe_yaml.YamlLimitError as exc:
+        raise PlanError(f"{path}:{exc.line}: {exc.message}.",
+                        hint="A plan is plain YAML: mappings, lists and scalars, without anchors, aliases or tags.") from None
     if not isinstance(raw, dict):
         raise PlanError(f"{path}: the plan must be a YAML mapping with keys such as 'study', 'data', 'groups'.")
     lines = _key_lines(node) if node is not None else {}
@@ -414,5 +513,5 @@ def _inner_model(annotation: Any) -> Any:
 
 __all__ = [
     "Plan", "LoadedPlan", "load_plan", "TimeToEvent", "Binary", "Subgroup", "Safety", "BaselineRow",
-    "Groups", "Level", "Population", "Conventions", "TIME_UNITS", "Severity",
+    "Groups", "Level", "Population", "Conventions", "TIME_UNITS", "Severity", "Subset", "DiscontinuationSource",
 ]

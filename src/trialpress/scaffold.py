@@ -1,8 +1,10 @@
 """`trialpress init <data-folder>`: inspect a folder of ADaM files and write a starting plan that renders.
 
-It recognises the standard datasets and variables (CDISC ADaM names), picks sensible defaults and
-writes them as a commented YAML plan; everything it could not decide is a comment saying what to fill
-in. The result validates against the plan schema before it is written.
+It reads the data's own coding — ADaM variable names, AVALU units, STARTDT origins, relatedness and
+action-taken values, which arms hold subjects — and writes a commented YAML plan. Every choice a
+statistician must confirm is marked CHECK; with those lines confirmed the plan renders correctly. Every
+value taken from the data is written as a quoted scalar (`safe_yaml.dump_scalar`), never as structure.
+The result validates against the plan schema before it is written.
 """
 
 from __future__ import annotations
@@ -13,19 +15,31 @@ from pathlib import Path
 
 import pandas as pd
 
+from trialpress.data.coding import collected, present_values, standard_related
 from trialpress.data.readers import find_dataset_file, read_dataset
 from trialpress.errors import UsageError
 from trialpress.paths import find_root
+from trialpress.safe_yaml import dump_scalar as q
 
-GROUP_CANDIDATES = ("TRT01P", "TRT01A", "ARM", "ACTARM", "TRTP", "TRTA")
-POPULATION_FLAGS = {"ITTFL": "Intention-to-treat population", "FASFL": "Full analysis set",
-                    "EFFFL": "Efficacy population", "MITTFL": "Modified intention-to-treat population",
-                    "SAFFL": "Safety population", "PPROTFL": "Per-protocol population"}
-UNITS = {"DAYS": "days", "DAY": "days", "WEEKS": "weeks", "MONTHS": "months", "YEARS": "years"}
-TICKS = {"days": 90, "weeks": 12, "months": 6, "years": 1}
+# as-randomised variable → its as-treated counterpart (ADaM IG ADSL)
+GROUP_PAIRS = (("TRT01P", "TRT01A"), ("ARM", "ACTARM"), ("TRTP", "TRTA"))
+EFFICACY_FLAGS = {"ITTFL": "Intention-to-treat population", "FASFL": "Full analysis set",
+                  "MITTFL": "Modified intention-to-treat population", "EFFFL": "Efficacy population",
+                  "RANDFL": "Randomised population"}
+OTHER_FLAGS = {"SAFFL": "Safety population", "PPROTFL": "Per-protocol population"}
+# ARM values of subjects never assigned or treated (CDISC SDTM IG: ARM / ARMNRS)
+NOT_ASSIGNED = re.compile(r"^(screen\s*failure|not\s*assigned|not\s*treated|unplanned\s*treatment|scrnfail|notassgn|"
+                          r"nottrt)$", re.I)
+UNITS = {"DAYS": "days", "DAY": "days", "D": "days", "WEEKS": "weeks", "WEEK": "weeks", "MONTHS": "months",
+         "MONTH": "months", "YEARS": "years", "YEAR": "years"}
 BASELINE_CANDIDATES = (("AGE", "Age, years", "continuous"), ("AGEGR1", "Age group", "categorical"),
                        ("SEX", "Sex", "categorical"), ("RACE", "Race", "categorical"),
                        ("ETHNIC", "Ethnicity", "categorical"), ("REGION1", "Region", "categorical"))
+RESPONSE_VALUES = ("CR", "PR", "CRI", "CRH", "SCR", "VGPR")
+BEST_RESPONSE = re.compile(r"best|BOR|BESRSP|BESTRSP", re.I)
+DURATION_OF_RESPONSE = re.compile(r"duration of .*response|^(DOR|DURRSP|DURRESP|CRSD|DOCR)$", re.I)
+SAFETY_WORDS = re.compile(r"adverse|toxicit|\bAE\b|safety|dermatolog|infection|hypersensitiv|bleed|injur", re.I)
+SHORTER_BETTER = re.compile(r"time to (response|recovery|improvement|healing|resolution|remission|normali)", re.I)
 
 
 @dataclass
@@ -41,122 +55,280 @@ def inspect(folder: Path) -> Found:
         path = find_dataset_file(folder, name)
         if path is not None:
             found.files[name] = path
-            found.frames[name] = read_dataset(path)
+            found.frames[name] = _blanks_missing(read_dataset(path))
     if "ADSL" not in found.frames:
         raise UsageError(f"No ADSL (adsl.xpt, .csv or .parquet) in {folder}.",
                          hint="trialpress init needs at least the subject-level dataset ADSL.")
     return found
 
 
-def _yaml(value: object) -> str:
-    """A YAML scalar, quoted when YAML would read it as something else."""
-    s = str(value)
-    if s == "" or re.search(r"[:#{}\[\],&*?|<>=!%@`'\"]|^[-\s]|\s$", s) or s.lower() in {
-            "y", "n", "yes", "no", "true", "false", "on", "off", "null", "~"} or re.fullmatch(r"[\d.eE+-]+", s):
-        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return s
+def _blanks_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text as the loader will see it: trimmed, blanks missing (XPT stores missing text as blanks)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            s = out[col].map(lambda v: v.strip() if isinstance(v, str) else v)
+            out[col] = s.mask(s.eq(""))
+    return out
+
+
+def sentence_case(text: str) -> str:
+    """'Progression Free Survival' → 'Progression free survival'; 'OVERALL SURVIVAL' → 'Overall survival';
+    acronyms (two or more capitals) keep their form."""
+    words = text.split(" ")
+    if text.isupper():
+        return text[:1] + text[1:].lower()
+    small = {"of", "the", "and", "by", "to", "in", "for", "a", "an", "on", "with", "at", "or", "from", "vs"}
+    if len(words) > 1 and all(w[:1].isupper() for w in words if w and w[0].isalpha() and w not in small):
+        rest = [w if (sum(ch.isupper() for ch in w) > 1 or not w[:1].isalpha()) else w.lower() for w in words[1:]]
+        return " ".join([words[0], *rest])
+    return text
+
+
+def _ident(code: str) -> str:
+    ident = re.sub(r"[^A-Za-z0-9_]", "_", code)
+    return ident if ident[:1].isalpha() else "EP_" + ident
+
+
+@dataclass
+class _Draft:
+    found: Found
+    lines: list[str] = field(default_factory=list)
+    efficacy_pop: str = ""
+    safety_pop: str = ""
+    gvar: str = ""
+    responders: str | None = None    # id of the best-response binary endpoint written
+
+    @property
+    def adsl(self) -> pd.DataFrame:
+        return self.found.frames["ADSL"]
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+
+def draft_plan(found: Found, study_id: str, data_folder: str) -> str:
+    d = _Draft(found)
+    _header(d, study_id, data_folder)
+    _groups_and_populations(d)
+    _binary(d)
+    _time_to_event(d)
+    _baseline(d)
+    _safety(d)
+    d.add("", "report:", "  template: article", "  formats: [html, pdf]", "")
+    return "\n".join(d.lines)
+
+
+def _header(d: _Draft, study_id: str, data_folder: str) -> None:
+    adsl = d.adsl
+    cols = set(adsl.columns)
+    title = f"{adsl['STUDYID'].dropna().iloc[0]} report" if "STUDYID" in cols and adsl["STUDYID"].notna().any() \
+        else study_id
+    d.add(f"# Starting analysis plan written by `trialpress init {data_folder}`.",
+          "# Check every choice marked CHECK, then run: trialpress check <this file>; trialpress render <this file>.",
+          "# Every key is validated; unknown keys are errors. See analysis/*.yml for complete examples.", "",
+          "study:", f"  id: {q(study_id)}", f"  title: {q(title)}   # CHECK: the study title",
+          "  # treatment: name of the study treatment, used in the abstract", "",
+          "data:", f"  folder: {q(data_folder)}",
+          f"  cutoff_variable: {'DCUTDT' if 'DCUTDT' in cols else 'null   # no DCUTDT in ADSL: the cut-off is not shown'}",
+          "")
+
+
+def _groups_and_populations(d: _Draft) -> None:
+    adsl = d.adsl
+    cols = set(adsl.columns)
+    pair = next(((p, a) for p, a in GROUP_PAIRS if p in cols), None)
+    gvar = pair[0] if pair else _group_like(adsl)
+    if gvar is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", gvar):
+        gvar = None
+    if gvar is None:
+        raise UsageError(f"ADSL in {d.found.folder} has none of the usual grouping variables "
+                         f"({', '.join(p for p, _ in GROUP_PAIRS)}).",
+                         hint="Add one, or write the plan by hand from analysis/*.yml and name your grouping variable.")
+    d.gvar = gvar
+    flags = [f for f in [*EFFICACY_FLAGS, *OTHER_FLAGS] if f in cols and adsl[f].eq("Y").any()]
+    if not flags:
+        raise UsageError(f"ADSL in {d.found.folder} has no population flag with subjects "
+                         f"({', '.join([*EFFICACY_FLAGS, *OTHER_FLAGS])}).",
+                         hint="Add a flag, or define a population by expression in a hand-written plan.")
+    eff = next((f for f in EFFICACY_FLAGS if f in flags), flags[0])
+    d.efficacy_pop = eff[:-2]
+    d.safety_pop = "SAF" if "SAFFL" in flags else d.efficacy_pop
+    in_eff = adsl[eff].eq("Y")
+    values = sorted(str(v) for v in adsl.loc[in_eff, gvar].dropna().unique() if not NOT_ASSIGNED.match(str(v)))
+    left_out = sorted(str(v) for v in adsl[gvar].dropna().unique() if str(v) not in values)
+    reference = next((v for v in values if re.search(r"placebo|\bpbo\b|control|standard of care", v, re.I)), values[0])
+    ordered = [reference, *[v for v in values if v != reference]]
+    d.add("groups:", f"  variable: {gvar}   # CHECK: the ADSL variable that defines the comparison (as randomised)",
+          "  label: Treatment", f"  reference: {q(reference)}   # CHECK: every HR/OR/difference is each group vs this one",
+          "  levels:                  # display order and labels (CHECK the labels)")
+    d.add(*[f"    - {{value: {q(v)}, label: {q(v)}}}" for v in ordered])
+    if left_out:
+        d.add(f"  # left out: {', '.join(q(v) for v in left_out)} (no subjects in {eff} = 'Y', or not assigned)")
+    d.add("", "populations:")
+    for f in flags:
+        label = EFFICACY_FLAGS.get(f) or OTHER_FLAGS[f]
+        extra = ""
+        if f == "SAFFL" and pair and pair[1] in cols:
+            extra = f", group_variable: {pair[1]}"
+        line = f"  {f[:-2]}: {{flag: {f}, label: {q(label)}{extra}}}"
+        d.add(line + ("   # safety by the as-treated variable" if extra else ""))
 
 
 def _group_like(adsl: pd.DataFrame) -> str | None:
     """Without a treatment variable (e.g. a single-arm pooled analysis), a text variable named *GRP with
     2–10 values is the likely comparison (CHECK in the written plan)."""
     for col in adsl.columns:
-        if col.endswith("GRP") and not pd.api.types.is_numeric_dtype(adsl[col]) \
-                and 2 <= adsl[col].nunique() <= 10:
+        if col.endswith("GRP") and not pd.api.types.is_numeric_dtype(adsl[col]) and 2 <= adsl[col].nunique() <= 10:
             return str(col)
     return None
 
 
-def _title(text: str) -> str:
-    return text[:1].upper() + text[1:].lower() if text.isupper() else text
+def _binary(d: _Draft) -> None:
+    """Best-response parameters of ADRS as binary endpoints (responders: the CR/PR-type values found)."""
+    adrs = d.found.frames.get("ADRS")
+    if adrs is None or "PARAMCD" not in adrs.columns or "AVALC" not in adrs.columns:
+        return
+    lines: list[str] = []
+    for code in sorted(adrs["PARAMCD"].dropna().astype(str).unique()):
+        rows = adrs[adrs["PARAMCD"] == code]
+        name = str(rows["PARAM"].dropna().iloc[0]) if "PARAM" in adrs.columns and rows["PARAM"].notna().any() else code
+        vals = present_values(rows["AVALC"])
+        responding = [v for v in vals if v.upper() in RESPONSE_VALUES]
+        per_subject = not rows.duplicated([c for c in ("USUBJID", "PARAMCD") if c in rows.columns]).any()
+        if not (BEST_RESPONSE.search(code) or BEST_RESPONSE.search(name)) or not responding or not per_subject:
+            lines.append(f"#   - {{id: {_ident(code)}, label: {q(sentence_case(name))}, population: {d.efficacy_pop}, "
+                         f"source: {{dataset: ADRS, paramcd: {q(code)}, variable: AVALC, values: [...]}}}}"
+                         f"   # AVALC values: {', '.join(q(v) for v in vals[:10])}")
+            continue
+        ident = _ident(code)
+        d.responders = d.responders or ident
+        lines += [f"  - id: {ident}", f"    label: {q(sentence_case(name) + ' (' + '/'.join(responding) + ')')}",
+                  f"    population: {d.efficacy_pop}",
+                  f"    source: {{dataset: ADRS, paramcd: {q(code)}, variable: AVALC, "
+                  f"values: [{', '.join(q(v) for v in responding)}]}}   # CHECK the responding values; found: "
+                  f"{', '.join(q(v) for v in vals[:10])}", "    better: higher"]
+    if lines:
+        d.add("", "binary:" if any(not ln.startswith("#") for ln in lines) else "# binary:", *lines)
 
 
-def draft_plan(found: Found, study_id: str, data_folder: str) -> str:
-    adsl = found.frames["ADSL"]
-    cols = set(adsl.columns)
-    out: list[str] = [
-        f"# Starting analysis plan written by `trialpress init {data_folder}`.",
-        "# Check every choice marked CHECK, then run: trialpress check <this file>; trialpress render <this file>.",
-        "# Every key is validated; unknown keys are errors. See analysis/*.yml for complete examples.",
-        "",
-        "study:",
-        f"  id: {_yaml(study_id)}",
-        f"  title: {_yaml(str(adsl['STUDYID'].dropna().iloc[0]) + ' report' if 'STUDYID' in cols else study_id)}"
-        "   # CHECK: the study title",
-        "  # treatment: name of the study treatment, used in the abstract",
-        "",
-        "data:",
-        f"  folder: {_yaml(data_folder)}",
-        f"  cutoff_variable: {'DCUTDT' if 'DCUTDT' in cols else 'null   # no DCUTDT in ADSL: the cut-off is not shown'}",
-        "",
-    ]
-    gvar = next((c for c in GROUP_CANDIDATES if c in cols), None) or _group_like(adsl)
-    if gvar is None:
-        raise UsageError(f"ADSL in {found.folder} has none of the usual grouping variables ({', '.join(GROUP_CANDIDATES)}).",
-                         hint="Add one, or write the plan by hand from analysis/*.yml and name your grouping variable.")
-    values = sorted(str(v) for v in adsl[gvar].dropna().unique())
-    reference = next((v for v in values if "PLACEBO" in v.upper() or "PBO" in v.upper()), values[0])
-    ordered = [reference, *[v for v in values if v != reference]]
-    out += ["groups:", f"  variable: {gvar}   # CHECK: the ADSL variable that defines the comparison", "  label: Treatment",
-            f"  reference: {_yaml(reference)}   # CHECK: every HR/OR/difference is each group vs this one",
-            "  levels:                  # display order and labels"]
-    out += [f"    - {{value: {_yaml(v)}, label: {_yaml(_title(v))}}}" for v in ordered]
-    flags = [f for f in POPULATION_FLAGS if f in cols]
-    if not flags:
-        raise UsageError(f"ADSL in {found.folder} has no population flag ({', '.join(POPULATION_FLAGS)}).",
-                         hint="Add a flag, or define a population by expression in a hand-written plan.")
-    efficacy_pop = next(f for f in flags)
-    out += ["", "populations:"]
-    out += [f"  {f[:-2]}: {{flag: {f}, label: {_yaml(POPULATION_FLAGS[f])}}}" for f in flags]
-    if "ADTTE" in found.frames:
-        adtte = found.frames["ADTTE"]
-        out += ["", "time_to_event:"]
-        params = adtte.drop_duplicates("PARAMCD")
-        for _, row in params.sort_values("PARAMCD").iterrows():
-            code = str(row["PARAMCD"])
-            unit = UNITS.get(str(row.get("AVALU", "")).strip().upper(), "days")
-            label = str(row["PARAM"]) if "PARAM" in adtte.columns and pd.notna(row.get("PARAM")) else code
-            label = re.sub(r"\s*\((days|weeks|months|years)\)\s*$", "", label, flags=re.I)
-            ep_id = re.sub(r"[^A-Za-z0-9_]", "_", code)
-            if not ep_id[0].isalpha():
-                ep_id = "EP_" + ep_id
-            out += [f"  - id: {ep_id}", f"    paramcd: {_yaml(code)}", f"    label: {_yaml(label)}",
-                    f"    population: {efficacy_pop[:-2]}",
-                    f"    unit: {unit}" + ("" if "AVALU" in adtte.columns else "   # CHECK: no AVALU; unit of AVAL?"),
-                    f"    tick_every: {TICKS[unit]}"]
-    if "ADRS" in found.frames:
-        adrs = found.frames["ADRS"]
-        out += ["", "# ADRS found. Binary endpoints to consider (uncomment and choose the responding values):"]
-        for code in sorted(adrs["PARAMCD"].dropna().astype(str).unique()):
-            vals = sorted(adrs.loc[adrs["PARAMCD"] == code, "AVALC"].dropna().astype(str).unique())[:8] \
-                if "AVALC" in adrs.columns else []
-            out += ["# binary:", f"#   - {{id: {re.sub(r'[^A-Za-z0-9_]', '_', code)}, label: {code}, population: "
-                    f"{efficacy_pop[:-2]}, source: {{dataset: ADRS, paramcd: {code}, variable: AVALC, values: [...]}}}}"
-                    f"   # AVALC values: {', '.join(vals)}"]
-    baseline = [(v, lab, kind) for v, lab, kind in BASELINE_CANDIDATES if v in cols]
-    if baseline:
-        out += ["", f"baseline_population: {efficacy_pop[:-2]}", "baseline:"]
-        out += [f"  - {{variable: {v}, label: {_yaml(lab)}, kind: {kind}}}" for v, lab, kind in baseline]
-    if "ADAE" in found.frames:
-        ae_cols = set(found.frames["ADAE"].columns)
-        safety_pop = "SAF" if "SAFFL" in flags else efficacy_pop[:-2]
-        soc = "AEBODSYS" if "AEBODSYS" in ae_cols else "AESOC"
-        severity, kind = ("AETOXGR", "ctcae") if "AETOXGR" in ae_cols else ("AESEV", "mild_moderate_severe")
+def _unit(rows: pd.DataFrame) -> tuple[str | None, str]:
+    """The time unit of a parameter from AVALU, else a guess from the range; '' comment when AVALU says it."""
+    units = present_values(rows["AVALU"]) if "AVALU" in rows.columns else []
+    if units:
+        mapped = {UNITS.get(u.upper()) for u in units}
+        if len(mapped) == 1 and None not in mapped:
+            return mapped.pop(), ""
+        return None, f"AVALU is {', '.join(q(u) for u in units)}: not a time"
+    top = float(pd.to_numeric(rows["AVAL"], errors="coerce").max())
+    guess = "days" if top > 120 else "months"
+    return guess, f"   # CHECK: no AVALU; AVAL runs to {top:g}, read as {guess}"
 
-        def opt(var: str) -> str:
-            return var if var in ae_cols else "null"
 
-        out += ["", "safety:", f"  population: {safety_pop}", "  pt_threshold_percent: 10",
-                "  variables:",
-                f"    teae_flag: {opt('TRTEMFL')}", f"    soc: {soc}", "    pt: AEDECOD",
-                f"    severity: {severity}", f"    severity_kind: {kind}",
-                f"    serious: {opt('AESER')}", f"    related: {opt('AEREL')}",
-                f"    action: {opt('AEACN')}", f"    outcome: {opt('AEOUT')}",
-                f"  exposure_days: {'TRTDURD' if 'TRTDURD' in cols else 'null'}",
-                f"  exposure_cycles: {'CYCLES' if 'CYCLES' in cols else 'null'}",
-                "  # of_interest: [{id: X, label: ..., pt: [...]} or {..., soc: [...]}]"]
-    out += ["", "report:", "  template: article", "  formats: [html, pdf]", ""]
-    return "\n".join(out)
+def _origin(rows: pd.DataFrame, adsl: pd.DataFrame) -> str:
+    """What time zero is, from STARTDT: the ADSL date it equals for most records."""
+    if "STARTDT" not in rows.columns or "USUBJID" not in rows.columns:
+        return "start"
+    start = pd.to_datetime(rows.set_index("USUBJID")["STARTDT"], errors="coerce")
+    names = {"RANDDT": "randomisation", "TRTSDT": "first dose", "TRTSDTM": "first dose"}
+    for var, name in names.items():
+        if var in adsl.columns:
+            ref = pd.to_datetime(adsl.set_index("USUBJID")[var], errors="coerce").dt.normalize()
+            if float((start.dt.normalize() == ref.reindex(start.index)).mean()) > 0.9:
+                return name
+    return "start"
+
+
+def _time_to_event(d: _Draft) -> None:
+    adtte = d.found.frames.get("ADTTE")
+    if adtte is None:
+        return
+    d.add("", "time_to_event:")
+    for code in sorted(adtte["PARAMCD"].dropna().astype(str).unique(), key=_endpoint_order):
+        rows = adtte[adtte["PARAMCD"] == code]
+        name = str(rows["PARAM"].dropna().iloc[0]) if "PARAM" in adtte.columns and rows["PARAM"].notna().any() else code
+        name = sentence_case(re.sub(r"\s*\((days|weeks|months|years)\)\s*$", "", name, flags=re.I))
+        unit, why = _unit(rows)
+        if unit is None:
+            d.add(f"  # {q(code)} ({q(name)}) left out: {why}")
+            continue
+        role = "safety" if SAFETY_WORDS.search(name) else "efficacy"
+        origin = _origin(rows, d.adsl)
+        better = "shorter" if SHORTER_BETTER.search(name) else "longer"
+        d.add(f"  - id: {_ident(code)}", f"    paramcd: {q(code)}", f"    label: {q(name)}",
+              f"    population: {d.efficacy_pop if role == 'efficacy' else d.safety_pop}",
+              f"    unit: {unit}{why}", f"    origin: {q(origin)}" + ("" if origin != "start" else
+                                                                   "   # CHECK: time zero (no STARTDT to tell)"),
+              f"    role: {role}   # CHECK: efficacy or safety section",
+              f"    better: {better}   # CHECK: which time is the better outcome")
+        in_set = rows["USUBJID"].nunique() if "USUBJID" in rows.columns else len(rows)
+        if DURATION_OF_RESPONSE.search(code) or DURATION_OF_RESPONSE.search(name):
+            d.add("    in_abstract: false   # CHECK: a responders-only endpoint, in the tables and figures")
+            if d.responders:
+                d.add(f"    subset: {{label: responders, responders: {d.responders}}}   # CHECK: analysed among "
+                      "responders only")
+            else:
+                d.add("    subset: {label: responders}   # CHECK: add `responders: <binary id>` to analyse "
+                      "responders only")
+        elif in_set < int(d.adsl["USUBJID"].nunique()) * 0.9 if "USUBJID" in d.adsl.columns else False:
+            d.add(f"    subset: {{label: {q('patients with a ' + code + ' record')}}}   # CHECK: who these "
+                  "patients are (records for part of the population)")
+
+
+# the usual primary and key secondary time-to-event parameters come first (the abstract leads with the first)
+LEADING = ("OS", "PFS", "DFS", "EFS", "RFS", "TTP", "MFS", "TTF")
+
+
+def _endpoint_order(code: str) -> tuple[int, str]:
+    if code.upper() in LEADING:
+        return LEADING.index(code.upper()), code
+    return (len(LEADING) + 1 if DURATION_OF_RESPONSE.search(code) else len(LEADING)), code
+
+
+def _baseline(d: _Draft) -> None:
+    cols = set(d.adsl.columns)
+    rows = [(v, lab, kind) for v, lab, kind in BASELINE_CANDIDATES if v in cols and d.adsl[v].notna().any()]
+    if rows:
+        d.add("", f"baseline_population: {d.efficacy_pop}", "baseline:")
+        d.add(*[f"  - {{variable: {v}, label: {q(lab)}, kind: {kind}}}" for v, lab, kind in rows])
+
+
+def _safety(d: _Draft) -> None:
+    ae = d.found.frames.get("ADAE")
+    if ae is None:
+        return
+    ae_cols = set(ae.columns)
+    soc = "AEBODSYS" if "AEBODSYS" in ae_cols else "AESOC"
+    grades = "AETOXGR" in ae_cols and collected(ae["AETOXGR"])
+    severity, kind = ("AETOXGR", "ctcae") if grades else ("AESEV", "mild_moderate_severe")
+
+    def opt(var: str) -> str:
+        return var if var in ae_cols and collected(ae[var]) else f"null   # {var} {'has no values' if var in ae_cols else 'absent'}"
+
+    d.add("", "safety:", f"  population: {d.safety_pop}", "  pt_threshold_percent: 10", "  variables:",
+          f"    teae_flag: {opt('TRTEMFL')}", f"    soc: {soc}", "    pt: AEDECOD",
+          f"    severity: {severity}", f"    severity_kind: {kind}", f"    serious: {opt('AESER')}",
+          f"    related: {opt('AEREL')}")
+    if "AEREL" in ae_cols and collected(ae["AEREL"]):
+        found = present_values(ae["AEREL"])
+        if standard_related(found) is None:
+            guess = [v for v in found if re.search(r"related|probab|possib|definite|likely|certain", v, re.I)
+                     and not re.search(r"\bnot\b|unlikely|unrelated|none|remote", v, re.I)]
+            d.add(f"    related_values: [{', '.join(q(v) for v in guess)}]   # CHECK: AEREL holds "
+                  f"{', '.join(q(v) for v in found)}")
+    d.add(f"    action: {opt('AEACN')}", f"    outcome: {opt('AEOUT')}")
+    adsl = d.adsl
+    d.add(f"  exposure_days: {'TRTDURD' if 'TRTDURD' in adsl.columns else 'null'}",
+          f"  exposure_cycles: {'CYCLES' if 'CYCLES' in adsl.columns else 'null'}")
+    if not ("AEACN" in ae_cols and collected(ae["AEACN"])):
+        for var in ("DCTREAS", "DCSREAS", "DCDECOD"):
+            if var in adsl.columns:
+                reasons = [v for v in present_values(adsl[var]) if re.search(r"adverse", v, re.I)]
+                if reasons:
+                    d.add(f"  discontinuation: {{variable: {var}, values: [{', '.join(q(v) for v in reasons)}]}}"
+                          "   # CHECK: ADAE has no action taken; discontinuation due to an AE from ADSL")
+                    break
+    d.add("  # of_interest: [{id: X, label: ..., pt: [...]} or {..., soc: [...]}]")
 
 
 def init(data_folder: Path, out: Path | None = None, study_id: str | None = None) -> Path:
@@ -166,6 +338,9 @@ def init(data_folder: Path, out: Path | None = None, study_id: str | None = None
     folder = data_folder.resolve()
     root = find_root(folder)
     study = study_id or re.sub(r"[^a-z0-9._-]", "-", folder.name.lower()).strip("-") or "study"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", study):
+        raise UsageError(f"Study id {study!r} is not a folder-safe id.",
+                         hint="Give --study with lower-case letters, digits, '.', '_' or '-'.")
     target = out or root / "analysis" / f"{study}.yml"
     if target.exists():
         raise UsageError(f"{target} already exists; trialpress init never overwrites a plan.",

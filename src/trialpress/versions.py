@@ -29,7 +29,8 @@ from trialpress.report import artefacts
 from trialpress.report.artefacts import MANIFEST
 
 # upstream first: when several artefacts differ, the first named points nearest to the cause
-_STAGE_ORDER = ("report.qmd", "ard.csv", "ard.json", "quality.json", "figures/", "report.html", "report.pdf")
+_STAGE_ORDER = ("report.qmd", "ard.csv", "ard.json", "quality.json", "figures/", "report.html", "report.pdf",
+                "report.docx", "tlf/")
 
 
 def _stage_key(name: str) -> tuple[int, str]:
@@ -385,7 +386,7 @@ def _num(v: Any) -> float | None:
 
 def row_label(r: dict[str, Any]) -> str:
     parts = [r.get("endpoint", ""), r.get("analysis", ""), r.get("statistic", "")]
-    extra = [str(r[k]) for k in ("group", "subgroup", "level", "param") if r.get(k)]
+    extra = [str(r[k]) for k in ("group", "subgroup", "subgroup_level", "parameter", "parent", "term", "timepoint") if r.get(k)]
     pop = r.get("population", "")
     text = " ".join(p for p in parts if p)
     if extra:

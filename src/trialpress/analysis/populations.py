@@ -1,4 +1,4 @@
-"""Analysis populations and analysis-ready frames (ADSL joined to an endpoint's records)."""
+"""Analysis populations, analysed subsets, and analysis-ready frames (ADSL joined to an endpoint's records)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
+from trialpress.data.loading import StudyData
 from trialpress.errors import DataError
-from trialpress.plan import Plan
+from trialpress.plan import Binary, Plan, TimeToEvent
 
 
 def is_yes(flag: pd.Series) -> pd.Series:
@@ -17,8 +18,22 @@ def is_yes(flag: pd.Series) -> pd.Series:
     return flag.isin(["Y", "y"])
 
 
+def condition(adsl: pd.DataFrame, text: str, where: str) -> np.ndarray:
+    """A plan condition on ADSL (population or subset) as a boolean row mask: parsed by the whitelisted
+    expression grammar, never evaluated as code."""
+    from trialpress.expressions import ExpressionError, parse
+
+    try:
+        return parse(text).evaluate(adsl).to_numpy(dtype=bool)
+    except ExpressionError as exc:
+        raise DataError(f"{where} {text!r} cannot be evaluated on ADSL: {exc}.",
+                        hint="Use ADSL variable names, comparisons, and/or/not and in [...], e.g. "
+                             "\"AGE >= 18 and SEX == 'F'\".") from None
+
+
 def population(adsl: pd.DataFrame, plan: Plan, pop_id: str) -> pd.DataFrame:
-    """ADSL rows of subjects in population `pop_id` who belong to one of the plan's groups.
+    """ADSL rows of subjects in population `pop_id` who belong to one of the plan's groups (by the population's
+    own grouping variable: as randomised, or as treated for safety).
 
     Inside `populations_selected_once()` it is selected once per ADSL frame and population (an analysis
     asks for the same population many times); each caller gets its own shallow copy, so adding columns to
@@ -49,15 +64,11 @@ def populations_selected_once() -> Iterator[None]:
 def _select(adsl: pd.DataFrame, plan: Plan, pop_id: str) -> pd.DataFrame:
     pop = plan.populations[pop_id]
     if pop.flag:
-        mask = is_yes(adsl[pop.flag])
+        mask = is_yes(adsl[pop.flag]).to_numpy()
     else:
-        try:
-            mask = adsl.eval(pop.expression, engine="python").astype(bool)  # type: ignore[arg-type]
-        except Exception as exc:  # noqa: BLE001 - a plan expression is user input
-            raise DataError(f"populations.{pop_id}.expression {pop.expression!r} cannot be evaluated on ADSL: {exc}.",
-                            hint="Use ADSL variable names and pandas query syntax, e.g. \"AGE >= 18 and SAFFL == 'Y'\".") from None
-    in_groups = adsl[plan.groups.variable].isin(plan.group_values)
-    return adsl.loc[mask.to_numpy() & in_groups.to_numpy()]
+        mask = condition(adsl, pop.expression or "", f"populations.{pop_id}.expression")
+    in_groups = adsl[plan.group_variable(pop_id)].isin(plan.group_values)
+    return adsl.loc[mask & in_groups.to_numpy()]
 
 
 def rows_in_population(pop: pd.DataFrame, adsl: pd.DataFrame, adsl_rows: np.ndarray) -> np.ndarray:
@@ -68,11 +79,39 @@ def rows_in_population(pop: pd.DataFrame, adsl: pd.DataFrame, adsl_rows: np.ndar
     return to_pop[adsl_rows]
 
 
+def responded(ep: Binary, data: StudyData, plan: Plan, pop: pd.DataFrame) -> np.ndarray:
+    """For each subject of `pop`: did they respond on binary endpoint `ep` (no record: no)."""
+    src = ep.source
+    if src.dataset == "ADSL":
+        return pop[src.variable].isin(src.values).to_numpy()
+    adrs = data["ADRS"]
+    hit = ((adrs["PARAMCD"] == src.paramcd) & adrs[src.variable].isin(src.values)).to_numpy()
+    rows = rows_in_population(pop, data["ADSL"], data.rows_in_adsl("ADRS", plan.data.subject_id))[hit]
+    marked = np.zeros(len(pop), dtype=bool)
+    marked[rows[rows >= 0]] = True
+    return marked
+
+
+def analysed(ep: TimeToEvent | Binary, data: StudyData, plan: Plan) -> pd.DataFrame:
+    """The endpoint's population restricted to its analysed subset (responders of another endpoint, or a
+    condition on ADSL); the whole population when the plan gives no subset."""
+    pop = population(data["ADSL"], plan, ep.population)
+    subset = ep.subset
+    if subset is None or not (subset.responders or subset.where):
+        return pop
+    if subset.responders:
+        source = next(b for b in plan.binary if b.id == subset.responders)
+        keep = responded(source, data, plan, pop)
+    else:
+        keep = condition(pop, subset.where or "", f"{ep.id}.subset.where")
+    return pop.loc[keep]
+
+
 def tte_frame(adsl_pop: pd.DataFrame, adtte: pd.DataFrame, paramcd: str, sid: str,
               unit_factor: float, record_rows: np.ndarray) -> pd.DataFrame:
     """Population subjects with a record of PARAMCD: time (display unit), event (0/1) and ADSL columns,
     in the population's order. `record_rows`: each ADTTE record's row in the population (-1: none), as from
-    `rows_in_population`."""
+    `rows_in_population`. Censoring follows ADaM: CNSR 0 is an event, any positive integer a censoring."""
     selected = (adtte["PARAMCD"] == paramcd).to_numpy()
     rows = record_rows[selected]
     inside = rows >= 0

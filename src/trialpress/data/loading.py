@@ -164,7 +164,7 @@ def apply_types(frame: pd.DataFrame, reqs: list[Requirement], path: Path, sid: s
 
 def _wrong_dataset(frame: pd.DataFrame, everything: list[str], name: str, path: Path) -> None:
     """A file that holds another ADaM dataset (e.g. ADAE saved as adsl.csv) is named as such."""
-    from trialpress.quality.conventions import SIGNATURES, looks_like
+    from trialpress.data.adam import SIGNATURES, looks_like
 
     table = str(frame.attrs.get("table_name", "")).upper()
     guess = table if table in SIGNATURES and table != name else looks_like(everything)

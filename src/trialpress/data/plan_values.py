@@ -33,6 +33,10 @@ def check_plan_values(lplan: LoadedPlan, data: StudyData) -> None:
             problems.append(f"{lplan.where(*where)}: {what} {v!r} does not occur in {dataset}.{variable}{hint}")
 
     need(plan.group_values, "ADSL", plan.groups.variable, ("groups", "levels"), "group value")
+    for pop_id, pop in plan.populations.items():
+        if pop.group_variable and pop.group_variable != plan.groups.variable:
+            need(plan.group_values, "ADSL", pop.group_variable, ("populations", pop_id, "group_variable"),
+                 "group value", optional=True)
     for i, sg in enumerate(plan.subgroups):
         if sg.levels:
             need([lv.value for lv in sg.levels], "ADSL", sg.variable, ("subgroups", i, "levels"), "subgroup level",
@@ -46,6 +50,33 @@ def check_plan_values(lplan: LoadedPlan, data: StudyData) -> None:
     for i, b in enumerate(plan.binary):
         if b.source.dataset == "ADRS" and data.has("ADRS"):
             need([b.source.paramcd or ""], "ADRS", "PARAMCD", ("binary", i, "source", "paramcd"), "PARAMCD")
+    problems += _safety_coding(lplan, data)
     if problems:
         raise PlanError("The plan names values that are not in the data:\n  " + "\n  ".join(problems),
                         hint="Fix the values in the plan (or the data); nothing was analysed.")
+
+
+def _safety_coding(lplan: LoadedPlan, data: StudyData) -> list[str]:
+    """Relatedness coded other than Y/N or RELATED/NOT RELATED needs the plan to say which values count; values
+    the plan names for relatedness must occur (a misspelt value would silently count nobody)."""
+    from trialpress.data.coding import collected, present_values, standard_related
+
+    plan = lplan.plan
+    if not plan.safety or not data.has("ADAE"):
+        return []
+    v = plan.safety.variables
+    ae = data["ADAE"]
+    out: list[str] = []
+    if v.related and v.related in ae.columns and collected(ae[v.related]):
+        found = present_values(ae[v.related])
+        where = lplan.where("safety", "variables", "related_values" if v.related_values else "related")
+        if v.related_values is None and standard_related(found) is None:
+            out.append(f"{where}: ADAE.{v.related} is coded {', '.join(repr(x) for x in found[:12])}; say which "
+                       f"values count as related with safety.variables.related_values (e.g. "
+                       f"[{', '.join(found[:2])}])")
+        elif v.related_values is not None and not set(v.related_values) & set(found):
+            close = sorted({c for x in v.related_values for c in difflib.get_close_matches(x, found, n=2, cutoff=0.6)})
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            out.append(f"{where}: none of the related values {v.related_values} occurs in ADAE.{v.related}{hint}; it "
+                       f"holds {', '.join(repr(x) for x in found[:12])}")
+    return out

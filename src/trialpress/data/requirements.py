@@ -36,6 +36,12 @@ def requirements(plan: Plan) -> list[Requirement]:
     for name, pop in plan.populations.items():
         if pop.flag:
             req.append(Requirement("ADSL", pop.flag, "char", f"populations.{name}.flag"))
+        if pop.group_variable:
+            req.append(Requirement("ADSL", pop.group_variable, "char", f"populations.{name}.group_variable"))
+        req += _condition_variables(pop.expression, f"populations.{name}.expression")
+    for e in [*plan.time_to_event, *plan.binary]:
+        if e.subset and e.subset.where:
+            req += _condition_variables(e.subset.where, f"{e.id}.subset.where")
     for e in plan.time_to_event:
         where = f"time_to_event[{e.id}]"
         req += [Requirement("ADTTE", sid, "char", where), Requirement("ADTTE", "PARAMCD", "char", where),
@@ -73,6 +79,9 @@ def requirements(plan: Plan) -> list[Requirement]:
             req.append(Requirement("ADSL", plan.safety.exposure_days, "num", "safety.exposure_days"))
         if plan.safety.exposure_cycles:
             req.append(Requirement("ADSL", plan.safety.exposure_cycles, "num", "safety.exposure_cycles"))
+        if plan.safety.discontinuation:
+            req.append(Requirement("ADSL", plan.safety.discontinuation.variable, "char",
+                                   "safety.discontinuation.variable"))
     # de-duplicate, first mention wins, except that a definite kind (number, date) beats 'any'
     seen: dict[tuple[str, str], Requirement] = {}
     for r in req:
@@ -82,13 +91,22 @@ def requirements(plan: Plan) -> list[Requirement]:
     return list(seen.values())
 
 
+def _condition_variables(text: str | None, why: str) -> list[Requirement]:
+    """ADSL variables a plan condition names (any kind: the condition itself says how it compares them)."""
+    if not text:
+        return []
+    from trialpress.expressions import parse
+
+    return [Requirement("ADSL", v, "any", why) for v in sorted(parse(text).variables)]
+
+
 def columns_to_read(plan: Plan, dataset: str) -> frozenset[str] | None:
     """The variables of a record-level dataset (ADTTE, ADRS, ADAE) worth reading: those the plan uses and
     those the quality gate checks by ADaM convention. None for ADSL, read whole: it has one row per subject
     and the gate checks every flag and date in it. Large pooled data then read only what is needed."""
     if dataset == "ADSL":
         return None
-    from trialpress.quality import conventions as cv
+    from trialpress.data import adam as cv
 
     used = {r.variable for r in requirements(plan) if r.dataset == dataset}
     by_convention = {

@@ -24,16 +24,32 @@ class Appendix:
     ard_rows: int
 
 
+def _result(r: Any) -> str:
+    if r.success:
+        return "passed"
+    return r.severity
+
+
+def _severity(r: Any) -> str:
+    """The check's severity, and the default it had when the plan changed it."""
+    default = getattr(r, "default_severity", "") or r.severity
+    return r.severity if default == r.severity else f"{r.severity} (plan; default {default})"
+
+
 def appendix(cb: ContextBuilder, quality: list[Any], inputs: dict[str, dict[str, Any]],
              software: dict[str, str]) -> Appendix:
-    q_rows = tuple((label(r.dataset), label(r.description),
-                    Cell("passed" if r.success else r.severity),
-                    Cell(fmt.count(r.failed) if not r.success else "0")) for r in quality)
-    q_table = Table("table-quality", ((label("Dataset"), label("Check"), Cell("Result"), Cell("Rows failing")),),
-                    q_rows, (1.0, 4.0, 1.0, 1.0))
+    q_rows = tuple((label(r.dataset), label(r.description), label(getattr(r, "basis", "") or ""),
+                    Cell(_severity(r)), Cell(_result(r)),
+                    Cell(fmt.count(r.failed) if not r.success else "0"))
+                   for r in sorted(quality, key=lambda r: r.success))
+    q_table = Table("table-quality", ((label("Dataset"), label("Check"), label("Basis"), Cell("Severity"),
+                                       Cell("Result"), Cell("Rows failing")),),
+                    q_rows, (0.9, 3.6, 1.6, 1.0, 0.8, 0.7))
     failed = [r for r in quality if not r.success]
+    changed = [r for r in quality if (getattr(r, "default_severity", "") or r.severity) != r.severity]
     summary = (f"{len(quality)} checks were run; {len(quality) - len(failed)} passed"
-               + (f", {len(failed)} raised a warning." if failed else "."))
+               + (f", {len(failed)} raised a warning (listed first)" if failed else "")
+               + (f"; the plan changed the severity of {len(changed)}" if changed else "") + ".")
     i_rows = tuple((label(key.split(":", 1)[0]), label(key.split(":", 1)[1]),
                     Cell(v["sha256"][:16], align="left"), Cell(f"{v['size']:,}", align="right"))
                    for key, v in inputs.items() if not key.startswith("engine:"))
@@ -47,17 +63,19 @@ def appendix(cb: ContextBuilder, quality: list[Any], inputs: dict[str, dict[str,
 
 def _ard_html(cb: ContextBuilder) -> Markup:
     """Every ARD row as an anchored table row (HTML only; the PDF points to ard.csv)."""
-    cols = ("id", "statistic", "value", "lower", "upper", "n", "method", "note")
+    cols = ("id", "statistic", "value", "lower", "upper", "text", "n", "unit", "method", "note")
     head = "".join(f"<th>{c}</th>" for c in cols)
     rows = []
     for r in cb.ard:
-        cells = [r.id, r.statistic, _num(r.value), _num(r.lower), _num(r.upper), _num(r.n), r.method, r.note]
+        cells = [r.id, r.statistic, _num(r.value), _num(r.lower), _num(r.upper), r.text, _num(r.n), r.unit,
+                 r.method, r.note]
         rows.append(f'<tr id="{escape.html_text(ard_anchor(r.id))}">'
                     + "".join(f"<td>{escape.html_text(c)}</td>" for c in cells) + "</tr>")
     body = (f'<details class="tp-ard"><summary>Analysis results dataset ({len(cb.ard)} rows)</summary>'
             f'<table class="tp-table tp-ard-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}'
             "</tbody></table></details>")
-    return Markup(f"```{{=html}}\n{body}\n```\n")
+    fence = escape.fence_for(body)
+    return Markup(f"{fence}{{=html}}\n{body}\n{fence}\n")
 
 
 def _num(x: float) -> str:

@@ -1,5 +1,5 @@
-"""Binary endpoints for the templates: 'n = 89 [54%]' views, the efficacy table, and the abstract's
-grouping of outcomes by the direction and significance their odds ratios support."""
+"""Binary endpoints for the templates: 'n = 89 [54%]' views, their block of an outcomes table, and the
+abstract's grouping of outcomes by the decisions (significance, which group's rate is higher)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from trialpress.plan import Binary, Plan
 from trialpress.report import formatting as fmt
-from trialpress.report.context import Comparison, ContextBuilder, GroupView, Num
+from trialpress.report.context import ContextBuilder, GroupView, Num
 from trialpress.report.tables import Cell, label
+from trialpress.report.tte_view import Comparison, comparison
+from trialpress.results import keys
 
 
 @dataclass(frozen=True)
@@ -24,12 +26,15 @@ class BinaryContrast:
     id: str
     label: str
     abbreviation: str
-    first: GroupView          # the group with the higher rate (the reference when rates are equal)
+    role: str
+    better: str               # 'higher' or 'lower'
+    first: GroupView          # the group with the higher rate (the comparator when rates are equal)
     second: GroupView
     first_count: Count
     second_count: Count
     comparison: Comparison    # odds ratio of the comparator vs the reference
-    significant: bool
+    significant: bool | None
+    favourable_group: str     # the group the significant difference favours ('' if none)
 
 
 @dataclass(frozen=True)
@@ -41,34 +46,44 @@ class BinarySection:
         """Outcomes whose odds are significantly higher in `group`."""
         return [c for c in self.contrasts if c.significant and c.first.value == group]
 
+    def favourable_with(self, group: str) -> list[BinaryContrast]:
+        """Outcomes whose significant difference favours `group` (by each endpoint's better direction)."""
+        return [c for c in self.contrasts if c.favourable_group == group]
+
     @property
     def not_significant(self) -> list[BinaryContrast]:
         return [c for c in self.contrasts if not c.significant]
 
 
 def count(cb: ContextBuilder, ep: Binary, group: str) -> Count:
-    key = (ep.id, "rate", group, "n")
+    key = keys.rate(ep.id, "n", group)
     return Count(cb.num(key, "count"), cb.num(key, "percent"))
 
 
-def binary_section(cb: ContextBuilder, plan: Plan) -> BinarySection | None:
-    if not plan.binary:
+def binary_section(cb: ContextBuilder, plan: Plan, role: str = "efficacy") -> BinarySection | None:
+    endpoints = [b for b in plan.binary if b.role == role]
+    if not endpoints:
         return None
     contrasts = []
-    for ep in plan.binary:
+    for ep in endpoints:
+        groups = cb.analysed_groups(ep.id, ep.population)
         for c in plan.comparators:
-            comp = cb.comparison(ep.id, "logistic", c, ep.population, higher_is_better=True)
-            comparator_first = comp.favours == "comparator"
-            first, second = (comp.group, comp.reference) if comparator_first else (comp.reference, comp.group)
-            contrasts.append(BinaryContrast(ep.id, ep.label, ep.abbreviation or fmt.lower_first(ep.label), first,
-                                            second, count(cb, ep, first.value), count(cb, ep, second.value), comp,
-                                            comp.significant))
-    return BinarySection(contrasts, plan.populations[plan.binary[0].population].label)
+            comp = comparison(cb, ep.id, "logistic", "or", c, groups)
+            higher = cb.decision(keys.decision(ep.id, "higher", c, on="rate"))
+            first, second = (comp.reference, comp.group) if higher == comp.reference.value else (comp.group,
+                                                                                                  comp.reference)
+            favourable = ""
+            if comp.significant and comp.favours != "neither":
+                favourable = (comp.group if comp.favours == "comparator" else comp.reference).value
+            contrasts.append(BinaryContrast(ep.id, ep.label, ep.abbreviation or fmt.lower_first(ep.label), ep.role,
+                                            ep.better, first, second, count(cb, ep, first.value),
+                                            count(cb, ep, second.value), comp, comp.significant, favourable))
+    return BinarySection(contrasts, cb.analysed_label(endpoints[0].id))
 
 
 def binary_note(plan: Plan) -> str:
-    return ("OR, odds ratio. Percentages of all patients in the group. Exact (Clopper-Pearson) 95% CIs for rates; "
-            "differences in proportions with Newcombe hybrid score 95% CIs; odds ratios "
+    return ("OR, odds ratio. Percentages of the patients analysed in the group. Exact (Clopper-Pearson) 95% CIs "
+            "for rates; differences in proportions with Newcombe hybrid score 95% CIs; odds ratios "
             f"({_vs(plan)}) from logistic regression with Wald 95% CI and P, unadjusted and adjusted for "
             f"{', '.join(plan.label_of(v) for v in sorted({v for b in plan.binary for v in b.adjust_for})) or 'no covariates'}.")
 
@@ -79,41 +94,45 @@ def _vs(plan: Plan) -> str:
                      for c in plan.comparators)
 
 
-def binary_rows(cb: ContextBuilder, plan: Plan) -> list[tuple[Cell, ...]]:
-    """The binary endpoints' blocks of the efficacy table."""
+def binary_rows(cb: ContextBuilder, plan: Plan, endpoints: list[Binary]) -> list[tuple[Cell, ...]]:
+    """The binary endpoints' blocks of an outcomes table."""
     gv = plan.group_values
     ref = plan.groups.reference
     rows: list[tuple[Cell, ...]] = []
-    for ep in plan.binary:
-        rows.append((label(ep.label, bold=True), *(Cell("") for _ in gv)))
+    for ep in endpoints:
+        head = ep.label if not cb.subset_shown(ep.id) else f"{ep.label}, {cb.analysed_label(ep.id)}"
+        rows.append((label(head, bold=True), *(Cell("") for _ in gv)))
+        if cb.subset_shown(ep.id):
+            rows.append((label("Patients analysed, n", indent=1),
+                         *(_cell(cb.num(keys.analysis_set(ep.id, "n", g), "count")) for g in gv)))
         cells = []
         for g in gv:
             c = count(cb, ep, g)
             cells.append(Cell(f"{c.n.text} ({c.percent.text})", c.n.ref))
         rows.append((label("n (%)", indent=1), *cells))
-        rows.append((label("95% CI, %", indent=1),
-                     *(_pct_ci(cb, (ep.id, "rate", g, "proportion")) for g in gv)))
-        for name, analysis in (("Difference, % (95% CI)", "diff"), ("OR (95% CI)", "logistic"),
-                               ("Adjusted OR (95% CI)", "logistic_adj"), ("P (OR)", "logistic")):
-            if analysis == "logistic_adj" and not ep.adjust_for:
+        rows.append((label("95% CI, %", indent=1), *(_pct_ci(cb, keys.rate(ep.id, "proportion", g)) for g in gv)))
+        rows.append((label("Difference, % (95% CI)", indent=1), *(
+            Cell("Reference") if g == ref else _diff(cb, keys.difference(ep.id, g)) for g in gv)))
+        for name, analysis in (("OR (95% CI)", "logistic"), ("Adjusted OR (95% CI)", "logistic_adj")):
+            if not cb.has(keys.model(ep.id, analysis, "or", plan.comparators[0])):
                 continue
-            cells = []
-            for g in gv:
-                if g == ref:
-                    cells.append(Cell("Reference" if name != "P (OR)" else ""))
-                elif name.startswith("Difference"):
-                    r = cb.ard[(ep.id, "diff", g, "difference")]
-                    cells.append(Cell(fmt.percent_difference(r.value, r.lower, r.upper), r.id))
-                elif name.startswith("P"):
-                    p = cb.num((ep.id, analysis, g, "p"), "p")
-                    cells.append(Cell(p.text, p.ref))
-                else:
-                    est = cb.est_ci((ep.id, analysis, g, "or"))
-                    cells.append(Cell(est.text, est.ref))
-            rows.append((label(name, indent=2 if name.startswith("P") else 1), *cells))
+            rows.append((label(name, indent=1), *(
+                Cell("Reference") if g == ref else _cell(cb.est_ci(keys.model(ep.id, analysis, "or", g)))
+                for g in gv)))
+            rows.append((label(f"P ({name.split(' (')[0]})", indent=2), *(
+                Cell("") if g == ref else _cell(cb.num(keys.model(ep.id, analysis, "p", g), "p")) for g in gv)))
     return rows
 
 
-def _pct_ci(cb: ContextBuilder, key: tuple[str, ...]) -> Cell:
-    r = cb.ard[key]
+def _cell(num: Num) -> Cell:
+    return Cell(num.text, num.ref)
+
+
+def _diff(cb: ContextBuilder, key: keys.Key) -> Cell:
+    r = cb.row(key)
+    return Cell(fmt.percent_difference(r.value, r.lower, r.upper), r.id)
+
+
+def _pct_ci(cb: ContextBuilder, key: keys.Key) -> Cell:
+    r = cb.row(key)
     return Cell(fmt.ci(100 * r.lower, 100 * r.upper, 1, fmt.EN_DASH), r.id)

@@ -1,8 +1,9 @@
-"""ARD → template context: formatted, escaped, linked views of the numbers; no statistics.
+"""ARD → template context: formatted, escaped, linked views of the numbers and decisions; no statistics.
 
-Templates receive only this context. Each number is a `Num`: its text in journal style and the
-ARD row it came from. Rendered into the .qmd it becomes a raw-HTML link to that row (invisible
-in the PDF), so a reviewer can trace every number.
+Templates receive only this context. Each number is a `Num`: its text in journal style and the ARD row it
+came from. Rendered into the .qmd it becomes a raw-HTML link to that row (invisible in the PDF), so a
+reviewer can trace every number. Every word that depends on the data (longer, significant, favours …) is
+read from a decision row of the ARD (`results/decisions.py`), never decided here.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from typing import Literal
 
 from markupsafe import Markup
 
-from trialpress.plan import Plan, TimeToEvent
+from trialpress.plan import Plan
 from trialpress.report import escape
 from trialpress.report import formatting as fmt
-from trialpress.report.tables import Cell, Table, ard_anchor, as_html, as_typst, label
+from trialpress.report.tables import Table, ard_anchor, as_html, as_typst
+from trialpress.results import keys
 from trialpress.results.ard import ARD, Key, Row
 
-Favours = Literal["reference", "comparator", "neither"]
+Kind = Literal["count", "time", "ratio", "p", "percent"]
 
 
 @dataclass(frozen=True)
@@ -57,61 +59,38 @@ class GroupView:
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """One group vs the reference on one endpoint, with the words its numbers support."""
-
-    group: GroupView
-    reference: GroupView
-    estimate: Num
-    ci: Num
-    lower: Num
-    upper: Num
-    p: Num
-    p_phrase: Num
-    significant: bool
-    favours: Favours       # which group the estimate favours; 'neither' when the CI is unavailable
-
-
-@dataclass(frozen=True)
-class Contrast:
-    """A comparison phrased for prose: the group the numbers favour is named first."""
-
-    first: GroupView
-    second: GroupView
-    first_median: Num
-    second_median: Num
-    estimate: Num
-    ci: Num
-    p_phrase: Num
-    significant: bool
-    favours: Favours
-
-
-@dataclass(frozen=True)
 class FigureView:
     id: str
     number: str          # '1', or '1A'/'1B' for the panels of one figure
     caption: str
     path: str            # relative to the .qmd
+    alt: str = ""        # what the figure shows, for readers who cannot see it
 
     @property
     def embed(self) -> Markup:
-        return Markup(f"![**Figure {self.number}.** {escape.markdown(self.caption)}]({self.path}){{#{self.id}}}")
+        alt = f' fig-alt="{escape.attribute(self.alt)}"' if self.alt else ""
+        return Markup(f"![**Figure {self.number}.** {escape.markdown(self.caption)}]({escape.link_target(self.path)})"
+                      f"{{#{self.id}{alt}}}")
 
 
 @dataclass(frozen=True)
-class TTEView:
-    id: str
-    label: str
-    abbreviation: str
-    unit: str
-    population_label: str
-    description: str | None
-    medians: dict[str, Num]
-    comparisons: list[Comparison]
-    contrasts: list[Contrast]
-    figures: list[FigureView] = field(default_factory=list)
-    in_abstract: bool = True
+class TableView:
+    """A numbered table: its title, the table model (rendered as raw blocks for each format) and its notes."""
+
+    number: int
+    title: str               # without the population
+    model: Table
+    note: str
+    population: str = ""
+
+    @property
+    def caption(self) -> str:
+        """'Baseline characteristics (full analysis set)'."""
+        return f"{self.title} ({fmt.lower_first(self.population)})" if self.population else self.title
+
+    @property
+    def table(self) -> Markup:
+        return raw_blocks(self.model)
 
 
 @dataclass(frozen=True)
@@ -142,10 +121,11 @@ class ContextBuilder:
     def row(self, key: Key) -> Row:
         return self.ard[key]
 
-    def num(self, row_id: Key, kind: Literal["count", "time", "ratio", "p", "percent"] = "ratio",
-            part: Literal["value", "lower", "upper"] = "value") -> Num:
-        r = self.ard[row_id]
-        row_id = r.id
+    def has(self, key: Key) -> bool:
+        return key in self.ard
+
+    def num(self, key: Key, kind: Kind = "ratio", part: Literal["value", "lower", "upper"] = "value") -> Num:
+        r = self.ard[key]
         x = getattr(r, part)
         if kind == "count":
             text = fmt.count(x)
@@ -157,120 +137,86 @@ class ContextBuilder:
             text = fmt.percent(x, r.n, self.style)
         else:
             text = fmt.fixed(x, self.style.estimate_decimals)
-        return Num(text, row_id)
+        return Num(text, r.id)
 
-    def ci(self, row_id: Key, kind: Literal["time", "ratio"] = "ratio", sep: str | None = None) -> Num:
-        r = self.ard[row_id]
-        row_id = r.id
+    def p_phrase(self, key: Key) -> Num:
+        r = self.ard[key]
+        return Num(fmt.p_phrase(r.value), r.id)
+
+    def ci(self, key: Key, kind: Literal["time", "ratio"] = "ratio", sep: str | None = None) -> Num:
+        r = self.ard[key]
         d = self.style.time_decimals if kind == "time" else self.style.estimate_decimals
-        return Num(fmt.ci(r.lower, r.upper, d, self.style.ci_separator if sep is None else sep), row_id)
+        return Num(fmt.ci(r.lower, r.upper, d, self.style.ci_separator if sep is None else sep), r.id)
 
-    def est_ci(self, row_id: Key, kind: Literal["time", "ratio"] = "ratio") -> Num:
+    def est_ci(self, key: Key, kind: Literal["time", "ratio"] = "ratio") -> Num:
         """'10.4 (8.1–12.6)' for tables."""
-        r = self.ard[row_id]
-        row_id = r.id
+        r = self.ard[key]
         d = self.style.time_decimals if kind == "time" else self.style.estimate_decimals
-        return Num(f"{fmt.fixed(r.value, d)} ({fmt.ci(r.lower, r.upper, d, fmt.EN_DASH)})", row_id)
+        return Num(fmt.estimate_ci(r.value, r.lower, r.upper, d), r.id)
+
+    def n_percent(self, key: Key) -> Num:
+        """'108 (65)': a count and its percent of the row's denominator."""
+        r = self.ard[key]
+        return Num(fmt.n_percent(r.value, r.n, self.style), r.id)
+
+    def rate(self, key: Key) -> Num:
+        """A survival probability as a percentage with its CI: '52.3 (44.1–60.0)'."""
+        r = self.ard[key]
+        return Num(fmt.percent_ci(r.value, r.lower, r.upper, 1), r.id)
+
+    # ------------------------------------------------------------------ decisions
+    def decision(self, key: Key) -> str:
+        """The text outcome of a decision row ('' when the row is absent or undecided)."""
+        r = self.ard.get(key)
+        return r.text if r is not None else ""
+
+    def flag(self, key: Key) -> bool | None:
+        """A 1/0 decision as True/False; None when undecidable (no CI) or absent."""
+        r = self.ard.get(key)
+        if r is None or fmt.is_missing(r.value):
+            return None
+        return bool(r.value)
 
     # ------------------------------------------------------------------ groups
     def groups(self, pop_id: str) -> list[GroupView]:
         out = []
         for lv in self.plan.groups.levels:
             out.append(GroupView(lv.value, lv.label, lv.short or lv.label,
-                                 self.num(("POP", pop_id, lv.value, "n"), "count"),
+                                 self.num(keys.population(pop_id, lv.value), "count"),
                                  lv.value == self.plan.groups.reference))
         return out
 
     def group(self, pop_id: str, value: str) -> GroupView:
         return next(g for g in self.groups(pop_id) if g.value == value)
 
-    # ------------------------------------------------------------------ comparisons
-    def comparison(self, endpoint: str, analysis: str, comparator: str, pop_id: str,
-                   higher_is_better: bool = False) -> Comparison:
-        """HR/OR of `comparator` vs reference. For hazards (higher_is_better=False) an estimate
-        above 1 favours the reference; for odds of a good outcome it favours the comparator."""
-        hr_key = (endpoint, analysis, comparator, "hr")
-        est_row = self.ard[hr_key] if hr_key in self.ard else self.ard[(endpoint, analysis, comparator, "or")]
-        est_id = est_row.id
-        p_id = self.ard[(endpoint, analysis, comparator, "p")].id
-        lo, hi = est_row.lower, est_row.upper
-        significant = not (fmt.is_missing(lo) or fmt.is_missing(hi)) and (hi < 1 or lo > 1)
-        if fmt.is_missing(est_row.value) or fmt.is_missing(lo):
-            favours: Favours = "neither"
-        elif est_row.value == 1:
-            favours = "neither"
-        else:
-            above = est_row.value > 1
-            favours = "comparator" if above == higher_is_better else "reference"
-        p_row = self.ard[p_id]
-        return Comparison(
-            group=self.group(pop_id, comparator), reference=self.group(pop_id, self.plan.groups.reference),
-            estimate=self.num(est_id), ci=self.ci(est_id), lower=self.num(est_id, part="lower"),
-            upper=self.num(est_id, part="upper"), p=self.num(p_id, "p"),
-            p_phrase=Num(fmt.p_phrase(p_row.value), p_id), significant=significant, favours=favours)
+    def analysed_groups(self, endpoint: str, pop_id: str) -> list[GroupView]:
+        """The groups with the endpoint's analysed N (e.g. patients in remission), not the population's."""
+        return [GroupView(g.value, g.label, g.short, self.num(keys.analysis_set(endpoint, "n", g.value), "count"),
+                          g.is_reference) for g in self.groups(pop_id)]
 
-    # ------------------------------------------------------------------ endpoints
-    def tte(self, ep: TimeToEvent, figures: list[FigureView]) -> TTEView:
-        medians = {g: self.num((ep.id, "km", g, "median"), "time") for g in self.plan.group_values}
-        comps = [self.comparison(ep.id, "cox", c, ep.population) for c in self.plan.comparators]
-        contrasts = []
-        for c in comps:
-            comparator_first = c.favours == "comparator"
-            first, second = (c.group, c.reference) if comparator_first else (c.reference, c.group)
-            contrasts.append(Contrast(first, second, medians[first.value], medians[second.value], c.estimate, c.ci,
-                                      c.p_phrase, c.significant, c.favours))
-        return TTEView(ep.id, ep.label, ep.abbreviation or ep.label, ep.shown_unit,
-                       self.plan.populations[ep.population].label, ep.description, medians, comps, contrasts,
-                       figures, ep.in_abstract)
+    def analysed_label(self, endpoint: str) -> str:
+        return self.decision_text(keys.analysis_set(endpoint, "label"))
 
-    def tte_rows(self, ep: TimeToEvent) -> list[tuple[Cell, ...]]:
-        """The endpoint's block of the efficacy table: events, median, landmark rates, HRs with P."""
-        gv = self.plan.group_values
-        ref = self.plan.groups.reference
-        rows: list[tuple[Cell, ...]] = [(label(ep.label, bold=True), *(Cell("") for _ in gv))]
+    def decision_text(self, key: Key) -> str:
+        r = self.ard.get(key)
+        return r.text if r is not None else ""
 
-        def line(text: str, cells: list[Num]) -> None:
-            rows.append((label(text, indent=1), *(Cell(c.text, c.ref) for c in cells)))
+    def subset_shown(self, endpoint: str) -> bool:
+        """Whether the endpoint's analysed set differs from its population (an N of its own to show)."""
+        r = self.ard.get(keys.analysis_set(endpoint, "excluded"))
+        return r is not None and not fmt.is_missing(r.value) and r.value > 0
 
-        line("Events, n (%)", [self.n_percent((ep.id, "km", g, "events")) for g in gv])
-        line(f"Median, {ep.shown_unit} (95% CI)", [self.est_ci((ep.id, "km", g, "median"), "time") for g in gv])
-        for t in ep.landmarks:
-            pid = f"{t:g}"
-            line(f"Rate at {pid} {ep.shown_unit}, % (95% CI)", [self._rate((ep.id, "km", g, "rate", pid)) for g in gv])
-        line(f"Median follow-up, {ep.shown_unit} (95% CI)",
-             [self.est_ci((ep.id, "followup", g, "median"), "time") for g in gv])
-        models = [("cox", "HR (95% CI)"), ("cox_strat", f"HR stratified by {fmt.lower_first(self.plan.label_of(ep.stratify_by or ''))} (95% CI)"),
-                  ("cox_adj", "Adjusted HR (95% CI)")]
-        for analysis, text in models:
-            if (ep.id, analysis, self.plan.comparators[0], "hr") not in self.ard:
-                continue
-            cells = []
-            for g in gv:
-                cells.append(Cell("Reference") if g == ref else _cell(self.est_ci((ep.id, analysis, g, "hr"))))
-            rows.append((label(text, indent=1), *cells))
-            pcells = [Cell("") if g == ref else _cell(self.num((ep.id, analysis, g, "p"), "p")) for g in gv]
-            rows.append((label("P (Wald)", indent=2), *pcells))
-        return rows
-
-    def n_percent(self, key: Key) -> Num:
-        """'108 (65)': a count and its percent of the row's denominator."""
-        r = self.ard[key]
-        return Num(f"{fmt.count(r.value)} ({fmt.percent(r.value, r.n, self.style)})", r.id)
-
-    def _rate(self, row_id: Key) -> Num:
-        r = self.ard[row_id]
-        row_id = r.id
-        if fmt.is_missing(r.value):
-            return Num(fmt.NE, row_id)
-        d = 1
-        return Num(f"{fmt.fixed(100 * r.value, d)} ({fmt.fixed(100 * r.lower, d)}{fmt.EN_DASH}"
-                   f"{fmt.fixed(100 * r.upper, d)})", row_id)
-
-
-def _cell(num: Num) -> Cell:
-    return Cell(num.text, num.ref)
+    def cutoff(self) -> str:
+        return self.decision_text(keys.cutoff()) or "not recorded"
 
 
 def raw_blocks(table: Table) -> Markup:
-    """The table as a raw HTML block and a raw Typst block (each format takes its own)."""
-    return Markup(f"```{{=html}}\n{as_html(table)}\n```\n\n```{{=typst}}\n{as_typst(table)}\n```\n")
+    """The table as raw blocks, one per output format (each format takes its own), with fences longer than
+    any run of backticks in the table so that no text inside can close its block."""
+    from trialpress.report.docx import as_openxml
+
+    parts = []
+    for fmt_name, body in (("html", as_html(table)), ("typst", as_typst(table)), ("openxml", as_openxml(table))):
+        fence = escape.fence_for(body)
+        parts.append(f"{fence}{{={fmt_name}}}\n{body}\n{fence}\n")
+    return Markup("\n".join(parts))

@@ -1,4 +1,4 @@
-"""Assemble the template context from the results and write the .qmd of a render."""
+"""Assemble the template context from the ARD and write the .qmd of a render."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from trialpress.plan import Plan
+from trialpress.report.appendix import appendix
 from trialpress.report.binary_view import binary_section
 from trialpress.report.context import ContextBuilder, FigureView
+from trialpress.report.efficacy import outcomes_table
 from trialpress.report.figure_specs import FOREST_SUFFIX
-from trialpress.report.appendix import appendix
-from trialpress.report.efficacy import efficacy_table
 from trialpress.report.methods import conventions
 from trialpress.report.safety_view import baseline_table, safety_section
 from trialpress.report.templating import render_template
-from trialpress.results.collect import AnalysisResults
+from trialpress.report.tte_view import tte_view
+from trialpress.results import keys
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class Field:
 
 @dataclass(frozen=True)
 class Meta:
-    """Facts about the render that are not statistics: identity, dates, software."""
+    """Facts about the render that are not statistics: identity, dates, software (the data cut-off is
+    read from the ARD)."""
 
     version: str
     cutoff: str
@@ -45,32 +47,36 @@ class Meta:
         return f"trialpress {self.software.get('trialpress', '')} | version {self.version} | data cut-off {self.cutoff}"
 
 
-def build_context(plan: Plan, results: AnalysisResults, cb: ContextBuilder, meta: Meta,
-                  figures: dict[str, list[FigureView]]) -> dict[str, Any]:
-    first_pop = plan.time_to_event[0].population if plan.time_to_event else next(iter(plan.populations))
+def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str, list[FigureView]]) -> dict[str, Any]:
+    lead = next((e for e in plan.time_to_event if e.role == "efficacy"), None)
+    first_pop = lead.population if lead else next(iter(plan.populations))
     groups = cb.groups(first_pop)
-    populations = [{"id": pid, "label": p.label, "n": cb.num(("POP", pid, "n"), "count"), "groups": cb.groups(pid)}
-                   for pid, p in plan.populations.items()]
-    baseline = baseline_table(cb, plan)   # numbered first: Table 1
-    efficacy = efficacy_table(cb, plan)   # Table 2
-    endpoints = [cb.tte(ep, figures.get(ep.id, [])) for ep in plan.time_to_event]
+    populations = [{"id": pid, "label": p.label, "n": cb.num(keys.population(pid), "count"),
+                    "groups": cb.groups(pid)} for pid, p in plan.populations.items()]
+    baseline = baseline_table(cb, plan)               # numbered first: Table 1
+    efficacy = outcomes_table(cb, plan, "efficacy")   # Table 2
+    endpoints = [tte_view(cb, ep, figures.get(ep.id, [])) for ep in plan.time_to_event]
+    safety = safety_section(cb, plan)
+    safety_outcomes = outcomes_table(cb, plan, "safety")
     return {
         "study": plan.study,
         "meta": meta,
         "groups": groups,
         "groups_label": plan.groups.label or "group",
         "groups_kind": plan.groups.kind,
-        "total_n": cb.num(("POP", first_pop, "n"), "count"),
+        "total_n": cb.num(keys.population(first_pop), "count"),
         "populations": populations,
-        "endpoints": endpoints,
+        "endpoints": [e for e in endpoints if e.role == "efficacy"],
+        "safety_endpoints": [e for e in endpoints if e.role == "safety"],
         "forests": [v for key, views in figures.items() if key.endswith(FOREST_SUFFIX) for v in views],
-        "binary": binary_section(cb, plan),
+        "binary": binary_section(cb, plan, "efficacy"),
         "baseline": baseline,
         "efficacy": efficacy,
-        "safety": safety_section(cb, plan),
+        "safety": safety,
+        "safety_outcomes": safety_outcomes,
         "definitions": [{"label": e.label, "description": e.description}
                         for e in [*plan.time_to_event, *plan.binary] if e.description],
-        "conventions": conventions(plan, meta.software, meta.renderer),
+        "conventions": conventions(plan, cb.ard, meta.software, meta.renderer),
         "appendix": appendix(cb, meta.quality, meta.inputs, meta.software),
     }
 

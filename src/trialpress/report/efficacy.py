@@ -1,33 +1,38 @@
-"""Table 2: every efficacy endpoint of the plan in one table (time-to-event blocks, then binary blocks)."""
+"""The outcomes tables: every efficacy endpoint of the plan in one table (time-to-event blocks, then binary
+blocks), and likewise the endpoints the plan reports as safety outcomes (e.g. time to a first adverse event)."""
 
 from __future__ import annotations
 
 from trialpress.plan import Plan
-from trialpress.report.binary_view import binary_note, binary_rows
-from trialpress.report.context import ContextBuilder, raw_blocks
-from trialpress.report.safety_view import TableView
-from trialpress.report.tables import Cell, Table, label
 from trialpress.report import formatting as fmt
+from trialpress.report.binary_view import binary_note, binary_rows
+from trialpress.report.context import ContextBuilder, TableView, raw_blocks
+from trialpress.report.tables import Cell, Table, label
+from trialpress.report.tte_view import tte_rows
 
 
-def efficacy_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
-    if not plan.time_to_event and not plan.binary:
+def outcomes_table(cb: ContextBuilder, plan: Plan, role: str = "efficacy") -> TableView | None:
+    tte = [e for e in plan.time_to_event if e.role == role]
+    binary = [b for b in plan.binary if b.role == role]
+    if not tte and not binary:
         return None
-    pop = (plan.time_to_event or plan.binary)[0].population   # type: ignore[index]
+    pop = (tte or binary)[0].population   # type: ignore[index]
     groups = cb.groups(pop)
     header = (label(""),) + tuple(Cell(g.header) for g in groups)
-    rows = [row for ep in plan.time_to_event for row in cb.tte_rows(ep)]
-    if plan.binary:
-        rows += binary_rows(cb, plan)
+    rows = [row for ep in tte for row in tte_rows(cb, ep)]
+    rows += binary_rows(cb, plan, binary)
     notes = ["CI, confidence interval; HR, hazard ratio; NE, not estimable."]
-    if plan.time_to_event:
+    if tte:
         notes.append("Medians, follow-up and rates by the Kaplan-Meier method with Brookmeyer-Crowley 95% CIs "
                      "(log-log transform); median follow-up by reverse Kaplan-Meier. HRs from Cox "
                      f"proportional-hazards models ({plan.conventions.ties.capitalize()} ties) with Wald 95% CI and P; "
-                     f"reference: {fmt.lower_first(plan.group_labels[plan.groups.reference])}.")
-    if plan.binary:
+                     f"reference: {fmt.lower_first(plan.group_labels[plan.groups.reference])}. Log-rank P compares "
+                     "each group with the reference.")
+    if any(cb.subset_shown(e.id) for e in [*tte, *binary]):
+        notes.append("Endpoints analysed in a subset of the population give its size per group.")
+    if binary:
         notes.append(binary_note(plan))
-    table = Table("table-efficacy", (header,), tuple(rows), (2.4,) + (1.6,) * len(groups))
-    return TableView(cb.numbering.table("efficacy"),
-                     f"Efficacy outcomes by {fmt.lower_first(plan.groups.label or 'group')} "
-                     f"({fmt.lower_first(plan.populations[pop].label)})", raw_blocks(table), " ".join(notes))
+    table = Table(f"table-{role}", (header,), tuple(rows), (2.4,) + (1.6,) * len(groups))
+    what = "Efficacy outcomes" if role == "efficacy" else "Safety outcomes"
+    return TableView(cb.numbering.table(role), f"{what} by {fmt.lower_first(plan.groups.label or 'group')}", table,
+                     " ".join(notes), population=plan.populations[pop].label)

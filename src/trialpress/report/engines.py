@@ -41,19 +41,30 @@ def detect() -> Renderer:
     return Renderer("pandoc+typst", {"pandoc": str(pypandoc.get_pandoc_version()), "typst": typst.__version__})
 
 
+DOCUMENT_FORMATS = ("html", "pdf", "docx")
+
+
 def render(qmd: Path, template_dir: Path, formats: list[str], renderer: Renderer | None = None) -> dict[str, Path]:
-    """Render `qmd` (in its own folder, next to figures/) to the requested formats."""
+    """Render `qmd` (in its own folder, next to figures/) to the requested document formats. Word always goes
+    through pandoc's docx writer with the template set's reference document (what Quarto's docx format runs),
+    with fixed timestamps, so its bytes are the same on every machine."""
+    from trialpress.report.docx import render_docx
+
     renderer = renderer or detect()
+    out: dict[str, Path] = {}
     if renderer.name == "quarto":
-        return _render_quarto(qmd, formats)
-    jobs = {"html": _pandoc_html, "pdf": _pandoc_typst_pdf}
-    wanted = [f for f in ("html", "pdf") if f in formats]
+        out = _render_quarto(qmd, [f for f in formats if f in ("html", "pdf")])
+        if "docx" in formats:
+            out["docx"] = render_docx(qmd, template_dir)
+        return out
+    jobs = {"html": _pandoc_html, "pdf": _pandoc_typst_pdf, "docx": render_docx}
+    wanted = [f for f in DOCUMENT_FORMATS if f in formats]
     if len(wanted) < 2:
         return {f: jobs[f](qmd, template_dir) for f in wanted}
-    # both at once: pandoc runs as its own process, so HTML is written while the PDF is typeset
+    # side by side: pandoc runs as its own process, so HTML and Word are written while the PDF is typeset
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
         futures = {f: pool.submit(jobs[f], qmd, template_dir) for f in wanted}
         return {f: futures[f].result() for f in wanted}
 

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # type only: importing survival at run time would pull in sci
     from matplotlib.axes import Axes
     from matplotlib.backend_bases import RendererBase
 
-    from trialpress.analysis.survival import KMCurve
+    from trialpress.results.ard import Curve as KMCurve
 
 __all__ = [
     "OKABE_ITO",
@@ -111,8 +111,11 @@ _PDF_METADATA: dict[str, Any] = {"CreationDate": None, "ModDate": None, "Produce
 
 @contextmanager
 def _style() -> Iterator[None]:
-    """Our rcParams for the duration of a build or save, then the caller's again."""
-    with matplotlib.rc_context(RC):
+    """Our rcParams for the duration of a build or save, then the caller's again. They start from matplotlib's
+    own defaults, not the user's matplotlibrc or style: the same inputs draw the same bytes on any machine."""
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()
+        matplotlib.rcParams.update(RC)
         yield
 
 
@@ -209,14 +212,18 @@ def _save(fig: Figure, out_stem: Path, formats: Sequence[str] = ("svg", "pdf")) 
     the HTML and the Typst PDF, so it asks for SVG only: each format costs a full draw)."""
     out_stem = Path(out_stem)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"svg": _SVG_METADATA, "pdf": _PDF_METADATA}
+    meta = {"svg": _SVG_METADATA, "pdf": _PDF_METADATA, "png": {"Software": None}}
     paths = []
     with _style():
         for fmt_ in formats:
             path = out_stem.with_suffix(f".{fmt_}")
-            fig.savefig(path, format=fmt_, metadata=meta[fmt_])
+            extra = {"dpi": PNG_DPI} if fmt_ == "png" else {}   # Word and the RTF package take a 300-dpi PNG
+            fig.savefig(path, format=fmt_, metadata=meta[fmt_], **extra)
             paths.append(path)
     return paths
+
+
+PNG_DPI = 300
 
 
 def _save_png(fig: Figure, path: Path, dpi: float) -> Path:

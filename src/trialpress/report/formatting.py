@@ -9,6 +9,7 @@ separator in prose and an en dash in tables.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 NE = "NE"
@@ -66,10 +67,39 @@ def p_phrase(p: float | None) -> str:
 
 
 def percent(n: float | None, denom: float | None, style: NumberStyle) -> str:
+    """n/denom as a percentage; a non-zero share that rounds to 0 shows as '<1' (or '<0.1'), one short of the
+    whole that rounds to 100 as '>99', so that no one reads 'none' or 'all'."""
     if is_missing(n) or is_missing(denom) or not denom:
         return NE
     d = style.percent_decimals_large_n if denom > style.large_n else style.percent_decimals_small_n  # type: ignore[operator]
-    return fixed(100.0 * n / denom, d)  # type: ignore[operator]
+    x = 100.0 * n / denom  # type: ignore[operator]
+    text = fixed(x, d)
+    smallest = 10.0 ** -d
+    if 0 < x and float(text) == 0:
+        return f"<{fixed(smallest, d)}"
+    if x < 100 and float(text) == 100:
+        return f">{fixed(100 - smallest, d)}"
+    return text
+
+
+def n_percent(n: float | None, denom: float | None, style: NumberStyle) -> str:
+    """'108 (65)'."""
+    return f"{count(n)} ({percent(n, denom, style)})"
+
+
+def estimate_ci(value: float | None, lower: float | None, upper: float | None, decimals: int) -> str:
+    """'10.4 (8.1–12.6)' for tables."""
+    return f"{fixed(value, decimals)} ({ci(lower, upper, decimals, EN_DASH)})"
+
+
+def percent_ci(value: float | None, lower: float | None, upper: float | None, decimals: int = 1) -> str:
+    """A probability as '52.3 (44.1–60.0)' percent; 'NE' when not estimable."""
+    if is_missing(value):
+        return NE
+
+    def pc(x: float | None) -> str:
+        return NE if is_missing(x) else fixed(100 * x, decimals)  # type: ignore[operator]
+    return f"{pc(value)} ({pc(lower)}{EN_DASH}{pc(upper)})"
 
 
 def ci(lower: float | None, upper: float | None, decimals: int, sep: str) -> str:
@@ -89,8 +119,9 @@ def percent_difference(value: float | None, lower: float | None, upper: float | 
 
 
 def lower_first(text: str) -> str:
-    """'Baseline FEV1' → 'baseline FEV1': lower-case the first letter only; an acronym ('MRD response')
-    keeps its capitals."""
-    if len(text) > 1 and text[1].isupper():
+    """'Baseline FEV1' → 'baseline FEV1' for use inside a sentence: only an ordinary capitalised first word
+    (a capital followed by lower-case letters) is lowered; an acronym ('MRD response'), a code ('B: Placebo',
+    'A1c'), a number or a one-letter word keeps its form."""
+    if not re.match(r"[A-Z][a-z]+(?:-[a-z]+)*(?:[\s,;]|$)", text):
         return text
     return text[:1].lower() + text[1:]

@@ -1,50 +1,92 @@
-"""The statistical conventions, stated in words for the methods section (from the plan and engine).
+"""The statistical conventions, stated in words for the methods section (from the plan, the ARD and the engine).
 
-Each line appears only when the plan has the analysis it describes, so a safety-only study's methods
-speak only of safety.
+Each line appears only when the plan has the analysis it describes, so a safety-only study's methods speak
+only of safety; what a model really adjusted for, and what it left out, is read from the ARD's method and
+note columns, never from the plan's wish list.
 """
 
 from __future__ import annotations
 
 from trialpress.plan import Plan
 from trialpress.report.formatting import lower_first
+from trialpress.results.ard import ARD
 
 
-def conventions(plan: Plan, software: dict[str, str], renderer: dict[str, str]) -> list[str]:
+def conventions(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, str]) -> list[str]:
     conf = f"{100 * (1 - plan.conventions.alpha):g}%"
     ref = lower_first(plan.group_labels[plan.groups.reference])
     comps = ", ".join(lower_first(plan.group_labels[g]) for g in plan.comparators)
-    lines: list[str] = []
+    lines: list[str] = _populations(plan)
     if plan.baseline:
         lines.append("Baseline characteristics are summarised as mean (SD) and median (range) for continuous "
                      "variables and n (%) for categorical variables, with missing values counted.")
-    return lines + _survival(plan, conf, comps, ref) + _binary(plan, conf, comps, ref) + _safety(plan) + _common(
-        software, renderer)
+    return (lines + _survival(plan, ard, conf, comps, ref) + _binary(plan, ard, conf, comps, ref) + _models(plan)
+            + _safety(plan, ard) + _decisions(plan, conf) + _common(software, renderer))
 
 
-def _survival(plan: Plan, conf: str, comps: str, ref: str) -> list[str]:
+def _populations(plan: Plan) -> list[str]:
+    out = []
+    for pid, pop in plan.populations.items():
+        if pop.group_variable and pop.group_variable != plan.groups.variable:
+            out.append(f"In the {lower_first(pop.label)}, subjects are grouped by {pop.group_variable} (as treated); "
+                       f"elsewhere by {plan.groups.variable}.")
+    subsets = [e for e in [*plan.time_to_event, *plan.binary] if e.subset]
+    for e in subsets:
+        assert e.subset is not None
+        how = (f"the responders of {next(b.label for b in plan.binary if b.id == e.subset.responders).lower()}"
+               if e.subset.responders else "the subjects meeting the plan's condition" if e.subset.where
+               else "the subjects with a record of the endpoint")
+        out.append(f"{e.label} is analysed in {e.subset.label} ({how}) of the {lower_first(plan.populations[e.population].label)}; "
+                   "its tables give that set's size per group.")
+    return out
+
+
+def _adjusted(ard: ARD, endpoints: list[str], analysis: str) -> tuple[list[str], list[str]]:
+    """What the adjusted models really adjusted for (from the ARD's method), and what they left out (notes)."""
+    used: dict[str, None] = {}
+    notes: dict[str, None] = {}
+    for r in ard:
+        if r.analysis == analysis and r.endpoint in endpoints and r.statistic in ("hr", "or"):
+            if ", adjusted for " in r.method:
+                for v in r.method.split(", adjusted for ", 1)[1].split(", "):
+                    used[v] = None
+            for part in r.note.split("; "):
+                if "not in the model" in part or "excluded" in part or "not estimable" in part:
+                    notes[part] = None
+    return list(used), list(notes)
+
+
+def _survival(plan: Plan, ard: ARD, conf: str, comps: str, ref: str) -> list[str]:
     if not plan.time_to_event:
         return []
     ties = plan.conventions.ties.capitalize()
     lines = [
+        "Censoring follows ADaM: CNSR = 0 is an event and any positive integer a censoring (the integer says why).",
         f"Time-to-event endpoints were estimated by the Kaplan-Meier method with Greenwood variance; {conf} CIs "
         "for the median and quartiles follow Brookmeyer and Crowley with the log-log transform (the SAS PROC "
         "LIFETEST default), and landmark rates have pointwise log-log CIs. Where the survival curve equals 0.5 "
         "over an interval, the median is the midpoint of that interval. Median follow-up was estimated by the "
         "reverse Kaplan-Meier method.",
-        f"Hazard ratios ({comps} vs {ref}, the reference) come from Cox proportional-hazards models with "
-        f"{ties}'s method for tied event times; CIs and P values are Wald-based. Groups were also compared with "
-        "the log-rank test.",
+        f"Hazard ratios ({comps} vs {ref}, the reference) come from one Cox proportional-hazards model per "
+        f"endpoint with an indicator for each group, with {ties}'s method for tied event times; CIs and P values "
+        "are Wald-based. Groups were also compared with the log-rank test, each group with the reference"
+        + (" and all groups together" if len(plan.comparators) > 1 else "") + " (chi-square, degrees of freedom "
+        "and P are in the analysis results).",
     ]
     strata = sorted({e.stratify_by for e in plan.time_to_event if e.stratify_by})
     if strata:
-        lines.append(f"Sensitivity analyses were stratified by {', '.join(lower_first(plan.label_of(v)) for v in strata)} (stratified log-rank test and "
-                     "Cox model with separate baseline hazards per stratum).")
-    adjusted = sorted({v for e in plan.time_to_event for v in e.adjust_for})
-    if adjusted:
-        lines.append(f"Adjusted Cox models included {', '.join(plan.label_of(v) for v in adjusted)}; categorical covariates enter as "
-                     "indicator variables against their first level in sorted order; subjects with a missing "
-                     "covariate are excluded from that model.")
+        lines.append(f"Sensitivity analyses were stratified by {', '.join(lower_first(plan.label_of(v)) for v in strata)} "
+                     "(stratified log-rank test and Cox model with separate baseline hazards per stratum); subjects "
+                     "with a missing stratum are excluded from them.")
+    eps = [e.id for e in plan.time_to_event if e.adjust_for]
+    if eps:
+        used, left = _adjusted(ard, eps, "cox_adj")
+        line = (f"Adjusted Cox models included {', '.join(plan.label_of(v) for v in used) or 'no covariate'}; "
+                "categorical covariates enter as indicator variables against their first level in sorted order; "
+                "subjects with a missing covariate are excluded from that model.")
+        if left:
+            line += " Left out: " + "; ".join(left) + "."
+        lines.append(line)
     if plan.subgroups and any(e.subgroups for e in plan.time_to_event):
         lines.append("Subgroup hazard ratios come from Cox models fitted within each subgroup level; the "
                      "interaction P value is the Wald test of the group-by-subgroup interaction term(s) in a Cox "
@@ -55,29 +97,58 @@ def _survival(plan: Plan, conf: str, comps: str, ref: str) -> list[str]:
     return lines
 
 
-def _binary(plan: Plan, conf: str, comps: str, ref: str) -> list[str]:
+def _binary(plan: Plan, ard: ARD, conf: str, comps: str, ref: str) -> list[str]:
     if not plan.binary:
         return []
-    covariates = sorted({v for b in plan.binary for v in b.adjust_for})
-    adjusted = f" and adjusted for {', '.join(plan.label_of(v) for v in covariates)}" if covariates else ""
-    return [f"Response rates are n/N of all patients of the group with exact Clopper-Pearson {conf} CIs; "
+    eps = [b.id for b in plan.binary if b.adjust_for]
+    used, left = _adjusted(ard, eps, "logistic_adj")
+    adjusted = f" and adjusted for {', '.join(plan.label_of(v) for v in used)}" if used else ""
+    line = (f"Response rates are n/N of the patients analysed in the group with exact Clopper-Pearson {conf} CIs; "
             f"differences in proportions ({comps} minus {ref}) have Newcombe hybrid score CIs. Odds ratios "
-            f"({comps} vs {ref}) come from logistic regression, unadjusted{adjusted}, with Wald CIs and P values; "
-            "where the data separate completely, Firth's penalised likelihood is used instead and the table notes "
-            "it."]
+            f"({comps} vs {ref}) come from logistic regression with an indicator for each group, unadjusted{adjusted}, "
+            "with Wald CIs and P values. Where the data separate completely, Firth's penalised likelihood is used "
+            "instead, with profile penalised-likelihood CIs and penalised likelihood-ratio P values (the logistf "
+            "defaults), and the table notes it; an outcome that does not vary has no odds ratio.")
+    if left:
+        line += " Left out: " + "; ".join(left) + "."
+    return [line]
 
 
-def _safety(plan: Plan) -> list[str]:
+def _models(plan: Plan) -> list[str]:
+    if not any(e.adjust_for for e in [*plan.time_to_event, *plan.binary]):
+        return []
+    return ["Before fitting, covariates are centred and scaled (as R coxph does) and the coefficients transformed "
+            "back, so estimates are per unit of the covariate as recorded. A covariate that is constant in the "
+            "analysed subjects is left out and named; a coefficient that may be infinite (R coxph's test at "
+            "convergence) is reported as not estimable."]
+
+
+def _safety(plan: Plan, ard: ARD) -> list[str]:
     if plan.safety is None:
         return []
     s = plan.safety
     severe = "CTCAE grade 3 or higher" if s.variables.severity_kind == "ctcae" else "severe intensity"
     pop = lower_first(plan.populations[s.population].label)
-    return [f"Adverse events are treatment-emergent events in the {pop}, counted as subjects with at least one "
-            f"event; severe means {severe}. Terms with an incidence of at least {s.pt_threshold_percent:g}% in any "
-            "group are tabulated by system organ class and preferred term. For adverse events of interest, risk "
-            "differences vs the reference have Newcombe hybrid score CIs, and exposure-adjusted incidence per 100 "
-            "patient-years has exact Poisson CIs."]
+    coded = [r for r in ard if r.analysis == "overview" and r.statistic == "collected"]
+    how = "; ".join(f"{r.term.replace('_', ' ')}: {r.method}" for r in coded if r.text == "yes" and r.term != "any")
+    missing = [r.term.replace("_", " ") for r in coded if r.text == "no"]
+    line = (f"Adverse events are treatment-emergent events in the {pop}, counted as subjects with at least one "
+            f"event; severe means {severe}. Each category is read as the data code it ({how}).")
+    if missing:
+        line += f" Not collected in these data: {', '.join(missing)} (shown as such, not as zero)."
+    line += (f" Terms with an incidence of at least {s.pt_threshold_percent:g}% in any group are tabulated by system "
+             "organ class and preferred term.")
+    if s.of_interest:
+        line += (" For adverse events of interest, risk differences vs the reference have Newcombe hybrid score "
+                 "CIs, and exposure-adjusted incidence per 100 patient-years has exact Poisson CIs.")
+    return [line]
+
+
+def _decisions(plan: Plan, conf: str) -> list[str]:
+    sides = sorted({f"{e.label.lower()}: {e.better} is better" for e in [*plan.time_to_event, *plan.binary]})
+    return [f"The text calls a difference significant when its {conf} CI excludes no difference (HR or OR of 1), "
+            "and names the group it favours by the plan's better direction (" + "; ".join(sides) + "); medians "
+            "are compared in words only when both are estimable."]
 
 
 def _common(software: dict[str, str], renderer: dict[str, str]) -> list[str]:

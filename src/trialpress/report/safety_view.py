@@ -1,23 +1,23 @@
-"""Baseline and safety tables, and the words of the abstract's safety sentence, from the ARD."""
+"""Baseline and safety tables, and the words of the abstract's safety sentence, from the ARD and its decisions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from markupsafe import Markup
-
 from trialpress.plan import Plan
 from trialpress.report import formatting as fmt
-from trialpress.report.context import ContextBuilder, GroupView, Num, raw_blocks
+from trialpress.report.context import ContextBuilder, GroupView, Num, TableView
 from trialpress.report.tables import Cell, Table, label
-from trialpress.results.ard import make_id
+from trialpress.results import keys
 
-OVERVIEW_LABELS = {"any": "Any TEAE", "severe": "Grade ≥3 TEAE", "serious": "Serious TEAE", "fatal": "Fatal TEAE",
-                   "discontinued": "TEAE leading to discontinuation", "related": "Treatment-related TEAE"}
+OVERVIEW_LABELS = {"any": "Any TEAE", "severe": "Grade ≥3 TEAE", "serious": "Serious TEAE",
+                   "related": "Treatment-related TEAE", "serious_related": "Serious treatment-related TEAE",
+                   "discontinued": "TEAE leading to discontinuation", "fatal": "Fatal TEAE"}
+NOT_COLLECTED = "Not collected"
 
 
-def _n_pct(cb: ContextBuilder, rid: str) -> Cell:
-    num = cb.n_percent(rid)
+def _n_pct(cb: ContextBuilder, key: keys.Key) -> Cell:
+    num = cb.n_percent(key)
     return Cell(num.text, num.ref)
 
 
@@ -26,14 +26,6 @@ def _header(groups: list[GroupView], total: Num | None, first: str = "") -> tupl
     if total is not None:
         cells.append(Cell(f"Total (N\u00a0=\u00a0{total.text})"))
     return tuple(cells)
-
-
-@dataclass(frozen=True)
-class TableView:
-    number: int
-    title: str
-    table: Markup
-    note: str
 
 
 @dataclass(frozen=True)
@@ -47,9 +39,13 @@ class InterestView:
 class SafetySection:
     overview: TableView
     terms: TableView
-    interest: TableView
+    interest: TableView | None
     interest_terms: list[InterestView]
     population_label: str
+
+    @property
+    def tables(self) -> list[TableView]:
+        return [t for t in (self.overview, self.terms, self.interest) if t is not None]
 
     def more_frequent_with(self, group: str) -> list[InterestView]:
         return [t for t in self.interest_terms if t.more_frequent_in and t.more_frequent_in.value == group]
@@ -63,39 +59,45 @@ def baseline_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
         return None
     pop = plan.baseline_population or next(iter(plan.populations))
     groups = cb.groups(pop)
-    total = cb.num(("POP", pop, "n"), "count")
-    keys = [*plan.group_values, ""]
+    total = cb.num(keys.population(pop), "count")
+    cols = [*plan.group_values, ""]
     rows: list[tuple[Cell, ...]] = []
-    for row in plan.baseline:
-        var = row.variable
-        if row.kind == "continuous":
-            rows.append((label(row.label, bold=True), *(Cell("") for _ in keys)))
-            d = row.decimals
-            mean = [Cell(f"{fmt.fixed(cb.ard[make_id('BASELINE', var, g, 'mean')].value, d)} "
-                         f"({fmt.fixed(cb.ard[make_id('BASELINE', var, g, 'sd')].value, d)})",
-                         make_id("BASELINE", var, g, "mean")) for g in keys]
-            med = [Cell(f"{fmt.fixed(cb.ard[make_id('BASELINE', var, g, 'median')].value, d)} "
-                        f"({fmt.fixed(cb.ard[make_id('BASELINE', var, g, 'min')].value, d)}{fmt.EN_DASH}"
-                        f"{fmt.fixed(cb.ard[make_id('BASELINE', var, g, 'max')].value, d)})",
-                        make_id("BASELINE", var, g, "median")) for g in keys]
-            rows.append((label("Mean (SD)", indent=1), *mean))
-            rows.append((label("Median (range)", indent=1), *med))
-            missing = [cb.ard[make_id("BASELINE", var, g, "missing")] for g in keys]
-            if any(r.value for r in missing):
-                rows.append((label("Missing", indent=1), *(Cell(fmt.count(r.value), r.id) for r in missing)))
+    for spec in plan.baseline:
+        var = spec.variable
+        if spec.kind == "continuous":
+            rows += _continuous_rows(cb, spec.label, var, spec.decimals, cols)
             continue
-        rows.append((label(f"{row.label}, n (%)", bold=True), *(Cell("") for _ in keys)))
-        labels = {lv.value: lv.label for lv in row.levels or []}
-        levels = [r.level for r in cb.ard.select(analysis="baseline", param=var, group="")]
+        rows.append((label(f"{spec.label}, n (%)", bold=True), *(Cell("") for _ in cols)))
+        labels = {lv.value: lv.label for lv in spec.levels or []}
+        levels = [r.term for r in cb.ard.select(analysis="baseline", parameter=var, group="", statistic="n")]
         for level in levels:
-            cells = [_n_pct(cb, make_id("BASELINE", var, level, g, "n")) for g in keys]
-            if level == "Missing" and all(c.text.startswith("0 ") for c in cells):
-                continue
-            rows.append((label(labels.get(level, level), indent=1), *cells))
-    table = Table("table-baseline", (_header(groups, total),), tuple(rows), (2.4,) + (1.3,) * len(keys))
+            rows.append((label(labels.get(level, level), indent=1),
+                         *(_n_pct(cb, keys.baseline(var, "n", g, level)) for g in cols)))
+        missing = [cb.row(keys.baseline(var, "missing", g)) for g in cols]
+        if any(r.value for r in missing):
+            rows.append((label("Missing", indent=1), *(_n_pct(cb, keys.baseline(var, "missing", g)) for g in cols)))
+    table = Table("table-baseline", (_header(groups, total),), tuple(rows), (2.4,) + (1.3,) * len(cols))
     note = "SD, standard deviation. Percentages of the N of each column."
-    return TableView(cb.numbering.table("baseline"), f"Baseline characteristics ({fmt.lower_first(plan.populations[pop].label)})",
-                     raw_blocks(table), note)
+    return TableView(cb.numbering.table("baseline"),
+                     "Baseline characteristics", table, note,
+                     population=plan.populations[pop].label)
+
+
+def _continuous_rows(cb: ContextBuilder, text: str, var: str, d: int, cols: list[str]) -> list[tuple[Cell, ...]]:
+    def stat(g: str, name: str) -> float:
+        return cb.row(keys.baseline(var, name, g)).value
+
+    rows: list[tuple[Cell, ...]] = [(label(text, bold=True), *(Cell("") for _ in cols))]
+    rows.append((label("Mean (SD)", indent=1), *(
+        Cell(f"{fmt.fixed(stat(g, 'mean'), d)} ({fmt.fixed(stat(g, 'sd'), d)})", keys.baseline(var, "mean", g).id)
+        for g in cols)))
+    rows.append((label("Median (range)", indent=1), *(
+        Cell(f"{fmt.fixed(stat(g, 'median'), d)} ({fmt.fixed(stat(g, 'min'), d)}{fmt.EN_DASH}"
+             f"{fmt.fixed(stat(g, 'max'), d)})", keys.baseline(var, "median", g).id) for g in cols)))
+    missing = [cb.row(keys.baseline(var, "missing", g)) for g in cols]
+    if any(r.value for r in missing):
+        rows.append((label("Missing", indent=1), *(Cell(fmt.count(r.value), r.id) for r in missing)))
+    return rows
 
 
 def safety_section(cb: ContextBuilder, plan: Plan) -> SafetySection | None:
@@ -104,98 +106,114 @@ def safety_section(cb: ContextBuilder, plan: Plan) -> SafetySection | None:
         return None
     pop = safety.population
     groups = cb.groups(pop)
-    total = cb.num(("POP", pop, "n"), "count")
-    keys = [*plan.group_values, ""]
+    total = cb.num(keys.population(pop), "count")
+    cols = [*plan.group_values, ""]
     ctcae = safety.variables.severity_kind == "ctcae"
     severe, any_grade = ("Grade ≥3", "Any grade") if ctcae else ("Severe", "Any severity")
-
-    # overview
-    rows = []
-    for key, text in OVERVIEW_LABELS.items():
-        rid = make_id("SAFETY", "overview", key, plan.group_values[0], "n")
-        if rid not in cb.ard:
-            continue
-        text = text.replace("Grade ≥3", severe)
-        rows.append((label(text), *(_n_pct(cb, make_id("SAFETY", "overview", key, g, "n")) for g in keys)))
-    overview = TableView(cb.numbering.table("safety-overview"), f"Overview of treatment-emergent adverse events "
-                         f"({fmt.lower_first(plan.populations[pop].label)})",
-                         raw_blocks(Table("table-safety-overview", (_header(groups, total, "Subjects with"),),
-                                          tuple(rows), (2.4,) + (1.3,) * len(keys))),
-                         "TEAE, treatment-emergent adverse event. A subject is counted once per row.")
-
-    # SOC / PT above the threshold, sorted by overall frequency
-    threshold = safety.pt_threshold_percent
-    header2 = (Cell(""), *(Cell(g.header, colspan=2) for g in groups),
-               Cell(f"Total (N\u00a0=\u00a0{total.text})", colspan=2))
-    header3 = (label("System organ class / preferred term"),
-               *(c for g in [*groups, None] for c in (Cell(any_grade), Cell(severe))))
-    body: list[tuple[Cell, ...]] = []
-    pts = cb.ard.select(analysis="pt_any", group="", statistic="n")
-    socs = sorted(cb.ard.select(analysis="soc_any", group="", statistic="n"), key=lambda r: (-r.value, r.level))
-    for soc in socs:
-        keep = [r for r in pts if r.param == soc.level and _above(cb, r.level, soc.level, plan, threshold)]
-        if not keep:
-            continue
-        body.append(_term_row(cb, "soc", soc.level, "", keys, bold=True))
-        for pt in sorted(keep, key=lambda r: (-r.value, r.level)):
-            body.append(_term_row(cb, "pt", pt.level, soc.level, keys))
-    terms = TableView(cb.numbering.table("safety-terms"),
-                      f"Treatment-emergent adverse events with an incidence of ≥{threshold:g}% in any group, by system "
-                      "organ class and preferred term",
-                      raw_blocks(Table("table-safety-terms", (header2, header3), tuple(body),
-                                       (3.0,) + (1.0,) * (2 * len(keys)))),
-                      "n (%) of subjects; a subject is counted once per term. Sorted by overall frequency. "
-                      "System organ class rows count all of its terms, not only those shown.")
-
-    # AEs of interest with risk difference
-    ref = plan.groups.reference
-    short = {lv.value: lv.short or lv.label for lv in plan.groups.levels}
-    rows = []
-    views = []
-    for term in safety.of_interest:
-        cells = [_n_pct(cb, make_id("SAFETY", "interest", term.id, g, "n")) for g in keys]
-        rows.append((label(term.label, bold=True), *(Cell("") for _ in keys)))
-        rows.append((label(f"{any_grade}, n (%)", indent=1), *cells))
-        rows.append((label(f"{severe}, n (%)", indent=1),
-                     *(_n_pct(cb, make_id("SAFETY", "interest_severe", term.id, g, "n")) for g in keys)))
-        more = numerically = None
-        for c in plan.comparators:
-            r = cb.ard[("SAFETY", "interest", term.id, c, "difference")]
-            diff = [Cell(fmt.percent_difference(r.value, r.lower, r.upper), r.id) if g == c
-                    else Cell("Reference" if g == ref else "") for g in keys]
-            vs = f" ({short[c]})" if len(plan.comparators) > 1 else ""
-            rows.append((label(f"Risk difference{vs}, % (95% CI)", indent=1), *diff))
-            group = cb.group(pop, c)
-            if r.lower > 0:
-                more = more or group
-            elif r.value > 0:
-                numerically = numerically or group
-        eair = [make_id("SAFETY", "interest_eair", term.id, g, "rate") for g in plan.group_values]
-        if all(e in cb.ard for e in eair):
-            rows.append((label("Per 100 patient-years (95% CI)", indent=1),
-                         *(Cell(cb.est_ci(e).text, e) for e in eair), Cell("")))
-        views.append(InterestView(term.label, more, numerically))
-    interest = TableView(cb.numbering.table("safety-interest"), "Adverse events of interest",
-                         raw_blocks(Table("table-safety-interest", (_header(groups, total),), tuple(rows),
-                                          (2.4,) + (1.3,) * len(keys))),
-                         "Risk differences vs the reference group with Newcombe hybrid score 95% CIs; "
-                         "exposure-adjusted incidence with exact Poisson 95% CIs.")
+    overview = _overview(cb, plan, groups, total, cols, severe)
+    terms = _terms(cb, plan, groups, total, cols, severe, any_grade)
+    interest, views = _interest(cb, plan, groups, total, cols, severe, any_grade) if safety.of_interest else (None, [])
     return SafetySection(overview, terms, interest, views, plan.populations[pop].label)
 
 
-def _above(cb: ContextBuilder, pt: str, soc: str, plan: Plan, threshold: float) -> bool:
-    for g in plan.group_values:
-        r = cb.ard[make_id("SAFETY", "pt_any", soc, pt, g, "n")]
-        if r.n and 100 * r.value / r.n >= threshold:
-            return True
-    return False
+def _overview(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Num, cols: list[str], severe: str
+              ) -> TableView:
+    assert plan.safety is not None
+    rows, missing = [], []
+    source = plan.safety.discontinuation
+    for category, text in OVERVIEW_LABELS.items():
+        collected = cb.ard.get(keys.safety("overview", "collected", term=category))
+        if collected is None:
+            continue
+        text = text.replace("Grade ≥3", severe)
+        if category == "discontinued" and collected.text == "yes" and source and source.variable in collected.method:
+            text = source.label
+        if collected.text == "no":
+            rows.append((label(text), *(Cell(NOT_COLLECTED) for _ in cols)))
+            missing.append(f"{text}: {collected.method}")
+            continue
+        rows.append((label(text), *(_n_pct(cb, keys.safety("overview", "n", g, term=category)) for g in cols)))
+    note = "TEAE, treatment-emergent adverse event. A subject is counted once per row."
+    if missing:
+        note += " Not collected: the data hold no value of the variable behind the row (" + "; ".join(missing) + ")."
+    table = Table("table-safety-overview", (_header(groups, total, "Subjects with"),), tuple(rows),
+                  (2.4,) + (1.3,) * len(cols))
+    return TableView(cb.numbering.table("safety-overview"),
+                     "Overview of treatment-emergent adverse events", table, note,
+                     population=plan.populations[plan.safety.population].label)
 
 
-def _term_row(cb: ContextBuilder, kind: str, term: str, soc: str, keys: list[str], bold: bool = False
+def _terms(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Num, cols: list[str], severe: str,
+           any_grade: str) -> TableView:
+    """SOC / PT rows whose PT reaches the plan's threshold (a decision of the ARD), by descending frequency."""
+    assert plan.safety is not None
+    threshold = plan.safety.pt_threshold_percent
+    header2 = (Cell(""), *(Cell(g.header, colspan=2) for g in groups),
+               Cell(f"Total (N\u00a0=\u00a0{total.text})", colspan=2))
+    header3 = (label("System organ class / preferred term"),
+               *(c for _ in [*groups, None] for c in (Cell(any_grade), Cell(severe))))
+    body: list[tuple[Cell, ...]] = []
+    pts = cb.ard.select(analysis="pt_any", group="", statistic="n")
+    socs = sorted(cb.ard.select(analysis="soc_any", group="", statistic="n"), key=lambda r: (-r.value, r.term))
+    for soc in socs:
+        keep = [r for r in pts if r.parent == soc.term and cb.flag(
+            keys.decision(keys.SAFETY, "above_threshold", on="pt_any", term=r.term, parent=r.parent))]
+        if not keep:
+            continue
+        body.append(_term_row(cb, "soc", soc.term, "", cols, bold=True))
+        for pt in sorted(keep, key=lambda r: (-r.value, r.term)):
+            body.append(_term_row(cb, "pt", pt.term, soc.term, cols))
+    table = Table("table-safety-terms", (header2, header3), tuple(body), (3.0,) + (1.0,) * (2 * len(cols)))
+    return TableView(cb.numbering.table("safety-terms"),
+                     f"Treatment-emergent adverse events with an incidence of ≥{threshold:g}% in any group, by "
+                     "system organ class and preferred term", table,
+                     "n (%) of subjects; a subject is counted once per term. Sorted by overall frequency. "
+                     "System organ class rows count all of its terms, not only those shown.",
+                     population=plan.populations[plan.safety.population].label)
+
+
+def _term_row(cb: ContextBuilder, kind: str, term: str, soc: str, cols: list[str], bold: bool = False
               ) -> tuple[Cell, ...]:
     cells = []
-    for g in keys:
+    for g in cols:
         for grade in ("any", "severe"):
-            rid = make_id("SAFETY", f"{kind}_{grade}", soc, term, g, "n")
-            cells.append(_n_pct(cb, rid) if rid in cb.ard else Cell("0 (0)"))
+            key = keys.safety(f"{kind}_{grade}", "n", g, term=term, parent=soc)
+            cells.append(_n_pct(cb, key) if cb.has(key) else Cell("0 (0)"))
     return (label(term, bold=bold, indent=0 if bold else 1), *cells)
+
+
+def _interest(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Num, cols: list[str], severe: str,
+              any_grade: str) -> tuple[TableView, list[InterestView]]:
+    assert plan.safety is not None
+    ref = plan.groups.reference
+    short = {lv.value: lv.short or lv.label for lv in plan.groups.levels}
+    rows, views = [], []
+    for term in plan.safety.of_interest:
+        rows.append((label(term.label, bold=True), *(Cell("") for _ in cols)))
+        rows.append((label(f"{any_grade}, n (%)", indent=1),
+                     *(_n_pct(cb, keys.safety("interest", "n", g, term=term.id)) for g in cols)))
+        rows.append((label(f"{severe}, n (%)", indent=1),
+                     *(_n_pct(cb, keys.safety("interest_severe", "n", g, term=term.id)) for g in cols)))
+        more = numerically = None
+        for c in plan.comparators:
+            r = cb.row(keys.safety("interest", "difference", c, term=term.id))
+            diff = [Cell(fmt.percent_difference(r.value, r.lower, r.upper), r.id) if g == c
+                    else Cell("Reference" if g == ref else "") for g in cols]
+            vs = f" ({short[c]})" if len(plan.comparators) > 1 else ""
+            rows.append((label(f"Risk difference{vs}, % (95% CI)", indent=1), *diff))
+            said = cb.decision(keys.decision(keys.SAFETY, "more_frequent", c, on="interest", term=term.id))
+            if said == "yes":
+                more = more or cb.group(plan.safety.population, c)
+            elif said == "numerically":
+                numerically = numerically or cb.group(plan.safety.population, c)
+        eair = [keys.safety("interest_eair", "rate", g, term=term.id) for g in plan.group_values]
+        if all(cb.has(e) for e in eair):
+            rows.append((label("Per 100 patient-years (95% CI)", indent=1),
+                         *(Cell(cb.est_ci(e).text, e.id) for e in eair), Cell("")))
+        views.append(InterestView(term.label, more, numerically))
+    table = Table("table-safety-interest", (_header(groups, total),), tuple(rows), (2.4,) + (1.3,) * len(cols))
+    view = TableView(cb.numbering.table("safety-interest"), "Adverse events of interest", table,
+                     "Risk differences vs the reference group with Newcombe hybrid score 95% CIs; "
+                     "exposure-adjusted incidence with exact Poisson 95% CIs.",
+                     population=plan.populations[plan.safety.population].label)
+    return view, views

@@ -1,90 +1,192 @@
-"""The analysis-results dataset (ARD): one row per number, the only input of the report.
+"""The analysis-results dataset (ARD): one row per number, curve or decision — the only input of the report.
 
-Each row says what the number is (analysis, endpoint, population, group, statistic, parameter),
-its value and CI, the method that produced it, its denominator, and a note when it is not
-estimable. The row `id` is stable across runs and data cuts, so versions can be diffed and
-every number in the document can link back to its row.
+A row is identified by a typed `Key` (endpoint, analysis, statistic and the parts that place it: group,
+subgroup level, parameter, term, time point). Analyses build keys with the functions of `keys.py`, and the
+report looks rows up with the same functions, so no layer rebuilds an id by string convention. The id
+string is derived from the key once (`Key.id`), is stable across runs and data cuts, and is what versions
+are diffed by and what every number in the document links to.
+
+Every column has one meaning (docs/ard.md, generated from `schema.py`); `ARDBuilder.add` rejects a row
+that breaks the schema. Kaplan–Meier step functions live in a linked curve table (`Curve`), referenced by
+a row of analysis `curve`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
+
+from trialpress.results.schema import check_row
+
+KEY_PARTS: tuple[str, ...] = ("group", "subgroup", "subgroup_level", "parameter", "parent", "term", "timepoint")
+
+
+def _clean(value: str) -> str:
+    """A key part as id text: letters, digits, '-', '_', '@' kept; anything else becomes '_' and, so that two
+    values never share an id, a short hash of the original is appended."""
+    out = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_@" else "_" for ch in value)
+    if out == value:
+        return out
+    return f"{out}~{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()[:6]}"
+
+
+def timepoint(t: float | str) -> str:
+    """A time point as key text ('6', '0.5', '365'): one spelling for the analysis and the report."""
+    return t if isinstance(t, str) else f"{float(t):g}"
+
+
+@dataclass(frozen=True)
+class Key:
+    """What a number is: the identifying part of a row."""
+
+    endpoint: str            # endpoint id from the plan, or a section: POP, STUDY, BASELINE, SAFETY, ...
+    analysis: str            # km, cox, logrank, binary rate, safety table, decision ... (schema.ANALYSES)
+    statistic: str           # n, median, hr, p, ... (schema.ANALYSES[analysis].statistics)
+    group: str = ""          # value of the grouping variable ('' = all subjects); for a comparison, the comparator
+    subgroup: str = ""       # subgroup variable ('' = all subjects)
+    subgroup_level: str = ""  # its level
+    parameter: str = ""      # the variable or measure summarised (baseline variable, exposure variable, ...)
+    parent: str = ""         # the enclosing term of a nested term (a preferred term's system organ class)
+    term: str = ""           # the category counted or modelled (AE term, baseline category, model term, ...)
+    timepoint: str = ""      # time of a landmark rate or risk-table tick (display unit), or a visit
+
+    @property
+    def id(self) -> str:
+        head = ".".join(_clean(p) for p in (self.endpoint, self.analysis, self.statistic))
+        tail = [f"{name}={_clean(getattr(self, name))}" for name in KEY_PARTS if getattr(self, name)]
+        return ".".join([head, *tail])
 
 
 @dataclass(frozen=True)
 class Row:
     id: str
-    analysis: str            # km, cox, logrank, followup, binary, logistic, safety, baseline, ...
-    endpoint: str            # endpoint id from the plan, or a section id (e.g. SAFETY, BASELINE)
-    population: str          # population id from the plan
-    group: str               # group value ('' for all subjects); for comparisons the comparator
-    statistic: str           # n, events, median, hr, p, rate, ...
-    value: float
-    lower: float = math.nan
-    upper: float = math.nan
-    reference: str = ""      # reference group of a comparison
-    subgroup: str = ""       # subgroup variable ('' = all)
-    level: str = ""          # subgroup level, AE term, baseline category, model term
-    param: str = ""          # e.g. time of a landmark rate, '25' for a quartile
-    method: str = ""
-    n: float = math.nan      # denominator / number of subjects the number is based on
-    note: str = ""           # why a value is not estimable, or a model warning
+    analysis: str
+    endpoint: str
+    population: str          # population id from the plan ('' for study-level facts)
+    group: str
+    reference: str           # reference group of a comparison ('' otherwise)
+    subgroup: str
+    subgroup_level: str
+    parameter: str
+    parent: str
+    term: str
+    timepoint: str
+    statistic: str
+    value: float             # the number (NaN: not estimable, or a text-valued statistic)
+    lower: float             # CI bounds (NaN where none)
+    upper: float
+    text: str                # a text-valued result: a decision's outcome, a date
+    n: float                 # subjects the statistic is based on: its denominator (NaN where none)
+    unit: str                # unit of value, lower and upper (days, months, patient-years, ...; '' for none)
+    method: str              # how it was computed, in words
+    note: str                # why a value is not estimable, what was excluded, or a decision's rule
+
+    @property
+    def key(self) -> Key:
+        return Key(self.endpoint, self.analysis, self.statistic,
+                   **{name: getattr(self, name) for name in KEY_PARTS})
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Row))
-
-# A row is looked up by its id, or by the tuple of key parts the id is made from (made safe by make_id,
-# so group values, terms and levels with spaces or dots need no escaping by the caller).
-Key = str | tuple[object, ...]
+NUMERIC: frozenset[str] = frozenset({"value", "lower", "upper", "n"})
 
 
-def _id(key: Key) -> str:
-    return make_id(*key) if isinstance(key, tuple) else key
+def row(key: Key, *, population: str = "", value: float = math.nan, lower: float = math.nan,
+        upper: float = math.nan, text: str = "", n: float = math.nan, unit: str = "", method: str = "",
+        note: str = "", reference: str = "") -> Row:
+    """A row for `key` (numbers as floats; integers and numpy scalars accepted)."""
+    return Row(id=key.id, analysis=key.analysis, endpoint=key.endpoint, population=population, group=key.group,
+               reference=reference, subgroup=key.subgroup, subgroup_level=key.subgroup_level,
+               parameter=key.parameter, parent=key.parent, term=key.term, timepoint=key.timepoint,
+               statistic=key.statistic, value=float(value), lower=float(lower), upper=float(upper), text=text,
+               n=float(n), unit=unit, method=method, note=note)
 
 
-def make_id(*parts: object) -> str:
-    """Stable row id: the non-empty key parts joined by '.' (spaces and odd characters made safe)."""
-    out = []
-    for p in parts:
-        if p is None or p == "":
-            continue
-        s = str(p)
-        out.append("".join(ch if ch.isalnum() or ch in "-_@" else "_" for ch in s))
-    return ".".join(out)
+@dataclass(frozen=True)
+class Curve:
+    """A Kaplan–Meier step function of one group (in one subgroup level): the estimate at each distinct observed
+    time, with its pointwise CI and the counts at risk, with an event and censored there. Figures draw it."""
+
+    id: str
+    endpoint: str
+    population: str
+    group: str
+    subgroup: str
+    subgroup_level: str
+    unit: str
+    time: np.ndarray
+    n_risk: np.ndarray
+    n_event: np.ndarray
+    n_censor: np.ndarray
+    surv: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    n: int
+
+    @property
+    def events(self) -> int:
+        return int(self.n_event.sum())
+
+    ARRAYS = ("time", "n_risk", "n_event", "n_censor", "surv", "lower", "upper")
+
+
+class SchemaError(ValueError):
+    """A row that breaks the ARD schema: a bug in the analysis that made it."""
 
 
 class ARDBuilder:
-    """Collects rows; refuses duplicate ids (a duplicate is a bug in an analysis module)."""
+    """Collects rows and curves; refuses duplicate ids and rows that break the schema."""
 
     def __init__(self) -> None:
         self._rows: dict[str, Row] = {}
+        self._curves: dict[str, Curve] = {}
 
-    def add(self, row: Row) -> Row:
-        if row.id in self._rows:
-            raise ValueError(f"duplicate ARD id {row.id!r}")
-        self._rows[row.id] = row
-        return row
+    def add(self, r: Row) -> Row:
+        problem = check_row(r)
+        if problem:
+            raise SchemaError(f"ARD row {r.id!r}: {problem}")
+        if r.id in self._rows:
+            raise SchemaError(f"duplicate ARD id {r.id!r}")
+        self._rows[r.id] = r
+        return r
 
     def extend(self, rows: Iterable[Row]) -> None:
         for r in rows:
             self.add(r)
 
+    def add_curve(self, curve: Curve) -> Curve:
+        if curve.id in self._curves:
+            raise SchemaError(f"duplicate curve id {curve.id!r}")
+        self._curves[curve.id] = curve
+        return curve
+
+    def __contains__(self, key: Key) -> bool:
+        return key.id in self._rows
+
+    def get(self, key: Key) -> Row | None:
+        return self._rows.get(key.id)
+
+    def rows(self) -> list[Row]:
+        return list(self._rows.values())
+
     def build(self) -> ARD:
-        return ARD(tuple(self._rows.values()))
+        return ARD(tuple(self._rows.values()), tuple(self._curves.values()))
 
 
 class ARD:
-    """An immutable, ordered collection of rows with look-up by id and filtering."""
+    """An immutable, ordered collection of rows (look-up by key or id, filtering) and the curves they link to."""
 
-    def __init__(self, rows: tuple[Row, ...]) -> None:
+    def __init__(self, rows: tuple[Row, ...], curves: tuple[Curve, ...] = ()) -> None:
         self._rows = rows
         self._by_id = {r.id: r for r in rows}
+        self.curves = curves
+        self._curves = {c.id: c for c in curves}
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -92,43 +194,84 @@ class ARD:
     def __iter__(self) -> Iterator[Row]:
         return iter(self._rows)
 
-    def __contains__(self, key: Key) -> bool:
+    def __contains__(self, key: Key | str) -> bool:
         return _id(key) in self._by_id
 
-    def __getitem__(self, key: Key) -> Row:
+    def __getitem__(self, key: Key | str) -> Row:
         try:
             return self._by_id[_id(key)]
         except KeyError:
             raise KeyError(f"no ARD row {_id(key)!r}") from None
 
-    def get(self, key: Key) -> Row | None:
+    def get(self, key: Key | str) -> Row | None:
         return self._by_id.get(_id(key))
 
     def select(self, **where: str) -> list[Row]:
         return [r for r in self._rows if all(getattr(r, k) == v for k, v in where.items())]
 
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([asdict(r) for r in self._rows], columns=list(COLUMNS))
+    def curve(self, curve_id: str) -> Curve:
+        return self._curves[curve_id]
+
+    def to_records(self) -> list[dict[str, object]]:
+        return [asdict(r) for r in self._rows]
 
     # --- serialisation: deterministic bytes ------------------------------------------------------
     def to_csv(self, path: Path) -> None:
-        frame = self.to_frame()
-        path.write_text(frame.to_csv(index=False, lineterminator="\n", float_format="%.12g"), encoding="utf-8")
+        """One row per number; spreadsheet formula triggers in text cells neutralised (OWASP CSV injection)."""
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(COLUMNS)
+        for r in self._rows:
+            w.writerow([_csv_number(getattr(r, c)) if c in NUMERIC else csv_text(getattr(r, c)) for c in COLUMNS])
+        path.write_text(buf.getvalue(), encoding="utf-8")
+
+    def curves_to_csv(self, path: Path) -> None:
+        """The linked curve table, long: one line per curve and time."""
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        head = ("curve", "endpoint", "population", "group", "subgroup", "subgroup_level", "unit", *Curve.ARRAYS)
+        w.writerow(head)
+        for c in self.curves:
+            meta = [csv_text(x) for x in (c.id, c.endpoint, c.population, c.group, c.subgroup, c.subgroup_level,
+                                          c.unit)]
+            columns = [getattr(c, a) for a in Curve.ARRAYS]
+            for i in range(len(c.time)):
+                w.writerow(meta + [_csv_number(float(col[i])) for col in columns])
+        path.write_text(buf.getvalue(), encoding="utf-8")
 
     def to_json(self, path: Path) -> None:
         rows = [{k: _json_value(v) for k, v in asdict(r).items()} for r in self._rows]
-        path.write_text(json.dumps({"columns": list(COLUMNS), "rows": rows}, indent=1, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
+        curves = [{"id": c.id, "endpoint": c.endpoint, "population": c.population, "group": c.group,
+                   "subgroup": c.subgroup, "subgroup_level": c.subgroup_level, "unit": c.unit, "n": c.n,
+                   **{a: [_json_value(float(x)) for x in getattr(c, a)] for a in Curve.ARRAYS}}
+                  for c in self.curves]
+        body = {"schema": "trialpress-ard/2", "columns": list(COLUMNS), "rows": rows, "curves": curves}
+        path.write_text(json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
     @classmethod
     def from_json(cls, path: Path) -> ARD:
         data = json.loads(path.read_text(encoding="utf-8"))
         rows = []
         for raw in data["rows"]:
-            vals = {k: (math.nan if raw[k] is None and k in {"value", "lower", "upper", "n"} else raw[k])
-                    for k in COLUMNS}
+            vals = {k: (math.nan if raw.get(k) is None and k in NUMERIC else raw.get(k, "")) for k in COLUMNS}
             rows.append(Row(**vals))
-        return cls(tuple(rows))
+        curves = []
+        for c in data.get("curves", []):
+            arrays = {a: np.array([math.nan if x is None else x for x in c[a]], dtype=float) for a in Curve.ARRAYS}
+            curves.append(Curve(id=c["id"], endpoint=c["endpoint"], population=c["population"], group=c["group"],
+                                subgroup=c["subgroup"], subgroup_level=c["subgroup_level"], unit=c["unit"],
+                                n=int(c["n"]), **arrays))
+        return cls(tuple(rows), tuple(curves))
+
+
+def _id(key: Key | str) -> str:
+    return key.id if isinstance(key, Key) else key
 
 
 def _json_value(v: object) -> object:
@@ -137,3 +280,28 @@ def _json_value(v: object) -> object:
             return None
         return float(f"{v:.12g}")
     return v
+
+
+def _csv_number(v: float) -> str:
+    return "" if math.isnan(v) else f"{v:.12g}"
+
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: object) -> str:
+    """Text for a CSV cell that a spreadsheet shows as text: a cell starting with = + - @ tab or CR is
+    prefixed with an apostrophe (OWASP CSV injection advice), so data never runs as a formula."""
+    s = str(value)
+    return "'" + s if s.startswith(FORMULA_TRIGGERS) else s
+
+
+def curve_from_arrays(key_id: str, *, endpoint: str, population: str, group: str, unit: str,
+                      subgroup: str = "", subgroup_level: str = "", arrays: Sequence[np.ndarray], n: int) -> Curve:
+    """A Curve from the seven step-function arrays in `Curve.ARRAYS` order (copied, read-only)."""
+    frozen = []
+    for a in arrays:
+        b = np.array(a, dtype=float, copy=True)
+        b.setflags(write=False)
+        frozen.append(b)
+    return Curve(key_id, endpoint, population, group, subgroup, subgroup_level, unit, *frozen, n=n)

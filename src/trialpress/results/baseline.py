@@ -1,7 +1,8 @@
 """Baseline characteristics of the plan → ARD rows, by group and overall, missing values counted.
 
 Continuous: n, mean, SD, median, min, max, missing. Categorical: n per level (percent of the
-group's N in the report) in the plan's order, then any unlisted level, then missing.
+group's N in the report) in the plan's order, then any unlisted level, and the subjects with no value
+(statistic `missing`, so that a category named "Missing" in the data stays a category).
 """
 
 from __future__ import annotations
@@ -12,26 +13,24 @@ import math
 from trialpress.analysis.populations import population
 from trialpress.data.loading import StudyData
 from trialpress.plan import Plan
-from trialpress.results.ard import ARDBuilder, Row, make_id
+from trialpress.results import keys
+from trialpress.results.ard import ARDBuilder, row
 
-SECTION = "BASELINE"
-MISSING = "Missing"
 
 
 def collect_baseline(plan: Plan, data: StudyData, ard: ARDBuilder, pop_id: str) -> None:
     pop = population(data["ADSL"], plan, pop_id)
-    gvar = plan.groups.variable
+    gvar = plan.group_variable(pop_id)
     parts = [(g, pop[pop[gvar] == g]) for g in plan.group_values] + [("", pop)]
 
     def add(variable: str, group: str, statistic: str, value: float, n: int, level: str = "",
             method: str = "") -> None:
-        ard.add(Row(id=make_id(SECTION, variable, level, group, statistic), analysis="baseline", endpoint=SECTION,
-                    population=pop_id, group=group, statistic=statistic, value=float(value), param=variable,
-                    level=level, n=float(n), method=method))
+        ard.add(row(keys.baseline(variable, statistic, group, level), population=pop_id, value=value, n=n,
+                    method=method))
 
-    for row in plan.baseline:
-        var = row.variable
-        if row.kind == "continuous":
+    for spec in plan.baseline:
+        var = spec.variable
+        if spec.kind == "continuous":
             for g, part in parts:
                 x = part[var].astype(float)
                 obs = x.dropna()
@@ -43,11 +42,11 @@ def collect_baseline(plan: Plan, data: StudyData, ard: ARDBuilder, pop_id: str) 
                         method="SD with n - 1 denominator" if name == "sd" else "")
             continue
         present = sorted({str(v) for v in pop[var].dropna().unique()})
-        listed = [lv.value for lv in row.levels] if row.levels else present
+        listed = [lv.value for lv in spec.levels] if spec.levels else present
         extra = sorted(set(present) - set(listed))
         for g, part in parts:
             col = part[var]
             counts = {str(k): int(v) for k, v in col.value_counts(dropna=True).items()}
             for level in [*listed, *extra]:
                 add(var, g, "n", counts.get(level, 0), len(part), level=level)
-            add(var, g, "n", int(col.isna().sum()), len(part), level=MISSING)
+            add(var, g, "missing", int(col.isna().sum()), len(part))

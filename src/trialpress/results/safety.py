@@ -1,10 +1,11 @@
-"""Safety of the plan → ARD rows, in the safety population.
+"""Safety of the plan → ARD rows, in the safety population (grouped by its own variable, e.g. as treated).
 
 Subjects with at least one event (never event counts) per group: any TEAE, severe (CTCAE grade ≥ 3
-or 'SEVERE'), serious, fatal, leading to discontinuation, related; by SOC and PT (any grade and
-severe); AEs of interest from the plan with the risk difference vs the reference (Newcombe CI);
-exposure (cycles, days) and exposure-adjusted incidence per 100 patient-years (exact Poisson CI).
-The ARD holds every term; the report applies the plan's frequency threshold.
+or 'SEVERE'), serious, fatal, leading to discontinuation, related — each read as the data code it
+(`data/coding.py`); a category whose variable was not collected is recorded as such (`collected` = 'no')
+and has no count. By SOC and PT (any grade and severe); AEs of interest from the plan with the risk
+difference vs the reference (Newcombe CI); exposure (cycles, days) and exposure-adjusted incidence per
+100 patient-years (exact Poisson CI). The ARD holds every term; decisions apply the plan's threshold.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import pandas as pd
 
 from trialpress.analysis import response as rs
 from trialpress.analysis.populations import is_yes, population, rows_in_population
+from trialpress.data.coding import collected, related_values
 from trialpress.data.loading import StudyData
 from trialpress.plan import Plan, Safety
-from trialpress.results.ard import ARDBuilder, Row, make_id
+from trialpress.results import keys
+from trialpress.results.ard import ARDBuilder, Key, row
 
 SECTION = "SAFETY"
 INCIDENCE = "Subjects with >= 1 event, n/N"
@@ -52,6 +55,7 @@ class _Events:
         self.groups = groups
         self.group_of = pd.Categorical(pop[gvar], categories=groups).codes.astype(np.int64)
         self.frame = ae
+        self.population = pop
 
     def column(self, name: str) -> pd.Series:
         """A column of the kept records (aligned with `subject`; no index: 10^7 labels would cost 80 MB)."""
@@ -122,90 +126,134 @@ def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
     assert safety is not None
     v = safety.variables
     sid = plan.data.subject_id
-    gvar = plan.groups.variable
+    gvar = plan.group_variable(safety.population)
     pop = population(data["ADSL"], plan, safety.population)
     ae = data["ADAE"]
     teae = is_yes(ae[v.teae_flag]).to_numpy() if v.teae_flag else None
     found = rows_in_population(pop, data["ADSL"], data.rows_in_adsl("ADAE", sid))
     events = _Events(ae, pop, found, gvar, plan.group_values, teae)
     denominators = {g: int((pop[gvar] == g).sum()) for g in plan.group_values}
+    total = sum(denominators.values())
 
-    def add(analysis: str, group: str, statistic: str, value: float, *, level: str = "", param: str = "",
-            lower: float = math.nan, upper: float = math.nan, method: str = INCIDENCE, n: float = math.nan,
-            reference: str = "", note: str = "") -> None:
-        ard.add(Row(id=make_id(SECTION, analysis, param, level, group, statistic), analysis=analysis,
-                    endpoint=SECTION, population=safety.population, group=group, statistic=statistic,
-                    value=float(value), lower=float(lower), upper=float(upper), level=level, param=param,
-                    method=method, n=float(n), reference=reference, note=note))
+    def add(key: Key, value: float = math.nan, **kw: object) -> None:
+        kw.setdefault("method", INCIDENCE)
+        ard.add(row(key, population=safety.population, value=value, **kw))  # type: ignore[arg-type]
 
-    def incidence(analysis: str, mask: np.ndarray, *, level: str = "", compare: bool = False) -> dict[str, int]:
-        counts = events.subjects_with(mask)
+    def incidence(counts: dict[str, int], analysis: str, *, term: str = "", compare: bool = False) -> None:
         for g in plan.group_values:
-            add(analysis, g, "n", counts[g], level=level, n=denominators[g])
-        add(analysis, "", "n", sum(counts.values()), level=level, n=sum(denominators.values()))
+            add(keys.safety(analysis, "n", g, term=term), counts[g], n=denominators[g])
+        add(keys.safety(analysis, "n", term=term), sum(counts.values()), n=total)
         if compare:
             ref = plan.groups.reference
             for c in plan.comparators:
                 d = rs.risk_difference(counts[c], denominators[c], counts[ref], denominators[ref])
-                add(analysis, c, "difference", d.value, lower=d.lower, upper=d.upper, level=level,
+                add(keys.safety(analysis, "difference", c, term=term), d.value, lower=d.lower, upper=d.upper,
                     method=RD_METHOD, reference=ref, n=denominators[c] + denominators[ref], note=d.note)
-        return counts
 
     severe = severe_mask(events.frame, safety).to_numpy()[events.keep]
-    overview: dict[str, np.ndarray] = {"any": np.ones(events.subject.size, dtype=bool), "severe": severe}
-    if v.serious:
-        overview["serious"] = is_yes(events.column(v.serious)).to_numpy()
-    fatal = np.zeros(events.subject.size, dtype=bool)
-    if v.outcome:
-        fatal |= events.column(v.outcome).isin(v.fatal_values).to_numpy()
-    if v.severity_kind == "ctcae":
-        fatal |= (events.column(v.severity).astype(float) >= 5).to_numpy()
-    overview["fatal"] = fatal
-    if v.action:
-        overview["discontinued"] = events.column(v.action).isin(v.withdrawn_values).to_numpy()
-    if v.related:
-        related = [*v.related_values, *(x.lower() for x in v.related_values)]
-        overview["related"] = events.column(v.related).isin(related).to_numpy()
-    for key, mask in overview.items():
-        incidence("overview", mask, level=key, compare=True)
+    for category, (mask, method) in _overview_masks(events, plan, severe).items():
+        if mask is None:
+            add(keys.safety("overview", "collected", term=category), text="no", method=method,
+                note=f"not collected: {method}")
+            continue
+        add(keys.safety("overview", "collected", term=category), text="yes", method=method)
+        counts = events.subjects_with(mask) if isinstance(mask, np.ndarray) else mask
+        incidence(counts, "overview", term=category, compare=True)
 
-    for grade, mask in (("any", overview["any"]), ("severe", severe)):
-        for keys, analysis in (([v.soc], f"soc_{grade}"), ([v.soc, v.pt], f"pt_{grade}")):
-            for term, by_group, total in events.term_counts(keys, mask):
-                level, param = (term[-1], term[0]) if len(term) == 2 else (term[0], "")
+    for grade, mask in (("any", np.ones(events.subject.size, dtype=bool)), ("severe", severe)):
+        for analysis, by in ((f"soc_{grade}", [v.soc]), (f"pt_{grade}", [v.soc, v.pt])):
+            for term, by_group, n_all in events.term_counts(by, mask):
+                where = {"term": term[-1], "parent": term[0] if len(term) == 2 else ""}
                 for g in plan.group_values:
-                    add(analysis, g, "n", by_group[g], level=level, param=param, n=denominators[g])
-                add(analysis, "", "n", total, level=level, param=param, n=sum(denominators.values()))
+                    add(keys.safety(analysis, "n", g, **where), by_group[g], n=denominators[g])
+                add(keys.safety(analysis, "n", **where), n_all, n=total)
 
-    exposure_years = _exposure(add, pop, plan, safety)
+    exposure_years = _exposure(add, pop, plan, safety, gvar)
     pt, soc = events.column(v.pt), events.column(v.soc)
     for term in safety.of_interest:
         hit = (pt.isin(term.pt) | soc.isin(term.soc)).to_numpy()
-        counts = incidence("interest", hit, level=term.id, compare=True)
-        incidence("interest_severe", hit & severe, level=term.id, compare=True)
-        if exposure_years:
-            for g in plan.group_values:
-                years = exposure_years[g]
-                est = rs.exposure_adjusted_rate(counts[g], years)
-                add("interest_eair", g, "rate", est.value, lower=est.lower, upper=est.upper, level=term.id,
-                    method=EAIR_METHOD, n=years, note=est.note)
+        counts = events.subjects_with(hit)
+        incidence(counts, "interest", term=term.id, compare=True)
+        incidence(events.subjects_with(hit & severe), "interest_severe", term=term.id, compare=True)
+        for g, years in exposure_years.items():
+            est = rs.exposure_adjusted_rate(counts[g], years)
+            add(keys.safety("interest_eair", "rate", g, term=term.id), est.value, lower=est.lower,
+                upper=est.upper, method=EAIR_METHOD, n=denominators[g], note=est.note,
+                unit="per 100 patient-years")
+            add(keys.safety("interest_eair", "patient_years", g, term=term.id), years, method=EAIR_METHOD,
+                n=denominators[g], unit="patient-years")
 
 
-def _exposure(add: Add, pop: pd.DataFrame, plan: Plan, safety: Safety) -> dict[str, float]:
+def _overview_masks(events: _Events, plan: Plan, severe: np.ndarray
+                    ) -> dict[str, tuple[np.ndarray | dict[str, int] | None, str]]:
+    """Each overview category: a mask over the kept TEAE records (or, for discontinuation read from ADSL,
+    subject counts per group), or None when its variable was not collected; with how it is defined."""
+    safety = plan.safety
+    assert safety is not None
+    v = safety.variables
+    out: dict[str, tuple[np.ndarray | dict[str, int] | None, str]] = {
+        "any": (np.ones(events.subject.size, dtype=bool), "any TEAE"),
+        "severe": (severe, "CTCAE grade >= 3" if v.severity_kind == "ctcae" else f"{v.severity} = SEVERE"),
+    }
+
+    def coded(var: str | None, values: list[str] | None, what: str) -> tuple[np.ndarray | None, str]:
+        if not var or var not in events.frame.columns or not collected(events.frame[var]):
+            return None, f"{var or what} ({what})"
+        if values is None:
+            return None, f"{var}: its coding does not say which values are {what}"
+        return events.column(var).isin(values).to_numpy(), f"{var} in {', '.join(values)}"
+
+    if v.serious:
+        out["serious"] = coded(v.serious, ["Y"], "serious")
+    if v.related:
+        stated = related_values(v.related_values, events.frame[v.related]) if v.related in events.frame else None
+        out["related"] = coded(v.related, stated, "related to study treatment")
+    if "serious" in out and "related" in out and out["serious"][0] is not None and out["related"][0] is not None:
+        out["serious_related"] = (out["serious"][0] & out["related"][0], "serious and related")
+    out["discontinued"] = _discontinued(events, plan)
+    fatal, how = None, []
+    if v.outcome and v.outcome in events.frame.columns and collected(events.frame[v.outcome]):
+        fatal = events.column(v.outcome).isin(v.fatal_values).to_numpy()
+        how.append(f"{v.outcome} in {', '.join(v.fatal_values)}")
+    if v.severity_kind == "ctcae":
+        grade5 = (events.column(v.severity).astype(float) >= 5).to_numpy()
+        fatal = grade5 if fatal is None else fatal | grade5
+        how.append(f"{v.severity} = 5")
+    out["fatal"] = (fatal, " or ".join(how) or f"{v.outcome or 'outcome'} (fatal outcome)")
+    return out
+
+
+def _discontinued(events: _Events, plan: Plan) -> tuple[np.ndarray | dict[str, int] | None, str]:
+    """TEAEs leading to withdrawal of study drug (ADAE action taken) or, when ADAE has no action taken and the
+    plan says where, subjects who discontinued because of an AE according to ADSL."""
+    safety = plan.safety
+    assert safety is not None
+    v, src = safety.variables, safety.discontinuation
+    if v.action and v.action in events.frame.columns and collected(events.frame[v.action]):
+        return events.column(v.action).isin(v.withdrawn_values).to_numpy(), \
+            f"{v.action} in {', '.join(v.withdrawn_values)}"
+    if src is not None:
+        hit = events.population[src.variable].isin(src.values).to_numpy()
+        counts = np.bincount(events.group_of[hit & (events.group_of >= 0)], minlength=len(events.groups))
+        return {g: int(counts[i]) for i, g in enumerate(events.groups)}, \
+            f"ADSL {src.variable} in {', '.join(src.values)}"
+    return None, f"{v.action or 'action taken'} (action taken with study treatment)"
+
+
+def _exposure(add: Add, pop: pd.DataFrame, plan: Plan, safety: Safety, gvar: str) -> dict[str, float]:
     """Cycles and days on treatment per group; returns patient-years per group (empty if no days)."""
-    gvar = plan.groups.variable
     years: dict[str, float] = {}
-    for var, name in ((safety.exposure_cycles, "cycles"), (safety.exposure_days, "days")):
+    for var, unit in ((safety.exposure_cycles, "cycles"), (safety.exposure_days, "days")):
         if not var:
             continue
         for g in plan.group_values:
             x = pop.loc[pop[gvar] == g, var].astype(float).dropna()
             method = f"Exposure ({var})"
-            add("exposure", g, "mean", x.mean() if len(x) else math.nan, level=name, method=method, n=len(x))
-            add("exposure", g, "median", x.median() if len(x) else math.nan, level=name, method=method, n=len(x))
-            add("exposure", g, "min", x.min() if len(x) else math.nan, level=name, method=method, n=len(x))
-            add("exposure", g, "max", x.max() if len(x) else math.nan, level=name, method=method, n=len(x))
-            if name == "days":
+            for stat, value in (("mean", x.mean()), ("median", x.median()), ("min", x.min()), ("max", x.max())):
+                add(keys.safety("exposure", stat, g, parameter=var), value if len(x) else math.nan, method=method,
+                    n=len(x), unit=unit)
+            if unit == "days":
                 years[g] = float(x.sum()) / 365.25
-                add("exposure", g, "patient_years", years[g], level=name, method=method, n=len(x))
+                add(keys.safety("exposure", "patient_years", g, parameter=var), years[g], method=method, n=len(x),
+                    unit="patient-years")
     return years

@@ -1,0 +1,130 @@
+"""Time-to-event endpoints for the templates: the comparisons with the words their decisions support, and the
+endpoint's block of an outcomes table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from trialpress.plan import TimeToEvent
+from trialpress.report import formatting as fmt
+from trialpress.report.context import ContextBuilder, FigureView, GroupView, Num
+from trialpress.report.tables import Cell, label
+from trialpress.results import keys
+
+Favours = Literal["reference", "comparator", "neither"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One group vs the reference on one endpoint's model, with the decisions behind its words."""
+
+    group: GroupView
+    reference: GroupView
+    estimate: Num
+    ci: Num
+    p_phrase: Num
+    significant: bool | None    # None: no CI, nothing can be said
+    favours: Favours            # which side the estimate favours by the plan's better direction
+
+
+def comparison(cb: ContextBuilder, endpoint: str, analysis: str, statistic: str, comparator: str,
+               groups: list[GroupView]) -> Comparison:
+    ref = cb.plan.groups.reference
+    est = keys.model(endpoint, analysis, statistic, comparator)
+    favoured = cb.decision(keys.decision(endpoint, "favours", comparator, on=analysis))
+    side: Favours = "neither" if not favoured else ("comparator" if favoured == comparator else "reference")
+    by_value = {g.value: g for g in groups}
+    return Comparison(by_value[comparator], by_value[ref], cb.num(est), cb.ci(est),
+                      cb.p_phrase(keys.model(endpoint, analysis, "p", comparator)),
+                      cb.flag(keys.decision(endpoint, "significant", comparator, on=analysis)), side)
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """A comparison phrased for prose: the favoured group (or, when nothing is favoured, the comparator) first."""
+
+    first: GroupView
+    second: GroupView
+    first_median: Num
+    second_median: Num
+    longer: str            # 'first', 'second' or '' (a median not estimable, or equal): from the decision row
+    comparison: Comparison
+
+    @property
+    def medians_comparable(self) -> bool:
+        return bool(self.longer)
+
+
+@dataclass(frozen=True)
+class TTEView:
+    id: str
+    label: str
+    abbreviation: str | None
+    unit: str
+    better: str                  # 'longer' or 'shorter'
+    role: str
+    population_label: str        # who is analysed: the population or its subset
+    description: str | None
+    groups: list[GroupView]      # with the analysed N
+    medians: dict[str, Num]
+    contrasts: list[Contrast]
+    figures: list[FigureView] = field(default_factory=list)
+    in_abstract: bool = True
+
+
+def tte_view(cb: ContextBuilder, ep: TimeToEvent, figures: list[FigureView]) -> TTEView:
+    groups = cb.analysed_groups(ep.id, ep.population)
+    medians = {g: cb.num(keys.km(ep.id, "median", g), "time") for g in cb.plan.group_values}
+    contrasts = []
+    for c in cb.plan.comparators:
+        comp = comparison(cb, ep.id, "cox", "hr", c, groups)
+        first, second = (comp.reference, comp.group) if comp.favours == "reference" else (comp.group, comp.reference)
+        longer_group = cb.decision(keys.decision(ep.id, "longer", c, on="km"))
+        longer = "" if not longer_group else ("first" if longer_group == first.value else "second")
+        contrasts.append(Contrast(first, second, medians[first.value], medians[second.value], longer, comp))
+    return TTEView(ep.id, ep.label, ep.abbreviation, ep.shown_unit, ep.better, ep.role, cb.analysed_label(ep.id),
+                   ep.description, groups, medians, contrasts, figures, ep.in_abstract)
+
+
+MODELS = (("cox", "HR (95% CI)"), ("cox_strat", "HR stratified by {strata} (95% CI)"),
+          ("cox_adj", "Adjusted HR (95% CI)"))
+
+
+def tte_rows(cb: ContextBuilder, ep: TimeToEvent) -> list[tuple[Cell, ...]]:
+    """The endpoint's block of an outcomes table: who is analysed, events, median, landmark rates, follow-up,
+    HRs with their P (each labelled with the model it belongs to)."""
+    plan = cb.plan
+    gv, ref = plan.group_values, plan.groups.reference
+    head = ep.label if not cb.subset_shown(ep.id) else f"{ep.label}, {cb.analysed_label(ep.id)}"
+    rows: list[tuple[Cell, ...]] = [(label(head, bold=True), *(Cell("") for _ in gv))]
+
+    def line(text: str, cells: list[Num], indent: int = 1) -> None:
+        rows.append((label(text, indent=indent), *(Cell(c.text, c.ref) for c in cells)))
+
+    if cb.subset_shown(ep.id):
+        line("Patients analysed, n", [cb.num(keys.analysis_set(ep.id, "n", g), "count") for g in gv])
+    line("Events, n (%)", [cb.n_percent(keys.km(ep.id, "events", g)) for g in gv])
+    unit = ep.shown_unit
+    line(f"Median, {unit} (95% CI)", [cb.est_ci(keys.km(ep.id, "median", g), "time") for g in gv])
+    for t in ep.landmarks:
+        line(f"Rate at {t:g} {unit}, % (95% CI)", [cb.rate(keys.km(ep.id, "rate", g, at=t)) for g in gv])
+    line(f"Median follow-up, {unit} (95% CI)", [cb.est_ci(keys.followup(ep.id, g), "time") for g in gv])
+    strata = fmt.lower_first(plan.label_of(ep.stratify_by or ""))
+    for analysis, text in MODELS:
+        if not cb.has(keys.model(ep.id, analysis, "hr", plan.comparators[0])):
+            continue
+        name = text.format(strata=strata)
+        cells = [Cell("Reference") if g == ref else _cell(cb.est_ci(keys.model(ep.id, analysis, "hr", g)))
+                 for g in gv]
+        rows.append((label(name, indent=1), *cells))
+        pcells = [Cell("") if g == ref else _cell(cb.num(keys.model(ep.id, analysis, "p", g), "p")) for g in gv]
+        rows.append((label(f"P ({name.split(' (')[0]}, Wald)", indent=2), *pcells))
+    if cb.has(keys.test(ep.id, "logrank", "p", plan.comparators[0])):
+        pcells = [Cell("") if g == ref else _cell(cb.num(keys.test(ep.id, "logrank", "p", g), "p")) for g in gv]
+        rows.append((label("P (log-rank)", indent=1), *pcells))
+    return rows
+
+
+def _cell(num: Num) -> Cell:
+    return Cell(num.text, num.ref)

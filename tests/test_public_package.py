@@ -1,0 +1,211 @@
+"""A real public ADaM package trialpress was not written against (data/random-cdisc-data, README there),
+used as a new user would: `trialpress init`, the CHECK lines set (analysis/random-cdisc-data.yml), then
+every number compared with R on the same rows (tests/reference/r/public.R → expected/public.json).
+
+Count checks use plain pandas written here, separately from the engine."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from trialpress.pipeline import _load
+from trialpress.plan import load_plan
+from trialpress.quality.gate import run_gate
+from trialpress.results import keys
+from trialpress.results.collect import analyse
+from trialpress.scaffold import init
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "analysis" / "random-cdisc-data.yml"
+DATA = ROOT / "data" / "random-cdisc-data"
+R = json.loads((ROOT / "tests" / "reference" / "expected" / "public.json").read_text())
+ARMS = ("A: Drug X", "B: Placebo", "C: Combination")
+COMPARATORS = ("A: Drug X", "C: Combination")
+REL = 1e-6
+
+
+def close(ours: float, theirs: float | None, rel: float = REL) -> bool:
+    if theirs is None:
+        return math.isnan(ours)
+    return ours == pytest.approx(theirs, rel=rel, abs=1e-12)
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    lplan = load_plan(PLAN)
+    data = _load(lplan)
+    return lplan, data
+
+
+@pytest.fixture(scope="module")
+def ard(loaded):
+    lplan, data = loaded
+    return analyse(lplan.plan, data).ard
+
+
+def test_committed_plan_is_init_with_check_lines_set(tmp_path: Path) -> None:
+    """Every line init writes that is not a CHECK line (or a comment) stands unchanged, in order, in the
+    committed plan: the user only confirmed what init asked them to."""
+    written = init(DATA, tmp_path / "plan.yml").read_text().splitlines()
+    committed = PLAN.read_text().splitlines()
+    kept = [ln for ln in written if "CHECK" not in ln and not ln.lstrip().startswith("#") and ln.strip()]
+    it = iter(committed)
+    missing = [ln for ln in kept if not any(ln == c for c in it)]
+    assert not missing, missing
+
+
+def test_init_plan_renders_through_the_gate_with_no_errors(loaded) -> None:
+    lplan, data = loaded
+    report = run_gate(lplan.plan, data, parallel=False)
+    assert report.errors == [], [(r.id, r.examples[:2]) for r in report.errors]
+
+
+def test_init_reads_the_data_coding(tmp_path: Path) -> None:
+    plan = load_plan(init(DATA, tmp_path / "p.yml")).plan
+    assert plan.groups.variable == "TRT01P" and plan.group_variable("SAF") == "TRT01A"
+    assert plan.groups.reference == "B: Placebo"
+    assert [e.paramcd for e in plan.time_to_event] == ["OS", "PFS", "EFS", "CRSD"]   # TNE is a COUNT
+    crsd = plan.time_to_event[-1]
+    assert crsd.subset is not None and crsd.subset.responders == "BESRSPI" and not crsd.in_abstract
+    assert all(e.unit == "days" for e in plan.time_to_event)
+    assert plan.safety is not None and plan.safety.variables.related_values is None   # AEREL is Y/N
+
+
+@pytest.mark.parametrize("ep", ["OS", "PFS", "EFS"])
+def test_kaplan_meier_equals_r(ard, ep: str) -> None:
+    for arm in ARMS:
+        ref = R["tte"][ep]["arms"][arm]
+        assert ard[keys.km(ep, "n", arm)].value == ref["n"]
+        assert ard[keys.km(ep, "events", arm)].value == ref["events"]
+        for stat in ("median", "q25", "q75"):
+            r = ard[keys.km(ep, stat, arm)]
+            for ours, theirs in zip((r.value, r.lower, r.upper), ref[stat]):
+                assert close(ours, theirs), (ep, arm, stat, ours, theirs)
+        for t, rate in ref["rates"].items():
+            key = keys.km(ep, "rate", arm, at=float(t))
+            if key not in ard:
+                continue
+            r = ard[key]
+            if rate["n_risk"] == 0:
+                continue   # past the last follow-up: R carries the estimate forward, the ARD notes it
+            assert close(r.value, rate["surv"]) and close(r.lower, rate["lower"]) and close(r.upper, rate["upper"])
+            assert ard[keys.km(ep, "at_risk", arm, at=float(t))].value == rate["n_risk"]
+        fu = ard[keys.followup(ep, arm)]
+        assert [close(a, b) for a, b in zip((fu.value, fu.lower, fu.upper), ref["followup_reverse_km"])] == [True] * 3
+
+
+@pytest.mark.parametrize("ep", ["OS", "PFS", "EFS", "CRSD"])
+def test_cox_three_arm_model_equals_r(ard, ep: str) -> None:
+    """One model with both arm indicators; its n is every subject in the model (not a pair's)."""
+    ref = R["tte"][ep]["cox3"]
+    for arm in COMPARATORS:
+        hr, p = ard[keys.model(ep, "cox", "hr", arm)], ard[keys.model(ep, "cox", "p", arm)]
+        assert close(hr.value, ref[arm]["hr"]) and close(hr.lower, ref[arm]["lower"]) and close(hr.upper, ref[arm]["upper"])
+        assert close(p.value, ref[arm]["p"], 1e-5)
+        assert hr.n == ref["n"] and hr.reference == "B: Placebo"
+    assert ard[keys.model(ep, "cox", "events")].value == ref["events"]
+
+
+@pytest.mark.parametrize("ep", ["OS", "PFS"])
+def test_stratified_cox_and_logrank_equal_r(ard, ep: str) -> None:
+    for arm in COMPARATORS:
+        hr = ard[keys.model(ep, "cox_strat", "hr", arm)]
+        assert close(hr.value, R["tte"][ep]["cox3_strat"][arm]["hr"])
+        lr = R["tte"][ep]["logrank_strat"]["pairwise"][arm]
+        assert close(ard[keys.test(ep, "logrank_strat", "chisq", arm)].value, lr["chisq"], 1e-5)
+
+
+@pytest.mark.parametrize("ep", ["OS", "PFS", "EFS", "CRSD"])
+def test_logrank_chisq_df_and_p_equal_r(ard, ep: str) -> None:
+    ref = R["tte"][ep]["logrank"]
+    for arm in COMPARATORS:
+        chisq = ard[keys.test(ep, "logrank", "chisq", arm)].value
+        assert close(chisq, ref["pairwise"][arm]["chisq"], 1e-5) or abs(chisq - ref["pairwise"][arm]["chisq"]) < 1e-9
+        assert ard[keys.test(ep, "logrank", "df", arm)].value == ref["pairwise"][arm]["df"] == 1
+        assert close(ard[keys.test(ep, "logrank", "p", arm)].value, ref["pairwise"][arm]["p"], 1e-5)
+    overall = ref["overall"]
+    assert close(ard[keys.test(ep, "logrank", "chisq")].value, overall["chisq"], 1e-6)
+    assert ard[keys.test(ep, "logrank", "df")].value == overall["df"] == 2
+    assert close(ard[keys.test(ep, "logrank", "p")].value, overall["p"], 1e-6)
+
+
+def test_duration_of_response_is_analysed_among_responders(ard) -> None:
+    ref = R["tte"]["CRSD"]
+    for arm in ARMS:
+        assert ard[keys.km("CRSD", "n", arm)].value == ref["analysed_n"][arm]
+        assert ard[keys.analysis_set("CRSD", "n", arm)].value == ref["analysed_n"][arm]
+        r = ard[keys.km("CRSD", "median", arm)]
+        assert close(r.value, ref["arms"][arm]["median"][0])
+    assert ard[keys.analysis_set("CRSD", "excluded")].value == 400 - sum(ref["analysed_n"].values())
+    assert "responders" in ard[keys.analysis_set("CRSD", "label")].text
+
+
+@pytest.mark.parametrize("ep", ["BESRSPI", "INVET"])
+def test_response_rates_and_odds_ratios_equal_r(ard, ep: str) -> None:
+    ref = R["response"][ep]
+    for arm in ARMS:
+        a = ref["arms"][arm]
+        assert ard[keys.rate(ep, "n", arm)].value == a["n"] and ard[keys.rate(ep, "n", arm)].n == a["N"]
+        p = ard[keys.rate(ep, "proportion", arm)]
+        assert close(p.value, a["prop"]) and close(p.lower, a["lower"]) and close(p.upper, a["upper"])
+    for arm in COMPARATORS:
+        o = ard[keys.model(ep, "logistic", "or", arm)]
+        assert close(o.value, ref["odds_ratio"][arm]["or"], 1e-5)
+        assert close(o.lower, ref["odds_ratio"][arm]["lower"], 1e-5)
+        assert close(o.upper, ref["odds_ratio"][arm]["upper"], 1e-5)
+        assert close(ard[keys.model(ep, "logistic", "p", arm)].value, ref["odds_ratio"][arm]["p"], 1e-4)
+        d = ard[keys.difference(ep, arm)]
+        assert close(d.value, ref["diff"][arm]["diff"]) and close(d.lower, ref["diff"][arm]["lower"], 1e-5)
+        assert close(d.upper, ref["diff"][arm]["upper"], 1e-5)
+
+
+OVERVIEW = {"any": "any", "serious": "serious", "related": "related", "severe": "grade3plus", "fatal": "fatal",
+            "discontinued": "discontinued", "serious_related": "serious_related"}
+
+
+def test_teae_overview_equals_r_with_no_false_zero(ard) -> None:
+    ref = R["ae"]["overview"]
+    for ours, theirs in OVERVIEW.items():
+        assert ard[keys.safety("overview", "collected", term=ours)].text == "yes"
+        for arm in ARMS:
+            assert ard[keys.safety("overview", "n", arm, term=ours)].value == ref[theirs][arm], (ours, arm)
+        assert ard[keys.safety("overview", "n", term=ours)].value == ref[theirs]["Total"]
+        assert ref[theirs]["Total"] > 0
+
+
+def test_teae_soc_and_pt_counts_equal_r(ard) -> None:
+    for soc, pts in R["ae"]["soc_pt"].items():
+        for pt, by_arm in pts.items():
+            for arm in ARMS:
+                assert ard[keys.safety("pt_any", "n", arm, term=pt, parent=soc)].value == by_arm[arm]
+    for soc, by_arm in R["ae"]["soc"].items():
+        assert ard[keys.safety("soc_any", "n", term=soc)].value == by_arm["Total"]
+
+
+def test_counts_by_plain_pandas(ard) -> None:
+    """Population sizes and a TEAE count by plain pandas on the XPT files (not the engine's loader)."""
+    adsl, _ = pyreadstat.read_xport(str(DATA / "adsl.xpt"))
+    adae, _ = pyreadstat.read_xport(str(DATA / "adae.xpt"))
+    itt = adsl[adsl["ITTFL"] == "Y"]
+    saf = adsl[adsl["SAFFL"] == "Y"]
+    for arm in ARMS:
+        assert ard[keys.population("ITT", arm)].value == (itt["TRT01P"] == arm).sum()
+        assert ard[keys.population("SAF", arm)].value == (saf["TRT01A"] == arm).sum()
+        te = adae[(adae["TRTEMFL"] == "Y") & adae["USUBJID"].isin(saf.loc[saf["TRT01A"] == arm, "USUBJID"])]
+        serious = te.loc[te["AESER"] == "Y", "USUBJID"].nunique()
+        assert ard[keys.safety("overview", "n", arm, term="serious")].value == serious
+    assert isinstance(pd, object)
+
+
+def test_wording_follows_decisions_and_says_nothing_comparative_without_medians(ard) -> None:
+    """OS medians are not reached with placebo: the ARD's 'longer' decision is empty, so no sentence may call
+    either median longer; HR decisions follow the CI."""
+    assert ard[keys.decision("OS", "longer", "A: Drug X", on="km")].text == ""
+    sig = ard[keys.decision("OS", "significant", "A: Drug X", on="cox")]
+    assert sig.value == 0.0 and "CI" in sig.note
