@@ -72,7 +72,7 @@ def load_study(lplan: LoadedPlan) -> StudyData:
     """Read every dataset the plan needs from its data folder and type the variables it uses."""
     plan = lplan.plan
     reqs = requirements(plan)
-    needed = sorted({r.dataset for r in reqs}, key=["ADSL", "ADTTE", "ADRS", "ADAE"].index)
+    needed = sorted({r.dataset for r in reqs}, key=lambda name: (name != "ADSL", name))   # ADSL first
     folder = lplan.data_folder
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}

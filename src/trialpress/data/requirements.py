@@ -82,6 +82,10 @@ def requirements(plan: Plan) -> list[Requirement]:
         if plan.safety.discontinuation:
             req.append(Requirement("ADSL", plan.safety.discontinuation.variable, "char",
                                    "safety.discontinuation.variable"))
+    from trialpress.data.requirements_continuous import continuous_requirements
+    from trialpress.data.requirements_safety import safety_requirements
+
+    req += continuous_requirements(plan) + safety_requirements(plan)
     # de-duplicate, first mention wins, except that a definite kind (number, date) beats 'any'
     seen: dict[tuple[str, str], Requirement] = {}
     for r in req:

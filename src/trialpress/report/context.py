@@ -16,7 +16,7 @@ from markupsafe import Markup
 from trialpress.plan import Plan
 from trialpress.report import escape
 from trialpress.report import formatting as fmt
-from trialpress.report.tables import Table, ard_anchor, as_html, as_typst
+from trialpress.report.tables import Cell, Table, ard_anchor, as_html, as_typst
 from trialpress.results import keys
 from trialpress.results.ard import ARD, Key, Row
 
@@ -208,6 +208,20 @@ class ContextBuilder:
 
     def cutoff(self) -> str:
         return self.decision_text(keys.cutoff()) or "not recorded"
+
+
+def n_pct_cell(cb: ContextBuilder, key: Key) -> Cell:
+    """A table cell 'n (%)' linked to its ARD row."""
+    num = cb.n_percent(key)
+    return Cell(num.text, num.ref)
+
+
+def group_header(groups: list[GroupView], total: Num | None, first: str = "") -> tuple[Cell, ...]:
+    """A header row: the label column, one column per group '(N = n)', and Total when given."""
+    cells = [Cell(first, align="left")] + [Cell(g.header) for g in groups]
+    if total is not None:
+        cells.append(Cell(f"Total (N\u00a0=\u00a0{total.text})"))
+    return tuple(cells)
 
 
 def raw_blocks(table: Table) -> Markup:

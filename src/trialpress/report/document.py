@@ -13,7 +13,8 @@ from trialpress.report.context import ContextBuilder, FigureView
 from trialpress.report.efficacy import outcomes_table
 from trialpress.report.figure_specs import FOREST_SUFFIX
 from trialpress.report.methods import conventions
-from trialpress.report.safety_view import baseline_table, safety_section
+from trialpress.report.baseline_view import baseline_table
+from trialpress.report.safety_view import safety_context
 from trialpress.report.templating import render_template
 from trialpress.report.tte_view import tte_view
 from trialpress.results import keys
@@ -54,10 +55,8 @@ def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
     populations = [{"id": pid, "label": p.label, "n": cb.num(keys.population(pid), "count"),
                     "groups": cb.groups(pid)} for pid, p in plan.populations.items()]
     baseline = baseline_table(cb, plan)               # numbered first: Table 1
-    efficacy = outcomes_table(cb, plan, "efficacy")   # Table 2
+    efficacy = outcomes_table(cb, plan, "efficacy")   # Table 2 (safety tables are numbered after it)
     endpoints = [tte_view(cb, ep, figures.get(ep.id, [])) for ep in plan.time_to_event]
-    safety = safety_section(cb, plan)
-    safety_outcomes = outcomes_table(cb, plan, "safety")
     return {
         "study": plan.study,
         "meta": meta,
@@ -67,13 +66,11 @@ def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
         "total_n": cb.num(keys.population(first_pop), "count"),
         "populations": populations,
         "endpoints": [e for e in endpoints if e.role == "efficacy"],
-        "safety_endpoints": [e for e in endpoints if e.role == "safety"],
         "forests": [v for key, views in figures.items() if key.endswith(FOREST_SUFFIX) for v in views],
         "binary": binary_section(cb, plan, "efficacy"),
         "baseline": baseline,
         "efficacy": efficacy,
-        "safety": safety,
-        "safety_outcomes": safety_outcomes,
+        **safety_context(cb, plan, [e for e in endpoints if e.role == "safety"]),
         "definitions": [{"label": e.label, "description": e.description}
                         for e in [*plan.time_to_event, *plan.binary] if e.description],
         "conventions": conventions(plan, cb.ard, meta.software, meta.renderer),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from trialpress.plan import Plan
 from trialpress.report import formatting as fmt
 from trialpress.report.binary_view import binary_note, binary_rows
-from trialpress.report.context import ContextBuilder, TableView, raw_blocks
+from trialpress.report.context import ContextBuilder, TableView
 from trialpress.report.tables import Cell, Table, label
 from trialpress.report.tte_view import tte_rows
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from trialpress.plan import Plan
 from trialpress.report import formatting as fmt
-from trialpress.report.context import ContextBuilder, GroupView, Num, TableView
+from trialpress.report.context import ContextBuilder, GroupView, Num, TableView, group_header, n_pct_cell
 from trialpress.report.tables import Cell, Table, label
 from trialpress.results import keys
 
@@ -16,16 +17,6 @@ OVERVIEW_LABELS = {"any": "Any TEAE", "severe": "Grade ≥3 TEAE", "serious": "S
 NOT_COLLECTED = "Not collected"
 
 
-def _n_pct(cb: ContextBuilder, key: keys.Key) -> Cell:
-    num = cb.n_percent(key)
-    return Cell(num.text, num.ref)
-
-
-def _header(groups: list[GroupView], total: Num | None, first: str = "") -> tuple[Cell, ...]:
-    cells = [label(first)] + [Cell(g.header) for g in groups]
-    if total is not None:
-        cells.append(Cell(f"Total (N\u00a0=\u00a0{total.text})"))
-    return tuple(cells)
 
 
 @dataclass(frozen=True)
@@ -52,52 +43,6 @@ class SafetySection:
 
     def numerically_more_with(self, group: str) -> list[InterestView]:
         return [t for t in self.interest_terms if t.numerically_more_in and t.numerically_more_in.value == group]
-
-
-def baseline_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
-    if not plan.baseline:
-        return None
-    pop = plan.baseline_population or next(iter(plan.populations))
-    groups = cb.groups(pop)
-    total = cb.num(keys.population(pop), "count")
-    cols = [*plan.group_values, ""]
-    rows: list[tuple[Cell, ...]] = []
-    for spec in plan.baseline:
-        var = spec.variable
-        if spec.kind == "continuous":
-            rows += _continuous_rows(cb, spec.label, var, spec.decimals, cols)
-            continue
-        rows.append((label(f"{spec.label}, n (%)", bold=True), *(Cell("") for _ in cols)))
-        labels = {lv.value: lv.label for lv in spec.levels or []}
-        levels = [r.term for r in cb.ard.select(analysis="baseline", parameter=var, group="", statistic="n")]
-        for level in levels:
-            rows.append((label(labels.get(level, level), indent=1),
-                         *(_n_pct(cb, keys.baseline(var, "n", g, level)) for g in cols)))
-        missing = [cb.row(keys.baseline(var, "missing", g)) for g in cols]
-        if any(r.value for r in missing):
-            rows.append((label("Missing", indent=1), *(_n_pct(cb, keys.baseline(var, "missing", g)) for g in cols)))
-    table = Table("table-baseline", (_header(groups, total),), tuple(rows), (2.4,) + (1.3,) * len(cols))
-    note = "SD, standard deviation. Percentages of the N of each column."
-    return TableView(cb.numbering.table("baseline"),
-                     "Baseline characteristics", table, note,
-                     population=plan.populations[pop].label)
-
-
-def _continuous_rows(cb: ContextBuilder, text: str, var: str, d: int, cols: list[str]) -> list[tuple[Cell, ...]]:
-    def stat(g: str, name: str) -> float:
-        return cb.row(keys.baseline(var, name, g)).value
-
-    rows: list[tuple[Cell, ...]] = [(label(text, bold=True), *(Cell("") for _ in cols))]
-    rows.append((label("Mean (SD)", indent=1), *(
-        Cell(f"{fmt.fixed(stat(g, 'mean'), d)} ({fmt.fixed(stat(g, 'sd'), d)})", keys.baseline(var, "mean", g).id)
-        for g in cols)))
-    rows.append((label("Median (range)", indent=1), *(
-        Cell(f"{fmt.fixed(stat(g, 'median'), d)} ({fmt.fixed(stat(g, 'min'), d)}{fmt.EN_DASH}"
-             f"{fmt.fixed(stat(g, 'max'), d)})", keys.baseline(var, "median", g).id) for g in cols)))
-    missing = [cb.row(keys.baseline(var, "missing", g)) for g in cols]
-    if any(r.value for r in missing):
-        rows.append((label("Missing", indent=1), *(Cell(fmt.count(r.value), r.id) for r in missing)))
-    return rows
 
 
 def safety_section(cb: ContextBuilder, plan: Plan) -> SafetySection | None:
@@ -132,11 +77,11 @@ def _overview(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Nu
             rows.append((label(text), *(Cell(NOT_COLLECTED) for _ in cols)))
             missing.append(f"{text}: {collected.method}")
             continue
-        rows.append((label(text), *(_n_pct(cb, keys.safety("overview", "n", g, term=category)) for g in cols)))
+        rows.append((label(text), *(n_pct_cell(cb, keys.safety("overview", "n", g, term=category)) for g in cols)))
     note = "TEAE, treatment-emergent adverse event. A subject is counted once per row."
     if missing:
         note += " Not collected: the data hold no value of the variable behind the row (" + "; ".join(missing) + ")."
-    table = Table("table-safety-overview", (_header(groups, total, "Subjects with"),), tuple(rows),
+    table = Table("table-safety-overview", (group_header(groups, total, "Subjects with"),), tuple(rows),
                   (2.4,) + (1.3,) * len(cols))
     return TableView(cb.numbering.table("safety-overview"),
                      "Overview of treatment-emergent adverse events", table, note,
@@ -178,7 +123,7 @@ def _term_row(cb: ContextBuilder, kind: str, term: str, soc: str, cols: list[str
     for g in cols:
         for grade in ("any", "severe"):
             key = keys.safety(f"{kind}_{grade}", "n", g, term=term, parent=soc)
-            cells.append(_n_pct(cb, key) if cb.has(key) else Cell("0 (0)"))
+            cells.append(n_pct_cell(cb, key) if cb.has(key) else Cell("0 (0)"))
     return (label(term, bold=bold, indent=0 if bold else 1), *cells)
 
 
@@ -191,9 +136,9 @@ def _interest(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Nu
     for term in plan.safety.of_interest:
         rows.append((label(term.label, bold=True), *(Cell("") for _ in cols)))
         rows.append((label(f"{any_grade}, n (%)", indent=1),
-                     *(_n_pct(cb, keys.safety("interest", "n", g, term=term.id)) for g in cols)))
+                     *(n_pct_cell(cb, keys.safety("interest", "n", g, term=term.id)) for g in cols)))
         rows.append((label(f"{severe}, n (%)", indent=1),
-                     *(_n_pct(cb, keys.safety("interest_severe", "n", g, term=term.id)) for g in cols)))
+                     *(n_pct_cell(cb, keys.safety("interest_severe", "n", g, term=term.id)) for g in cols)))
         more = numerically = None
         for c in plan.comparators:
             r = cb.row(keys.safety("interest", "difference", c, term=term.id))
@@ -211,9 +156,18 @@ def _interest(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Nu
             rows.append((label("Per 100 patient-years (95% CI)", indent=1),
                          *(Cell(cb.est_ci(e).text, e.id) for e in eair), Cell("")))
         views.append(InterestView(term.label, more, numerically))
-    table = Table("table-safety-interest", (_header(groups, total),), tuple(rows), (2.4,) + (1.3,) * len(cols))
+    table = Table("table-safety-interest", (group_header(groups, total),), tuple(rows), (2.4,) + (1.3,) * len(cols))
     view = TableView(cb.numbering.table("safety-interest"), "Adverse events of interest", table,
                      "Risk differences vs the reference group with Newcombe hybrid score 95% CIs; "
                      "exposure-adjusted incidence with exact Poisson 95% CIs.",
                      population=plan.populations[plan.safety.population].label)
     return view, views
+
+
+def safety_context(cb: ContextBuilder, plan: Plan, endpoints: list[Any]) -> dict[str, Any]:
+    """What templates/article/safety.qmd.j2 reads: the AE tables, and the endpoints the plan reports as safety
+    outcomes (their table and figures)."""
+    from trialpress.report.efficacy import outcomes_table
+
+    return {"safety": safety_section(cb, plan), "safety_outcomes": outcomes_table(cb, plan, "safety"),
+            "safety_endpoints": endpoints}

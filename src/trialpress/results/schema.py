@@ -8,7 +8,6 @@ keeps it current), so the documentation and the check cannot drift apart.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 COLUMN_DOCS: dict[str, str] = {
@@ -46,15 +45,9 @@ COLUMN_DOCS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Analysis:
-    description: str
-    statistics: dict[str, str]
-    text_statistics: frozenset[str] = frozenset()   # statistics whose result is in `text`
-
-
-def _a(description: str, text: tuple[str, ...] = (), **statistics: str) -> Analysis:
-    return Analysis(description, statistics, frozenset(text))
+from trialpress.results.schema_continuous import CONTINUOUS_ANALYSES
+from trialpress.results.schema_safety import SAFETY_ANALYSES
+from trialpress.results.schema_types import Analysis, analysis as _a
 
 
 _TEST = {"chisq": "test statistic (chi-square)", "df": "its degrees of freedom", "p": "two-sided P value"}
@@ -62,7 +55,7 @@ _MODEL = {"hr": "hazard ratio of `group` vs `reference` (Wald CI)", "p": "Wald P
           "events": "events in the model"}
 _LOGIT = {"or": "odds ratio of `group` vs `reference` (Wald or profile CI: `method`)", "p": "P of the OR"}
 
-ANALYSES: dict[str, Analysis] = {
+_CORE: dict[str, Analysis] = {
     "population": _a("Size of a population per group (term = population id)", n="subjects"),
     "study": _a("Facts about the data", text=("cutoff",), cutoff="data cut-off date (text, ISO 8601)"),
     "analysis_set": _a("Subjects an endpoint is analysed in, per group (text = who they are)", text=("label",),
@@ -120,6 +113,10 @@ ANALYSES: dict[str, Analysis] = {
                                  "(difference above 0, CI includes 0) or 'no'",
                    no_apparent_effect="1 if the subgroup interaction is not significant at the plan's alpha"),
 }
+
+# every analysis, by area (each area's module lists its own); a name may be defined once only
+ANALYSES: dict[str, Analysis] = {**_CORE, **SAFETY_ANALYSES, **CONTINUOUS_ANALYSES}
+assert len(ANALYSES) == len(_CORE) + len(SAFETY_ANALYSES) + len(CONTINUOUS_ANALYSES), "an analysis defined twice"
 
 
 def check_row(r: Any) -> str | None:
