@@ -29,6 +29,12 @@ def _printable(ch: str) -> str:
     return ch
 
 
+def plain(text: object) -> str:
+    """Text as it is drawn in a figure: control characters and line breaks as spaces (SVG is XML, and a glyph
+    for an escape character does not exist)."""
+    return "".join(_printable(ch) for ch in str(text))
+
+
 def markdown(text: object) -> str:
     out = []
     for ch in str(text):

@@ -13,7 +13,7 @@ from pathlib import Path
 from trialpress.plan import Plan, TimeToEvent
 from trialpress.report import formatting as fmt
 from trialpress.report.context import ContextBuilder, FigureView
-from trialpress.report.escape import slug
+from trialpress.report.escape import plain, slug
 from trialpress.report.figures import ForestRow, ForestSpec, KMPanel, RiskRow, draw_forest, draw_km
 from trialpress.results import keys
 from trialpress.results.ard import ARD, Curve
@@ -61,14 +61,14 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
     kinds = ("svg", "png") if raster else ("svg",)
     ard = cb.ard
     out: dict[str, list[FigureView]] = {}
-    labels = {lv.value: lv.label for lv in plan.groups.levels}
+    labels = {lv.value: plain(lv.label) for lv in plan.groups.levels}
     for ep in plan.time_to_event:
         if not ep.figure:
             continue
         ticks = _ticks(ard, ep.id, plan.group_values[0])
         unit = ep.shown_unit
-        xlabel = f"{unit.capitalize()} since {ep.origin}"
-        ylabel = f"{ep.label} (%)"
+        xlabel = plain(f"{unit.capitalize()} since {ep.origin}")
+        ylabel = plain(f"{ep.label} (%)")
         panel = KMPanel(
             title="", curves=_curves(ard, plan, ep.id), labels=labels,
             risk={g: _risk(ard, ep.id, g, ticks) for g in plan.group_values},
@@ -115,13 +115,13 @@ def _by_subgroup_figure(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir:
     var = ep.by_subgroup_figure
     assert var is not None
     sg = next((s for s in plan.subgroups if s.variable == var), None)
-    labels = {lv.value: lv.label for lv in plan.groups.levels}
+    labels = {lv.value: plain(lv.label) for lv in plan.groups.levels}
     panels = []
     levels = list(dict.fromkeys(r.subgroup_level for r in ard.select(endpoint=ep.id, analysis="curve",
                                                                      statistic="curve", subgroup=var)))
     for i, level in enumerate(levels):
         level_label = next((lv.label for lv in (sg.levels or []) if lv.value == level), level) if sg else level
-        title = f"{chr(ord('A') + i)}  {sg.label if sg else var}: {level_label}"
+        title = plain(f"{chr(ord('A') + i)}  {sg.label if sg else var}: {level_label}")
         lines = []
         for c in plan.comparators:
             hr = ard.get(keys.subgroup(ep.id, "hr", c, var, level))

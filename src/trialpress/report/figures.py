@@ -607,9 +607,28 @@ def _collides(bbox: Bbox, ax: Axes, obstacles: list[tuple[np.ndarray, bool]]) ->
     return False
 
 
+def _drawable(obj: Any) -> Any:
+    """Every text of a figure spec as it can be drawn: control characters and line breaks from data or plan
+    become spaces (SVG is XML; no font has a glyph for an escape character)."""
+    import dataclasses
+
+    from trialpress.report.escape import plain
+
+    if isinstance(obj, str):
+        return plain(obj)
+    if isinstance(obj, tuple):
+        return tuple(_drawable(x) for x in obj)
+    if isinstance(obj, dict):
+        return {k: _drawable(v) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type) and type(obj).__module__ == __name__:
+        return dataclasses.replace(obj, **{f.name: _drawable(getattr(obj, f.name)) for f in dataclasses.fields(obj)})
+    return obj
+
+
 def draw_km(panels: Sequence[KMPanel], out_stem: Path, *, width_in: float = 7.0,
             ncols: int | None = None, formats: Sequence[str] = ("svg", "pdf")) -> list[Path]:
     """Draw KM panels and write `out_stem`.svg and/or .pdf; returns the paths."""
+    panels = [_drawable(p) for p in panels]
     return _save(build_km_figure(panels, width_in=width_in, ncols=ncols), out_stem, formats)
 
 
@@ -842,4 +861,4 @@ def _draw_forest_point(ax: Axes, i: int, row: ForestRow, lo: float, hi: float) -
 def draw_forest(spec: ForestSpec, out_stem: Path, *, width_in: float = 7.0,
                 xlim: tuple[float, float] | None = None, formats: Sequence[str] = ("svg", "pdf")) -> list[Path]:
     """Draw a subgroup forest plot and write `out_stem`.svg and/or .pdf; returns the paths."""
-    return _save(build_forest_figure(spec, width_in=width_in, xlim=xlim), out_stem, formats)
+    return _save(build_forest_figure(_drawable(spec), width_in=width_in, xlim=xlim), out_stem, formats)
