@@ -3,7 +3,9 @@
 Dropped columns, blanked cells, duplicated rows, swapped dates, negative times, out-of-set codes and
 random Unicode: either the run stops with a data or plan error (exit 4 or 3) whose message names the
 file or a subject, or `check` passes and the data are acceptable. Never a traceback. Corruptions that
-must be caught (negative times, duplicated keys, codes outside strict code lists) are asserted to be.
+must be caught (negative times, duplicated keys where the analysis needs one record, population flags and
+censoring codes outside what ADaM allows) are asserted to be; controlled terms, AE flags and the group
+values are design expectations (warnings), and CNSR 7 or 99 is a legal censoring reason.
 """
 
 from __future__ import annotations
@@ -27,9 +29,8 @@ from trialpress.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = "blinatumomab-salvage"
 FILES = {"ADSL": "adsl.csv", "ADTTE": "adtte.csv", "ADRS": "adrs.csv", "ADAE": "adae.csv"}
-KEYS = {"ADSL": ["USUBJID"], "ADTTE": ["USUBJID", "PARAMCD"], "ADAE": ["USUBJID", "AESEQ"]}
-STRICT_CODES = {("ADSL", "SEX"), ("ADSL", "SAFFL"), ("ADSL", "FASFL"), ("ADSL", "SALVGRP"), ("ADTTE", "CNSR"),
-                ("ADAE", "AESER"), ("ADAE", "TRTEMFL"), ("ADAE", "AETOXGR")}
+KEYS = {"ADSL": ["USUBJID"], "ADTTE": ["USUBJID", "PARAMCD"], "ADRS": ["USUBJID", "PARAMCD"]}   # (ADAE: a warning)
+STRICT_CODES = {("ADSL", "SAFFL"), ("ADSL", "FASFL")}   # population flags: Y, N or blank
 CODED = {"ADSL": ["SEX", "SAFFL", "FASFL", "SALVGRP", "PRHSCT", "DTHFL", "HSCTFL", "AGEGR1", "PHSTAT"],
          "ADTTE": ["CNSR", "PARAMCD"], "ADRS": ["AVALC", "PARAMCD"],
          "ADAE": ["AESER", "TRTEMFL", "AETOXGR", "AEOUT", "AEACN"]}
@@ -95,7 +96,7 @@ def corruptions(draw: st.DrawFn) -> Corruption:
     elif kind == "out_of_set":
         column = draw(st.sampled_from(CODED[dataset]))
         value = draw(st.sampled_from(["X", "99", "yes", "Unknown", "-1", "NULL", "Ⅴ", "7"]))
-        must_fail = (dataset, column) in STRICT_CODES
+        must_fail = (dataset, column) in STRICT_CODES or (column == "CNSR" and not value.isdigit())
     elif kind == "unicode":
         value = draw(TEXT)
     return Corruption(dataset, kind, row, column, value, must_fail)

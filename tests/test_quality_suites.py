@@ -44,7 +44,7 @@ def test_bundled_data_pass_every_check(flagship) -> None:
     report = run_gate(plan, data)
     assert report.passed and not report.warnings, [r for r in report.results if not r.success]
     counts = report.expectations_per_dataset()
-    assert counts["ADSL"] >= 25 and counts["ADTTE"] >= 12 and counts["ADRS"] >= 5 and counts["ADAE"] >= 15, counts
+    assert counts["ADSL"] >= 25 and counts["ADTTE"] >= 20 and counts["ADRS"] >= 5 and counts["ADAE"] >= 15, counts
     ids = [r.id for r in report.results]
     assert len(ids) == len(set(ids))
     # every check is a great_expectations expectation (derived rules validate their mask column)
@@ -62,9 +62,38 @@ def test_the_rules_the_issue_names_exist(flagship) -> None:
         "ADTTE.ADT.not_before_STARTDT", "ADSL.SAFFL.treated",                    # content
         "ADTTE.subjects.in_ADSL", "ADRS.subjects.in_ADSL", "ADAE.subjects.in_ADSL",  # cross-dataset
         "ADTTE.RFS.origin_RSPDT", "ADTTE.OSHSCT.origin_HSCTDT", "ADSL.SALVGRP.not_null",
-        "ADAE.ASTDT.not_after_DTHDT", "ADTTE.ADT.not_before_TRTSDT",
+        "ADAE.ASTDT.not_after_DTHDT",
+        # cross-checks of derived values (ADaM IG BDS-TTE)
+        "ADTTE.OS.AVALU_matches_plan", "ADTTE.AVAL.matches_dates", "ADTTE.AVAL.within_study_span",
+        "ADTTE.CNSR.matches_EVNTDESC", "ADTTE.CNSR.matches_CNSDTDSC", "ADAE.text.no_control_characters",
     ]:
         assert wanted in ids, wanted
+    # record dates are compared with their own origin, never with the first dose (ADaM: randomisation-origin
+    # endpoints, TEAEs by worsening, screening assessments all precede it legitimately)
+    assert not {"ADTTE.ADT.not_before_TRTSDT", "ADRS.ADT.not_before_TRTSDT", "ADAE.ASTDT.not_before_TRTSDT"} & ids
+
+
+def test_every_check_comes_from_a_declared_rule_with_basis_and_severity(flagship) -> None:
+    """Each check names its rule's basis (ADaM IG / CDISC CT / structure / plan) and default severity; the
+    errors are the ADaM invariants and cross-checks, the design expectations warnings."""
+    from trialpress.quality.rules import BASIS_KINDS
+    from trialpress.quality.suites import catalogue
+
+    plan, data = flagship
+    rules = catalogue()
+    patterns = {r.id for r in rules}
+    assert all(r.basis.kind in BASIS_KINDS and r.severity in ("error", "warning") for r in rules)
+    checks = plan_checks(plan, data)
+    assert all(c.rule in patterns and c.basis and c.default_severity in ("error", "warning") for c in checks)
+    severity = {c.id: c.default_severity for c in checks}
+    for design in ("ADSL.SEX.in_set", "ADSL.AGE.plausible", "ADSL.dates.not_before_TRTSDT", "ADSL.SAFFL.treated",
+                   "ADSL.DTHDT.only_where_DTHFL", "ADAE.AEOUT.in_set", "ADAE.AEACN.in_set", "ADAE.AESER.in_set",
+                   "ADAE.AETOXGR.in_set", "ADRS.AVALC.known_category", "ADAE.ASTDT.not_after_DTHDT"):
+        assert severity[design] == "warning", design
+    for invariant in ("ADSL.USUBJID.unique", "ADTTE.keys.unique", "ADTTE.CNSR.in_set", "ADTTE.AVAL.non_negative",
+                      "ADTTE.subjects.in_ADSL", "ADSL.FASFL.in_set", "ADSL.SALVGRP.not_null",
+                      "ADTTE.AVAL.matches_dates", "ADTTE.OS.AVALU_matches_plan"):
+        assert severity[invariant] == "error", invariant
 
 
 def test_engine_names_no_study() -> None:
@@ -79,6 +108,9 @@ def test_renamed_study_variables_are_discovered(flagship) -> None:
     """A transplant flag/date pair under other names still gets its 'records only where' rule."""
     plan, data = flagship
     adsl = data["ADSL"].rename(columns={"HSCTFL": "XPLFL", "HSCTDT": "XPLDT", "HSCTCRFL": "XPLCRFL"})
+    renamed = [e.model_copy(update={"subset": e.subset.model_copy(update={"where": "XPLFL == 'Y'"})})
+               if e.subset and e.subset.where else e for e in plan.time_to_event]   # the plan's subset, renamed
+    plan = plan.model_copy(update={"time_to_event": renamed})
     ids = {c.id for c in plan_checks(plan, _with(data, ADSL=adsl))}
     assert "ADTTE.OSHSCT.origin_XPLDT" in ids and "ADSL.XPLDT.only_where_XPLFL" in ids
 
@@ -92,9 +124,14 @@ def test_cross_dataset_failure_names_subject_and_values(flagship) -> None:
     report = run_gate(plan, _with(data, ADTTE=tte))
     failed = _failed(report)
     r = failed["ADTTE.OSHSCT.origin_HSCTDT"]
-    assert r.severity == "error" and r.failed == 1
+    assert r.severity == "warning" and r.default_severity == "warning" and r.failed == 1   # a design expectation
     assert r.examples[0]["subject"] == untransplanted
     assert "HSCTFL=N" in r.examples[0]["value"] and "HSCTDT=missing" in r.examples[0]["value"]
+    enforce(report)   # warnings do not stop
+    strict = plan.model_copy(update={"quality": {"ADTTE.OSHSCT.origin_HSCTDT": Severity.ERROR}})
+    report = run_gate(strict, _with(data, ADTTE=tte))
+    (changed,) = report.severity_changes()
+    assert changed.id == "ADTTE.OSHSCT.origin_HSCTDT" and changed.severity == "error"
     with pytest.raises(QualityGateError, match=r"ADTTE \(adtte.csv\)"):
         enforce(report)
 
@@ -113,12 +150,14 @@ def test_swapped_dates_and_death_not_last(flagship) -> None:
 def test_severity_from_plan_and_warnings_do_not_stop(flagship) -> None:
     plan, data = flagship
     tte = data["ADTTE"].copy()
-    tte.loc[0, "AVAL"] = -1.0
-    relaxed = plan.model_copy(update={"quality": {"ADTTE.AVAL.non_negative": Severity.WARNING}})
+    tte.loc[0, "AVAL"] = -1.0   # negative, and so no longer ADT - STARTDT
+    relaxed = plan.model_copy(update={"quality": {"ADTTE.AVAL.non_negative": Severity.WARNING,
+                                                  "ADTTE.AVAL.matches_dates": Severity.WARNING}})
     report = run_gate(relaxed, _with(data, ADTTE=tte))
-    assert report.passed and [w.id for w in report.warnings] == ["ADTTE.AVAL.non_negative"]
+    assert report.passed and [w.id for w in report.warnings] == ["ADTTE.AVAL.non_negative", "ADTTE.AVAL.matches_dates"]
+    assert {r.id for r in report.severity_changes()} == {"ADTTE.AVAL.non_negative", "ADTTE.AVAL.matches_dates"}
     enforce(report)   # does not raise
-    assert json.loads(report.to_json())["summary"]["warnings"] == 1
+    assert json.loads(report.to_json())["summary"]["warnings"] == 2
 
 
 def test_unknown_check_id_in_plan_lists_known_ids(flagship) -> None:
@@ -137,7 +176,8 @@ def test_quality_json_schema_is_stable(flagship) -> None:
     assert set(body) == {"summary", "files", "results"}
     assert set(body["summary"]) == {"checks", "passed", "errors", "warnings"}
     assert set(body["results"][0]) == {"id", "dataset", "description", "severity", "success", "failed", "examples",
-                                       "hint", "expectation"}
+                                       "hint", "expectation", "basis", "default_severity"}   # the last two added
+    assert body["results"][0]["basis"] and body["results"][0]["default_severity"] in ("error", "warning")
 
 
 def test_quality_html_escapes_everything(tmp_path: Path) -> None:
@@ -212,7 +252,8 @@ def test_parallel_and_serial_gate_agree(flagship) -> None:
     bad = _with(data, ADTTE=tte, ADAE=adae)
     serial, parallel = run_gate(plan, bad, parallel=False), run_gate(plan, bad, parallel=True)
     assert serial.to_json() == parallel.to_json()
-    assert {r.id for r in serial.errors} == {"ADTTE.AVAL.non_negative", "ADAE.AETOXGR.in_set"}
+    assert {r.id for r in serial.errors} == {"ADTTE.AVAL.non_negative", "ADTTE.AVAL.matches_dates"}
+    assert {r.id for r in serial.warnings} == {"ADAE.AETOXGR.in_set"}   # a CT term: a warning
 
 
 @pytest.mark.parametrize("seq", [
@@ -225,19 +266,19 @@ def test_duplicated_keys_match_pandas(flagship: tuple, seq: list[float], bitmap:
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Key repeats found on integer codes (ADSL rows, own codes for unknown subjects, direct or factorized
     sequence codes; with or without the no-repeat bitmap) are exactly pandas' duplicated(keep=False)."""
-    from trialpress.quality import suites
+    from trialpress.quality import context
 
-    monkeypatch.setattr(suites, "DISTINCT_BITMAP", bitmap)
+    monkeypatch.setattr(context, "DISTINCT_BITMAP", bitmap)
     plan, data = flagship
     known = list(data["ADSL"]["USUBJID"][:2])
     ae = pd.DataFrame({"USUBJID": [known[0], known[0], "NOT-IN-ADSL", known[1], "OTHER", "OTHER", "NOT-IN-ADSL"],
                        "AESEQ": seq})
-    ctx = suites.Ctx(plan, _with(data, ADAE=ae))
+    ctx = context.Ctx(plan, _with(data, ADAE=ae))
     got = ctx.duplicated_keys(ae, "AESEQ")
     assert got.tolist() == ae.duplicated(keep=False).tolist()
     assert got.any()
     unique = ae.drop_duplicates().reset_index(drop=True)
-    assert not suites.Ctx(plan, _with(data, ADAE=unique)).duplicated_keys(unique, "AESEQ").any()
+    assert not context.Ctx(plan, _with(data, ADAE=unique)).duplicated_keys(unique, "AESEQ").any()
 
 
 def _corrupted(data: StudyData) -> StudyData:
@@ -247,7 +288,7 @@ def _corrupted(data: StudyData) -> StudyData:
     adsl.loc[3, "SEX"] = "X"
     adsl["SEX"] = adsl["SEX"].astype("category")
     adsl.loc[5, "AGE"] = 130.0
-    tte.loc[2, "CNSR"] = 2.0
+    tte.loc[2, "CNSR"] = 0.5   # (2.0 is a censoring reason code: legal ADaM)
     tte.loc[4, "AVAL"] = -1.0
     ae["USUBJID"] = ae["USUBJID"].astype(object)
     ae.loc[7, "USUBJID"] = None

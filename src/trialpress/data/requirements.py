@@ -113,9 +113,5 @@ def columns_to_read(plan: Plan, dataset: str) -> frozenset[str] | None:
     from trialpress.data import adam as cv
 
     used = {r.variable for r in requirements(plan) if r.dataset == dataset}
-    by_convention = {
-        "ADTTE": {"PARAMCD", "AVAL", "CNSR", cv.TTE_ORIGIN, cv.TTE_DATE},
-        "ADRS": {"PARAMCD", cv.BDS_DATE},
-        "ADAE": {cv.AE_SEQ, cv.AE_START},
-    }.get(dataset, set())
+    by_convention = cv.GATE_VARIABLES.get(dataset, frozenset())
     return frozenset(used | by_convention | {plan.data.subject_id, "STUDYID"})

@@ -1,70 +1,30 @@
-"""The checks of the gate, derived from the plan: what each asks, why, and what to do if it fails.
+"""The checks of the gate for a plan: the suites' checks with the plan's severities.
 
-A `Check` is one great_expectations expectation on one dataset plus the words a user needs.
-Where GE has no expectation for a rule (dates in order across datasets, records allowed only
-where an ADSL variable says so), the rule is computed in pandas as a boolean row mask (True: the
-row is fine) and validated by GE as `ExpectColumnValuesToBeInSet(<mask column>, [True])`, so every
-check runs through GE and reports the failing rows by subject.
-
-The suites themselves (one function per dataset plus cross-dataset rules) are in `suites.py`.
-Severity (error stops the run, warning is reported) defaults there and can be overridden in the
-plan's `quality:` section by check id; an id the plan names that no check has is a `PlanError`.
+Severity (error stops the run, warning is reported) defaults to the rule's (`rules.py`) and can be
+overridden in the plan's `quality:` section by check id; an id the plan names that no check has is a
+`PlanError`. Each check keeps its rule's default severity beside the one in force, so the report can list
+every severity the plan changed.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-from dataclasses import dataclass, field, replace
-from typing import Any
-
-import pandas as pd
+from dataclasses import replace
 
 from trialpress.data.loading import StudyData
 from trialpress.errors import PlanError
 from trialpress.plan import Plan
+from trialpress.quality import suites
+from trialpress.quality.references import check_plan_references
+from trialpress.quality.rules import MASK_PREFIX, Check, mask_column
 
-MASK_PREFIX = "__ok__"
-
-
-@dataclass(frozen=True)
-class Check:
-    id: str                       # stable id, e.g. 'ADTTE.CNSR.in_set'
-    dataset: str
-    expectation: str              # great_expectations expectation class name
-    kwargs: dict[str, Any]
-    description: str
-    hint: str
-    severity: str = "error"
-    value_column: str | None = None   # column whose failing values are shown
-    extra: dict[str, Any] = field(default_factory=dict)
-    # a derived rule: True where the row is fine (aligned to the dataset's rows), validated by GE
-    mask: pd.Series | None = field(default=None, compare=False, repr=False)
-    # what is shown for a failing row of a derived rule, e.g. 'TRTSDT=2014-05-25, ADT=2014-05-20'
-    detail: pd.Series | None = field(default=None, compare=False, repr=False)
-    suite: str = ""               # 'structure' | 'content' | 'cross-dataset'
-
-
-def mask_column(check_id: str) -> str:
-    return MASK_PREFIX + re.sub(r"\W", "_", check_id)
-
-
-def derived(check_id: str, dataset: str, mask: pd.Series, description: str, hint: str, *,
-            detail: pd.Series | None = None, severity: str = "error", suite: str = "content") -> Check:
-    """A rule computed as a row mask (True = fine) and validated by GE on that derived column."""
-    return Check(check_id, dataset, "ExpectColumnValuesToBeInSet",
-                 {"column": mask_column(check_id), "value_set": [True]}, description, hint, severity,
-                 mask=mask.fillna(True).astype(bool), detail=detail, suite=suite)
+__all__ = ["MASK_PREFIX", "Check", "apply_severities", "expectations_per_dataset", "mask_column", "plan_checks"]
 
 
 def plan_checks(plan: Plan, data: StudyData) -> list[Check]:
     """The checks for the datasets and variables this plan uses, with the plan's severities."""
-    from trialpress.quality import suites
-    from trialpress.quality.references import check_plan_references
-
     check_plan_references(plan, data)
-    checks = suites.all_checks(plan, data)
-    return apply_severities(checks, plan)
+    return apply_severities(suites.all_checks(plan, data), plan)
 
 
 def apply_severities(checks: list[Check], plan: Plan) -> list[Check]:

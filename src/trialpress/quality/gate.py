@@ -48,6 +48,8 @@ class CheckResult:
     examples: list[dict[str, Any]] = field(default_factory=list)   # [{subject, value}]
     hint: str = ""
     expectation: str = ""
+    basis: str = ""              # the rule's basis: 'ADaM IG …', 'CDISC CT …', 'ADaM … structure …', 'plan: …'
+    default_severity: str = ""   # the rule's severity before the plan's quality: map ('' in reports made before)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ class GateReport:
     @property
     def passed(self) -> bool:
         return not self.errors
+
+    def severity_changes(self) -> list[CheckResult]:
+        """Checks whose severity the plan's quality: map changed from the rule's default."""
+        return [r for r in self.results if r.default_severity and r.severity != r.default_severity]
 
     def summary(self) -> dict[str, int]:
         return {"checks": len(self.results), "passed": sum(r.success for r in self.results),
@@ -323,8 +329,13 @@ def _run_suite(gx: Any, batch: Any, name: str, checks: list[Check], result_forma
     return {r.expectation_config.meta["trialpress_id"]: r for r in res.results}
 
 
+def _make(c: Check, success: bool, failed: int, examples: list[dict[str, Any]]) -> CheckResult:
+    return CheckResult(c.id, c.dataset, c.description, c.severity, success, failed, examples, c.hint, c.expectation,
+                       c.basis, c.default_severity)
+
+
 def _ok(c: Check) -> CheckResult:
-    return CheckResult(c.id, c.dataset, c.description, c.severity, True, 0, [], c.hint, c.expectation)
+    return _make(c, True, 0, [])
 
 
 def _exception(r: Any) -> str | None:
@@ -340,13 +351,10 @@ def _exception(r: Any) -> str | None:
 
 def _result(c: Check, r: Any, sid: str, frame: pd.DataFrame) -> CheckResult:
     if r is None:
-        return CheckResult(c.id, c.dataset, c.description, c.severity, False, 1,
-                           [{"subject": None, "value": "check could not run in great_expectations"}], c.hint,
-                           c.expectation)
+        return _make(c, False, 1, [{"subject": None, "value": "check could not run in great_expectations"}])
     msg = _exception(r)
     if msg is not None:
-        return CheckResult(c.id, c.dataset, c.description, c.severity, False, 1,
-                           [{"subject": None, "value": f"check could not run: {msg}"}], c.hint, c.expectation)
+        return _make(c, False, 1, [{"subject": None, "value": f"check could not run: {msg}"}])
     if r.success:
         return _ok(c)
     result = r.result or {}
@@ -365,8 +373,7 @@ def _result(c: Check, r: Any, sid: str, frame: pd.DataFrame) -> CheckResult:
         examples.append({"subject": _plain(item.get(sid)), "value": _plain(value)})
     if not examples:
         examples.append({"subject": None, "value": _aggregate_value(c, result)})
-    return CheckResult(c.id, c.dataset, c.description, c.severity, False, max(failed, 1), examples, c.hint,
-                       c.expectation)
+    return _make(c, False, max(failed, 1), examples)
 
 
 def _aggregate_value(c: Check, result: dict[str, Any]) -> Any:

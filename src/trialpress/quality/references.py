@@ -1,6 +1,6 @@
 """Plan references the gate checks before it runs, beyond `data/plan_values.py` (which the pipeline
 runs right after loading: group and subgroup levels, PARAMCDs): a binary endpoint none of whose
-response values occur in the data, and a population expression that cannot be evaluated on ADSL.
+response values occur in the data, and a population or subset condition that cannot be evaluated on ADSL.
 Either would otherwise give an empty analysis or a failure deep in it, not an error here.
 
 Each problem is a `PlanError` (exit 3) naming the plan key, the data file, what the data hold and
@@ -16,6 +16,7 @@ import pandas as pd
 from trialpress.data.loading import StudyData
 from trialpress.errors import PlanError
 from trialpress.plan import Plan
+from trialpress.quality import conditions
 
 MAX_LISTED = 12
 
@@ -47,13 +48,16 @@ def check_plan_references(plan: Plan, data: StudyData) -> None:
             problems.append(f"{key}: {what} {n!r} does not occur in {var} of {ds} ({files.get(ds, ds)}){_near(n, present)}; "
                             f"it holds {_listing(present)}")
 
-    for name, pop in plan.populations.items():
-        if pop.expression:
+    conditions_ = [(f"populations.{name}.expression", pop.expression) for name, pop in plan.populations.items()]
+    conditions_ += [(f"{e.id}.subset.where", e.subset.where) for e in [*plan.time_to_event, *plan.binary]
+                    if e.subset]
+    for key, text in conditions_:
+        if text:
             try:
-                adsl.eval(pop.expression)
+                conditions.evaluate(text, adsl)
             except Exception as exc:  # noqa: BLE001 - any failure is the plan's expression
-                problems.append(f"populations.{name}.expression: {pop.expression!r} cannot be evaluated on ADSL "
-                                f"({files.get('ADSL')}): {type(exc).__name__}: {exc}")
+                problems.append(f"{key}: {text!r} cannot be evaluated on ADSL ({files.get('ADSL')}): "
+                                f"{type(exc).__name__}: {exc}")
     for b in plan.binary:
         src = b.source
         if not data.has(src.dataset):
