@@ -99,7 +99,8 @@ def test_swapped_survival_changes_who_is_said_to_live_longer() -> None:
     data = load_study(lp)
     adsl = data.frames["ADSL"].copy()
     adsl["SALVGRP"] = adsl["SALVGRP"].map({"FIRST": "LATER", "LATER": "FIRST"})
-    plan = lp.plan.model_copy(update={"binary": [], "safety": None})
+    endpoints = [e.model_copy(update={"subset": None}) for e in lp.plan.time_to_event]   # no binary endpoint left
+    plan = lp.plan.model_copy(update={"binary": [], "safety": None, "time_to_event": endpoints})
     text, ard = abstract_for(plan, type(data)(frames={**data.frames, "ADSL": adsl}, files=data.files))
     text = _plain(text)
     assert ard[keys.model("OS", "cox", "hr", "LATER")].value < 1

@@ -74,6 +74,17 @@ class Conventions(Strict):
     time_decimals: int = Field(default=1, ge=0, le=3)
 
 
+class DesignFacts(Strict):
+    """Facts about the design that limit what the comparison can show: the limitations paragraph is written
+    from them (and from `limitations`, sentences the authors add)."""
+
+    randomised: bool | None = Field(default=None, description="Were subjects randomised to the groups compared?")
+    pooled: bool = Field(default=False, description="Are the data pooled from several studies?")
+    single_arm: bool = Field(default=False, description="Were the contributing studies single-arm?")
+    blinded: bool | None = Field(default=None, description="Were patients and assessors blinded to the group?")
+    limitations: list[str] = Field(default_factory=list, description="Further limitations, one sentence each.")
+
+
 class Study(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="Folder-safe study id.")
     title: str
@@ -82,6 +93,7 @@ class Study(Strict):
     design: str | None = Field(default=None, description="One sentence on the data for Materials & Methods.")
     treatment: str | None = Field(default=None, description="Name of the study treatment, used in prose.")
     authors: list[str] = Field(default_factory=list)
+    design_facts: DesignFacts = DesignFacts()
 
 
 class DataSpec(Strict):

@@ -8,7 +8,7 @@ read from a decision row of the ARD (`results/decisions.py`), never decided here
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from markupsafe import Markup
@@ -16,7 +16,7 @@ from markupsafe import Markup
 from trialpress.plan import Plan
 from trialpress.report import escape
 from trialpress.report import formatting as fmt
-from trialpress.report.tables import Cell, Table, ard_anchor, as_html, as_typst
+from trialpress.report.tables import Caption, Cell, Table, ard_anchor, as_html, as_typst
 from trialpress.results import keys
 from trialpress.results.ard import ARD, Key, Row
 
@@ -65,12 +65,18 @@ class FigureView:
     caption: str
     path: str            # relative to the .qmd
     alt: str = ""        # what the figure shows, for readers who cannot see it
+    note: str = ""       # how to read it, abbreviations: under the figure, not in the lists of figures
+
+    @property
+    def label(self) -> str:
+        return f"Figure {self.number}."
 
     @property
     def embed(self) -> Markup:
         alt = f' fig-alt="{escape.attribute(self.alt)}"' if self.alt else ""
-        return Markup(f"![**Figure {self.number}.** {escape.markdown(self.caption)}]({escape.link_target(self.path)})"
-                      f"{{#{self.id}{alt}}}")
+        note = f"\n\n::: {{.tp-note}}\n{escape.markdown(self.note)}\n:::" if self.note else ""
+        return Markup(f"![**Figure {self.number}.** {escape.markdown(self.caption)}.]({escape.link_target(self.path)})"
+                      f"{{#{self.id}{alt}}}{note}")
 
 
 @dataclass(frozen=True)
@@ -89,8 +95,13 @@ class TableView:
         return f"{self.title} ({fmt.lower_first(self.population)})" if self.population else self.title
 
     @property
+    def label(self) -> str:
+        return f"Table {self.number}."
+
+    @property
     def table(self) -> Markup:
-        return raw_blocks(self.model)
+        """The table with its caption, as raw blocks for each output format."""
+        return raw_blocks(replace(self.model, caption=Caption(self.label, str(self.number), f"{self.caption}.")))
 
 
 @dataclass(frozen=True)

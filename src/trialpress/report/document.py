@@ -14,6 +14,7 @@ from trialpress.report.efficacy import outcomes_table
 from trialpress.report.figure_specs import FOREST_SUFFIX
 from trialpress.report.methods import conventions
 from trialpress.report.baseline_view import baseline_table
+from trialpress.report.results_view import Ref, endpoint_results, limitations
 from trialpress.report.safety_view import safety_context
 from trialpress.report.templating import render_template
 from trialpress.report.tte_view import tte_view
@@ -57,7 +58,12 @@ def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
     baseline = baseline_table(cb, plan)               # numbered first: Table 1
     efficacy = outcomes_table(cb, plan, "efficacy")   # Table 2 (safety tables are numbered after it)
     endpoints = [tte_view(cb, ep, figures.get(ep.id, [])) for ep in plan.time_to_event]
+    efficacy_views = [e for e in endpoints if e.role == "efficacy"]
+    results = {"endpoints": endpoint_results(cb, plan, efficacy_views, efficacy, figures, FOREST_SUFFIX),
+               "table": Ref(f"Table {efficacy.number}", efficacy.model.id) if efficacy else None}
     return {
+        "results": results,
+        "limitations": limitations(plan),
         "study": plan.study,
         "meta": meta,
         "groups": groups,
@@ -65,7 +71,7 @@ def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
         "groups_kind": plan.groups.kind,
         "total_n": cb.num(keys.population(first_pop), "count"),
         "populations": populations,
-        "endpoints": [e for e in endpoints if e.role == "efficacy"],
+        "endpoints": efficacy_views,
         "forests": [v for key, views in figures.items() if key.endswith(FOREST_SUFFIX) for v in views],
         "binary": binary_section(cb, plan, "efficacy"),
         "baseline": baseline,

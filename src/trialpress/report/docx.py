@@ -60,6 +60,7 @@ PAGE = PageGeometry()
 # style ids of the reference document (tools/make_reference_docx.py creates them)
 TABLE_STYLE = "JournalTable"        # "Journal Table": top and bottom rule, cell margins
 TABLE_TEXT_STYLE = "TableText"      # "Table Text": paragraphs inside table cells
+CAPTION_STYLE = "TableCaption"      # "Table Caption": the paragraph above a table
 INDENT_TWIPS = 142                  # 0.25 cm per indent level of a label cell
 HEADER_RULE = 4                     # rule under the header, eighths of a point (0.5 pt)
 SPAN_RULE = 3                       # rule under a spanning header cell (0.375 pt)
@@ -104,7 +105,32 @@ def as_openxml(table: Table) -> str:
     for i, row in enumerate(table.body):
         lines.append(_row(row, grid, fixed, header=False, keep=keep_all and i < len(table.body) - 1))
     lines.append("</w:tbl>")
-    return "\n".join(lines)
+    return "\n".join([*_caption(table), *lines])
+
+
+def _caption(table: Table) -> list[str]:
+    """The caption paragraph above the table: 'Table' + a SEQ field showing the template's number (so Word's
+    table of figures lists it), bookmarked with the table's id so that links in the text lead to it."""
+    c = table.caption
+    if c is None:
+        return []
+    bold = "<w:rPr><w:b/><w:bCs/></w:rPr>"
+    word, _, rest = c.label.partition(" ")
+    number = rest.rstrip(".")
+    mark = abs(hash_id(table.id)) % 10**6 + 1
+    return [f'<w:p><w:pPr><w:pStyle w:val="{CAPTION_STYLE}"/><w:keepNext/></w:pPr>'
+            f'<w:bookmarkStart w:id="{mark}" w:name="{xml_text(table.id)}"/>'
+            f'<w:r>{bold}<w:t xml:space="preserve">{xml_text(word)} </w:t></w:r>'
+            f'<w:fldSimple w:instr=" SEQ {xml_text(word)} \\* ARABIC "><w:r>{bold}<w:t>{xml_text(number)}</w:t></w:r>'
+            f'</w:fldSimple><w:r>{bold}<w:t>.</w:t></w:r><w:bookmarkEnd w:id="{mark}"/>'
+            f'<w:r><w:t xml:space="preserve"> {xml_text(c.text)}</w:t></w:r></w:p>']
+
+
+def hash_id(text: str) -> int:
+    """A stable small integer for a bookmark id (Python's hash() changes between runs)."""
+    import zlib
+
+    return zlib.crc32(text.encode("utf-8"))
 
 
 def _usable(widths: tuple[float, ...], n: int) -> bool:

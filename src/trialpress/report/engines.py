@@ -84,7 +84,7 @@ def _pandoc_html(qmd: Path, template_dir: Path) -> Path:
     css = template_dir / "html" / "style.css"
     tpl = template_dir / "html" / "template.html"
     args = [qmd.name, "-f", "markdown", "-t", "html5", "--standalone", "--embed-resources",
-            f"--css={css}", "--wrap=none", f"--template={tpl}", "-o", out.name]
+            f"--css={css}", "--wrap=none", f"--template={tpl}", "--toc", "--toc-depth=3", "-o", out.name]
     _pandoc(args, qmd.parent)
     return out
 

@@ -80,16 +80,16 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
         n = cb.numbering.figure(f"km-{ep.id}")
         pop = fmt.lower_first(cb.analysed_label(ep.id))
         grouping = fmt.lower_first(plan.groups.label or "group")
-        caption = (f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)} by {grouping} ({pop}). Tick marks show censored "
-                   "observations; dashed lines mark the medians; the table gives the numbers at risk, censored and "
-                   "with an event at each time. CI, confidence interval; HR, hazard ratio (Cox model); NE, not "
-                   "estimable.")
+        caption = f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)} by {grouping} ({pop})"
+        note = ("Tick marks show censored observations; dashed lines mark the medians; the table gives the numbers at "
+                "risk, censored and with an event at each time. CI, confidence interval; HR, hazard ratio (Cox model); "
+                "NE, not estimable.")
         alt = _km_alt(cb, ep)
         if ep.by_subgroup_figure:
-            views = [FigureView(f"figure-{n}a", f"{n}A", caption, f"figures/{stem.name}.svg", alt),
+            views = [FigureView(f"figure-{n}a", f"{n}A", caption, f"figures/{stem.name}.svg", alt, note),
                      _by_subgroup_figure(plan, cb, ep, figdir, ticks, xlabel, ylabel, f"{n}B", kinds)]
         else:
-            views = [FigureView(f"figure-{n}", str(n), caption, f"figures/{stem.name}.svg", alt)]
+            views = [FigureView(f"figure-{n}", str(n), caption, f"figures/{stem.name}.svg", alt, note)]
         out[ep.id] = views
     for ep_id, forests in forest_figures(plan, cb, figdir, kinds).items():
         out[f"{ep_id}{FOREST_SUFFIX}"] = forests
@@ -139,9 +139,12 @@ def _by_subgroup_figure(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir:
             xlabel=xlabel, ylabel=ylabel))
     stem = figdir / f"km-{ep.id.lower()}-by-{slug(var.lower())}"
     draw_km(panels, stem, formats=kinds)
-    caption = (f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)} by {fmt.lower_first(plan.groups.label or 'group')} within "
-               f"subgroups of {fmt.lower_first(sg.label if sg else var)}. HR from a Cox model within each subgroup.")
-    return FigureView(f"figure-{number.lower()}", number, caption, f"figures/{stem.name}.svg")
+    caption = (f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)} by {fmt.lower_first(plan.groups.label or 'group')} "
+               f"within subgroups of {fmt.lower_first(sg.label if sg else var)}")
+    alt = f"Kaplan-Meier curves of {fmt.lower_first(ep.label)} by group, one panel per level of " \
+          f"{fmt.lower_first(sg.label if sg else var)}."
+    return FigureView(f"figure-{number.lower()}", number, caption, f"figures/{stem.name}.svg", alt,
+                      "HR from a Cox model within each subgroup.")
 
 
 def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[str, ...] = ("svg",)
@@ -192,10 +195,14 @@ def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[st
             draw_forest(spec, stem, formats=kinds)
             n = cb.numbering.figure(f"forest-{ep.id}-{c}")
             caption = (f"Hazard ratios for {fmt.lower_first(ep.label)} in subgroups, {fmt.lower_first(plan.group_labels[c])} "
-                       f"vs {fmt.lower_first(plan.group_labels[ref])}. HRs from Cox models within each subgroup level "
-                       "(Wald 95% CI); P interaction from a Cox model with the group-by-subgroup interaction (Wald test). "
-                       "HR, hazard ratio; NE, not estimable.")
-            out.setdefault(ep.id, []).append(FigureView(f"figure-{n}", str(n), caption, f"figures/{stem.name}.svg"))
+                       f"vs {fmt.lower_first(plan.group_labels[ref])}")
+            note = ("HRs from Cox models within each subgroup level (Wald 95% CI); P interaction from a Cox model with the "
+                    "group-by-subgroup interaction (Wald test). HR, hazard ratio; NE, not estimable.")
+            alt = (f"Forest plot of hazard ratios for {fmt.lower_first(ep.label)} by subgroup "
+                   f"({', '.join(fmt.lower_first(sg.label) for sg in plan.subgroups)}), with the overall hazard ratio "
+                   f"{_hr_text(overall.value, overall.lower, overall.upper, d)}.")
+            out.setdefault(ep.id, []).append(FigureView(f"figure-{n}", str(n), caption, f"figures/{stem.name}.svg",
+                                                        alt, note))
     return out
 
 

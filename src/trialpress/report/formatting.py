@@ -125,3 +125,8 @@ def lower_first(text: str) -> str:
     if not re.match(r"[A-Z][a-z]+(?:-[a-z]+)*(?:[\s,;]|$)", text):
         return text
     return text[:1].lower() + text[1:]
+
+
+def upper_first(text: str) -> str:
+    """'prior alloHSCT' → 'Prior alloHSCT' at the start of a sentence."""
+    return text[:1].upper() + text[1:]

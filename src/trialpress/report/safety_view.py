@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trialpress.plan import Plan
 from trialpress.report import formatting as fmt
 from trialpress.report.context import ContextBuilder, GroupView, Num, TableView, group_header, n_pct_cell
+from trialpress.report.ae_view import all_terms_table, category_tables, eair_table, max_grade_table
+from trialpress.report.deaths_view import death_listing, deaths_table
+from trialpress.report.disposition_view import disposition_table
+from trialpress.report.exposure_view import exposure_table
+from trialpress.report.labs_view import measurement_tables
 from trialpress.report.tables import Cell, Table, label
 from trialpress.results import keys
+from trialpress.results import safety_keys as sk
+from trialpress.results.ard import ARD
+from trialpress.results.labs import post_baseline_rule
 
 OVERVIEW_LABELS = {"any": "Any TEAE", "severe": "Grade ≥3 TEAE", "serious": "Serious TEAE",
                    "related": "Treatment-related TEAE", "serious_related": "Serious treatment-related TEAE",
                    "discontinued": "TEAE leading to discontinuation", "fatal": "Fatal TEAE"}
 NOT_COLLECTED = "Not collected"
-
-
 
 
 @dataclass(frozen=True)
@@ -28,15 +34,35 @@ class InterestView:
 
 @dataclass(frozen=True)
 class SafetySection:
+    """The safety section's tables, in the order the template prints (and numbers) them."""
+
     overview: TableView
     terms: TableView
     interest: TableView | None
     interest_terms: list[InterestView]
     population_label: str
+    disposition: TableView | None = None
+    exposure: TableView | None = None
+    max_grade: TableView | None = None
+    categories: list[TableView] = field(default_factory=list)   # serious, related, discontinued, fatal by SOC/PT
+    eair: TableView | None = None
+    deaths: TableView | None = None
+    labs: list[TableView] = field(default_factory=list)
+    vitals: list[TableView] = field(default_factory=list)
+    supplementary: list[TableView] = field(default_factory=list)   # all TEAEs, the listing of deaths
+
+    @property
+    def adverse_events(self) -> list[TableView]:
+        """The AE subsection: overview, threshold table, maximum grade, categories, rates, AEs of interest."""
+        return [t for t in (self.overview, self.terms, self.max_grade, *self.categories, self.eair, self.interest)
+                if t is not None]
 
     @property
     def tables(self) -> list[TableView]:
-        return [t for t in (self.overview, self.terms, self.interest) if t is not None]
+        """Every table of the section (the RTF package takes them all), in number order."""
+        found = [t for t in (self.disposition, self.exposure, *self.adverse_events, self.deaths, *self.labs,
+                             *self.vitals, *self.supplementary) if t is not None]
+        return sorted(found, key=lambda t: t.number)
 
     def more_frequent_with(self, group: str) -> list[InterestView]:
         return [t for t in self.interest_terms if t.more_frequent_in and t.more_frequent_in.value == group]
@@ -46,6 +72,7 @@ class SafetySection:
 
 
 def safety_section(cb: ContextBuilder, plan: Plan) -> SafetySection | None:
+    """The main safety tables, numbered in the template's order (the supplementary ones: `supplementary_tables`)."""
     safety = plan.safety
     if safety is None:
         return None
@@ -55,10 +82,28 @@ def safety_section(cb: ContextBuilder, plan: Plan) -> SafetySection | None:
     cols = [*plan.group_values, ""]
     ctcae = safety.variables.severity_kind == "ctcae"
     severe, any_grade = ("Grade ≥3", "Any grade") if ctcae else ("Severe", "Any severity")
+    disposition = disposition_table(cb, plan)
+    exposure = exposure_table(cb, plan)
     overview = _overview(cb, plan, groups, total, cols, severe)
     terms = _terms(cb, plan, groups, total, cols, severe, any_grade)
+    max_grade = max_grade_table(cb, plan, groups, total)
+    categories = category_tables(cb, plan, groups, total)
+    eair = eair_table(cb, plan, groups, total, severe)
     interest, views = _interest(cb, plan, groups, total, cols, severe, any_grade) if safety.of_interest else (None, [])
-    return SafetySection(overview, terms, interest, views, plan.populations[pop].label)
+    deaths = deaths_table(cb, plan, groups, total)
+    labs = measurement_tables(cb, plan, safety.labs, "lab", groups, total) if safety.labs else []
+    vitals = measurement_tables(cb, plan, safety.vitals, "vs", groups, total) if safety.vitals else []
+    return SafetySection(overview, terms, interest, views, plan.populations[pop].label, disposition=disposition,
+                         exposure=exposure, max_grade=max_grade, categories=categories, eair=eair, deaths=deaths,
+                         labs=labs, vitals=vitals)
+
+
+def supplementary_tables(cb: ContextBuilder, plan: Plan) -> list[TableView]:
+    """All TEAEs with no threshold and the listing of deaths: numbered after every other table."""
+    assert plan.safety is not None
+    pop = plan.safety.population
+    groups, total = cb.groups(pop), cb.num(keys.population(pop), "count")
+    return [t for t in (all_terms_table(cb, plan, groups, total), death_listing(cb, plan)) if t is not None]
 
 
 def _overview(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Num, cols: list[str], severe: str
@@ -151,23 +196,111 @@ def _interest(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Nu
                 more = more or cb.group(plan.safety.population, c)
             elif said == "numerically":
                 numerically = numerically or cb.group(plan.safety.population, c)
-        eair = [keys.safety("interest_eair", "rate", g, term=term.id) for g in plan.group_values]
+        eair = [keys.safety("interest_eair", "rate", g, term=term.id) for g in cols]
         if all(cb.has(e) for e in eair):
             rows.append((label("Per 100 patient-years (95% CI)", indent=1),
-                         *(Cell(cb.est_ci(e).text, e.id) for e in eair), Cell("")))
+                         *(Cell(fmt.estimate_ci(cb.row(e).value, cb.row(e).lower, cb.row(e).upper, 1), e.id)
+                           for e in eair)))
         views.append(InterestView(term.label, more, numerically))
     table = Table("table-safety-interest", (group_header(groups, total),), tuple(rows), (2.4,) + (1.3,) * len(cols))
     view = TableView(cb.numbering.table("safety-interest"), "Adverse events of interest", table,
-                     "Risk differences vs the reference group with Newcombe hybrid score 95% CIs; "
-                     "exposure-adjusted incidence with exact Poisson 95% CIs.",
+                     "n (%) of subjects. Risk differences vs the reference group with Newcombe hybrid score 95% "
+                     "CIs. Per 100 patient-years: subjects with the event per 100 patient-years at risk, exact "
+                     "Poisson 95% CI; time at risk from the first dose to the first event's onset, or to the end of "
+                     "exposure for subjects without one.",
                      population=plan.populations[plan.safety.population].label)
     return view, views
 
 
 def safety_context(cb: ContextBuilder, plan: Plan, endpoints: list[Any]) -> dict[str, Any]:
-    """What templates/article/safety.qmd.j2 reads: the AE tables, and the endpoints the plan reports as safety
-    outcomes (their table and figures)."""
+    """What templates/article/safety.qmd.j2 reads: the safety tables, and the endpoints the plan reports as safety
+    outcomes (their table and figures). Numbered in the template's order: the main tables, the safety outcomes,
+    then the supplementary tables."""
     from trialpress.report.efficacy import outcomes_table
 
-    return {"safety": safety_section(cb, plan), "safety_outcomes": outcomes_table(cb, plan, "safety"),
-            "safety_endpoints": endpoints}
+    section = safety_section(cb, plan)
+    outcomes = outcomes_table(cb, plan, "safety")
+    if section is not None:
+        section = replace(section, supplementary=supplementary_tables(cb, plan))
+    return {"safety": section, "safety_outcomes": outcomes, "safety_endpoints": endpoints}
+
+
+def safety_methods(plan: Plan, ard: ARD) -> list[str]:
+    """The methods sentences of the safety tables beyond the AE overview: each only when its table exists, with
+    the conventions it follows (what is counted, where each value is read, how time at risk and 'worst' are
+    defined, how missing values are counted)."""
+    s = plan.safety
+    if s is None:
+        return []
+    pop = fmt.lower_first(plan.populations[s.population].label)
+    lines: list[str] = []
+    if ard.get(sk.disposition("subjects")) is not None:
+        read = sorted({r.parameter for r in ard.select(analysis="disposition") if r.parameter not in ("", "population")})
+        lines.append(f"Disposition is summarised for all subjects assigned to a group by {plan.groups.variable}, "
+                     "with the analysis sets counted by the same variable; statuses and reasons are read as recorded "
+                     f"in ADSL ({', '.join(read) or 'no disposition variable'}), reasons among the subjects who "
+                     "discontinued, and blank values counted as missing.")
+    duration = ard.get(sk.exposure("n", parameter="duration"))
+    if duration is not None:
+        cuts = ", ".join(str(c) for c in s.duration_categories_days)
+        line = (f"Duration of exposure (days) is {duration.method.removeprefix('Duration of exposure: ')}; it is "
+                f"summarised as mean (SD), median and range, in categories cut at {cuts} days, and as patient-years "
+                "(the sum of the durations divided by 365.25).")
+        intensity = ard.get(sk.exposure("n", parameter="intensity", category=next(
+            (r.parent for r in ard.select(analysis="exposure_summary", parameter="intensity")), "")))
+        if intensity is not None:
+            line += f" {intensity.method.split(';')[0]}."
+        lines.append(line)
+    versions = []
+    meddra = ard.get(sk.coding("meddra_version"))
+    versions.append(f"MedDRA version {meddra.text} ({meddra.method})" if meddra is not None
+                    else "MedDRA (version not recorded in the data or the plan)")
+    ctcae = ard.get(sk.coding("ctcae_version"))
+    if s.variables.severity_kind == "ctcae":
+        versions.append(f"grades by CTCAE version {ctcae.text}" if ctcae is not None
+                        else "grades by CTCAE (version not recorded in the data or the plan)")
+    all_terms = " (all terms, with no threshold, in the supplementary tables)" if s.appendix_all_terms else ""
+    lines.append(f"Adverse events are coded with {' and '.join(versions)}. Tables by system organ class and "
+                 f"preferred term{all_terms} are sorted by descending total frequency; serious, treatment-related, "
+                 "fatal TEAEs and those leading to discontinuation of study treatment are tabulated with the "
+                 "overview's definitions. By maximum grade, each subject is counted once at the highest grade or "
+                 "severity of their TEAEs (overall and per preferred term).")
+    if ard.select(analysis="eair") or ard.select(analysis="interest_eair"):
+        onset = s.variables.onset_day
+        lines.append("Exposure-adjusted incidence rates are subjects with the event per 100 patient-years at risk, "
+                     "with exact Poisson (Garwood) 95% CIs. Time at risk runs from the first dose to the onset of the "
+                     f"subject's first event ({onset}, day 1 being the day of the first dose; an earlier onset counts "
+                     "as day 1) for subjects with an event, and to the end of exposure (the duration of exposure) "
+                     "for subjects without one; an event with no onset day counts to the end of exposure.")
+    deaths = ard.get(sk.deaths("n"))
+    if deaths is not None:
+        line = f"Deaths ({deaths.method.removeprefix('Deaths: ')}) in the {pop} are summarised"
+        if ard.get(sk.deaths("n", period="on_treatment")) is not None:
+            line += (f" by period: on treatment when the death occurred on or before the last dose plus "
+                     f"{s.death_window_days} days (or with treatment ongoing), in follow-up otherwise")
+        if any(r.term for r in ard.select(analysis="deaths")):
+            line += ", and by cause as recorded (DTHCAUS)"
+        line += "; the listing gives the study day from the first dose (day 1)." if ard.select(
+            analysis="death_listing") else "."
+        lines.append(line)
+    for prefix, m, what in (("lab", s.labs, "Laboratory values"), ("vs", s.vitals, "Vital signs")):
+        if m is None or not ard.select(analysis=f"{prefix}_visit"):
+            continue
+        line = (f"{what} ({m.dataset}) are summarised at baseline ({m.baseline_flag} = 'Y') and at each "
+                f"post-baseline visit, with the change from baseline; post-baseline records are those with "
+                f"{post_baseline_rule(m)}.")
+        if ard.select(analysis=f"{prefix}_shift"):
+            line += (f" Shift tables cross the baseline reference-range indicator ({m.baseline_range_indicator}; "
+                     "'missing' when none, shown as a row) with the worst post-baseline one "
+                     f"({m.range_indicator}): low or high over normal, and 'low and high' when both occurred, so that "
+                     "each subject is counted once.")
+        if ard.select(analysis=f"{prefix}_grade_shift"):
+            line += (f" Toxicity grades ({m.grade}, baseline {m.baseline_grade}) are tabulated per direction "
+                     "(negative grades are the low direction, as ADaM codes them): the worst post-baseline grade is "
+                     "the highest, and grade 3-4 counts subjects whose worst grade is 3 or more.")
+        if prefix == "lab" and ard.get(sk.liver("subjects")) is not None:
+            line += (f" Liver tests use each subject's highest post-baseline ALT, AST and total bilirubin as "
+                     f"multiples of the upper limit of normal ({m.upper_limit}); potential Hy's law is ALT or AST "
+                     "above 3 x ULN with total bilirubin above 2 x ULN, not necessarily on the same day.")
+        lines.append(line)
+    return lines

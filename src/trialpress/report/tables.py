@@ -27,11 +27,22 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class Caption:
+    """'Table 2.' and its text: each rendering places it as its format does (HTML <caption>, a Typst figure
+    caption listed in the list of tables, a Word caption paragraph with a SEQ field)."""
+
+    label: str        # 'Table 2.'
+    number: str       # '2'
+    text: str         # 'Efficacy outcomes by salvage line (full analysis set).'
+
+
+@dataclass(frozen=True)
 class Table:
     id: str                               # anchor, e.g. 'table-2'
     header: tuple[tuple[Cell, ...], ...]  # one or more header rows (spanning headers first)
     body: tuple[tuple[Cell, ...], ...]
     widths: tuple[float, ...] = field(default=())   # relative column widths ('' = auto)
+    caption: Caption | None = None
 
     @property
     def ncols(self) -> int:
@@ -47,7 +58,11 @@ def ard_anchor(ref: str) -> str:
 
 
 def as_html(table: Table) -> str:
-    parts = [f'<table class="tp-table" id="{escape.html_text(table.id)}">']
+    """The table in a box that scrolls sideways when the screen is narrower than the table."""
+    parts = [f'<div class="tp-scroll"><table class="tp-table" id="{escape.html_text(table.id)}">']
+    if table.caption is not None:
+        parts.append(f'<caption><strong>{escape.html_text(table.caption.label)}</strong> '
+                     f'{escape.html_text(table.caption.text)}</caption>')
     if table.widths:
         total = sum(table.widths)
         parts.append("<colgroup>" + "".join(f'<col style="width:{100 * w / total:.1f}%">' for w in table.widths)
@@ -59,7 +74,7 @@ def as_html(table: Table) -> str:
     parts.append("</thead><tbody>")
     for row in table.body:
         parts.append("<tr>" + "".join(_html_cell(c, "td") for c in row) + "</tr>")
-    parts.append("</tbody></table>")
+    parts.append("</tbody></table></div>")
     return "".join(parts)
 
 
@@ -86,8 +101,16 @@ def as_typst(table: Table) -> str:
     first = table.body[0] if table.body else table.header[-1]
     for c in first:
         aligns.extend([c.align] * c.colspan)
-    lines = [
-        f"#block(breakable: {'true' if len(table.body) > BREAKABLE_ROWS else 'false'}, width: 100%)[",
+    breakable = len(table.body) > BREAKABLE_ROWS
+    lines = []
+    if table.caption is not None:   # a figure of kind table: in the list of tables, and a target for links
+        c = table.caption
+        lines += [f"#block(breakable: {'true' if breakable else 'false'}, width: 100%)[",
+                  "#figure(kind: table, supplement: none, numbering: none, outlined: true,",
+                  f"  caption: figure.caption(position: top)[*{escape.typst(c.label)}* {escape.typst(c.text)}],",
+                  ")["]
+    lines += [
+        f"#block(breakable: {'true' if breakable else 'false'}, width: 100%)[",
         "#set text(size: 8pt, hyphenate: false)",
         "#set par(justify: false)",
         "#table(",
@@ -115,6 +138,9 @@ def as_typst(table: Table) -> str:
     lines.append("  table.hline(stroke: 0.8pt),")
     lines.append(")")
     lines.append("]")
+    if table.caption is not None:
+        lines.append(f"] <{table.id}>")
+        lines.append("]")
     return "\n".join(lines)
 
 

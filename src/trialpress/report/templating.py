@@ -19,7 +19,7 @@ from markupsafe import Markup
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from trialpress.report import escape
-from trialpress.report.formatting import lower_first
+from trialpress.report.formatting import lower_first, upper_first
 
 
 def _finalize(value: Any) -> Markup:
@@ -50,6 +50,7 @@ def environment(template_dir: Path) -> ImmutableSandboxedEnvironment:
     del env.filters["safe"]   # no way for a template to print data unescaped
     env.filters["yaml_md"] = _yaml_md
     env.filters["lower_first"] = lower_first
+    env.filters["upper_first"] = upper_first
     return env
 
 

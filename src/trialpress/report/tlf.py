@@ -34,5 +34,5 @@ def write_tlf(context: dict[str, Any], stage: Path, source: str) -> list[Path]:
         TLFTable(str(t.number), t.title, t.population, t.model, (t.note,)) for t in _tables(context)]
     for f in _figures(context):
         png = (stage / f.path).with_suffix(".png")
-        items.append(TLFFigure(f.number, f.caption.split(". ")[0], "", png, (f.caption,)))
+        items.append(TLFFigure(f.number, f.caption, "", png, (f.note,) if f.note else ()))
     return write_package(items, stage / "tlf", source=source)

@@ -1,0 +1,93 @@
+"""The disposition and analysis-sets table (ICH E3 10.1), from the ARD's `disposition` rows."""
+
+from __future__ import annotations
+
+from trialpress.plan import Plan
+from trialpress.report.context import ContextBuilder, TableView
+from trialpress.report.safety_cells import NB, npct, section, shown
+from trialpress.report.tables import Cell, Table, label
+from trialpress.results import safety_keys as sk
+from trialpress.results.disposition import STAGES
+
+STAGE_TITLES = {"EOTSTT": "End of treatment", "EOSSTT": "End of study"}
+REASON_TITLES = {"EOTSTT": "Reason for discontinuing treatment", "EOSSTT": "Reason for discontinuing the study"}
+
+
+def disposition_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
+    ard = cb.ard
+    if not cb.has(sk.disposition("subjects")):
+        return None
+    cols = [*plan.group_values, ""]
+    head = [Cell("", align="left")]
+    for lv in plan.groups.levels:
+        n = cb.num(sk.disposition("subjects", lv.value), "count")
+        head.append(Cell(f"{lv.label} (N{NB}={NB}{n.text})"))
+    head.append(Cell(f"Total (N{NB}={NB}{cb.num(sk.disposition('subjects'), 'count').text})"))
+    body: list[tuple[Cell, ...]] = []
+
+    def line(text: str, key_of, indent: int = 0, bold: bool = False) -> None:  # type: ignore[no-untyped-def]
+        body.append((label(text, indent=indent, bold=bold), *(npct(cb, key_of(g)) for g in cols)))
+
+    rows = ard.select(analysis="disposition", group="", statistic="n")
+    read: list[str] = []
+    for r in rows:
+        if r.term == "randomised":
+            line("Randomised", lambda g, p=r.parameter: sk.disposition("n", g, parameter=p, term="randomised"))
+            read.append(f"randomised: {r.method}")
+        elif r.term == "treated":
+            line("Treated (at least one dose)", lambda g, p=r.parameter: sk.disposition("n", g, parameter=p,
+                                                                                       term="treated"))
+            read.append(f"treated: {r.method}")
+    sets = [r for r in rows if r.parameter == "population"]
+    if sets:
+        body.append(section("Analysis sets", len(cols)))
+        for r in sets:
+            line(plan.populations[r.term].label,
+                 lambda g, t=r.term: sk.disposition("n", g, parameter="population", term=t), indent=1)
+    for status_var, reason_vars in STAGES:
+        status = [r for r in rows if r.parameter == status_var]
+        reason_var = next((v for v in reason_vars if any(r.parameter == v for r in rows)), None)
+        reasons = [r for r in rows if r.parameter == reason_var] if reason_var else []
+        if not status and not reasons:
+            continue
+        body.append(section(STAGE_TITLES[status_var] + (f" ({status_var})" if status else ""), len(cols)))
+        for r in status:
+            line(shown(r.term), lambda g, t=r.term, p=status_var: sk.disposition("n", g, parameter=p, term=t),
+                 indent=1)
+            if r.term == "DISCONTINUED" and reasons:
+                _reasons(cb, body, reasons, reason_var or "", cols, indent=2)
+        _missing(cb, body, status_var, cols, "Missing", indent=1)
+        if reasons and not any(r.term == "DISCONTINUED" for r in status):
+            body.append((label(f"{REASON_TITLES[status_var]} ({reason_var})", indent=1),
+                         *(Cell("") for _ in cols)))
+            _reasons(cb, body, reasons, reason_var or "", cols, indent=2)
+        read.append(f"{STAGE_TITLES[status_var].lower()}: "
+                    + ", ".join(v for v in ([status_var] if status else []) + ([reason_var] if reasons else []) if v))
+    gvar = plan.groups.variable
+    safety_gvar = plan.group_variable(plan.safety.population) if plan.safety else gvar
+    note = (f"n (%) of all subjects assigned to a group by {gvar}; analysis sets are counted by {gvar} too"
+            + (f" (the safety tables group subjects by {safety_gvar}, as treated)" if safety_gvar != gvar else "")
+            + ".")
+    if read:
+        note += " Values are as recorded in ADSL (" + "; ".join(read) + ")."
+    if any(r.term == "DISCONTINUED" for r in rows):
+        note += " Reasons are given among the subjects who discontinued."
+    table = Table("table-safety-disposition", (tuple(head),), tuple(body), (2.8,) + (1.2,) * len(cols))
+    return TableView(cb.numbering.table("safety-disposition"), "Subject disposition and analysis sets", table, note,
+                     population="All subjects")
+
+
+def _reasons(cb: ContextBuilder, body: list[tuple[Cell, ...]], reasons, var: str, cols: list[str],  # type: ignore[no-untyped-def]
+             indent: int) -> None:
+    for r in reasons:
+        body.append((label(shown(r.term), indent=indent),
+                     *(npct(cb, sk.disposition("n", g, parameter=var, term=r.term)) for g in cols)))
+    _missing(cb, body, var, cols, "Reason not recorded", indent=indent)
+
+
+def _missing(cb: ContextBuilder, body: list[tuple[Cell, ...]], var: str, cols: list[str], text: str,
+             indent: int) -> None:
+    r = cb.ard.get(sk.disposition("missing", parameter=var))
+    if r is not None and r.value > 0:
+        body.append((label(text, indent=indent), *(npct(cb, sk.disposition("missing", g, parameter=var))
+                                                   for g in cols)))
