@@ -12,7 +12,6 @@ from typing import Any
 
 from trialpress.errors import QualityGateError
 
-HEADERS = ("dataset", "check", "severity", "rows", "first failing subjects: values", "what to do")
 
 
 def _rows(report: Any, failed_only: bool) -> list[Any]:
@@ -41,34 +40,51 @@ def _dataset(r: Any, files: dict[str, str]) -> str:
     return f"{r.dataset}\n{Path(path).name}" if path else r.dataset
 
 
-def _table(rows: list[Any], files: dict[str, str] | None = None) -> Any:
-    from rich.table import Table
+def _blocks(rows: list[Any], files: dict[str, str] | None = None) -> Any:
+    """The failing checks as blocks that read in any terminal width (80 columns included): a heading line per
+    check, then its first failing subjects and what to do, indented. Data strings are shown with control
+    characters escaped, and never parsed as console markup."""
+    from rich.console import Group
+    from rich.padding import Padding
     from rich.text import Text
 
-    table = Table(show_lines=False, header_style="bold")
-    for col in HEADERS:
-        table.add_column(col, overflow="fold")
+    from trialpress.report.escape import terminal
+
+    parts = []
     for r in rows:
-        check = Text(r.description)
-        check.append(f"\n{r.id}", style="dim")
-        sev = Text(r.severity, style="bold red" if r.severity == "error" else "yellow")
-        table.add_row(Text(_dataset(r, files or {})), check, sev, Text(str(r.failed)), Text(_examples(r)), Text(r.hint))
-    return table
+        head = Text(f"{r.severity.upper():<8}", style="bold red" if r.severity == "error" else "bold yellow")
+        head.append(f"{_dataset(r, files or {}).replace(chr(10), ' ')}: ", style="bold")
+        head.append(terminal(r.description))
+        head.append(f" ({r.failed} row(s)) ", style="")
+        head.append(f"[{terminal(r.id)}]", style="dim")
+        lines = [head]
+        if r.examples:
+            lines.append(Padding(Text("first: ").append(terminal(_examples(r))), (0, 0, 0, 8)))
+        if r.hint:
+            lines.append(Padding(Text("what to do: ", style="bold").append(terminal(r.hint)), (0, 0, 0, 8)))
+        parts.append(Group(*lines))
+    return Group(*parts)
 
 
 def print_gate_failure(exc: QualityGateError) -> None:
     from rich.console import Console
     from rich.text import Text
 
+    from trialpress.report.escape import terminal
+
     report = exc.report
     console = Console(stderr=True, highlight=False)
     line = Text(f"{exc.title}: ", style="bold red")
-    line.append(exc.message)
+    line.append(terminal(exc.message))
     console.print(line, soft_wrap=True)
-    console.print(_table(_rows(report, failed_only=True), report.files))
+    console.print(_blocks(_rows(report, failed_only=True), report.files))
     folder = getattr(exc, "folder", None)
     if folder:
         console.print(Text(f"Full report: {folder}/quality.json and {folder}/quality.html"), soft_wrap=True)
+    unwritten = getattr(exc, "folder_error", None)
+    if unwritten:
+        console.print(Text(f"The full report could not be written: {terminal(unwritten)}", style="yellow"),
+                      soft_wrap=True)
     console.print("Nothing was analysed or rendered; earlier versions are untouched. Errors stop the run; a check "
                   "can be made a warning in the plan's quality: section by its id.", soft_wrap=True)
 
@@ -80,7 +96,7 @@ def print_gate_summary(report: Any) -> None:
     s = report.summary()
     console.print(f"Quality gate passed: {s['passed']}/{s['checks']} checks, {s['warnings']} warning(s).")
     if report.warnings:
-        console.print(_table(_rows(report, failed_only=True), report.files))
+        console.print(_blocks(_rows(report, failed_only=True), report.files))
 
 
 def quality_html(report: Any, *, failed: bool) -> str:
