@@ -6,31 +6,32 @@ version) imports almost nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
+from trialpress.data.requirement import Kind, Requirement
 from trialpress.plan import Plan
 
-Kind = Literal["num", "char", "date", "any"]   # any: numeric if every value parses (model covariates)
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """A variable the plan uses, its kind, and which plan keys ask for it (for messages)."""
-
-    dataset: str
-    variable: str
-    kind: Kind
-    why: str
+__all__ = ["Kind", "Requirement", "requirements", "columns_to_read"]
 
 
 def requirements(plan: Plan) -> list[Requirement]:
     """Every dataset variable the plan refers to, with its expected kind."""
-    sid = plan.data.subject_id
-    req: list[Requirement] = [
-        Requirement("ADSL", sid, "char", "data.subject_id"),
-        Requirement("ADSL", plan.groups.variable, "char", "groups.variable"),
-    ]
+    from trialpress.data.requirements_continuous import continuous_requirements
+    from trialpress.data.requirements_safety import safety_requirements
+
+    req = [*_subject_level(plan), *_endpoints(plan), *_adverse_events(plan), *continuous_requirements(plan),
+           *safety_requirements(plan)]
+    # de-duplicate, first mention wins, except that a definite kind (number, date) beats 'any'
+    seen: dict[tuple[str, str], Requirement] = {}
+    for r in req:
+        key = (r.dataset, r.variable)
+        if key not in seen or (seen[key].kind == "any" and r.kind in ("num", "date")):
+            seen[key] = r
+    return list(seen.values())
+
+
+def _subject_level(plan: Plan) -> list[Requirement]:
+    """ADSL: subject, groups, cut-off, populations and their conditions, subgroups, baseline rows."""
+    req = [Requirement("ADSL", plan.data.subject_id, "char", "data.subject_id"),
+           Requirement("ADSL", plan.groups.variable, "char", "groups.variable")]
     if plan.data.cutoff_variable:
         req.append(Requirement("ADSL", plan.data.cutoff_variable, "date", "data.cutoff_variable"))
     for name, pop in plan.populations.items():
@@ -39,6 +40,17 @@ def requirements(plan: Plan) -> list[Requirement]:
         if pop.group_variable:
             req.append(Requirement("ADSL", pop.group_variable, "char", f"populations.{name}.group_variable"))
         req += _condition_variables(pop.expression, f"populations.{name}.expression")
+    req += [Requirement("ADSL", s.variable, "char", f"subgroups[{s.variable}]") for s in plan.subgroups]
+    for row in plan.baseline:
+        kind: Kind = "num" if row.kind == "continuous" else "char"
+        req.append(Requirement("ADSL", row.variable, kind, f"baseline[{row.variable}]"))
+    return req
+
+
+def _endpoints(plan: Plan) -> list[Requirement]:
+    """Time-to-event and binary endpoints: their records, strata, covariates and subset conditions."""
+    sid = plan.data.subject_id
+    req: list[Requirement] = []
     for e in [*plan.time_to_event, *plan.binary]:
         if e.subset and e.subset.where:
             req += _condition_variables(e.subset.where, f"{e.id}.subset.where")
@@ -48,8 +60,7 @@ def requirements(plan: Plan) -> list[Requirement]:
                 Requirement("ADTTE", "AVAL", "num", where), Requirement("ADTTE", "CNSR", "num", where)]
         if e.stratify_by:
             req.append(Requirement("ADSL", e.stratify_by, "char", f"{where}.stratify_by"))
-        for cov in e.adjust_for:
-            req.append(Requirement("ADSL", cov, "any", f"{where}.adjust_for"))
+        req += [Requirement("ADSL", cov, "any", f"{where}.adjust_for") for cov in e.adjust_for]
         if e.by_subgroup_figure:
             req.append(Requirement("ADSL", e.by_subgroup_figure, "char", f"{where}.by_subgroup_figure"))
     for b in plan.binary:
@@ -57,42 +68,29 @@ def requirements(plan: Plan) -> list[Requirement]:
         req.append(Requirement(b.source.dataset, b.source.variable, "char", f"{where}.source.variable"))
         if b.source.dataset == "ADRS":
             req += [Requirement("ADRS", sid, "char", where), Requirement("ADRS", "PARAMCD", "char", where)]
-        for cov in b.adjust_for:
-            req.append(Requirement("ADSL", cov, "any", f"{where}.adjust_for"))
-    for s in plan.subgroups:
-        req.append(Requirement("ADSL", s.variable, "char", f"subgroups[{s.variable}]"))
-    for row in plan.baseline:
-        kind: Kind = "num" if row.kind == "continuous" else "char"
-        req.append(Requirement("ADSL", row.variable, kind, f"baseline[{row.variable}]"))
-    if plan.safety:
-        v = plan.safety.variables
-        req.append(Requirement("ADAE", sid, "char", "safety"))
-        req.append(Requirement("ADAE", v.soc, "char", "safety.variables.soc"))
-        req.append(Requirement("ADAE", v.pt, "char", "safety.variables.pt"))
-        req.append(Requirement("ADAE", v.severity, "num" if v.severity_kind == "ctcae" else "char",
-                               "safety.variables.severity"))
-        for key in ("teae_flag", "serious", "related", "action", "outcome"):
-            var = getattr(v, key)
-            if var:
-                req.append(Requirement("ADAE", var, "char", f"safety.variables.{key}"))
-        if plan.safety.exposure_days:
-            req.append(Requirement("ADSL", plan.safety.exposure_days, "num", "safety.exposure_days"))
-        if plan.safety.exposure_cycles:
-            req.append(Requirement("ADSL", plan.safety.exposure_cycles, "num", "safety.exposure_cycles"))
-        if plan.safety.discontinuation:
-            req.append(Requirement("ADSL", plan.safety.discontinuation.variable, "char",
-                                   "safety.discontinuation.variable"))
-    from trialpress.data.requirements_continuous import continuous_requirements
-    from trialpress.data.requirements_safety import safety_requirements
+        req += [Requirement("ADSL", cov, "any", f"{where}.adjust_for") for cov in b.adjust_for]
+    return req
 
-    req += continuous_requirements(plan) + safety_requirements(plan)
-    # de-duplicate, first mention wins, except that a definite kind (number, date) beats 'any'
-    seen: dict[tuple[str, str], Requirement] = {}
-    for r in req:
-        key = (r.dataset, r.variable)
-        if key not in seen or (seen[key].kind == "any" and r.kind in ("num", "date")):
-            seen[key] = r
-    return list(seen.values())
+
+def _adverse_events(plan: Plan) -> list[Requirement]:
+    """The AE variables of the safety section, and the ADSL exposure and discontinuation variables."""
+    if not plan.safety:
+        return []
+    s, v = plan.safety, plan.safety.variables
+    req = [Requirement("ADAE", plan.data.subject_id, "char", "safety"),
+           Requirement("ADAE", v.soc, "char", "safety.variables.soc"),
+           Requirement("ADAE", v.pt, "char", "safety.variables.pt"),
+           Requirement("ADAE", v.severity, "num" if v.severity_kind == "ctcae" else "char",
+                       "safety.variables.severity")]
+    for key in ("teae_flag", "serious", "related", "action", "outcome"):
+        if getattr(v, key):
+            req.append(Requirement("ADAE", getattr(v, key), "char", f"safety.variables.{key}"))
+    for var, why in ((s.exposure_days, "safety.exposure_days"), (s.exposure_cycles, "safety.exposure_cycles")):
+        if var:
+            req.append(Requirement("ADSL", var, "num", why))
+    if s.discontinuation:
+        req.append(Requirement("ADSL", s.discontinuation.variable, "char", "safety.discontinuation.variable"))
+    return req
 
 
 def _condition_variables(text: str | None, why: str) -> list[Requirement]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from trialpress.data.requirements import Requirement
+    from trialpress.data.requirement import Requirement
     from trialpress.plan import Plan
 
 

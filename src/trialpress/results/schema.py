@@ -150,8 +150,6 @@ def check_row(r: Any) -> str | None:
 
 def markdown() -> str:
     """docs/ard.md: the columns and every analysis with its statistics."""
-    from trialpress.results.ard import COLUMNS
-
     lines = ["# The analysis-results dataset (ARD)", "",
              "Generated from `src/trialpress/results/schema.py` (`python -m trialpress.results.schema > docs/ard.md`).",
              "", "Every number, curve and decision the report shows is one row of `ard.csv` / `ard.json` "
@@ -159,7 +157,7 @@ def markdown() -> str:
              "(`curves.csv`, and `curves` in `ard.json`). The same results are written in the long layout of the "
              "pharmaverse `cards` package (`ard-cards.csv`) and as a CDISC ARS reporting event (`ars.json`).", "",
              "## Columns", "", "| column | meaning |", "|---|---|"]
-    lines += [f"| `{c}` | {COLUMN_DOCS[c]} |" for c in COLUMNS]
+    lines += [f"| `{c}` | {doc} |" for c, doc in COLUMN_DOCS.items()]
     lines += ["", "## Analyses and statistics", "", "| analysis | what | statistics |", "|---|---|---|"]
     for name, spec in ANALYSES.items():
         stats = "; ".join(f"`{s}`: {d}" for s, d in spec.statistics.items())
