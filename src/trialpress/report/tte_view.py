@@ -6,13 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from markupsafe import Markup
+
 from trialpress.plan import TimeToEvent
+from trialpress.report import escape
 from trialpress.report import formatting as fmt
 from trialpress.report.context import ContextBuilder, FigureView, GroupView, Num
 from trialpress.report.tables import Cell, label
 from trialpress.results import keys
 
 Favours = Literal["reference", "comparator", "neither"]
+NOT_REACHED = "not reached"
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,32 @@ class Contrast:
     longer: str            # 'first', 'second' or '' (a median not estimable, or equal): from the decision row
     comparison: Comparison
 
+    unit: str = ""
+
     @property
     def medians_comparable(self) -> bool:
         return bool(self.longer)
+
+    @property
+    def medians(self) -> Markup:
+        """'10.4 vs. 5.7 months', '286.6 days vs. not reached', 'not reached in either group'."""
+        return medians_phrase(self.first_median, self.second_median, self.unit)
+
+    @property
+    def medians_reversed(self) -> Markup:
+        return medians_phrase(self.second_median, self.first_median, self.unit)
+
+
+def medians_phrase(a: Num, b: Num, unit: str) -> Markup:
+    na, nb = a.text == NOT_REACHED, b.text == NOT_REACHED
+    u = escape.markdown(unit)
+    if na and nb:
+        return Markup(f"{a.md()} in either group")
+    if na:
+        return Markup(f"{a.md()} vs. {b.md()} {u}")
+    if nb:
+        return Markup(f"{a.md()} {u} vs. {b.md()}")
+    return Markup(f"{a.md()} vs. {b.md()} {u}")
 
 
 @dataclass(frozen=True)
@@ -75,16 +102,27 @@ class TTEView:
 
 def tte_view(cb: ContextBuilder, ep: TimeToEvent, figures: list[FigureView]) -> TTEView:
     groups = cb.analysed_groups(ep.id, ep.population)
-    medians = {g: cb.num(keys.km(ep.id, "median", g), "time") for g in cb.plan.group_values}
+    medians = {g: _median_in_prose(cb, keys.km(ep.id, "median", g)) for g in cb.plan.group_values}
     contrasts = []
     for c in cb.plan.comparators:
         comp = comparison(cb, ep.id, "cox", "hr", c, groups)
-        first, second = (comp.reference, comp.group) if comp.favours == "reference" else (comp.group, comp.reference)
+        # a significant result names the favoured group first; otherwise the comparator comes first
+        reference_first = comp.significant and comp.favours == "reference"
+        first, second = (comp.reference, comp.group) if reference_first else (comp.group, comp.reference)
         longer_group = cb.decision(keys.decision(ep.id, "longer", c, on="km"))
         longer = "" if not longer_group else ("first" if longer_group == first.value else "second")
-        contrasts.append(Contrast(first, second, medians[first.value], medians[second.value], longer, comp))
+        contrasts.append(Contrast(first, second, medians[first.value], medians[second.value], longer, comp,
+                                  ep.shown_unit))
     return TTEView(ep.id, ep.label, ep.abbreviation, ep.shown_unit, ep.better, ep.role, cb.analysed_label(ep.id),
                    ep.description, groups, medians, contrasts, figures, ep.in_abstract)
+
+
+def _median_in_prose(cb: ContextBuilder, key: keys.Key) -> Num:
+    """A median for a sentence: 'not reached' where the curve never falls to half (the tables print NE)."""
+    r = cb.row(key)
+    if fmt.is_missing(r.value) and r.note in ("not reached", "no events"):
+        return Num(NOT_REACHED, r.id)
+    return cb.num(key, "time")
 
 
 MODELS = (("cox", "HR (95% CI)"), ("cox_strat", "HR stratified by {strata} (95% CI)"),
