@@ -18,7 +18,9 @@ from conftest import FLAGSHIP
 def test_empty_group_gives_ne_with_reasons_not_an_exception() -> None:
     lp = load_plan(FLAGSHIP)
     groups = lp.plan.groups.model_copy(update={"levels": [*lp.plan.groups.levels, Level(value="NONE", label="None")]})
-    plan = lp.plan.model_copy(update={"groups": groups, "safety": None, "baseline": [], "binary": []})
+    endpoints = [e.model_copy(update={"subset": None}) for e in lp.plan.time_to_event]   # no binary left
+    plan = lp.plan.model_copy(update={"groups": groups, "safety": None, "baseline": [], "binary": [],
+                                      "time_to_event": endpoints})
     ard = analyse(plan, load_study(lp)).ard
     assert ard[keys.population("FAS", "NONE")].value == 0
     median = ard[keys.km("OS", "median", "NONE")]
