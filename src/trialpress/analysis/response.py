@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -201,13 +202,8 @@ def logistic(frame: pd.DataFrame, outcome: str, covariates: list[str],
     of the repeated rows: at 10^6 subjects with binary covariates a fit takes ~0.07 s instead of ~3 s.
     """
     z = _z(conf_level)
-    columns = [outcome, *covariates]
-    values, f = _patterns(frame, columns)
-    na = frame[list(dict.fromkeys(columns))].isna()
-    info = {"n_excluded": int(na.any(axis=1).sum()), "excluded": {c: int(k) for c, k in na.sum().items() if k}}
+    values, f, info = _complete_patterns(frame, outcome, covariates)
     y = values[:, 0]
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError(f"outcome {outcome!r} must be coded 0/1")
     names = [INTERCEPT, *covariates]
     n, events = int(f.sum()), int(f @ y)
     if n == 0:
@@ -216,46 +212,95 @@ def logistic(frame: pd.DataFrame, outcome: str, covariates: list[str],
         why = "no subject had the outcome" if events == 0 else "every subject had the outcome"
         return _nan_result(names, n, events, OUTCOME_CONSTANT_NOTE, caught=(why,), **info)
 
-    x = np.column_stack([np.ones(len(y)), values[:, 1:]])
-    centre, scale = _scaling(x, f)
-    xs = (x - centre) * scale
-    keep, dropped = _independent(x, xs, f, names)
-    x, xs, kept = x[:, keep], xs[:, keep], [nm for nm, k in zip(names, keep) if k]
-    t = np.diag(scale[keep])  # beta = t @ beta_scaled: slopes s_j b*_j, intercept b*_0 - sum_j m_j s_j b*_j
-    t[0, 1:] = -(centre * scale)[keep][1:]
-    info["dropped"] = dropped
-    df = len(kept) - 1
-
+    design = _design(values, f, names)
+    info["dropped"] = design.dropped
     caught: list[str] = []
-    reason = _zero_cell(x, y, f, kept)
+    reason = _zero_cell(design.x, y, f, design.kept)
     if reason is None:
-        fit = _ml_fit(xs, y, f, caught)
+        fit = _ml_fit(design.xs, y, f, caught)
         if fit is None or not fit[2] or np.any(np.abs(fit[5]) > _EXTREME_ETA) or _divergent(fit[0], fit[1]):
-            reason = _separation_lp(xs, y, f)
+            reason = _separation_lp(design.xs, y, f)
             if reason is None and fit is None:
                 return _nan_result(names, n, events, "model did not converge: " + "; ".join(caught), **info)
         if reason is None:
-            beta_s, cov_s, converged, ll, ll0, _eta = fit  # type: ignore[misc]
-            beta, cov = t @ beta_s, t @ cov_s @ t.T
-            lr = 2 * (ll - ll0)
-            se = np.sqrt(np.diag(cov))
-            wald = _wald(beta, se, z)
-            return _result(names, kept, beta, se, wald, z, n, events, converged, ML_METHOD, ll, lr, df,
-                           float(stats.chi2.sf(lr, df)) if df else math.nan, firth=False,
-                           note="" if converged else "model did not converge", caught=caught, **info)
+            return _ml_result(fit, design, names, z, n, events, caught, info)  # type: ignore[arg-type]
+    return _firth_result(design, y, f, names, z, conf_level, n, events, [reason, *caught], info)
+
+
+def _complete_patterns(frame: pd.DataFrame, outcome: str, covariates: list[str]
+                       ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The distinct complete-case (outcome, covariates) rows with their frequencies (`_patterns`), and the
+    subjects left out: how many, and per variable how many miss it. The outcome must be coded 0/1."""
+    columns = [outcome, *covariates]
+    values, f = _patterns(frame, columns)
+    na = frame[list(dict.fromkeys(columns))].isna()
+    info = {"n_excluded": int(na.any(axis=1).sum()), "excluded": {c: int(k) for c, k in na.sum().items() if k}}
+    if not np.isin(values[:, 0], (0.0, 1.0)).all():
+        raise ValueError(f"outcome {outcome!r} must be coded 0/1")
+    return values, f, info
+
+
+@dataclass(frozen=True)
+class _Design:
+    """The model matrix (intercept first) over the terms the fit keeps, as given and scaled for the fit."""
+
+    x: np.ndarray               # kept columns as given
+    xs: np.ndarray              # kept columns centred and scaled (`_scaling`)
+    kept: list[str]             # their names
+    t: np.ndarray               # back to the columns as given: beta = t @ beta_scaled
+    scale: np.ndarray           # scale factor of each kept column
+    dropped: dict[str, str]     # terms left out (constant or aliased) → why
+
+    @property
+    def df(self) -> int:
+        return len(self.kept) - 1
+
+
+def _design(values: np.ndarray, f: np.ndarray, names: list[str]) -> _Design:
+    """Intercept and covariates, centred and scaled, without the aliased columns (`_independent`)."""
+    x = np.column_stack([np.ones(len(values)), values[:, 1:]])
+    centre, scale = _scaling(x, f)
+    xs = (x - centre) * scale
+    keep, dropped = _independent(x, xs, f, names)
+    t = np.diag(scale[keep])  # beta = t @ beta_scaled: slopes s_j b*_j, intercept b*_0 - sum_j m_j s_j b*_j
+    t[0, 1:] = -(centre * scale)[keep][1:]
+    return _Design(x[:, keep], xs[:, keep], [nm for nm, k in zip(names, keep) if k], t, scale[keep], dropped)
+
+
+def _ml_result(fit: tuple[np.ndarray, np.ndarray, bool, float, float, np.ndarray], design: _Design,
+               names: list[str], z: float, n: int, events: int, caught: list[str],
+               info: dict[str, Any]) -> LogisticResult:
+    """The maximum-likelihood fit on the covariates' own scale: Wald CI and P, and the LR test."""
+    beta_s, cov_s, converged, ll, ll0, _eta = fit
+    t = design.t
+    beta, cov = t @ beta_s, t @ cov_s @ t.T
+    lr = 2 * (ll - ll0)
+    se = np.sqrt(np.diag(cov))
+    wald = _wald(beta, se, z)
+    df = design.df
+    return _result(names, design.kept, beta, se, wald, z, n, events, converged, ML_METHOD, ll, lr, df,
+                   float(stats.chi2.sf(lr, df)) if df else math.nan, firth=False,
+                   note="" if converged else "model did not converge", caught=caught, **info)
+
+
+def _firth_result(design: _Design, y: np.ndarray, f: np.ndarray, names: list[str], z: float, conf_level: float,
+                  n: int, events: int, caught: list[str], info: dict[str, Any]) -> LogisticResult:
+    """Firth's penalised fit (under separation) on the covariates' own scale, with profile penalised-likelihood
+    CIs and P; `caught` starts with the reason for it."""
+    t = design.t
     try:
-        beta_s, cov_s, converged, pll_s = _firth_fit(xs, y, f)
+        beta_s, cov_s, converged, pll_s = _firth_fit(design.xs, y, f)
         beta, cov = t @ beta_s, t @ cov_s @ t.T
         se = np.sqrt(np.diag(cov))
-        profile = _profile(xs, y, f, beta_s, pll_s, t, se, conf_level)
+        profile = _profile(design.xs, y, f, beta_s, pll_s, t, se, conf_level)
     except np.linalg.LinAlgError:
         return _nan_result(names, n, events, SEPARATION_NOTE + " did not fit (singular information matrix)",
                            **info)
-    pll = pll_s - float(np.sum(np.log(scale[keep])))  # ½log|I| = ½log|I*| − log|det t|
-    return _result(names, kept, beta, se, profile, z, n, events, converged, FIRTH_METHOD, pll, math.nan,
-                   df, math.nan, firth=True,
+    pll = pll_s - float(np.sum(np.log(design.scale)))  # ½log|I| = ½log|I*| − log|det t|
+    return _result(names, design.kept, beta, se, profile, z, n, events, converged, FIRTH_METHOD, pll, math.nan,
+                   design.df, math.nan, firth=True,
                    note=SEPARATION_NOTE if converged else SEPARATION_NOTE + " (did not converge)",
-                   caught=[reason, *caught], **info)
+                   caught=caught, **info)
 
 
 def _patterns(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:

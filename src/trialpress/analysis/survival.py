@@ -19,6 +19,7 @@ Numbers only: nothing here formats.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -455,23 +456,63 @@ def _fit(data: pd.DataFrame, duration: str, event: str, covariates: list[str], s
     centre, scale = _scaling(x)
     xs = (x - centre) * scale
     p = x.shape[1]
-    evaluate = _Cells(skey, t, d, xs, ties == "efron").evaluate
-    beta = np.zeros(p)
-    ll0, grad, hess = evaluate(beta)
+    start = _informative_terms(x, xs, t, d, skey, covariates, bool(strata), ties == "efron")
+    if start.dropped and not start.keep.any():
+        nan = np.full(p, math.nan)
+        return _CoxFit(nan, np.full((p, p), math.nan), float(start.ll0), float(start.ll0), (), start.dropped, {}, 0)
+    newton = _newton(start.evaluate, np.zeros(int(start.keep.sum())), start.ll0, start.grad, start.hess)
+    if newton is None:
+        return None
+    return _on_original_scale(newton, start, scale, covariates)
+
+
+@dataclass(frozen=True)
+class _Start:
+    """The terms the fit keeps, the likelihood over them, and its value, score and Hessian at β = 0."""
+
+    keep: np.ndarray            # per covariate: informative at β = 0
+    dropped: dict[str, str]     # the others → why
+    evaluate: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
+    ll0: float
+    grad: np.ndarray
+    hess: np.ndarray
+
+
+def _informative_terms(x: np.ndarray, xs: np.ndarray, t: np.ndarray, d: np.ndarray, skey: np.ndarray,
+                       covariates: list[str], stratified: bool, efron: bool) -> _Start:
+    """Leave out the terms whose information is singular at β = 0, naming why (`_singular_reason`); the
+    likelihood is set up again on the rest (if none is left, `evaluate` and the derivatives are unused)."""
+    evaluate = _Cells(skey, t, d, xs, efron).evaluate
+    ll0, grad, hess = evaluate(np.zeros(x.shape[1]))
     keep = _nonsingular(-hess)
     dropped: dict[str, str] = {}
     if not keep.all():
         kept = [int(k) for k in np.flatnonzero(keep)]
         for j in np.flatnonzero(~keep):
             earlier = [k for k in kept if k < j]
-            dropped[covariates[j]] = _singular_reason(x, xs, int(j), earlier, skey, covariates, bool(strata))
-        if not kept:
-            nan = np.full(p, math.nan)
-            return _CoxFit(nan, np.full((p, p), math.nan), float(ll0), float(ll0), (), dropped, {}, 0)
-        evaluate = _Cells(skey, t, d, xs[:, keep], ties == "efron").evaluate
-        beta = np.zeros(len(kept))
-        ll0, grad, hess = evaluate(beta)
-    ll = ll0
+            dropped[covariates[j]] = _singular_reason(x, xs, int(j), earlier, skey, covariates, stratified)
+        if kept:
+            evaluate = _Cells(skey, t, d, xs[:, keep], efron).evaluate
+            ll0, grad, hess = evaluate(np.zeros(len(kept)))
+    return _Start(keep, dropped, evaluate, ll0, grad, hess)
+
+
+@dataclass(frozen=True)
+class _Newton:
+    """Where Newton–Raphson stopped (on the scaled covariates)."""
+
+    beta: np.ndarray
+    ll: float
+    grad: np.ndarray
+    hess: np.ndarray
+    converged: bool
+
+
+def _newton(evaluate: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]], beta: np.ndarray, ll: float,
+            grad: np.ndarray, hess: np.ndarray) -> _Newton | None:
+    """Newton–Raphson from β with its log-likelihood, score and Hessian, halving a step (up to 20 times)
+    that does not increase the likelihood; stops when the change is within EPS (relative), or after
+    MAX_ITER iterations. None if the information cannot be inverted."""
     converged = False
     for _ in range(MAX_ITER):
         try:
@@ -491,33 +532,40 @@ def _fit(data: pd.DataFrame, duration: str, event: str, covariates: list[str], s
         if done:
             converged = True
             break
+    return _Newton(beta, ll, grad, hess, converged)
+
+
+def _on_original_scale(fit: _Newton, start: _Start, scale: np.ndarray, covariates: list[str]) -> _CoxFit | None:
+    """Covariance, R's test for infinite coefficients, and everything back on the covariates' own scale and
+    in their positions (NaN for the dropped terms); None if the estimate or its covariance is not finite."""
+    keep, p = start.keep, len(covariates)
     # as coxph: the variance is the generalised inverse of the information by cholesky2 (zero for a column
     # found singular at the estimate, whose coefficient R reports as NA)
-    live = _nonsingular(-hess)
-    cov_s = np.zeros_like(hess)
+    live = _nonsingular(-fit.hess)
+    cov_s = np.zeros_like(fit.hess)
     try:
-        cov_s[np.ix_(live, live)] = np.linalg.inv(-hess[np.ix_(live, live)])
+        cov_s[np.ix_(live, live)] = np.linalg.inv(-fit.hess[np.ix_(live, live)])
     except np.linalg.LinAlgError:
         return None
-    if not (np.all(np.isfinite(cov_s)) and np.all(np.isfinite(beta)) and math.isfinite(ll)):
+    if not (np.all(np.isfinite(cov_s)) and np.all(np.isfinite(fit.beta)) and math.isfinite(fit.ll)):
         return None
     s = scale[keep]
-    b_orig, v_orig = beta * s, cov_s * np.outer(s, s)
-    next_step = np.abs((cov_s @ grad) * s)  # |V u| on the original scale (coxph.fit's `infs`)
-    flag = ~np.isfinite(grad) | ((next_step > EPS) & (next_step > TOLER_INF * np.abs(b_orig)))
+    b_orig, v_orig = fit.beta * s, cov_s * np.outer(s, s)
+    next_step = np.abs((cov_s @ fit.grad) * s)  # |V u| on the original scale (coxph.fit's `infs`)
+    flag = ~np.isfinite(fit.grad) | ((next_step > EPS) & (next_step > TOLER_INF * np.abs(b_orig)))
     kept_names = [c for c, k in zip(covariates, keep) if k]
-    reason = INFINITE_NOTE if converged else INFINITE_NOTE.replace("converged before it did", "did not converge")
+    reason = INFINITE_NOTE if fit.converged else INFINITE_NOTE.replace("converged before it did", "did not converge")
     infinite = {c: reason for c, f in zip(kept_names, flag) if f}
     infinite.update({c: SINGULAR_AT_ESTIMATE_NOTE for c, ok in zip(kept_names, live) if not ok})
     b_orig[~live] = math.nan
     v_orig[~live, :] = math.nan
     v_orig[:, ~live] = math.nan
-    warn: tuple[str, ...] = () if converged else (f"partial likelihood did not converge in {MAX_ITER} iterations",)
+    warn: tuple[str, ...] = () if fit.converged else (f"partial likelihood did not converge in {MAX_ITER} iterations",)
     full_b = np.full(p, math.nan)
     full_v = np.full((p, p), math.nan)
     full_b[keep] = b_orig
     full_v[np.ix_(keep, keep)] = v_orig
-    return _CoxFit(full_b, full_v, float(ll), float(ll0), warn, dropped, infinite, int(live.sum()))
+    return _CoxFit(full_b, full_v, float(fit.ll), float(start.ll0), warn, start.dropped, infinite, int(live.sum()))
 
 
 class _Cells:
