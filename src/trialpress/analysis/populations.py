@@ -10,7 +10,7 @@ import pandas as pd
 
 from trialpress.data.loading import StudyData
 from trialpress.errors import DataError
-from trialpress.plan import Binary, Plan, TimeToEvent
+from trialpress.plan import Binary, Continuous, Plan, TimeToEvent
 
 
 def is_yes(flag: pd.Series) -> pd.Series:
@@ -92,7 +92,7 @@ def responded(ep: Binary, data: StudyData, plan: Plan, pop: pd.DataFrame) -> np.
     return marked
 
 
-def analysed(ep: TimeToEvent | Binary, data: StudyData, plan: Plan) -> pd.DataFrame:
+def analysed(ep: TimeToEvent | Binary | Continuous, data: StudyData, plan: Plan) -> pd.DataFrame:
     """The endpoint's population restricted to its analysed subset (responders of another endpoint, or a
     condition on ADSL); the whole population when the plan gives no subset."""
     pop = population(data["ADSL"], plan, ep.population)

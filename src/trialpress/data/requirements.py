@@ -111,5 +111,7 @@ def columns_to_read(plan: Plan, dataset: str) -> frozenset[str] | None:
     from trialpress.data import adam as cv
 
     used = {r.variable for r in requirements(plan) if r.dataset == dataset}
-    by_convention = cv.GATE_VARIABLES.get(dataset, frozenset())
+    from trialpress.data.requirements_continuous import continuous_columns
+
+    by_convention = cv.GATE_VARIABLES.get(dataset, frozenset()) | continuous_columns(plan, dataset)
     return frozenset(used | by_convention | {plan.data.subject_id, "STUDYID"})

@@ -6,6 +6,7 @@ the key, what was given and what is allowed.
 """
 
 from trialpress.plan.base import Level, Role, Strict, Subset
+from trialpress.plan.continuous import AnalysisRows, Continuous
 from trialpress.plan.endpoints import TIME_UNITS, Binary, BinarySource, Subgroup, TimeToEvent
 from trialpress.plan.loading import MAX_PLAN_BYTES, LoadedPlan, load_plan
 from trialpress.plan.safety import DiscontinuationSource, InterestTerm, Safety, SafetyVariables
@@ -16,5 +17,5 @@ __all__ = [
     "Plan", "LoadedPlan", "load_plan", "TimeToEvent", "Binary", "BinarySource", "Subgroup", "Safety",
     "SafetyVariables", "InterestTerm", "BaselineRow", "Groups", "Level", "Population", "Conventions", "TIME_UNITS",
     "Severity", "Subset", "DiscontinuationSource", "Role", "Strict", "Study", "DataSpec", "Report",
-    "MAX_PLAN_BYTES", "DesignFacts",
+    "MAX_PLAN_BYTES", "DesignFacts", "Continuous", "AnalysisRows",
 ]

@@ -4,6 +4,7 @@ what differs from ADaM's standard names; a table whose data the study does not h
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -155,7 +156,7 @@ class Safety(Strict):
     @field_validator("duration_categories_days")
     @classmethod
     def _increasing(cls, v: list[int]) -> list[int]:
-        if any(b <= a for a, b in zip(v, v[1:])) or any(x <= 0 for x in v):
+        if any(b <= a for a, b in pairwise(v)) or any(x <= 0 for x in v):
             raise ValueError(f"duration_categories_days must be positive and increasing, got {v}")
         return v
 

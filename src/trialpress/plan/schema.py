@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from trialpress.plan.base import Level, Strict, _condition, _did_you_mean
+from trialpress.plan.continuous import Continuous
 from trialpress.plan.endpoints import Binary, Subgroup, TimeToEvent
 from trialpress.plan.safety import Safety
 
@@ -125,6 +126,11 @@ class Plan(Strict):
     populations: dict[str, Population]
     time_to_event: list[TimeToEvent] = Field(default_factory=list)
     binary: list[Binary] = Field(default_factory=list)
+    continuous: list[Continuous] = Field(default_factory=list, description="Endpoints measured on a scale over "
+                                                                           "visits (BDS: ADQS, ADEFF, ADLB, ADVS).")
+    primary: str | None = Field(default=None, description="Id of the primary endpoint: the abstract leads with it and "
+                                                         "its conclusion follows it (default: the first efficacy "
+                                                         "endpoint stated in the abstract).")
     subgroups: list[Subgroup] = Field(default_factory=list)
     safety: Safety | None = None
     baseline: list[BaselineRow] = Field(default_factory=list)
@@ -149,23 +155,36 @@ class Plan(Strict):
         pops = set(self.populations)
         used = [(f"time_to_event[{e.id}]", e.population) for e in self.time_to_event]
         used += [(f"binary[{b.id}]", b.population) for b in self.binary]
+        used += [(f"continuous[{c.id}]", c.population) for c in self.continuous]
         if self.safety:
             used.append(("safety", self.safety.population))
         for where, pop in used:
             if pop not in pops:
                 raise ValueError(f"{where}: population {pop!r} is not defined; defined: {sorted(pops)}{_did_you_mean(pop, pops)}")
-        ids = [e.id for e in self.time_to_event] + [b.id for b in self.binary]
+        ids = [e.id for e in self.endpoints]
         lowered = [i.lower() for i in ids]
         dupes = sorted({i for i in ids if lowered.count(i.lower()) > 1})
         if dupes:
             raise ValueError(f"endpoint ids must be unique (ignoring case: they name files), repeated: {dupes}")
         binary_ids = {b.id for b in self.binary}
-        for e in [*self.time_to_event, *self.binary]:
+        for e in self.endpoints:
             r = e.subset.responders if e.subset else None
             if r is not None and (r not in binary_ids or r == e.id):
                 raise ValueError(f"{e.id}: subset.responders {r!r} is not another binary endpoint; binary endpoints: "
                                  f"{sorted(binary_ids - {e.id})}{_did_you_mean(r, binary_ids)}")
+        if self.primary is not None and self.primary not in ids:
+            raise ValueError(f"primary {self.primary!r} is not an endpoint id; endpoints: {ids}"
+                             f"{_did_you_mean(self.primary, ids)}")
+        for c in self.continuous:
+            unknown = sorted(set(c.doses or {}) - set(self.group_values))
+            if unknown:
+                raise ValueError(f"continuous[{c.id}].doses: {unknown} are not group values {self.group_values}")
         return self
+
+    @property
+    def endpoints(self) -> list[TimeToEvent | Binary | Continuous]:
+        """Every endpoint of the plan, time-to-event, binary and continuous."""
+        return [*self.time_to_event, *self.binary, *self.continuous]
 
     # ---- convenience -------------------------------------------------------------------
     @property
@@ -189,8 +208,8 @@ class Plan(Strict):
         """How a variable is named in prose and tables: its plan label, else its name."""
         return self.labels.get(variable, variable)
 
-    def endpoint(self, endpoint_id: str) -> TimeToEvent | Binary:
-        for e in [*self.time_to_event, *self.binary]:
+    def endpoint(self, endpoint_id: str) -> TimeToEvent | Binary | Continuous:
+        for e in self.endpoints:
             if e.id == endpoint_id:
                 return e
         raise KeyError(endpoint_id)

@@ -10,6 +10,7 @@ from trialpress.plan import Plan
 from trialpress.report.appendix import appendix
 from trialpress.report.binary_view import binary_section
 from trialpress.report.context import ContextBuilder, FigureView
+from trialpress.report.continuous_view import continuous_views
 from trialpress.report.efficacy import outcomes_table
 from trialpress.report.figure_specs import FOREST_SUFFIX
 from trialpress.report.methods import conventions
@@ -57,11 +58,14 @@ def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
                     "groups": cb.groups(pid)} for pid, p in plan.populations.items()]
     baseline = baseline_table(cb, plan)               # numbered first: Table 1
     efficacy = outcomes_table(cb, plan, "efficacy")   # Table 2 (safety tables are numbered after it)
+    continuous = continuous_views(cb, plan, figures)   # their tables follow Table 2
     endpoints = [tte_view(cb, ep, figures.get(ep.id, [])) for ep in plan.time_to_event]
     efficacy_views = [e for e in endpoints if e.role == "efficacy"]
     results = {"endpoints": endpoint_results(cb, plan, efficacy_views, efficacy, figures, FOREST_SUFFIX),
                "table": Ref(f"Table {efficacy.number}", efficacy.model.id) if efficacy else None}
     return {
+        "continuous": [c for c in continuous],
+        "lead": _lead(plan, efficacy_views, continuous),
         "results": results,
         "limitations": limitations(plan),
         "study": plan.study,
@@ -82,6 +86,20 @@ def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
         "conventions": conventions(plan, cb.ard, meta.software, meta.renderer),
         "appendix": appendix(cb, meta.quality, meta.inputs, meta.software),
     }
+
+
+def _lead(plan: Plan, tte: list[Any], continuous: list[Any]) -> dict[str, Any] | None:
+    """The endpoint the abstract's conclusion follows: the plan's primary, else the first efficacy time-to-event
+    endpoint stated in the abstract, else the first continuous one."""
+    views = {v.id: (kind, v) for kind, group in (("tte", tte), ("continuous", continuous)) for v in group}
+    if plan.primary and plan.primary in views:
+        kind, view = views[plan.primary]
+        return {"kind": kind, "view": view}
+    for kind, group in (("tte", tte), ("continuous", continuous)):
+        for v in group:
+            if v.in_abstract:
+                return {"kind": kind, "view": v}
+    return None
 
 
 def write_qmd(template_dir: Path, context: dict[str, Any], path: Path) -> Path:

@@ -91,6 +91,11 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
         else:
             views = [FigureView(f"figure-{n}", str(n), caption, f"figures/{stem.name}.svg", alt, note)]
         out[ep.id] = views
+    for c in plan.continuous:
+        if c.figure:
+            from trialpress.report.continuous_view import means_figure
+
+            out[c.id] = [means_figure(cb, plan, c, figdir, kinds)]
     for ep_id, forests in forest_figures(plan, cb, figdir, kinds).items():
         out[f"{ep_id}{FOREST_SUFFIX}"] = forests
     return out

@@ -14,6 +14,7 @@ from trialpress.results import keys
 from trialpress.results.ard import ARD, ARDBuilder, row
 from trialpress.results.baseline import collect_baseline
 from trialpress.results.binary import collect_binary
+from trialpress.results.continuous import collect_continuous
 from trialpress.results.decisions import collect_decisions
 from trialpress.results.safety import collect_safety
 from trialpress.results.timetoevent import collect_tte
@@ -37,6 +38,8 @@ def analyse(plan: Plan, data: StudyData) -> AnalysisResults:
         for ep in plan.time_to_event:
             collect_tte(ep, data, plan, builder)
             release_memory()
+        for c in plan.continuous:
+            collect_continuous(c, data, plan, builder)
         if plan.baseline:
             collect_baseline(plan, data, builder, plan.baseline_population or next(iter(plan.populations)))
         release_memory()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from trialpress.plan import Binary, Plan, TimeToEvent
+from trialpress.plan import Binary, Continuous, Plan, TimeToEvent
 from trialpress.results import keys
 from trialpress.results.ard import ARDBuilder, Key, row
 
@@ -33,6 +33,8 @@ def collect_decisions(plan: Plan, ard: ARDBuilder) -> None:
         _tte(ep, plan, ard, conf)
     for b in plan.binary:
         _binary(b, plan, ard, conf)
+    for c in plan.continuous:
+        _continuous(c, plan, ard, conf)
     if plan.safety:
         _safety(plan, ard)
 
@@ -106,6 +108,23 @@ def _binary(b: Binary, plan: Plan, ard: ARDBuilder, conf: str) -> None:
                 (c if rc.value > rr.value else ref)
             _add(ard, keys.decision(b.id, "higher", c, on="rate"), pop, text=higher, reference=ref,
                  note="the group with the higher proportion; none when equal or not estimable")
+
+
+def _continuous(ep: Continuous, plan: Plan, ard: ARDBuilder, conf: str) -> None:
+    """At the primary visit: does the difference's CI exclude 0, and which group does it favour."""
+    if ep.model == "descriptive":
+        return
+    ref, pop = plan.groups.reference, ep.population
+    for c in plan.comparators:
+        d = ard.get(keys.continuous(ep.id, ep.model, "difference", c, visit=ep.primary_visit))
+        if d is None:
+            continue
+        sig = math.nan if _missing(d.lower) or _missing(d.upper) else float(d.upper < 0 or d.lower > 0)
+        _add(ard, keys.decision(ep.id, "significant", c, on=ep.model), pop, value=sig, reference=ref,
+             note=f"the {conf} CI of the LS-mean difference at {ep.primary_visit} excludes 0")
+        favoured = "" if _missing(d.value) or d.value == 0 else (c if (d.value > 0) == (ep.better == "higher") else ref)
+        _add(ard, keys.decision(ep.id, "favours", c, on=ep.model), pop, text=favoured, reference=ref,
+             note=f"a {ep.better} value is better (plan); the difference is comparator minus reference")
 
 
 def _safety(plan: Plan, ard: ARDBuilder) -> None:

@@ -90,3 +90,11 @@ def decision(endpoint: str, statistic: str, group: str = "", *, on: str = "", te
     logistic, km, interest ...) and is kept in `parameter`."""
     return Key(endpoint, "decision", statistic, group=group, parameter=on, term=term, parent=parent,
                subgroup=subgroup)
+
+
+def continuous(endpoint: str, analysis: str, statistic: str, group: str = "", *, parameter: str = "",
+               visit: str = "") -> Key:
+    """A continuous endpoint's number: analysis 'desc' (parameter = BASE, AVAL, CHG or PCHG; visit), 'ancova'
+    or 'mmrm' (LS means and differences at a visit)."""
+    return Key(endpoint, f"cont_{analysis}" if analysis == "desc" else analysis, statistic, group=group,
+               parameter=parameter, timepoint=visit)

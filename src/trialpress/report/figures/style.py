@@ -16,7 +16,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
-from trialpress.report.figures import specs as _specs
 
 if TYPE_CHECKING:
     from matplotlib.backend_bases import RendererBase
@@ -164,7 +163,8 @@ def _drawable(obj: Any) -> Any:
         return tuple(_drawable(x) for x in obj)
     if isinstance(obj, dict):
         return {k: _drawable(v) for k, v in obj.items()}
-    # the figure specs (KMPanel, RiskRow, ForestSpec, ForestRow), not the caller's objects (e.g. a KM curve)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type) and type(obj).__module__ == _specs.__name__:
+    # the figure specs (KMPanel, RiskRow, ForestSpec, MeansPanel ...), not the caller's objects (e.g. a KM curve)
+    spec = type(obj).__module__.startswith("trialpress.report.figures.")
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type) and spec:
         return dataclasses.replace(obj, **{f.name: _drawable(getattr(obj, f.name)) for f in dataclasses.fields(obj)})
     return obj
