@@ -11,6 +11,7 @@ study were fixed in the engine; these tests keep them fixed.
 from __future__ import annotations
 
 from trialpress.results import keys
+from trialpress.results import safety_keys as sk
 
 import html as htmllib
 import json
@@ -233,8 +234,28 @@ def test_severity_is_mild_moderate_severe(page: str, ard: dict[str, dict]) -> No
 
 @slow
 def test_no_grade_wording_with_aesev(page: str) -> None:
-    for tid in ("table-safety-terms", "table-safety-interest"):
+    for tid in ("table-safety-terms", "table-safety-interest", "table-safety-max-grade", "table-safety-eair"):
         assert "grade" not in text_of(table(page, tid)).lower(), tid
+
+
+@slow
+def test_safety_suite_tables_of_a_three_arm_trial(page: str, ard: dict[str, dict], rendered: Path) -> None:
+    """Disposition by randomised arm over all subjects; the other safety tables in the safety population, three
+    arms plus Total; severity by maximum MILD/MODERATE/SEVERE; no laboratory section (no ADLB in the plan)."""
+    saf = {g: int(ard[keys.population("SAF", g).id]["value"]) for g in ARMS}
+    expected_saf = [*[f"{ARMS[g]} (N = {saf[g]})" for g in ARMS], f"Total (N = {sum(saf.values())})"]
+    everyone = {g: int(ard[sk.disposition("subjects", g).id]["value"]) for g in ARMS}
+    assert sum(everyone.values()) == int(ard[keys.population("ITT").id]["value"])
+    assert header_cells(table(page, "table-safety-disposition"))[1:] == [
+        *[f"{ARMS[g]} (N = {everyone[g]})" for g in ARMS], f"Total (N = {sum(everyone.values())})"]
+    for tid in ("table-safety-exposure", "table-safety-max-grade", "table-safety-serious", "table-safety-eair",
+                "table-safety-deaths", "table-safety-all-terms"):
+        assert header_cells(table(page, tid))[1:] == expected_saf, tid
+    severity = text_of(table(page, "table-safety-max-grade"))
+    assert all(w in severity for w in ("Mild", "Moderate", "Severe"))
+    qmd = (rendered / "report.qmd").read_text(encoding="utf-8")
+    assert "#### Disposition and analysis sets" in qmd and "#### Deaths" in qmd
+    assert "Laboratory values" not in qmd and "Vital signs" not in qmd
 
 
 @slow

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from trialpress.plan import Plan
 from trialpress.report import formatting as fmt
-from trialpress.report.context import ContextBuilder, GroupView, Num, TableView, group_header
+from trialpress.report.context import (
+    ContextBuilder,
+    GroupView,
+    Num,
+    TableView,
+    group_header,
+)
 from trialpress.report.safety_cells import npct, section
 from trialpress.report.tables import Cell, Table, label
 from trialpress.results import keys

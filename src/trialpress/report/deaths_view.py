@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from trialpress.plan import Plan
 from trialpress.report import formatting as fmt
-from trialpress.report.context import ContextBuilder, GroupView, Num, TableView, group_header
+from trialpress.report.context import (
+    ContextBuilder,
+    GroupView,
+    Num,
+    TableView,
+    group_header,
+)
 from trialpress.report.safety_cells import npct, shown
 from trialpress.report.tables import Cell, Table, label
 from trialpress.results import safety_keys as sk
@@ -46,6 +52,9 @@ def deaths_table(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total:
         note += " Causes as recorded in DTHCAUS, by descending total frequency."
     else:
         note += " The data record no cause of death."
+    if not cb.ard.select(analysis="death_listing") and first.value > 0:
+        note += (f" Deaths are not listed one by one: there are more than {s.death_listing_max} "
+                 "(safety.death_listing_max).")
     table = Table("table-safety-deaths", (group_header(groups, total, "Subjects who died"),), tuple(body),
                   (3.0,) + (1.2,) * len(cols))
     return TableView(cb.numbering.table("safety-deaths"), "Deaths", table, note,

@@ -45,24 +45,7 @@ def disposition_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
             line(plan.populations[r.term].label,
                  lambda g, t=r.term: sk.disposition("n", g, parameter="population", term=t), indent=1)
     for status_var, reason_vars in STAGES:
-        status = [r for r in rows if r.parameter == status_var]
-        reason_var = next((v for v in reason_vars if any(r.parameter == v for r in rows)), None)
-        reasons = [r for r in rows if r.parameter == reason_var] if reason_var else []
-        if not status and not reasons:
-            continue
-        body.append(section(STAGE_TITLES[status_var] + (f" ({status_var})" if status else ""), len(cols)))
-        for r in status:
-            line(shown(r.term), lambda g, t=r.term, p=status_var: sk.disposition("n", g, parameter=p, term=t),
-                 indent=1)
-            if r.term == "DISCONTINUED" and reasons:
-                _reasons(cb, body, reasons, reason_var or "", cols, indent=2)
-        _missing(cb, body, status_var, cols, "Missing", indent=1)
-        if reasons and not any(r.term == "DISCONTINUED" for r in status):
-            body.append((label(f"{REASON_TITLES[status_var]} ({reason_var})", indent=1),
-                         *(Cell("") for _ in cols)))
-            _reasons(cb, body, reasons, reason_var or "", cols, indent=2)
-        read.append(f"{STAGE_TITLES[status_var].lower()}: "
-                    + ", ".join(v for v in ([status_var] if status else []) + ([reason_var] if reasons else []) if v))
+        read += _stage(cb, body, rows, status_var, reason_vars, cols)
     gvar = plan.groups.variable
     safety_gvar = plan.group_variable(plan.safety.population) if plan.safety else gvar
     note = (f"n (%) of all subjects assigned to a group by {gvar}; analysis sets are counted by {gvar} too"
@@ -75,6 +58,29 @@ def disposition_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
     table = Table("table-safety-disposition", (tuple(head),), tuple(body), (2.8,) + (1.2,) * len(cols))
     return TableView(cb.numbering.table("safety-disposition"), "Subject disposition and analysis sets", table, note,
                      population="All subjects")
+
+
+def _stage(cb: ContextBuilder, body: list[tuple[Cell, ...]], rows, status_var: str,  # type: ignore[no-untyped-def]
+           reason_vars: tuple[str, ...], cols: list[str]) -> list[str]:
+    """The rows of one stage (end of treatment, end of study): each status, the reasons under 'Discontinued',
+    missing; returns what was read, for the note."""
+    status = [r for r in rows if r.parameter == status_var]
+    reason_var = next((v for v in reason_vars if any(r.parameter == v for r in rows)), None)
+    reasons = [r for r in rows if r.parameter == reason_var] if reason_var else []
+    if not status and not reasons:
+        return []
+    body.append(section(STAGE_TITLES[status_var] + (f" ({status_var})" if status else ""), len(cols)))
+    for r in status:
+        body.append((label(shown(r.term), indent=1),
+                     *(npct(cb, sk.disposition("n", g, parameter=status_var, term=r.term)) for g in cols)))
+        if r.term == "DISCONTINUED" and reasons:
+            _reasons(cb, body, reasons, reason_var or "", cols, indent=2)
+    _missing(cb, body, status_var, cols, "Missing", indent=1)
+    if reasons and not any(r.term == "DISCONTINUED" for r in status):
+        body.append((label(f"{REASON_TITLES[status_var]} ({reason_var})", indent=1), *(Cell("") for _ in cols)))
+        _reasons(cb, body, reasons, reason_var or "", cols, indent=2)
+    shown_vars = ([status_var] if status else []) + ([reason_var] if reason_var and reasons else [])
+    return [f"{STAGE_TITLES[status_var].lower()}: {', '.join(shown_vars)}"]
 
 
 def _reasons(cb: ContextBuilder, body: list[tuple[Cell, ...]], reasons, var: str, cols: list[str],  # type: ignore[no-untyped-def]

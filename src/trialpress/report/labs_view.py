@@ -5,13 +5,28 @@ from __future__ import annotations
 
 from trialpress.plan import Plan
 from trialpress.plan.safety import Measurements
-from trialpress.report.context import ContextBuilder, GroupView, Num, TableView, group_header
-from trialpress.report.safety_cells import NB, SUMMARY_LABELS, decimals_for, npct, section, shown, summary_cell, visit_name
+from trialpress.report.context import (
+    ContextBuilder,
+    GroupView,
+    Num,
+    TableView,
+    group_header,
+)
+from trialpress.report.safety_cells import (
+    NB,
+    SUMMARY_LABELS,
+    npct,
+    section,
+    shown,
+    summary_cell,
+    summary_decimals,
+    visit_name,
+)
 from trialpress.report.tables import Cell, Table, label
 from trialpress.results import safety_keys as sk
 from trialpress.results.labs import BASELINE, BOTH, post_baseline_rule
 
-WHAT = {"lab": ("Laboratory", "laboratory"), "vs": ("Vital signs", "vital-sign")}
+WHAT = {"lab": ("Laboratory", "laboratory"), "vs": ("Vital sign", "vital-sign")}
 LIVER_ROWS = (
     ("alt_3", "ALT >3×ULN"), ("ast_3", "AST >3×ULN"), ("alt_or_ast_3", "{t} >3×ULN"), ("alt_or_ast_5", "{t} >5×ULN"),
     ("alt_or_ast_10", "{t} >10×ULN"), ("alt_or_ast_20", "{t} >20×ULN"), ("bili_2", "Total bilirubin >2×ULN"),
@@ -67,29 +82,7 @@ def _by_visit(cb: ContextBuilder, plan: Plan, m: Measurements, prefix: str, grou
     ncols = 2 * len(groups)
     for param, name in params:
         body.append(section(name, ncols))
-        visits = [BASELINE] + [r.timepoint for r in cb.ard.select(analysis=f"{prefix}_visit", parameter=param,
-                                                                  term="value", statistic="n", group=groups[0].value)
-                               if r.timepoint != BASELINE]
-        visits = list(dict.fromkeys(visits))
-        base = cb.ard.get(sk.visit(prefix, "median", "", parameter=param, what="value", visit=BASELINE)) or \
-            next((r for r in cb.ard.select(analysis=f"{prefix}_visit", parameter=param, statistic="median",
-                                           term="value") if r.value == r.value), None)
-        d = decimals_for(base.value if base else None, m.decimals)
-        for visit in visits:
-            if not any(cb.has(sk.visit(prefix, "n", g.value, parameter=param, what="value", visit=visit))
-                       for g in groups):
-                continue
-            for what, text in SUMMARY_LABELS:
-                cells = []
-                for g in groups:
-                    for part in ("value", "change"):
-                        if part == "change" and visit == BASELINE:
-                            cells.append(Cell(""))
-                            continue
-                        cells.append(summary_cell(cb, what, lambda stat, g=g.value, p=part, v=visit: sk.visit(
-                            prefix, stat, g, parameter=param, what=p, visit=v), d))
-                row_label = label(f"{visit_name(visit)}, n", indent=1) if what == "n" else label(text, indent=2)
-                body.append((row_label, *cells))
+        body += _visit_rows(cb, m, prefix, param, groups)
     title, word = WHAT[prefix]
     change = f"change from baseline ({m.change})" if m.change else "change from baseline (value minus baseline)"
     note = (f"Baseline: the record with {m.baseline_flag} = 'Y'. Post-baseline visits ({m.visit}, in {m.visit_number} "
@@ -98,6 +91,33 @@ def _by_visit(cb: ContextBuilder, plan: Plan, m: Measurements, prefix: str, grou
     table = Table(f"table-safety-{prefix}-visit", (top, sub), tuple(body), (2.6,) + (1.1,) * ncols)
     return TableView(cb.numbering.table(f"safety-{prefix}-visit"),
                      f"{title} values and change from baseline by visit", table, note, population=_population(plan))
+
+
+def _visit_rows(cb: ContextBuilder, m: Measurements, prefix: str, param: str, groups: list[GroupView]
+                ) -> list[tuple[Cell, ...]]:
+    """n, mean (SD), median, min and max of the value and the change at each visit of one parameter."""
+    rows = cb.ard.select(analysis=f"{prefix}_visit", parameter=param, term="value")
+    visits = list(dict.fromkeys([BASELINE] + [r.timepoint for r in rows if r.statistic == "n" and r.timepoint]))
+    first = next((r for r in rows if r.statistic == "median" and r.value == r.value), None)
+    d, rd = summary_decimals(cb, lambda stat: sk.visit(prefix, stat, first.group if first else "", parameter=param,
+                                                       what="value", visit=first.timepoint if first else BASELINE),
+                             m.decimals)
+    body: list[tuple[Cell, ...]] = []
+    for visit in visits:
+        if not any(cb.has(sk.visit(prefix, "n", g.value, parameter=param, what="value", visit=visit)) for g in groups):
+            continue
+        for what, text in SUMMARY_LABELS:
+            cells = []
+            for g in groups:
+                for part in ("value", "change"):
+                    if part == "change" and visit == BASELINE:
+                        cells.append(Cell(""))
+                        continue
+                    cells.append(summary_cell(cb, what, lambda stat, g=g.value, p=part, v=visit: sk.visit(
+                        prefix, stat, g, parameter=param, what=p, visit=v), d, rd))
+            row_label = label(f"{visit_name(visit)}, n", indent=1) if what == "n" else label(text, indent=2)
+            body.append((row_label, *cells))
+    return body
 
 
 def _range_label(term: str) -> str:

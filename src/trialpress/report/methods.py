@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from trialpress.plan import Plan
 from trialpress.report.formatting import lower_first
+from trialpress.report.safety_view import safety_methods
+from trialpress.results import keys
 from trialpress.results.ard import ARD
 
 
@@ -21,7 +23,8 @@ def conventions(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[s
         lines.append("Baseline characteristics are summarised as mean (SD) and median (range) for continuous "
                      "variables and n (%) for categorical variables, with missing values counted.")
     return (lines + _survival(plan, ard, conf, comps, ref) + _binary(plan, ard, conf, comps, ref) + _models(plan)
-            + _safety(plan, ard) + _decisions(plan, conf) + _common(software, renderer))
+            + _safety(plan, ard) + safety_methods(plan, ard) + _continuous(plan, ard) + _decisions(plan, conf)
+            + _common(software, renderer))
 
 
 def _populations(plan: Plan) -> list[str]:
@@ -144,9 +147,46 @@ def _safety(plan: Plan, ard: ARD) -> list[str]:
     return [line]
 
 
+_COV = {"us": "unstructured", "toeplitz": "Toeplitz", "ar1": "first-order autoregressive", "cs": "compound symmetry"}
+_DF = {"satterthwaite": "Satterthwaite (as R mmrm and SAS DDFM=SATTERTHWAITE)",
+       "kenward-roger": "Kenward-Roger (SAS DDFM=KR)", "residual": "the residual degrees of freedom (as nlme::gls)"}
+
+
+def _continuous(plan: Plan, ard: ARD) -> list[str]:
+    if not plan.continuous:
+        return []
+    lines = ["Continuous endpoints are summarised by visit as n, mean with a t-based 95% CI, SD, median, first and "
+             "third quartiles (SAS QNTLDEF=5, R type 2) and range, for the baseline value, the value and its change "
+             "from baseline."]
+    for c in plan.continuous:
+        if c.model == "descriptive":
+            continue
+        weights = ("observed margins of the factors (SAS LSMEANS / OM)" if c.lsmeans == "observed"
+                   else "equal weights of the factor levels")
+        terms = ", ".join([*c.covariates, *c.factors]) or "no covariates"
+        if c.model == "ancova":
+            lines.append(f"{c.label}: ANCOVA (ordinary least squares) of the {c.value} at {c.primary_visit} on group "
+                         f"and {terms}, continuous covariates at their mean; LS means with {weights}; differences vs "
+                         "the reference with t tests on the residual degrees of freedom; subjects without a value at "
+                         "that visit are excluded (complete cases)."
+                         + (" A linear dose-response contrast of the LS means is tested." if c.doses else ""))
+            continue
+        used = ard.get(keys.continuous(c.id, "mmrm", "covariance"))
+        order = " → ".join(_COV[s] for s in c.structures)
+        lines.append(f"{c.label}: mixed model for repeated measures fitted by REML (trialpress's own implementation, "
+                     "checked against R nlme::gls and emmeans), with group, visit, group-by-visit, "
+                     f"{terms}" + (f" and {', '.join(c.covariate_by_visit)}-by-visit" if c.covariate_by_visit else "")
+                     + f"; within-subject covariance {order} (the first that converges is used; here "
+                     f"{_COV.get(used.text, used.text) if used else 'none'}); denominator degrees of freedom by "
+                     f"{_DF[c.df_method]}; LS means with {weights}. Every observed visit of a subject is used; missing "
+                     "visits are assumed missing at random, and nothing is imputed.")
+    return lines
+
+
 def _decisions(plan: Plan, conf: str) -> list[str]:
-    sides = sorted({f"{e.label.lower()}: {e.better} is better" for e in [*plan.time_to_event, *plan.binary]})
-    return [f"The text calls a difference significant when its {conf} CI excludes no difference (HR or OR of 1), "
+    sides = sorted({f"{lower_first(e.label)}: {e.better} is better" for e in plan.endpoints})
+    return [f"The text calls a difference significant when its {conf} CI excludes no difference (an HR or OR of 1, a "
+            "mean difference of 0), "
             "and names the group it favours by the plan's better direction (" + "; ".join(sides) + "); medians "
             "are compared in words only when both are estimable."]
 

@@ -20,8 +20,8 @@ def count_cell(cb: ContextBuilder, key: Key) -> Cell:
 
 
 def npct(cb: ContextBuilder, key: Key) -> Cell:
-    """'n (%)' of the row's denominator; '0' when the ARD has no row (no subject in any group)."""
-    return n_pct_cell(cb, key) if cb.has(key) else Cell("0")
+    """'n (%)' of the row's denominator; '0 (0)' when the ARD has no row (no subject in any group)."""
+    return n_pct_cell(cb, key) if cb.has(key) else Cell("0 (0)")
 
 
 def number(cb: ContextBuilder, key: Key, decimals: int) -> Cell:
@@ -29,9 +29,11 @@ def number(cb: ContextBuilder, key: Key, decimals: int) -> Cell:
     return Cell("") if r is None else Cell(fmt.fixed(r.value, decimals), r.id)
 
 
-def summary_cell(cb: ContextBuilder, what: str, key_of, decimals: int) -> Cell:  # type: ignore[no-untyped-def]
+def summary_cell(cb: ContextBuilder, what: str, key_of, decimals: int,  # type: ignore[no-untyped-def]
+                 range_decimals: int | None = None) -> Cell:
     """One summary statistic's cell; `key_of(statistic)` gives its ARD key. '' where the ARD has no row (NE where
-    the statistic is not estimable, e.g. the SD of one value)."""
+    the statistic is not estimable, e.g. the SD of one value). Mean and median with `decimals`, the SD with one
+    more, minimum and maximum with `range_decimals` (default: `decimals`)."""
     if what == "n":
         r = cb.ard.get(key_of("n"))
         return Cell("") if r is None else Cell(fmt.count(r.value), r.id)
@@ -49,17 +51,25 @@ def summary_cell(cb: ContextBuilder, what: str, key_of, decimals: int) -> Cell: 
         return Cell("")
     if lo.value != lo.value:
         return Cell("NE", lo.id)
-    return Cell(f"{fmt.fixed(lo.value, decimals)}, {fmt.fixed(hi.value, decimals)}", lo.id)
+    rd = decimals if range_decimals is None else range_decimals
+    return Cell(f"{fmt.fixed(lo.value, rd)}, {fmt.fixed(hi.value, rd)}", lo.id)
 
 
-def decimals_for(value: float | None, fixed: int | None = None) -> int:
-    """Decimals of a mean or median from the magnitude of the data (about three significant digits), or the
-    plan's fixed number."""
+def summary_decimals(cb: ContextBuilder, key_of, fixed: int | None = None) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Decimals of (mean and median, minimum and maximum) for a summary whose rows `key_of(statistic)` names:
+    the plan's fixed number; for whole-number data (minimum, median and maximum whole) one decimal and none; else
+    about three significant digits of the median, at least one decimal."""
     if fixed is not None:
-        return fixed
-    if value is None or value != value or value == 0:
-        return 1
-    return max(0, min(3, 2 - int(math.floor(math.log10(abs(value))))))
+        return fixed, fixed
+    found = [cb.ard.get(key_of(stat)) for stat in ("median", "min", "max")]
+    values = [r.value for r in found if r is not None and r.value == r.value]
+    if values and all(float(v).is_integer() for v in values):
+        return 1, 0
+    median = values[0] if values else None
+    if median is None or median == 0:
+        return 1, 1
+    d = max(1, min(3, 2 - math.floor(math.log10(abs(median)))))
+    return d, d
 
 
 def header(groups: list[GroupView], total: str | None, first: str = "") -> tuple[Cell, ...]:

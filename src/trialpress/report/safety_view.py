@@ -6,9 +6,22 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trialpress.plan import Plan
+from trialpress.plan.safety import Measurements
 from trialpress.report import formatting as fmt
-from trialpress.report.context import ContextBuilder, GroupView, Num, TableView, group_header, n_pct_cell
-from trialpress.report.ae_view import all_terms_table, category_tables, eair_table, max_grade_table
+from trialpress.report.ae_view import (
+    all_terms_table,
+    category_tables,
+    eair_table,
+    max_grade_table,
+)
+from trialpress.report.context import (
+    ContextBuilder,
+    GroupView,
+    Num,
+    TableView,
+    group_header,
+    n_pct_cell,
+)
 from trialpress.report.deaths_view import death_listing, deaths_table
 from trialpress.report.disposition_view import disposition_table
 from trialpress.report.exposure_view import exposure_table
@@ -229,78 +242,105 @@ def safety_methods(plan: Plan, ard: ARD) -> list[str]:
     """The methods sentences of the safety tables beyond the AE overview: each only when its table exists, with
     the conventions it follows (what is counted, where each value is read, how time at risk and 'worst' are
     defined, how missing values are counted)."""
-    s = plan.safety
-    if s is None:
+    if plan.safety is None:
         return []
-    pop = fmt.lower_first(plan.populations[s.population].label)
-    lines: list[str] = []
-    if ard.get(sk.disposition("subjects")) is not None:
-        read = sorted({r.parameter for r in ard.select(analysis="disposition") if r.parameter not in ("", "population")})
-        lines.append(f"Disposition is summarised for all subjects assigned to a group by {plan.groups.variable}, "
-                     "with the analysis sets counted by the same variable; statuses and reasons are read as recorded "
-                     f"in ADSL ({', '.join(read) or 'no disposition variable'}), reasons among the subjects who "
-                     "discontinued, and blank values counted as missing.")
+    lines = [*_disposition_methods(plan, ard), *_exposure_methods(plan, ard), _coding_methods(plan, ard),
+             *_eair_methods(plan, ard), *_death_methods(plan, ard)]
+    for prefix, m, what in (("lab", plan.safety.labs, "Laboratory values"), ("vs", plan.safety.vitals, "Vital signs")):
+        if m is not None and ard.select(analysis=f"{prefix}_visit"):
+            lines.append(_measurement_methods(ard, m, prefix, what))
+    return lines
+
+
+def _disposition_methods(plan: Plan, ard: ARD) -> list[str]:
+    if ard.get(sk.disposition("subjects")) is None:
+        return []
+    read = sorted({r.parameter for r in ard.select(analysis="disposition") if r.parameter not in ("", "population")})
+    line = (f"Disposition is summarised for all subjects assigned to a group by {plan.groups.variable}, with the "
+            "analysis sets counted by the same variable; statuses and reasons are read as recorded in ADSL "
+            f"({', '.join(read) or 'no disposition variable'}), reasons among the subjects who discontinued, and "
+            "blank values counted as missing.")
+    return [line]
+
+
+def _exposure_methods(plan: Plan, ard: ARD) -> list[str]:
+    assert plan.safety is not None
     duration = ard.get(sk.exposure("n", parameter="duration"))
-    if duration is not None:
-        cuts = ", ".join(str(c) for c in s.duration_categories_days)
-        line = (f"Duration of exposure (days) is {duration.method.removeprefix('Duration of exposure: ')}; it is "
-                f"summarised as mean (SD), median and range, in categories cut at {cuts} days, and as patient-years "
-                "(the sum of the durations divided by 365.25).")
-        intensity = ard.get(sk.exposure("n", parameter="intensity", category=next(
-            (r.parent for r in ard.select(analysis="exposure_summary", parameter="intensity")), "")))
-        if intensity is not None:
-            line += f" {intensity.method.split(';')[0]}."
-        lines.append(line)
-    versions = []
-    meddra = ard.get(sk.coding("meddra_version"))
-    versions.append(f"MedDRA version {meddra.text} ({meddra.method})" if meddra is not None
-                    else "MedDRA (version not recorded in the data or the plan)")
-    ctcae = ard.get(sk.coding("ctcae_version"))
+    if duration is None:
+        return []
+    cuts = ", ".join(str(c) for c in plan.safety.duration_categories_days)
+    line = (f"Duration of exposure (days) is {duration.method.removeprefix('Duration of exposure: ')}; it is "
+            f"summarised as mean (SD), median and range, in categories cut at {cuts} days, and as patient-years "
+            "(the sum of the durations divided by 365.25).")
+    intensity = next(iter(ard.select(analysis="exposure_summary", parameter="intensity", statistic="n")), None)
+    if intensity is not None:
+        how = intensity.method.split(": ", 1)[-1].split(";")[0]
+        e = plan.safety.exposure
+        within = f", within each value of {e.category}" if e is not None and e.category else ""
+        line += f" Dose intensity is {how}{within}."
+    return [line]
+
+
+def _coding_methods(plan: Plan, ard: ARD) -> str:
+    s = plan.safety
+    assert s is not None
+    meddra, ctcae = ard.get(sk.coding("meddra_version")), ard.get(sk.coding("ctcae_version"))
+    versions = [f"MedDRA version {meddra.text} ({meddra.method})" if meddra is not None
+                else "MedDRA (version not recorded in the data or the plan)"]
     if s.variables.severity_kind == "ctcae":
         versions.append(f"grades by CTCAE version {ctcae.text}" if ctcae is not None
                         else "grades by CTCAE (version not recorded in the data or the plan)")
     all_terms = " (all terms, with no threshold, in the supplementary tables)" if s.appendix_all_terms else ""
-    lines.append(f"Adverse events are coded with {' and '.join(versions)}. Tables by system organ class and "
-                 f"preferred term{all_terms} are sorted by descending total frequency; serious, treatment-related, "
-                 "fatal TEAEs and those leading to discontinuation of study treatment are tabulated with the "
-                 "overview's definitions. By maximum grade, each subject is counted once at the highest grade or "
-                 "severity of their TEAEs (overall and per preferred term).")
-    if ard.select(analysis="eair") or ard.select(analysis="interest_eair"):
-        onset = s.variables.onset_day
-        lines.append("Exposure-adjusted incidence rates are subjects with the event per 100 patient-years at risk, "
-                     "with exact Poisson (Garwood) 95% CIs. Time at risk runs from the first dose to the onset of the "
-                     f"subject's first event ({onset}, day 1 being the day of the first dose; an earlier onset counts "
-                     "as day 1) for subjects with an event, and to the end of exposure (the duration of exposure) "
-                     "for subjects without one; an event with no onset day counts to the end of exposure.")
+    return (f"Adverse events are coded with {' and '.join(versions)}. Tables by system organ class and preferred "
+            f"term{all_terms} are sorted by descending total frequency; serious, treatment-related, fatal TEAEs and "
+            "those leading to discontinuation of study treatment are tabulated with the overview's definitions. By "
+            "maximum grade, each subject is counted once at the highest grade or severity of their TEAEs (overall "
+            "and per preferred term).")
+
+
+def _eair_methods(plan: Plan, ard: ARD) -> list[str]:
+    assert plan.safety is not None
+    if not (ard.select(analysis="eair") or ard.select(analysis="interest_eair")):
+        return []
+    line = ("Exposure-adjusted incidence rates are subjects with the event per 100 patient-years at risk, with "
+            "exact Poisson (Garwood) 95% CIs. Time at risk runs from the first dose to the onset of the subject's "
+            f"first event ({plan.safety.variables.onset_day}, day 1 being the day of the first dose; an earlier "
+            "onset counts as day 1) for subjects with an event, and to the end of exposure (the duration of "
+            "exposure) for subjects without one; an event with no onset day counts to the end of exposure.")
+    return [line]
+
+
+def _death_methods(plan: Plan, ard: ARD) -> list[str]:
+    s = plan.safety
+    assert s is not None
     deaths = ard.get(sk.deaths("n"))
-    if deaths is not None:
-        line = f"Deaths ({deaths.method.removeprefix('Deaths: ')}) in the {pop} are summarised"
-        if ard.get(sk.deaths("n", period="on_treatment")) is not None:
-            line += (f" by period: on treatment when the death occurred on or before the last dose plus "
-                     f"{s.death_window_days} days (or with treatment ongoing), in follow-up otherwise")
-        if any(r.term for r in ard.select(analysis="deaths")):
-            line += ", and by cause as recorded (DTHCAUS)"
-        line += "; the listing gives the study day from the first dose (day 1)." if ard.select(
-            analysis="death_listing") else "."
-        lines.append(line)
-    for prefix, m, what in (("lab", s.labs, "Laboratory values"), ("vs", s.vitals, "Vital signs")):
-        if m is None or not ard.select(analysis=f"{prefix}_visit"):
-            continue
-        line = (f"{what} ({m.dataset}) are summarised at baseline ({m.baseline_flag} = 'Y') and at each "
-                f"post-baseline visit, with the change from baseline; post-baseline records are those with "
-                f"{post_baseline_rule(m)}.")
-        if ard.select(analysis=f"{prefix}_shift"):
-            line += (f" Shift tables cross the baseline reference-range indicator ({m.baseline_range_indicator}; "
-                     "'missing' when none, shown as a row) with the worst post-baseline one "
-                     f"({m.range_indicator}): low or high over normal, and 'low and high' when both occurred, so that "
-                     "each subject is counted once.")
-        if ard.select(analysis=f"{prefix}_grade_shift"):
-            line += (f" Toxicity grades ({m.grade}, baseline {m.baseline_grade}) are tabulated per direction "
-                     "(negative grades are the low direction, as ADaM codes them): the worst post-baseline grade is "
-                     "the highest, and grade 3-4 counts subjects whose worst grade is 3 or more.")
-        if prefix == "lab" and ard.get(sk.liver("subjects")) is not None:
-            line += (f" Liver tests use each subject's highest post-baseline ALT, AST and total bilirubin as "
-                     f"multiples of the upper limit of normal ({m.upper_limit}); potential Hy's law is ALT or AST "
-                     "above 3 x ULN with total bilirubin above 2 x ULN, not necessarily on the same day.")
-        lines.append(line)
-    return lines
+    if deaths is None:
+        return []
+    pop = fmt.lower_first(plan.populations[s.population].label)
+    line = f"Deaths ({deaths.method.removeprefix('Deaths: ')}) in the {pop} are summarised"
+    if ard.get(sk.deaths("n", period="on_treatment")) is not None:
+        line += (f" by period: on treatment when the death occurred on or before the last dose plus "
+                 f"{s.death_window_days} days (or with treatment ongoing), in follow-up otherwise")
+    if any(r.term for r in ard.select(analysis="deaths")):
+        line += ", and by cause as recorded (DTHCAUS)"
+    listed = ard.select(analysis="death_listing")
+    return [line + ("; the listing gives the study day from the first dose (day 1)." if listed else ".")]
+
+
+def _measurement_methods(ard: ARD, m: Measurements, prefix: str, what: str) -> str:
+    line = (f"{what} ({m.dataset}) are summarised at baseline ({m.baseline_flag} = 'Y') and at each post-baseline "
+            f"visit, with the change from baseline; post-baseline records are those with {post_baseline_rule(m)}.")
+    if ard.select(analysis=f"{prefix}_shift"):
+        line += (f" Shift tables cross the baseline reference-range indicator ({m.baseline_range_indicator}; "
+                 "'missing' when none, shown as a row) with the worst post-baseline one "
+                 f"({m.range_indicator}): low or high over normal, and 'low and high' when both occurred, so that "
+                 "each subject is counted once.")
+    if ard.select(analysis=f"{prefix}_grade_shift"):
+        line += (f" Toxicity grades ({m.grade}, baseline {m.baseline_grade}) are tabulated per direction (negative "
+                 "grades are the low direction, as ADaM codes them): the worst post-baseline grade is the highest, "
+                 "and grade 3-4 counts subjects whose worst grade is 3 or more.")
+    if prefix == "lab" and ard.get(sk.liver("subjects")) is not None:
+        line += (" Liver tests use each subject's highest post-baseline ALT, AST and total bilirubin as multiples "
+                 f"of the upper limit of normal ({m.upper_limit}); potential Hy's law is ALT or AST above 3 x ULN "
+                 "with total bilirubin above 2 x ULN, not necessarily on the same day.")
+    return line

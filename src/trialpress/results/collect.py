@@ -9,6 +9,7 @@ from trialpress.data.loading import StudyData
 from trialpress.data.memory import release_memory
 from trialpress.expressions import parse
 from trialpress.data.requirements import requirements
+from trialpress.data.requirements_safety import optional_adsl_variables
 from trialpress.plan import Plan
 from trialpress.results import keys
 from trialpress.results.ard import ARD, ARDBuilder, row
@@ -54,7 +55,8 @@ def _narrowed(plan: Plan, data: StudyData) -> StudyData:
     """ADSL with only the variables the plan uses: with 10^6 subjects every population subset and model
     frame then copies a dozen columns, not the whole subject-level dataset."""
     adsl = data["ADSL"]
-    keep = {r.variable for r in requirements(plan) if r.dataset == "ADSL"} | {plan.data.subject_id}
+    keep = ({r.variable for r in requirements(plan) if r.dataset == "ADSL"} | {plan.data.subject_id}
+            | optional_adsl_variables(plan))
     columns = [c for c in adsl.columns if c in keep]
     if len(columns) == adsl.shape[1]:
         return data

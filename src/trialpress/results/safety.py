@@ -4,33 +4,38 @@ Subjects with at least one event (never event counts) per group: any TEAE, sever
 or 'SEVERE'), serious, fatal, leading to discontinuation, related — each read as the data code it
 (`data/coding.py`); a category whose variable was not collected is recorded as such (`collected` = 'no')
 and has no count. By SOC and PT (any grade and severe); AEs of interest from the plan with the risk
-difference vs the reference (Newcombe CI); exposure (cycles, days) and exposure-adjusted incidence per
-100 patient-years (exact Poisson CI). The ARD holds every term; decisions apply the plan's threshold.
+difference vs the reference (Newcombe CI). The ARD holds every term; decisions apply the plan's threshold.
+
+`collect_safety` then runs the rest of the safety section, each from the data the study has: the AE suite
+(`ae_tables`: categories by SOC/PT, maximum grade, exposure-adjusted rates), exposure (`exposure`),
+disposition (`disposition`), deaths (`deaths`), laboratory and vital signs (`labs`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from trialpress.analysis import response as rs
-from trialpress.analysis.populations import is_yes, population, rows_in_population
+from trialpress.analysis.populations import is_yes, rows_in_population
 from trialpress.data.coding import collected, related_values
 from trialpress.data.loading import StudyData
 from trialpress.plan import Plan, Safety
-from trialpress.results import keys
+from trialpress.results import ae_tables, keys
 from trialpress.results.ard import ARDBuilder, Key, row
+from trialpress.results.deaths import collect_deaths
+from trialpress.results.disposition import collect_disposition
+from trialpress.results.exposure import collect_exposure
+from trialpress.results.labs import collect_measurements
+from trialpress.results.safety_subjects import Subjects, adsl_for_safety, text_codes
 
 SECTION = "SAFETY"
 INCIDENCE = "Subjects with >= 1 event, n/N"
 RD_METHOD = "Risk difference; Newcombe hybrid score 95% CI"
-EAIR_METHOD = "Subjects with event per 100 patient-years of exposure; exact Poisson 95% CI"
 
-Add = Callable[..., None]
 BITMAP_CELLS = 50_000_000   # bytes of the term-by-subject bitmap of one slab
 TERM_CODES = 10_000_000     # above this many possible (SOC, PT) codes, terms are found by hashing
 
@@ -56,10 +61,19 @@ class _Events:
         self.group_of = pd.Categorical(pop[gvar], categories=groups).codes.astype(np.int64)
         self.frame = ae
         self.population = pop
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def column(self, name: str) -> pd.Series:
         """A column of the kept records (aligned with `subject`; no index: 10^7 labels would cost 80 MB)."""
         return pd.Series(self.frame[name].array[self.keep], copy=False)
+
+    def key_codes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A text column of the kept records as integer codes into its sorted values (-1: missing), made once per
+        column: every term table then selects codes instead of factorizing text again."""
+        found = self._codes.get(name)
+        if found is None:
+            found = self._codes[name] = text_codes(self.column(name))
+        return found
 
     def subjects_with(self, mask: np.ndarray) -> dict[str, int]:
         """Subjects with >= 1 record where `mask` holds, per group."""
@@ -78,10 +92,11 @@ class _Events:
         labels: list[np.ndarray] = []
         ok = np.ones(codes.size, dtype=bool)
         for k in keys:
-            c, uniques = pd.factorize(self.column(k).array[mask], sort=True)
+            all_codes, uniques = self.key_codes(k)
+            c = all_codes[mask]
             ok &= c >= 0
             codes = codes * max(len(uniques), 1) + c
-            labels.append(np.asarray(uniques, dtype=object))
+            labels.append(uniques)
         code, subject = codes[ok], self.subject[mask][ok]
         space = int(np.prod([max(len(lab), 1) for lab in labels]))
         if space <= TERM_CODES:   # the term codes in use, in order, by counting
@@ -112,6 +127,14 @@ class _Events:
         return out
 
     @cached_property
+    def subject_order(self) -> np.ndarray | None:
+        """The kept records in subject order (stable), or None when they are in it already (ADaM's sort)."""
+        s = self.subject
+        if s.size < 2 or bool((s[1:] >= s[:-1]).all()):
+            return None
+        return np.argsort(s, kind="stable")
+
+    @cached_property
     def group_layout(self) -> tuple[np.ndarray, np.ndarray]:
         """Each subject's column in a group-by-group layout, and where each group's columns start."""
         order = np.argsort(self.group_of, kind="stable")
@@ -121,67 +144,103 @@ class _Events:
         return column, bounds
 
 
-def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
-    safety = plan.safety
-    assert safety is not None
-    v = safety.variables
-    sid = plan.data.subject_id
-    gvar = plan.group_variable(safety.population)
-    pop = population(data["ADSL"], plan, safety.population)
-    ae = data["ADAE"]
-    teae = is_yes(ae[v.teae_flag]).to_numpy() if v.teae_flag else None
-    found = rows_in_population(pop, data["ADSL"], data.rows_in_adsl("ADAE", sid))
-    events = _Events(ae, pop, found, gvar, plan.group_values, teae)
-    denominators = {g: int((pop[gvar] == g).sum()) for g in plan.group_values}
-    total = sum(denominators.values())
+class _Rows:
+    """Adds the safety rows of one population: `add` (a row, incidence by default) and `incidence` (subjects with
+    an event per group and in total, with the risk difference of each comparator when asked)."""
 
-    def add(key: Key, value: float = math.nan, **kw: object) -> None:
+    def __init__(self, plan: Plan, ard: ARDBuilder, denominators: dict[str, int]) -> None:
+        assert plan.safety is not None
+        self.plan, self.ard, self.population = plan, ard, plan.safety.population
+        self.denominators = denominators
+        self.total = sum(denominators.values())
+
+    def add(self, key: Key, value: float = math.nan, **kw: object) -> None:
         kw.setdefault("method", INCIDENCE)
-        ard.add(row(key, population=safety.population, value=value, **kw))  # type: ignore[arg-type]
+        self.ard.add(row(key, population=self.population, value=value, **kw))  # type: ignore[arg-type]
 
-    def incidence(counts: dict[str, int], analysis: str, *, term: str = "", compare: bool = False) -> None:
+    def incidence(self, counts: dict[str, int], analysis: str, *, term: str = "", compare: bool = False) -> None:
+        den, plan = self.denominators, self.plan
         for g in plan.group_values:
-            add(keys.safety(analysis, "n", g, term=term), counts[g], n=denominators[g])
-        add(keys.safety(analysis, "n", term=term), sum(counts.values()), n=total)
+            self.add(keys.safety(analysis, "n", g, term=term), counts[g], n=den[g])
+        self.add(keys.safety(analysis, "n", term=term), sum(counts.values()), n=self.total)
         if compare:
             ref = plan.groups.reference
             for c in plan.comparators:
-                d = rs.risk_difference(counts[c], denominators[c], counts[ref], denominators[ref])
-                add(keys.safety(analysis, "difference", c, term=term), d.value, lower=d.lower, upper=d.upper,
-                    method=RD_METHOD, reference=ref, n=denominators[c] + denominators[ref], note=d.note)
+                d = rs.risk_difference(counts[c], den[c], counts[ref], den[ref])
+                self.add(keys.safety(analysis, "difference", c, term=term), d.value, lower=d.lower, upper=d.upper,
+                         method=RD_METHOD, reference=ref, n=den[c] + den[ref], note=d.note)
 
+
+def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
+    safety = plan.safety
+    assert safety is not None
+    adsl = adsl_for_safety(plan, data)
+    subjects = Subjects.of(plan, adsl)
+    _adverse_events(plan, data, subjects, ard)
+    collect_disposition(plan, adsl, ard)
+    collect_deaths(plan, subjects, ard)
+    for prefix, settings in (("lab", safety.labs), ("vs", safety.vitals)):
+        if settings is not None:
+            collect_measurements(plan, data, subjects, ard, settings, prefix)
+
+
+def _adverse_events(plan: Plan, data: StudyData, subjects: Subjects, ard: ARDBuilder) -> None:
+    """The overview, SOC/PT tables, the AE suite (`ae_tables`), exposure and the AEs of interest."""
+    safety = plan.safety
+    assert safety is not None
+    v = safety.variables
+    pop, gvar = subjects.frame, subjects.gvar
+    ae = data["ADAE"]
+    teae = is_yes(ae[v.teae_flag]).to_numpy() if v.teae_flag else None
+    found = rows_in_population(pop, subjects.adsl, data.rows_in_adsl("ADAE", plan.data.subject_id))
+    events = _Events(ae, pop, found, gvar, plan.group_values, teae)
+    out = _Rows(plan, ard, {g: int((pop[gvar] == g).sum()) for g in plan.group_values})
     severe = severe_mask(events.frame, safety).to_numpy()[events.keep]
+    masks = _overview(events, plan, severe, out)
+    _terms(events, plan, severe, out)
+    den = {**out.denominators, "": out.total}
+    ae_tables.collect_term_tables(plan, events, masks, den, out.add)
+    ae_tables.collect_max_grade(plan, events, den, out.add)
+    exposure = collect_exposure(plan, data, subjects, ard)
+    onset = ae_tables.onset_days(plan, events)
+    for category, mask in masks.items():
+        if isinstance(mask, np.ndarray):
+            ae_tables.eair_rows(events, exposure, onset, mask, out.add, category=category)
+    pt, soc = events.column(v.pt), events.column(v.soc)
+    for term in safety.of_interest:
+        hit = (pt.isin(term.pt) | soc.isin(term.soc)).to_numpy()
+        out.incidence(events.subjects_with(hit), "interest", term=term.id, compare=True)
+        out.incidence(events.subjects_with(hit & severe), "interest_severe", term=term.id, compare=True)
+        ae_tables.eair_rows(events, exposure, onset, hit, out.add, interest=term.id)
+    ae_tables.collect_coding(plan, ae, ard)
+
+
+def _overview(events: _Events, plan: Plan, severe: np.ndarray, out: _Rows) -> dict[str, object]:
+    """The overview rows; returns each collected category's mask (or ADSL subject counts)."""
+    masks: dict[str, object] = {}
     for category, (mask, method) in _overview_masks(events, plan, severe).items():
         if mask is None:
-            add(keys.safety("overview", "collected", term=category), text="no", method=method,
-                note=f"not collected: {method}")
+            out.add(keys.safety("overview", "collected", term=category), text="no", method=method,
+                    note=f"not collected: {method}")
             continue
-        add(keys.safety("overview", "collected", term=category), text="yes", method=method)
+        out.add(keys.safety("overview", "collected", term=category), text="yes", method=method)
+        masks[category] = mask
         counts = events.subjects_with(mask) if isinstance(mask, np.ndarray) else mask
-        incidence(counts, "overview", term=category, compare=True)
+        out.incidence(counts, "overview", term=category, compare=True)
+    return masks
 
+
+def _terms(events: _Events, plan: Plan, severe: np.ndarray, out: _Rows) -> None:
+    """SOC and PT counts, any grade and severe."""
+    assert plan.safety is not None
+    v = plan.safety.variables
     for grade, mask in (("any", np.ones(events.subject.size, dtype=bool)), ("severe", severe)):
         for analysis, by in ((f"soc_{grade}", [v.soc]), (f"pt_{grade}", [v.soc, v.pt])):
             for term, by_group, n_all in events.term_counts(by, mask):
                 where = {"term": term[-1], "parent": term[0] if len(term) == 2 else ""}
                 for g in plan.group_values:
-                    add(keys.safety(analysis, "n", g, **where), by_group[g], n=denominators[g])
-                add(keys.safety(analysis, "n", **where), n_all, n=total)
-
-    exposure_years = _exposure(add, pop, plan, safety, gvar)
-    pt, soc = events.column(v.pt), events.column(v.soc)
-    for term in safety.of_interest:
-        hit = (pt.isin(term.pt) | soc.isin(term.soc)).to_numpy()
-        counts = events.subjects_with(hit)
-        incidence(counts, "interest", term=term.id, compare=True)
-        incidence(events.subjects_with(hit & severe), "interest_severe", term=term.id, compare=True)
-        for g, years in exposure_years.items():
-            est = rs.exposure_adjusted_rate(counts[g], years)
-            add(keys.safety("interest_eair", "rate", g, term=term.id), est.value, lower=est.lower,
-                upper=est.upper, method=EAIR_METHOD, n=denominators[g], note=est.note,
-                unit="per 100 patient-years")
-            add(keys.safety("interest_eair", "patient_years", g, term=term.id), years, method=EAIR_METHOD,
-                n=denominators[g], unit="patient-years")
+                    out.add(keys.safety(analysis, "n", g, **where), by_group[g], n=out.denominators[g])
+                out.add(keys.safety(analysis, "n", **where), n_all, n=out.total)
 
 
 def _overview_masks(events: _Events, plan: Plan, severe: np.ndarray
@@ -238,22 +297,3 @@ def _discontinued(events: _Events, plan: Plan) -> tuple[np.ndarray | dict[str, i
         return {g: int(counts[i]) for i, g in enumerate(events.groups)}, \
             f"ADSL {src.variable} in {', '.join(src.values)}"
     return None, f"{v.action or 'action taken'} (action taken with study treatment)"
-
-
-def _exposure(add: Add, pop: pd.DataFrame, plan: Plan, safety: Safety, gvar: str) -> dict[str, float]:
-    """Cycles and days on treatment per group; returns patient-years per group (empty if no days)."""
-    years: dict[str, float] = {}
-    for var, unit in ((safety.exposure_cycles, "cycles"), (safety.exposure_days, "days")):
-        if not var:
-            continue
-        for g in plan.group_values:
-            x = pop.loc[pop[gvar] == g, var].astype(float).dropna()
-            method = f"Exposure ({var})"
-            for stat, value in (("mean", x.mean()), ("median", x.median()), ("min", x.min()), ("max", x.max())):
-                add(keys.safety("exposure", stat, g, parameter=var), value if len(x) else math.nan, method=method,
-                    n=len(x), unit=unit)
-            if unit == "days":
-                years[g] = float(x.sum()) / 365.25
-                add(keys.safety("exposure", "patient_years", g, parameter=var), years[g], method=method, n=len(x),
-                    unit="patient-years")
-    return years

@@ -99,7 +99,7 @@ _CORE: dict[str, Analysis] = {
     "interest": _a("AEs of interest (term = the plan's id)", n="subjects", difference="risk difference"),
     "interest_severe": _a("Severe AEs of interest", n="subjects", difference="risk difference"),
     "interest_eair": _a("Exposure-adjusted incidence of an AE of interest", rate="subjects with the event per "
-                        "100 patient-years (exact Poisson CI)", patient_years="exposure in patient-years"),
+                        "100 patient-years (exact Poisson CI)", patient_years="time at risk in patient-years (to the first event, or the end of exposure without one)"),
     "exposure": _a("Exposure per group (parameter = ADSL variable)", mean="mean", median="median", min="minimum",
                    max="maximum", patient_years="sum in years"),
     "decision": _a("A decision the text states, with its rule in `note`",
