@@ -1,17 +1,18 @@
 """The bundled synthetic twin, analysed by the real engine, reproduces the published numbers.
 
-Targets: data/blinatumomab-salvage/published.yml (the seed abstract). Tolerances from issue #3:
-medians ±0.2 months, HR ±0.03, CI bounds ±0.04, counts exact.
+Targets: data/blinatumomab-salvage/published.yml (the seed abstract). Digit for digit (issue 19.5): every
+number of the abstract, formatted as the report formats it, equals the published one. The looser tolerances of
+issue #3 (medians ±0.2 months, HR ±0.03, CI bounds ±0.04, counts exact) are kept as a second line.
 """
 
 from __future__ import annotations
-
 
 import pytest
 import yaml
 
 from trialpress.data.loading import load_study
 from trialpress.plan import load_plan
+from trialpress.report.formatting import NumberStyle, fixed, percent, pvalue
 from trialpress.results import keys
 from trialpress.results.ard import ARD
 from trialpress.results.collect import analyse
@@ -25,6 +26,44 @@ PUBLISHED = yaml.safe_load((ROOT / "data" / "blinatumomab-salvage" / "published.
 def ard() -> ARD:
     lp = load_plan(FLAGSHIP)
     return analyse(lp.plan, load_study(lp)).ard
+
+
+def _published_p(p: float | str) -> str:
+    return p if isinstance(p, str) else pvalue(p)
+
+
+@pytest.mark.parametrize("endpoint,key", [("OS", "overall_survival"), ("RFS", "relapse_free_survival")])
+def test_abstract_survival_numbers_print_as_published(ard: ARD, endpoint: str, key: str) -> None:
+    """Medians to 1 decimal, HR and its 95% CI to 2, the Cox Wald P (the P the report prints) as published."""
+    target = PUBLISHED[key]
+    shown, published = {}, {}
+    for group, name in (("FIRST", "first"), ("LATER", "later")):
+        shown[f"median {name}"] = fixed(ard[keys.km(endpoint, "median", group)].value, 1)
+        published[f"median {name}"] = fixed(target["median_months"][name], 1)
+    hr = ard[keys.model(endpoint, "cox", "hr", "LATER")]
+    shown.update(hr=fixed(hr.value, 2), lower=fixed(hr.lower, 2), upper=fixed(hr.upper, 2),
+                 p=pvalue(ard[keys.model(endpoint, "cox", "p", "LATER")].value))
+    est = target["hazard_ratio"]
+    published.update(hr=fixed(est["estimate"], 2), lower=fixed(est["ci95"][0], 2), upper=fixed(est["ci95"][1], 2),
+                     p=_published_p(est["p"]))
+    assert shown == published
+
+
+def test_abstract_response_numbers_print_as_published(ard: ARD) -> None:
+    """Counts and percentages of remission, MRD response, alloHSCT and alloHSCT in continuous remission, and the
+    remission odds ratio with its 95% CI and P."""
+    style = NumberStyle(percent_decimals_large_n=0)
+    for endpoint, key in (("REM", "remission"), ("MRD", "mrd_response"), ("HSCT", "allo_hsct"),
+                          ("HSCTCR", "allo_hsct_in_continuous_remission")):
+        for group, name in (("FIRST", "first"), ("LATER", "later")):
+            row = ard[keys.rate(endpoint, "n", group)]
+            assert (f"{row.value:.0f}", percent(row.value, row.n, style)) == (
+                str(PUBLISHED[key]["n"][name]), str(PUBLISHED[key]["percent"][name])), (endpoint, group)
+    odds, published = ard[keys.model("REM", "logistic", "or", "LATER")], PUBLISHED["remission"]["odds_ratio"]
+    shown = (fixed(odds.value, 2), fixed(odds.lower, 2), fixed(odds.upper, 2),
+             pvalue(ard[keys.model("REM", "logistic", "p", "LATER")].value))
+    assert shown == (fixed(published["estimate"], 2), fixed(published["ci95"][0], 2), fixed(published["ci95"][1], 2),
+                     _published_p(published["p"]))
 
 
 def test_group_sizes_are_exact(ard: ARD) -> None:

@@ -1,22 +1,26 @@
 """The bundled synthetic pooled ADaM study (blinatumomab, first vs later salvage).
 
 Determinism (same seed -> equal frames and byte-identical CSVs; the bundled CSVs are what
-`write_study` writes now) and the structural invariants a statistician would check. The
-reproduction of the published HRs by the analysis engine is tested in
-test_seed_reproduction.py.
+`write_study` writes now), the structural invariants a statistician would check, the last
+calibration step (printed digits) changing event times only, and the generator package standing
+apart from the engine. The reproduction of the published numbers by the analysis engine is tested
+in test_seed_reproduction.py.
 """
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from trialpress.data.synth import DEFAULT_SEEDS, GENERATORS, write_study
-from trialpress.data.synth import _common as common
-from trialpress.data.synth import blinatumomab as blin
+from trialpress.analysis.survival import cox, kaplan_meier, km_quantile
+from trialpress_synth import DEFAULT_SEEDS, GENERATORS, write_frames, write_study
+from trialpress_synth import _common as common
+from trialpress_synth import blinatumomab as blin
 
 NAME = "blinatumomab-salvage"
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,8 +30,19 @@ INFECTIONS = "Infections and infestations"
 
 
 @pytest.fixture(scope="module")
-def data() -> dict[str, pd.DataFrame]:
-    return GENERATORS[NAME](DEFAULT_SEEDS[NAME])
+def generated() -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    return blin.generate_with_log(DEFAULT_SEEDS[NAME])
+
+
+@pytest.fixture(scope="module")
+def data(generated: tuple[dict[str, pd.DataFrame], dict[str, Any]]) -> dict[str, pd.DataFrame]:
+    return generated[0]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The CSVs as `write_study` (what `trialpress synth` calls) writes them, from a generation of their own."""
+    return write_study(NAME, tmp_path_factory.mktemp("written"))
 
 
 @pytest.fixture(scope="module")
@@ -42,30 +57,29 @@ def test_registry_and_default_seed() -> None:
 
 
 def test_generate_is_deterministic(data: dict[str, pd.DataFrame]) -> None:
-    again = blin.generate(blin.DEFAULT_SEED)
+    again = GENERATORS[NAME](DEFAULT_SEEDS[NAME])
     assert sorted(again) == ["ADAE", "ADRS", "ADSL", "ADTTE"]
     for name, frame in data.items():
         pd.testing.assert_frame_equal(frame, again[name])
 
 
-def test_write_study_is_byte_identical(tmp_path: Path) -> None:
-    first = write_study(NAME, tmp_path / "a")
-    second = write_study(NAME, tmp_path / "b")
-    assert [p.name for p in first] == ["adae.csv", "adrs.csv", "adsl.csv", "adtte.csv"]
-    for p, q in zip(first, second, strict=True):
+def test_write_study_is_byte_identical(data: dict[str, pd.DataFrame], written: list[Path], tmp_path: Path) -> None:
+    """Two generations (the fixture's and write_study's own) write the same bytes."""
+    assert [p.name for p in written] == ["adae.csv", "adrs.csv", "adsl.csv", "adtte.csv"]
+    for p, q in zip(written, write_frames(NAME, data, tmp_path), strict=True):
         assert p.read_bytes() == q.read_bytes(), p.name
 
 
-def test_bundled_csvs_are_what_write_study_writes(tmp_path: Path) -> None:
-    for path in write_study(NAME, tmp_path):
+def test_bundled_csvs_are_what_write_study_writes(written: list[Path]) -> None:
+    for path in written:
         bundled = BUNDLED / path.name
         assert bundled.is_file(), f"missing {bundled}; regenerate with `trialpress synth {NAME}`"
         assert bundled.read_bytes() == path.read_bytes(), (
             f"{bundled} differs from the generator's output; regenerate with `trialpress synth {NAME}`")
 
 
-def test_csv_format(tmp_path: Path) -> None:
-    paths = {p.stem: p for p in write_study(NAME, tmp_path)}
+def test_csv_format(written: list[Path]) -> None:
+    paths = {p.stem: p for p in written}
     text = paths["adsl"].read_bytes()
     assert b"\r" not in text and text.endswith(b"\n")
     header = text.split(b"\n", 1)[0].decode().split(",")
@@ -77,10 +91,50 @@ def test_csv_format(tmp_path: Path) -> None:
     assert adtte["AVAL"].str.fullmatch(r"\d+(\.\d{1,4})?").all()
 
 
-def test_another_seed_also_meets_the_counts() -> None:
+def test_another_seed_also_meets_the_counts_and_digits(data: dict[str, pd.DataFrame]) -> None:
     other = blin.generate(7)
-    assert not other["ADSL"].equals(blin.generate(blin.DEFAULT_SEED)["ADSL"])
+    assert not other["ADSL"].equals(data["ADSL"])
     _assert_counts(other["ADSL"], other["ADRS"])
+    assert blin.printed(blin.check_calibration(other["ADSL"], other["ADTTE"])) == blin.PRINTED
+
+
+# ------------------------------------------------------------ calibration: printed digits
+def test_generator_prints_the_published_digits(data: dict[str, pd.DataFrame]) -> None:
+    measured = blin.check_calibration(data["ADSL"], data["ADTTE"])
+    assert blin.printed(measured) == blin.PRINTED
+    assert blin.digits_ok(measured) and blin.calibration_ok(measured)
+    assert blin.PRINTED == {
+        "OS": {"median": {"FIRST": "10.4", "LATER": "5.7"}, "hr": "1.58", "lower": "1.26", "upper": "1.97",
+               "p": "< .001"},
+        "RFS": {"median": {"FIRST": "10.1", "LATER": "7.3"}, "hr": "1.38", "lower": "0.98", "upper": "1.93",
+                "p": ".061"}}
+
+
+def test_last_step_changes_event_times_only(generated: tuple[dict[str, pd.DataFrame], dict[str, Any]]) -> None:
+    """The printed-digits step changes a few subjects' OS/RFS event times (and the ADSL dates they come from),
+    nothing else: ADRS and ADAE are what the calibration alone gives."""
+    data, log = generated
+    before = blin._attempt(log["seed"], log["attempt"], digits=False)
+    assert before is not None
+    before = before[1]
+    for ds in ("ADRS", "ADAE"):
+        pd.testing.assert_frame_equal(data[ds], before[ds])
+    moved = {u for ids in log["digit_moves"].values() for u in ids}
+    assert 0 < len(moved) <= 2 * blin.MAX_DIGIT_MOVES
+    a, b = data["ADSL"].set_index("USUBJID"), before["ADSL"].set_index("USUBJID")
+    changed = (a != b) & ~(a.isna() & b.isna())
+    assert set(changed.columns[changed.any()]) <= {"DTHFL", "DTHDT", "RELFL", "RELDT", "NALTDT"}
+    assert set(changed.index[changed.any(axis=1)]) <= moved
+    keys = ["USUBJID", "PARAMCD"]
+    a, b = data["ADTTE"].set_index(keys), before["ADTTE"].set_index(keys)
+    assert a.index.equals(b.index)
+    changed = (a != b) & ~(a.isna() & b.isna())
+    assert set(changed.columns[changed.any()]) <= {"AVAL", "CNSR", "ADT", "EVNTDESC", "CNSDTDSC"}
+    assert set(changed.index[changed.any(axis=1)].get_level_values("USUBJID")) <= moved
+    # the moves are what they say: deaths after the last contact, relapses nudged, new therapies in remission
+    adsl = data["ADSL"].set_index("USUBJID")
+    assert (adsl.loc[log["digit_moves"]["OS death after last contact"], "DTHFL"] == "N").all()
+    assert adsl.loc[log["digit_moves"]["RFS new therapy in remission"], "NALTDT"].notna().all()
 
 
 # --------------------------------------------------------------------- ADSL
@@ -310,22 +364,82 @@ def test_safety_signals_of_the_publication(adsl: pd.DataFrame, data: dict[str, p
 
 
 # -------------------------------------------------------------- building blocks
-def test_estimators_match_lifelines() -> None:
-    lifelines = pytest.importorskip("lifelines")
+def test_estimators_are_the_engines() -> None:
+    """The generators measure their data with the engine's KM and Cox (no copies of their own)."""
     rng = np.random.default_rng(3)
     x = rng.integers(0, 2, 300)
     days = np.ceil(rng.exponential(200, 300) * (1 + 0.6 * x))
     t = common.months(days)  # ties on whole days, as in the data
     e = rng.random(300) < 0.7
-    km = lifelines.KaplanMeierFitter().fit(t[x == 1], e[x == 1])
-    assert common.km_median(t[x == 1], e[x == 1]) == km.median_survival_time_
-    frame = pd.DataFrame({"T": t, "E": e.astype(int), "X": x})
-    ref = lifelines.CoxPHFitter().fit(frame, "T", "E").summary.loc["X"]
+    m = x == 1
+    assert common.km_median(t[m], e[m]) == km_quantile(kaplan_meier(t[m], e[m])).value
+    assert common.km_median(t[m], np.zeros(m.sum(), bool)) == np.inf  # not reached
+    term = cox(pd.DataFrame({"T": t, "E": e.astype(int), "X": x.astype(float)}), "T", "E", ["X"]).terms["X"]
     res = common.cox_binary(t, e, x)
-    assert res.hr == pytest.approx(ref["exp(coef)"], rel=1e-6)
-    assert res.lower == pytest.approx(ref["exp(coef) lower 95%"], rel=1e-6)
-    assert res.upper == pytest.approx(ref["exp(coef) upper 95%"], rel=1e-6)
-    assert res.p == pytest.approx(ref["p"], rel=1e-5)
+    assert (res.hr, res.lower, res.upper, res.p, res.se) == (term.hr.value, term.hr.lower, term.hr.upper, term.p,
+                                                             term.se)
+    for name in ("km_median", "cox_binary"):
+        calls = {n.func.id for n in ast.walk(ast.parse(_source(getattr(common, name))))
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        assert calls & {"kaplan_meier", "km_quantile", "cox"}, name
+
+
+def _source(fn: Any) -> str:
+    import inspect
+    import textwrap
+
+    return textwrap.dedent(inspect.getsource(fn))
+
+
+def test_engine_does_not_import_the_generators() -> None:
+    """The generators live outside the engine package; the engine imports them nowhere (the command line
+    may load them inside the `synth` command only)."""
+    engine = ROOT / "src" / "trialpress"
+    assert not (engine / "data" / "synth").exists()
+    bad = []
+    for path in sorted(engine.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        top_level = set(map(id, tree.body))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            imports_it = any(n == "trialpress_synth" or n.startswith("trialpress_synth.") for n in names)
+            if imports_it and (path.name != "cli.py" or id(node) in top_level):
+                bad.append(f"{path.relative_to(engine)}:{node.lineno}")
+    assert not bad, bad
+
+
+def test_deviation_and_wald_deviation() -> None:
+    assert common.deviation(1.5765, "1.58") == pytest.approx(0.7)
+    assert common.deviation(0.0614, ".061") == pytest.approx(0.8)
+    assert common.deviation(5e-5, "< .001") == pytest.approx(0.05)
+    assert common.deviation(float("nan"), "1.58") == np.inf
+    z = 1.959963984540054
+    b, se = np.log(1.3786), 0.1717
+    want = max(common.deviation(np.exp(b), "1.38"), common.deviation(np.exp(b - z * se), "0.98"),
+               common.deviation(np.exp(b + z * se), "1.93"))
+    got = common.wald_deviation(np.array([b]), np.array([se]), {"hr": "1.38", "lower": "0.98", "upper": "1.93",
+                                                               "p": "< 1"})
+    assert got[0] == pytest.approx(want)
+
+
+def test_choose_moves_finds_the_fewest() -> None:
+    """Toy problem: each option adds to log HR and SE; the fewest options reaching the printed window win."""
+    effects = {0: (0.03, 0.003), 1: (0.022, 0.0034), 2: (-0.01, 0.001), 3: (0.2, 0.0)}
+    base = (np.log(1.50), 0.105)
+
+    def fit(chosen: list[int]) -> tuple[float, float]:
+        return base[0] + sum(effects[c][0] for c in chosen), base[1] + sum(effects[c][1] for c in chosen)
+
+    printed = {"hr": "1.58", "lower": "1.27", "upper": "1.97", "p": "< .001"}
+
+    def exact(chosen: list[int]) -> float:
+        return float(common.wald_deviation(*map(np.array, fit(chosen)), printed))
+
+    chosen = common.choose_moves(fit, exact, list(effects), int, printed, 4)
+    assert chosen is not None and exact(chosen) < common.DIGITS_ACCEPT
+    assert chosen == [0, 1]   # HR 1.58 (1.27-1.97); no single option and no other pair prints so
+    assert common.choose_moves(fit, exact, [3, 2], int, printed, 4) is None
 
 
 def test_rng_streams_are_stable_and_independent() -> None:

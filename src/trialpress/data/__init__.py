@@ -1,1 +1,1 @@
-"""ADaM readers, typing, and the synthetic-data generators of the bundled studies."""
+"""ADaM readers, typing, the data coding and the plan's requirements of each dataset."""

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialpress.data.synth._common import (
+from trialpress_synth._common import (
     AETerm,
     add_days,
     bisect_increasing,

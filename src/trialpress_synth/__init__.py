@@ -1,8 +1,13 @@
-"""Calibrated synthetic ADaM studies bundled with trialpress.
+"""Generators of the calibrated synthetic ADaM studies bundled with trialpress (``data/<study>/``).
+
+A separate package beside the engine: it uses the engine (its Kaplan–Meier and Cox estimators, its
+number formatting) to calibrate the data to what the engine reports, and the engine never imports it
+(the ``trialpress synth`` command loads it on demand).
 
 ``GENERATORS`` maps a study name to ``generate(seed) -> {"ADSL": ..., "ADTTE": ..., ...}``;
 :func:`write_study` writes a study's datasets as deterministic CSV files (same seed, same
-bytes). Regenerate the bundled data with ``trialpress synth <name>``.
+bytes). Regenerate the bundled data with ``trialpress synth <name>`` or
+``python -m trialpress_synth <name>``.
 """
 
 from __future__ import annotations
@@ -12,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from trialpress.data.synth import blinatumomab, velotrepin
-from trialpress.data.synth._common import write_datasets
+from trialpress_synth import blinatumomab, velotrepin
+from trialpress_synth._common import write_datasets
 
-__all__ = ["DEFAULT_SEEDS", "GENERATORS", "KEYS", "generate", "write_study"]
+__all__ = ["DEFAULT_SEEDS", "GENERATORS", "KEYS", "generate", "write_frames", "write_study"]
 
 Generator = Callable[[int], dict[str, pd.DataFrame]]
 
@@ -58,6 +63,11 @@ def write_study(name: str, folder: Path, seed: int | None = None) -> list[Path]:
     dates as ``YYYY-MM-DD``, missing values as empty fields. Returns the written paths,
     sorted by dataset name.
     """
-    datasets = generate(name, seed)
+    return write_frames(name, generate(name, seed), folder)
+
+
+def write_frames(name: str, datasets: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
+    """Write generated ``datasets`` of study ``name`` exactly as :func:`write_study` does."""
+    _check_name(name)
     ordered = {ds: df[_COLUMNS[name][ds]] for ds, df in datasets.items()}
     return write_datasets(ordered, Path(folder), KEYS[name])

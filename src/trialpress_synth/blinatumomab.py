@@ -23,7 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialpress.data.synth._common import (
+from trialpress.report.formatting import fixed, pvalue
+from trialpress_synth._common import (
+    DAYS_PER_MONTH,
+    DIGITS_ACCEPT,
     AETerm,
     CoxResult,
     CureWeibull,
@@ -34,12 +37,16 @@ from trialpress.data.synth._common import (
     calibrate_two_groups,
     censor,
     choose,
+    choose_moves,
     cox_binary,
+    deviation,
     draw_ae_events,
     km_median,
     km_median_margin,
     months,
     norm_rank,
+    nudge_earlier_to_median,
+    nudge_to_median,
     rng_for,
     stratified_uniforms,
     top_k,
@@ -50,10 +57,13 @@ __all__ = [
     "DEFAULT_SEED",
     "KEYS",
     "NAME",
+    "PRINTED",
     "STUDIES",
     "TARGETS",
     "check_calibration",
     "generate",
+    "generate_with_log",
+    "printed",
     "prior_hsct_effect",
 ]
 
@@ -73,9 +83,22 @@ TARGETS: dict[str, Any] = {
     "mrd_response": {"FIRST": 68, "LATER": 118},
     "allo_hsct": {"FIRST": 60, "LATER": 88},
     "allo_hsct_ccr": {"FIRST": 33, "LATER": 52},
-    "os": {"median": {"FIRST": 10.4, "LATER": 5.7}, "hr": 1.58, "ci": (1.26, 1.97)},
+    "os": {"median": {"FIRST": 10.4, "LATER": 5.7}, "hr": 1.58, "ci": (1.26, 1.97), "p": "< .001"},
     "rfs": {"median": {"FIRST": 10.1, "LATER": 7.3}, "hr": 1.38, "ci": (0.98, 1.93), "p": 0.061},
 }
+
+
+
+def _printed_targets(tgt: dict[str, Any]) -> dict[str, Any]:
+    p = tgt["p"] if isinstance(tgt["p"], str) else pvalue(tgt["p"])
+    return {"median": {g: fixed(v, 1) for g, v in tgt["median"].items()}, "hr": fixed(tgt["hr"], 2),
+            "lower": fixed(tgt["ci"][0], 2), "upper": fixed(tgt["ci"][1], 2), "p": p}
+
+
+# The abstract's numbers as it prints them (medians to 1 decimal, HR and CI to 2, P as '.061' / '< .001'),
+# which the engine's report must print digit for digit (see _published_digits).
+PRINTED: dict[str, dict[str, Any]] = {"OS": _printed_targets(TARGETS["os"]), "RFS": _printed_targets(TARGETS["rfs"])}
+MAX_DIGIT_MOVES = 12   # bound on the subjects the last step may change, per endpoint
 
 # Acceptance used inside the generator: tighter than the tolerances promised to users
 # (medians ±0.2 months, HR ±0.03, CI bounds ±0.04, RFS P ±0.01).
@@ -279,17 +302,26 @@ def generate(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
     Deterministic: the same seed gives equal frames. Tries sub-seeds ``0, 1, ...`` until
     every calibration target is met (raises ``RuntimeError`` after ``MAX_ATTEMPTS``).
     """
+    return generate_with_log(seed)[0]
+
+
+def generate_with_log(seed: int = DEFAULT_SEED) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """:func:`generate`, and what it did: the accepted sub-seed (``attempt``) and the subjects (USUBJID)
+    whose event times the last step changed to print the published digits (``digit_moves``)."""
     for attempt in range(MAX_ATTEMPTS):
         result = _attempt(int(seed), attempt)
         if result is not None:
-            return result
+            sim, datasets = result
+            ids = sim.base["USUBJID"].to_numpy()
+            moves = {what: [str(ids[j]) for j in ix] for what, ix in sim.digit_moves.items()}
+            return datasets, {"seed": int(seed), "attempt": attempt, "digit_moves": moves}
     raise RuntimeError(f"{NAME}: calibration failed for seed {seed} after {MAX_ATTEMPTS} sub-seeds")
 
 
 def check_calibration(adsl: pd.DataFrame, adtte: pd.DataFrame) -> dict[str, Any]:
     """The calibrated statistics measured on finished datasets: per endpoint (OS, RFS) the
-    subjects and events per group, KM medians (lifelines convention) and the Cox fit of
-    LATER vs FIRST (Efron ties, Wald CI)."""
+    subjects and events per group, KM medians and the Cox fit of LATER vs FIRST (Efron ties, Wald CI and
+    P), all by the analysis engine (trialpress.analysis.survival)."""
     grp = adsl.set_index("USUBJID")["SALVGRP"]
     out: dict[str, Any] = {}
     for pc in ("OS", "RFS"):
@@ -343,6 +375,25 @@ def calibration_ok(measured: dict[str, Any]) -> bool:
     return bool(ok)
 
 
+def printed(measured: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The numbers of :func:`check_calibration` output as the report prints them (``PRINTED`` layout)."""
+    out: dict[str, dict[str, Any]] = {}
+    for pc in ("OS", "RFS"):
+        m = measured[pc]
+        out[pc] = {"median": {g: fixed(m["median"][g], 1) for g in GROUPS}, "hr": fixed(m["hr"], 2),
+                   "lower": fixed(m["lower"], 2), "upper": fixed(m["upper"], 2), "p": pvalue(m["p"])}
+    return out
+
+
+def digits_ok(measured: dict[str, Any]) -> bool:
+    """Whether every OS and RFS number prints as published, each clear of its rounding boundary."""
+    if printed(measured) != PRINTED:
+        return False
+    return all(deviation(measured[pc][k], PRINTED[pc][k]) < DIGITS_ACCEPT for pc in PRINTED
+               for k in ("hr", "lower", "upper", "p")) and all(
+        deviation(measured[pc]["median"][g], PRINTED[pc]["median"][g]) < DIGITS_ACCEPT for pc in PRINTED for g in GROUPS)
+
+
 # ========================================================================= pipeline
 class _Sim:
     """The arrays of one generation attempt, filled step by step (one entry per subject, in
@@ -352,7 +403,8 @@ class _Sim:
     Set by the steps: ``death`` (OS), ``responder``, ``rsp``, ``rsp_cycle``, ``bestrsp``,
     ``assess`` (response), ``relapse``, ``nalt`` (relapse), ``prhsct``, ``hsct_cr``, ``hsct``,
     ``hsct_cr_cycles`` (transplant in remission), ``last_dose``, ``cycles``, ``ae_disc``
-    (treatment), ``hsct_any`` (other transplants), ``mrd``.
+    (treatment), ``hsct_any`` (other transplants), ``mrd``; the last step (printed digits) may change
+    ``death``, ``relapse`` and ``nalt`` and records what it changed in ``digit_moves``.
     """
 
     def __init__(self, seed: int, attempt: int, base: pd.DataFrame) -> None:
@@ -361,6 +413,7 @@ class _Sim:
         self.group = base["SALVGRP"].to_numpy()
         self.fu = base["_fu_off"].to_numpy()  # last contact: cut-off, or lost to follow-up
         self.score = base["_score"].to_numpy()
+        self.digit_moves: dict[str, list[int]] = {}
 
     def rng(self, step: str) -> np.random.Generator:
         return rng_for(self.seed, step, self.attempt)
@@ -370,19 +423,23 @@ class _Sim:
         return {g: np.nonzero(m & (self.group == g))[0] for g in GROUPS}
 
 
-def _attempt(seed: int, attempt: int) -> dict[str, pd.DataFrame] | None:
+def _attempt(seed: int, attempt: int, digits: bool = True) -> tuple[_Sim, dict[str, pd.DataFrame]] | None:
+    """One sub-seed: the steps, then the final guard. ``digits=False`` leaves out the last step (printed
+    digits) and its check: the data as the calibration alone makes them (for tests)."""
     sim = _Sim(seed, attempt, _baseline(seed, attempt))
     steps = (_overall_survival, _response, _relapse, _prior_hsct, _transplant_in_remission, _treatment,
-             _transplant_other, _mrd)
+             _transplant_other, _mrd) + ((_published_digits,) if digits else ())
     for step in steps:
         if step(sim) is False:
             return None
     adsl, adtte = _adsl(sim), _adtte(sim)
-    # final guard on the finished datasets (the estimators the calibration used)
-    if not (calibration_ok(check_calibration(adsl, adtte)) and prior_hsct_ok(prior_hsct_effect(adsl, adtte))):
+    # final guard on the finished datasets (the engine's estimators, as the calibration used them)
+    measured = check_calibration(adsl, adtte)
+    if not (calibration_ok(measured) and (digits_ok(measured) or not digits)
+            and prior_hsct_ok(prior_hsct_effect(adsl, adtte))):
         return None
     out = {"ADSL": adsl, "ADTTE": adtte, "ADRS": _adrs(sim), "ADAE": _adae(sim)}
-    return {k: v.sort_values(KEYS[k], kind="stable").reset_index(drop=True) for k, v in out.items()}
+    return sim, {k: v.sort_values(KEYS[k], kind="stable").reset_index(drop=True) for k, v in out.items()}
 
 
 # ------------------------------------------------------------------------- baseline
@@ -714,6 +771,215 @@ def _mrd(sim: _Sim) -> bool:
     return True
 
 
+# ------------------------------------------------------------------- printed digits
+def _published_digits(sim: _Sim) -> bool:
+    """Last step: the abstract's OS and RFS numbers, digit for digit (``PRINTED``).
+
+    The calibration above hits the targets within tolerances; printing them needs a little more (an upper
+    CI bound of 1.959 prints 1.96, not the published 1.97). This step changes a few event times, each
+    chosen so that no other record depends on it (no AE window, response date or transplant moves):
+
+    1. a KM median that does not print as published is nudged: the event at which S(t) first reaches
+       0.5 moves later, to the published value (:func:`nudge_to_median`; OS: a death, RFS: a relapse);
+    2. OS: some deaths after the group's median are moved past the subject's last contact (the subject
+       is alive at the cut-off, or censored when lost to follow-up); only deaths more than 37 days after
+       the last dose (outside the AE window and its 'died within 7 days' rule), after the second marrow
+       assessment and not ending a remission (not an RFS event) may move;
+    3. RFS: for some RFS events after the group's median, another anti-leukaemic therapy in remission
+       starts before the event (RFS is censored at it; a later relapse is still recorded): after the
+       median, > 30 days after the last dose, >= 45 days into remission, >= 7 days before the event;
+       three start days are offered per subject (the earliest, the latest and the middle one).
+
+    Events after the median leave the medians as they are; each one removed widens the CI and moves the
+    HR up (a first-salvage event) or down (later salvage). The fewest such changes that make every
+    number print as published are found by :func:`choose_moves` (each change's effect on the log HR and
+    its SE is measured once with the engine's Cox model, combinations are searched with the effects
+    added up, and the candidates are checked exactly with the engine's KM and Cox). Only if no set of
+    removals works are events also added (which narrow the CI): OS, a death after the group's median
+    and before the last contact of a subject alive then (not one in a remission that RFS follows);
+    RFS, a relapse after the median of a responder in remission at the last contact (not transplanted,
+    after the last dose). Returns False (next sub-seed) if nothing works within ``MAX_DIGIT_MOVES``
+    changes per endpoint.
+    """
+    return _os_digits(sim) and _rfs_digits(sim)
+
+
+def _log_hr(t: np.ndarray, e: np.ndarray, later: np.ndarray) -> tuple[float, float]:
+    """Log HR (LATER vs FIRST) and its SE, by the engine's Cox model."""
+    fit = cox_binary(t, e, later)
+    return float(np.log(fit.hr)), fit.se
+
+
+def _digits_deviation(t: np.ndarray, e: np.ndarray, later: np.ndarray, target: dict[str, Any]) -> float:
+    """The largest deviation (half-units of the last printed digit) of the medians, HR, CI and P from
+    ``target``, by the engine's KM and Cox."""
+    dev = [deviation(km_median(t[later == (g == "LATER")], e[later == (g == "LATER")]), target["median"][g])
+           for g in GROUPS]
+    fit = cox_binary(t, e, later)
+    return max(*dev, *(deviation(getattr(fit, k), target[k]) for k in ("hr", "lower", "upper", "p")))
+
+
+def _nudged_median(t: np.ndarray, e: np.ndarray, earliest: np.ndarray, latest: np.ndarray,
+                   printed_median: str) -> tuple[int, float] | None:
+    """``None`` if the median already prints as published, else the nudge that makes it do so: one event
+    moved later (median too short) or earlier (too long), as (position, new months); (-1, nan) if none."""
+    median = km_median(t, e)
+    if deviation(median, printed_median) < DIGITS_ACCEPT:
+        return None
+    target, tol = float(printed_median), 0.05 * DIGITS_ACCEPT
+    nudge = (nudge_to_median(t, e, latest, target, tol) if median < target
+             else nudge_earlier_to_median(t, e, earliest, target, tol))
+    return nudge or (-1, float("nan"))
+
+
+def _first_day_after(median: float) -> int:
+    """The smallest duration in days (both ends counted) whose AVAL in months exceeds ``median``."""
+    k = int(np.floor(median * DAYS_PER_MONTH))
+    while months(np.array([k]))[0] <= median:
+        k += 1
+    return k
+
+
+def _three_days(lo: float, hi: float) -> list[int]:
+    """The days offered for a move in ``[lo, hi]``: the latest, the middle and the earliest."""
+    return sorted({int(hi), int((lo + hi) // 2), int(lo)}, reverse=True)
+
+
+def _choose(fit: Any, exact: Any, removals: list[Any], additions: list[Any], subject: Any,
+            target: dict[str, Any]) -> list[Any] | None:
+    """:func:`choose_moves` among the removals of events first, then (if that fails) with additions too."""
+    chosen = choose_moves(fit, exact, removals, subject, target, MAX_DIGIT_MOVES)
+    if chosen is None and additions:
+        chosen = choose_moves(fit, exact, removals + additions, subject, target, MAX_DIGIT_MOVES)
+    return chosen
+
+
+def _os_digits(sim: _Sim) -> bool:
+    later = sim.group == "LATER"
+    target = PRINTED["OS"]
+    death = sim.death.copy()
+    observed = death <= sim.fu
+    rfs_end, rfs_event = _rfs_end(sim.responder, sim.relapse, sim.death, sim.fu, sim.nalt)
+    ends_remission = rfs_event & (sim.death <= sim.relapse) & (sim.death < sim.nalt)
+    in_remission_at_last_contact = sim.responder & ~rfs_event & (rfs_end == sim.fu)
+    # a death may be placed from this day on: after the AE window (last dose + 30 days, + 7 for 'died soon'),
+    # the second marrow assessment, 30 days into remission, 7 days after a relapse, 14 after a transplant,
+    # after a new therapy
+    after_day = np.fmax.reduce([sim.last_dose + 38.0, sim.assess[:, 1] + 1.0, np.nan_to_num(sim.rsp, nan=-1) + 31,
+                                np.where(sim.relapse <= sim.fu, sim.relapse + 7, -1),
+                                np.nan_to_num(sim.hsct, nan=-1) + 14, np.where(np.isfinite(sim.nalt), sim.nalt + 1, -1)])
+    # deaths that may move: from that day on, and not ending a remission (RFS would change)
+    free = observed & (death >= after_day) & ~ends_remission
+    # subjects alive at their last contact who may die before it: not in a remission that RFS follows
+    may_die = ~observed & ~in_remission_at_last_contact & (after_day <= sim.fu)
+
+    def tte(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return months(np.fmin(d, sim.fu) + 1), d <= sim.fu
+
+    earliest = np.where(free, months(after_day + 1), np.inf)
+    latest = np.where(free, months(sim.fu + 1), -np.inf)
+    for g, ix in sim.index().items():
+        t, e = tte(death)
+        nudge = _nudged_median(t[ix], e[ix], earliest[ix], latest[ix], target["median"][g])
+        if nudge is not None:
+            if nudge[0] < 0:
+                return False
+            death[ix[nudge[0]]] = round(nudge[1] * DAYS_PER_MONTH) - 1
+    t, e = tte(death)
+    first_after = {g: _first_day_after(km_median(t[ix], e[ix])) for g, ix in sim.index().items()}
+    after_median = np.array([first_after[g] - 1 for g in sim.group], dtype=float)   # as a death offset
+    removals: list[tuple[int, float]] = [(int(j), np.inf) for j in np.nonzero(free & (death >= after_median))[0]]
+    additions: list[tuple[int, float]] = []
+    for j in np.nonzero(may_die)[0]:
+        lo = max(after_day[j], after_median[j])
+        if lo <= sim.fu[j]:
+            additions += [(int(j), float(day)) for day in _three_days(lo, sim.fu[j])]
+
+    def data(chosen: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        d = death.copy()
+        for j, day in chosen:
+            d[j] = day
+        return (*tte(d), later)
+
+    chosen = _choose(lambda c: _log_hr(*data(c)), lambda c: _digits_deviation(*data(c), target), removals, additions,
+                     lambda m: m[0], target)
+    if chosen is None:
+        return False
+    sim.digit_moves["OS death nudged"] = [int(j) for j in np.nonzero(np.isfinite(death) & (death != sim.death))[0]]
+    for j, day in chosen:
+        death[j] = day
+    sim.digit_moves["OS death after last contact"] = sorted(j for j, day in chosen if not np.isfinite(day))
+    sim.digit_moves["OS death before last contact"] = sorted(j for j, day in chosen if np.isfinite(day))
+    sim.death = death
+    return True
+
+
+def _rfs_digits(sim: _Sim) -> bool:
+    r = sim.responder
+    later = (sim.group == "LATER")[r]
+    rsp = np.nan_to_num(sim.rsp, nan=0.0)
+    target = PRINTED["RFS"]
+    relapse, nalt = sim.relapse.copy(), sim.nalt.copy()
+
+    def tte(rel: np.ndarray, na: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        end, event = _rfs_end(r, rel, sim.death, sim.fu, na)
+        return months(end - rsp + 1), event
+
+    transplanted = np.isfinite(sim.hsct)
+    for g, ix in sim.index(r).items():
+        t, e = tte(relapse, nalt)
+        # an observed relapse (not of a transplanted subject) may move later, up to 7 days before death,
+        # last contact or a new therapy, or earlier, to 14 days into remission and after the last dose
+        limit = np.fmin.reduce([sim.death - 7, sim.fu, nalt - 1])
+        movable = e & (relapse <= sim.death) & ~transplanted
+        earliest = np.where(movable, months(np.fmax(rsp + 14, sim.last_dose + 2.0) - rsp + 1), np.inf)
+        nudge = _nudged_median(t[ix], e[ix], earliest[ix], np.where(movable, months(limit - rsp + 1), -np.inf)[ix],
+                               target["median"][g])
+        if nudge is not None:
+            if nudge[0] < 0:
+                return False
+            j = ix[nudge[0]]
+            relapse[j] = rsp[j] + round(nudge[1] * DAYS_PER_MONTH) - 1
+    t, e = tte(relapse, nalt)
+    first_after = {g: _first_day_after(km_median(t[ix], e[ix])) for g, ix in sim.index(r).items()}
+    after_median = rsp + np.array([first_after.get(g, 0) - 1 for g in sim.group], dtype=float)   # as an offset
+    event_off = np.fmin(relapse, sim.death)
+    removals: list[tuple[str, int, int]] = []
+    additions: list[tuple[str, int, int]] = []
+    # an RFS event after the median is censored: another therapy in remission starts before it, after the
+    # median, > 30 days after the last dose, >= 45 days into remission and >= 7 days before the event
+    for j in np.nonzero(e & ~sim.hsct_cr & ~np.isfinite(nalt))[0]:
+        lo, hi = max(after_median[j], sim.last_dose[j] + 31, rsp[j] + 45), event_off[j] - 7
+        if lo <= hi:
+            removals += [("nalt", int(j), day) for day in _three_days(lo, hi)]
+    # a responder in remission at the last contact (not transplanted) relapses after the median, >= 14 days
+    # into remission, after the last dose and before the last contact
+    for j in np.nonzero(r & ~e & (relapse > sim.fu) & ~(nalt <= sim.fu) & ~transplanted)[0]:
+        lo, hi = max(after_median[j], rsp[j] + 14, sim.last_dose[j] + 2), min(sim.fu[j], sim.death[j] - 7)
+        if lo <= hi:
+            additions += [("relapse", int(j), day) for day in _three_days(lo, hi)]
+
+    def apply(chosen: list[tuple[str, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        rel, na = relapse.copy(), nalt.copy()
+        for what, j, day in chosen:
+            (na if what == "nalt" else rel)[j] = day
+        return rel, na
+
+    def data(chosen: list[tuple[str, int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        t, e = tte(*apply(chosen))
+        return t[r], e[r], later
+
+    chosen = _choose(lambda c: _log_hr(*data(c)), lambda c: _digits_deviation(*data(c), target), removals, additions,
+                     lambda m: m[1], target)
+    if chosen is None:
+        return False
+    sim.digit_moves["RFS relapse nudged"] = [int(j) for j in np.nonzero(relapse != sim.relapse)[0]]
+    sim.digit_moves["RFS new therapy in remission"] = sorted(j for what, j, _ in chosen if what == "nalt")
+    sim.digit_moves["RFS relapse added"] = sorted(j for what, j, _ in chosen if what == "relapse")
+    sim.relapse, sim.nalt = apply(chosen)
+    return True
+
+
 # ------------------------------------------------------------------------- datasets
 def _dates(start: pd.Series, offsets: np.ndarray) -> pd.Series:
     """``start + offset`` days; non-finite offsets give NaT."""
@@ -784,6 +1050,15 @@ def _tte_rows(base: pd.DataFrame, mask: np.ndarray, paramcd: str, start_off: np.
     })
 
 
+def _rfs_end(responder: np.ndarray, relapse: np.ndarray, death: np.ndarray, fu: np.ndarray,
+             nalt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RFS end (offset) and event: relapse or death, censored at last contact or a new therapy in remission."""
+    event_off = np.fmin(relapse, death)
+    cens_off = np.fmin(fu, nalt)
+    event = responder & (event_off <= cens_off)
+    return np.where(event, event_off, cens_off), event
+
+
 def _adtte(sim: _Sim) -> pd.DataFrame:
     base, n = sim.base, sim.n
     died = sim.death <= sim.fu
@@ -793,10 +1068,7 @@ def _adtte(sim: _Sim) -> pd.DataFrame:
     zero = np.zeros(n)
     rows = [_tte_rows(base, np.ones(n, bool), "OS", zero, os_end, died, np.full(n, "DEATH"), os_reason)]
     # RFS: from remission to relapse or death; censored at last contact or a new therapy in remission
-    rfs_event_off = np.fmin(sim.relapse, sim.death)
-    rfs_cens_off = np.fmin(sim.fu, sim.nalt)
-    rfs_event = sim.responder & (rfs_event_off <= rfs_cens_off)
-    rfs_end = np.where(rfs_event, rfs_event_off, rfs_cens_off)
+    rfs_end, rfs_event = _rfs_end(sim.responder, sim.relapse, sim.death, sim.fu, sim.nalt)
     rfs_desc = np.where(sim.relapse <= sim.death, "RELAPSE", "DEATH")
     rfs_reason = np.where(sim.nalt <= sim.fu, "NEW ANTI-LEUKAEMIC THERAPY", os_reason)
     rows.append(_tte_rows(base, sim.responder, "RFS", sim.rsp, rfs_end, rfs_event, rfs_desc, rfs_reason))

@@ -12,25 +12,30 @@ Time conventions used by all generators
   start date lasts 1 day). ADTTE ``AVAL`` in months is ``days / 30.4375``
   rounded to 4 decimals (:func:`months`).
 
-The survival helpers :func:`km_median` and :func:`cox_binary` reproduce
-lifelines' ``KaplanMeierFitter().median_survival_time_`` and ``CoxPHFitter``
-(Efron ties, Wald CI) for the two-group case; generators use them inside their
-calibration loops because they are ~100x faster than fitting lifelines models.
+The survival measures :func:`km_median` and :func:`cox_binary` are thin adapters over the analysis
+engine (``trialpress.analysis.survival.kaplan_meier``, ``km_quantile``, ``cox``): the generators
+calibrate against exactly the numbers the engine reports. This package imports the engine; the
+engine never imports it.
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from trialpress.analysis.survival import cox, kaplan_meier, km_quantile
+
 __all__ = [
     "DAYS_PER_MONTH",
+    "DIGITS_ACCEPT",
     "AETerm",
     "Bisection",
     "CoxResult",
@@ -45,16 +50,20 @@ __all__ = [
     "calibrate_two_groups",
     "censor",
     "choose",
+    "choose_moves",
     "cox_binary",
+    "deviation",
     "draw_ae_events",
     "km_median",
     "km_median_margin",
     "months",
     "norm_rank",
+    "nudge_earlier_to_median",
     "nudge_to_median",
     "rng_for",
     "stratified_uniforms",
     "top_k",
+    "wald_deviation",
     "write_datasets",
 ]
 
@@ -75,10 +84,14 @@ def rng_for(seed: int, *keys: str | int) -> np.random.Generator:
 
 # --------------------------------------------------------------------- dates, units
 def add_days(dates: pd.Series | np.ndarray, days: np.ndarray | pd.Series | int) -> pd.Series:
-    """``dates + days`` (days may be NaN → NaT), as a datetime64 Series."""
+    """``dates + days`` (days may be NaN or infinite → NaT), as a datetime64 Series."""
     dates = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
-    offset = pd.to_timedelta(pd.Series(np.asarray(days, dtype=float)), unit="D")
-    return (dates + offset).reset_index(drop=True)
+    d = np.broadcast_to(np.asarray(days, dtype=float), (len(dates),))
+    known = np.isfinite(d)
+    # NaN never reaches pandas' unit conversion (it may warn about the garbage it computes for them)
+    out = dates + pd.to_timedelta(pd.Series(np.where(known, d, 0.0)), unit="D")
+    out[~known] = pd.NaT
+    return out.reset_index(drop=True)
 
 
 def censor(event_offset: np.ndarray, last_contact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -223,39 +236,28 @@ def balanced_flag(rng: np.random.Generator, sort_key: np.ndarray, k: int) -> np.
 
 
 # ------------------------------------------------------------------ estimators
+# The generators measure their data with the analysis engine's own estimators (trialpress.analysis.survival),
+# so the calibration targets exactly what `trialpress analyze` reports; nothing here re-implements them.
 def km_median(time: np.ndarray, event: np.ndarray) -> float:
-    """Kaplan–Meier median as lifelines computes it: the first time with S(t) <= 0.5 (inf if none)."""
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=bool)
-    uniq, inv = np.unique(time, return_inverse=True)
-    deaths = np.bincount(inv, weights=event, minlength=len(uniq))
-    removed = np.bincount(inv, minlength=len(uniq))
-    at_risk = len(time) - np.concatenate([[0], np.cumsum(removed)[:-1]])
-    with np.errstate(divide="ignore"):
-        surv = np.exp(np.cumsum(np.log(1.0 - deaths / at_risk)))
-    hit = np.nonzero(surv <= 0.5)[0]
-    return float(uniq[hit[0]]) if len(hit) else float("inf")
+    """The engine's Kaplan–Meier median (:func:`km_quantile` of :func:`kaplan_meier`); ``inf`` if not reached."""
+    est = km_quantile(kaplan_meier(np.asarray(time, dtype=float), np.asarray(event, dtype=bool)), 0.5).value
+    return float("inf") if math.isnan(est) else float(est)
 
 
 def km_median_margin(time: np.ndarray, event: np.ndarray) -> float:
-    """Distance of the KM curve from 0.5 on both sides of its median step.
+    """Distance of the engine's KM curve from 0.5 at its closest step.
 
-    A tiny margin means S(t) == 0.5 on an interval, where SAS (midpoint) and lifelines
-    (left end) disagree; generators reject such data.
+    A tiny margin means S(t) == 0.5 on an interval, where conventions disagree (R and the engine take the
+    midpoint of the flat stretch, SAS and lifelines other points); generators reject such data.
     """
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=bool)
-    uniq, inv = np.unique(time, return_inverse=True)
-    deaths = np.bincount(inv, weights=event, minlength=len(uniq))
-    removed = np.bincount(inv, minlength=len(uniq))
-    at_risk = len(time) - np.concatenate([[0], np.cumsum(removed)[:-1]])
-    with np.errstate(divide="ignore"):
-        surv = np.exp(np.cumsum(np.log(1.0 - deaths / at_risk)))
-    return float(np.min(np.abs(surv - 0.5)))
+    curve = kaplan_meier(np.asarray(time, dtype=float), np.asarray(event, dtype=bool))
+    return float(np.min(np.abs(curve.surv - 0.5))) if curve.n else float("inf")
 
 
 @dataclass(frozen=True)
 class CoxResult:
+    """The group term of a one-covariate Cox fit by the engine."""
+
     hr: float
     se: float  # SE of log HR
     lower: float
@@ -266,50 +268,13 @@ class CoxResult:
         return {"hr": self.hr, "se": self.se, "lower": self.lower, "upper": self.upper, "p": self.p}
 
 
-def cox_binary(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> CoxResult:
-    """Cox model with one binary covariate, Efron ties, Wald 95% CI and P (as lifelines' CoxPHFitter)."""
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=bool)
-    x = np.asarray(x, dtype=float)
-    uniq, inv = np.unique(time, return_inverse=True)
-    m = len(uniq)
-    n1_at = np.bincount(inv, weights=x, minlength=m)
-    n_at = np.bincount(inv, minlength=m).astype(float)
-    n1_risk = n1_at[::-1].cumsum()[::-1]
-    n0_risk = (n_at - n1_at)[::-1].cumsum()[::-1]
-    d1 = np.bincount(inv, weights=event * x, minlength=m)
-    d = np.bincount(inv, weights=event, minlength=m)
-    d0 = d - d1
-    keep = d > 0
-    n1_risk, n0_risk, d1, d0, d = n1_risk[keep], n0_risk[keep], d1[keep], d0[keep], d[keep]
-    # expand the Efron sums: one row per (event time, l = 0..d-1)
-    rep = np.repeat(np.arange(len(d)), d.astype(int))
-    frac = np.concatenate([np.arange(k) / k for k in d.astype(int)]) if len(d) else np.zeros(0)
-    beta = 0.0
-    for _ in range(50):
-        eb = np.exp(beta)
-        a = (n0_risk + n1_risk * eb)[rep] - frac * (d0 + d1 * eb)[rep]
-        b = (n1_risk * eb)[rep] - frac * (d1 * eb)[rep]
-        ratio = b / a
-        score = d1.sum() - ratio.sum()
-        info = (ratio - ratio**2).sum()
-        step = score / info
-        beta += step
-        if abs(step) < 1e-12:
-            break
-    eb = np.exp(beta)
-    a = (n0_risk + n1_risk * eb)[rep] - frac * (d0 + d1 * eb)[rep]
-    b = (n1_risk * eb)[rep] - frac * (d1 * eb)[rep]
-    ratio = b / a
-    se = float(1.0 / np.sqrt((ratio - ratio**2).sum()))
-    z = stats.norm.ppf(0.975)
-    return CoxResult(
-        hr=float(np.exp(beta)),
-        se=se,
-        lower=float(np.exp(beta - z * se)),
-        upper=float(np.exp(beta + z * se)),
-        p=float(2 * stats.norm.sf(abs(beta / se))),
-    )
+def cox_binary(time: np.ndarray, event: np.ndarray, x: np.ndarray, ties: str = "efron") -> CoxResult:
+    """The engine's Cox model (:func:`trialpress.analysis.survival.cox`) with one 0/1 covariate: HR of
+    ``x = 1`` vs ``x = 0``, Wald 95% CI and Wald P, Efron ties (the bundled plans' convention)."""
+    frame = pd.DataFrame({"time": np.asarray(time, dtype=float), "event": np.asarray(event, dtype=bool).astype(int),
+                          "x": np.asarray(x, dtype=float)})
+    term = cox(frame, "time", "event", ["x"], ties=ties).terms["x"]
+    return CoxResult(hr=term.hr.value, se=term.se, lower=term.hr.lower, upper=term.hr.upper, p=term.p)
 
 
 # ------------------------------------------------------------------ calibration
@@ -382,6 +347,132 @@ def nudge_to_median(
         return None
     for i in np.nonzero(event & (time == med))[0][::-1]:
         if latest[i] < new_t:
+            continue
+        trial = time.copy()
+        trial[i] = new_t
+        if abs(km_median(trial, event) - target) <= tol and km_median_margin(trial, event) > 1e-6:
+            return int(i), new_t
+    return None
+
+
+# ------------------------------------------------------------- printed digits
+#: A calibrated number is accepted when it is at least this far inside its rounding interval
+#: (deviation < 0.999 half-units of the last printed digit), so that no platform's last-bit
+#: difference can flip a printed digit.
+DIGITS_ACCEPT = 0.999
+
+
+def deviation(value: Any, printed: str) -> Any:
+    """How far ``value`` (a number or an array) is from being printed as ``printed``, in half-units of
+    its last digit.
+
+    Below 1 the report prints ``value`` as ``printed`` (it rounds half away from zero,
+    ``trialpress.report.formatting.fixed``). For a bound such as ``"< .001"`` it is
+    ``value / bound`` (below 1: printed as the bound). NaN counts as infinitely far.
+    """
+    s = printed.strip()
+    x = np.asarray(value, dtype=float)
+    if s.startswith("<"):
+        out = x / float(s[1:].strip())
+    else:
+        decimals = len(s.split(".")[1]) if "." in s else 0
+        out = np.abs(x - float(s)) / (0.5 * 10.0**-decimals)
+    out = np.where(np.isnan(out), np.inf, out)
+    return float(out) if out.ndim == 0 else out
+
+
+def wald_deviation(log_hr: np.ndarray, se: np.ndarray, printed: Mapping[str, str]) -> np.ndarray:
+    """:func:`deviation` of the HR, its Wald 95% CI and Wald P implied by ``log_hr`` and its ``se``, from the
+    printed ``{"hr", "lower", "upper", "p"}`` (the largest of the four)."""
+    z = stats.norm.ppf(0.975)
+    b, se = np.asarray(log_hr, dtype=float), np.asarray(se, dtype=float)
+    return np.maximum.reduce([deviation(np.exp(b), printed["hr"]), deviation(np.exp(b - z * se), printed["lower"]),
+                              deviation(np.exp(b + z * se), printed["upper"]),
+                              deviation(2 * stats.norm.sf(np.abs(b) / se), printed["p"])])
+
+
+Move = TypeVar("Move")
+
+
+def choose_moves(
+    fit: Callable[[list[Move]], tuple[float, float]],
+    exact: Callable[[list[Move]], float],
+    options: Sequence[Move],
+    subject: Callable[[Move], int],
+    printed: Mapping[str, str],
+    max_moves: int,
+    beam: int = 3000,
+    verify: int = 40,
+    accept: float = DIGITS_ACCEPT,
+) -> list[Move] | None:
+    """The fewest ``options`` (at most one per subject) after which the numbers print as ``printed``.
+
+    ``fit(chosen)`` fits the Cox model with the moves ``chosen`` applied and returns ``(log HR, SE of log
+    HR)``; ``exact(chosen)`` is the acceptance criterion, the largest :func:`deviation` of every printed
+    number (< ``accept``: all print as published). Each option is fitted alone once; sets of options are
+    then searched level by level (1, 2, ... moves) with their effects on log HR and SE added up: a beam of
+    the ``beam`` sets whose predicted :func:`wald_deviation` is smallest. At each level the sets predicted
+    to print as published are checked with ``exact``, best first (at most ``verify``), and the first that
+    passes is returned. Deterministic (stable orders, ties to the earlier option). ``None`` if nothing
+    passes within ``max_moves``.
+    """
+    if exact([]) < accept:
+        return []
+    b0, se0 = fit([])
+    n_opt = len(options)
+    if n_opt == 0:
+        return None
+    effect = np.array([fit([m]) for m in options], dtype=float) - np.array([b0, se0])
+    subjects = {s: i for i, s in enumerate(dict.fromkeys(subject(m) for m in options))}
+    subj = np.array([subjects[subject(m)] for m in options])
+    # a set of options is identified by the sum of fixed random 64-bit codes of its members (dedup)
+    codes = np.random.Generator(np.random.PCG64(0)).integers(0, 2**63, n_opt, dtype=np.uint64)
+    paths = np.zeros((1, 0), int)
+    keys = np.zeros(1, np.uint64)
+    used = np.zeros((1, len(subjects)), bool)
+    sums = np.zeros((1, 2))
+    for _ in range(max_moves):
+        parent = np.repeat(np.arange(len(paths)), n_opt)
+        opt = np.tile(np.arange(n_opt), len(paths))
+        fresh = ~used[parent, subj[opt]]
+        parent, opt = parent[fresh], opt[fresh]
+        key = keys[parent] + codes[opt]
+        first = np.sort(np.unique(key, return_index=True)[1])
+        parent, opt, key = parent[first], opt[first], key[first]
+        total = sums[parent] + effect[opt]
+        predicted = wald_deviation(b0 + total[:, 0], se0 + total[:, 1], printed)
+        order = np.argsort(predicted, kind="stable")
+        for k in order[:verify]:
+            if predicted[k] >= accept:
+                break
+            chosen = [options[i] for i in sorted([*paths[parent[k]], opt[k]])]
+            if exact(chosen) < accept:
+                return chosen
+        keep = order[:beam]
+        paths = np.column_stack([paths[parent[keep]], opt[keep]])
+        keys, sums = key[keep], total[keep]
+        used = used[parent[keep]]
+        used[np.arange(len(keep)), subj[opt[keep]]] = True
+    return None
+
+
+def nudge_earlier_to_median(
+    time: np.ndarray, event: np.ndarray, earliest: np.ndarray, target: float, tol: float, tries: int = 20
+) -> tuple[int, float] | None:
+    """Move one event earlier so that the KM median lands on ``target`` (the mirror of :func:`nudge_to_median`).
+
+    Used when the median lies above ``target`` with no event near it: one of the first events after
+    ``target`` (nearest first, at most ``tries``) is moved to the day closest to ``target``, if not
+    before ``earliest`` of that subject. Returns ``(position, new time in months)`` or ``None``.
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=bool)
+    new_t = round(round(target * DAYS_PER_MONTH) / DAYS_PER_MONTH, 4)
+    if km_median(time, event) <= new_t:
+        return None
+    after = np.nonzero(event & (time > new_t))[0]
+    for i in after[np.argsort(time[after], kind="stable")][:tries]:
+        if earliest[i] > new_t:
             continue
         trial = time.copy()
         trial[i] = new_t
