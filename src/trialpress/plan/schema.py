@@ -73,6 +73,7 @@ class Conventions(Strict):
     percent_decimals_small_n: int = Field(default=1, ge=0, le=2)
     estimate_decimals: int = Field(default=2, ge=0, le=4)
     time_decimals: int = Field(default=1, ge=0, le=3)
+    spelling: Literal["us", "uk"] = Field(default="us", description="Spelling variety of the document's prose.")
 
 
 class DesignFacts(Strict):

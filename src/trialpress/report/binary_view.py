@@ -34,7 +34,7 @@ class BinaryContrast:
     second_count: Count
     comparison: Comparison    # odds ratio of the comparator vs the reference
     significant: bool | None
-    favourable_group: str     # the group the significant difference favours ('' if none)
+    favourable_group: str     # the group the significant difference favors ('' if none)
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class BinarySection:
         return [c for c in self.contrasts if c.significant and c.first.value == group]
 
     def favourable_with(self, group: str) -> list[BinaryContrast]:
-        """Outcomes whose significant difference favours `group` (by each endpoint's better direction)."""
+        """Outcomes whose significant difference favors `group` (by each endpoint's better direction)."""
         return [c for c in self.contrasts if c.favourable_group == group]
 
     @property
@@ -82,7 +82,7 @@ def binary_section(cb: ContextBuilder, plan: Plan, role: str = "efficacy") -> Bi
 
 
 def binary_note(plan: Plan) -> str:
-    return ("OR, odds ratio. Percentages of the patients analysed in the group. Exact (Clopper-Pearson) 95% CIs "
+    return ("OR, odds ratio. Percentages of the patients analyzed in the group. Exact (Clopper-Pearson) 95% CIs "
             "for rates; differences in proportions with Newcombe hybrid score 95% CIs; odds ratios "
             f"({_vs(plan)}) from logistic regression with Wald 95% CI and P, unadjusted and adjusted for "
             f"{', '.join(plan.label_of(v) for v in sorted({v for b in plan.binary for v in b.adjust_for})) or 'no covariates'}.")
@@ -103,7 +103,7 @@ def binary_rows(cb: ContextBuilder, plan: Plan, endpoints: list[Binary]) -> list
         head = ep.label if not cb.subset_shown(ep.id) else f"{ep.label}, {cb.analysed_label(ep.id)}"
         rows.append((label(head, bold=True), *(Cell("") for _ in gv)))
         if cb.subset_shown(ep.id):
-            rows.append((label("Patients analysed, n", indent=1),
+            rows.append((label("Patients analyzed, n", indent=1),
                          *(_cell(cb.num(keys.analysis_set(ep.id, "n", g), "count")) for g in gv)))
         cells = []
         for g in gv:

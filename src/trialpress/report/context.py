@@ -2,7 +2,7 @@
 
 Templates receive only this context. Each number is a `Num`: its text in journal style and the ARD row it
 came from. Rendered into the .qmd it becomes a raw-HTML link to that row (invisible in the PDF), so a
-reviewer can trace every number. Every word that depends on the data (longer, significant, favours …) is
+reviewer can trace every number. Every word that depends on the data (longer, significant, favors …) is
 read from a decision row of the ARD (`results/decisions.py`), never decided here.
 """
 
@@ -201,7 +201,7 @@ class ContextBuilder:
         return next(g for g in self.groups(pop_id) if g.value == value)
 
     def analysed_groups(self, endpoint: str, pop_id: str) -> list[GroupView]:
-        """The groups with the endpoint's analysed N (e.g. patients in remission), not the population's."""
+        """The groups with the endpoint's analyzed N (e.g. patients in remission), not the population's."""
         return [GroupView(g.value, g.label, g.short, self.num(keys.analysis_set(endpoint, "n", g.value), "count"),
                           g.is_reference) for g in self.groups(pop_id)]
 
@@ -213,7 +213,7 @@ class ContextBuilder:
         return r.text if r is not None else ""
 
     def subset_shown(self, endpoint: str) -> bool:
-        """Whether the endpoint's analysed set differs from its population (an N of its own to show)."""
+        """Whether the endpoint's analyzed set differs from its population (an N of its own to show)."""
         r = self.ard.get(keys.analysis_set(endpoint, "excluded"))
         return r is not None and not fmt.is_missing(r.value) and r.value > 0
 

@@ -23,7 +23,7 @@ COVARIANCE_NAMES = {"us": "unstructured", "toeplitz": "Toeplitz", "ar1": "first-
 
 @dataclass(frozen=True)
 class ContinuousContrast:
-    first: GroupView            # the favoured group when the difference is significant, else the comparator
+    first: GroupView            # the favored group when the difference is significant, else the comparator
     second: GroupView
     first_lsmean: Num
     second_lsmean: Num
@@ -167,7 +167,7 @@ def _note(cb: ContextBuilder, ep: Continuous) -> str:
 
 
 def means_figure(cb: ContextBuilder, plan: Plan, ep: Continuous, figdir: Path, kinds: tuple[str, ...]) -> FigureView:
-    """LS means (MMRM) or means (otherwise) of the analysed value at each visit, with 95% CIs."""
+    """LS means (MMRM) or means (otherwise) of the analyzed value at each visit, with 95% CIs."""
     visits = [r.timepoint for r in cb.ard.select(endpoint=ep.id, analysis="cont_desc", statistic="n", group="",
                                                  parameter=ep.value if ep.value != "AVAL" else "AVAL")]
     use_model = ep.model == "mmrm"

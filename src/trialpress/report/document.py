@@ -67,6 +67,7 @@ def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
         "continuous": [c for c in continuous],
         "lead": _lead(plan, efficacy_views, continuous),
         "results": results,
+        "study_conventions": plan.conventions,
         "limitations": limitations(plan),
         "study": plan.study,
         "meta": meta,
@@ -103,6 +104,9 @@ def _lead(plan: Plan, tte: list[Any], continuous: list[Any]) -> dict[str, Any] |
 
 
 def write_qmd(template_dir: Path, context: dict[str, Any], path: Path) -> Path:
-    text = render_template(template_dir, "report.qmd.j2", context)
+    from trialpress.report.spelling import in_variety
+
+    text = in_variety(render_template(template_dir, "report.qmd.j2", context),
+                      context["study_conventions"].spelling)
     path.write_text(text, encoding="utf-8")
     return path

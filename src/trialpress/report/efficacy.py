@@ -29,7 +29,7 @@ def outcomes_table(cb: ContextBuilder, plan: Plan, role: str = "efficacy") -> Ta
                      f"reference: {fmt.lower_first(plan.group_labels[plan.groups.reference])}. Log-rank P compares "
                      "each group with the reference.")
     if any(cb.subset_shown(e.id) for e in [*tte, *binary]):
-        notes.append("Endpoints analysed in a subset of the population give its size per group.")
+        notes.append("Endpoints analyzed in a subset of the population give its size per group.")
     if binary:
         notes.append(binary_note(plan))
     table = Table(f"table-{role}", (header,), tuple(rows), (2.4,) + (1.6,) * len(groups))

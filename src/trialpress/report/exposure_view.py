@@ -102,6 +102,6 @@ def _doses(cb: ContextBuilder, plan: Plan, body: list[tuple[Cell, ...]], cols: l
     notes = [f"Dose intensity: {intensity[0]}."] if intensity else []
     e = plan.safety.exposure
     if doses and e is not None and e.category:
-        notes.append(f"Doses are summarised within each value of {e.category}, among the subjects with a record of "
+        notes.append(f"Doses are summarized within each value of {e.category}, among the subjects with a record of "
                      "it (n).")
     return notes

@@ -195,7 +195,7 @@ def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[st
                 rows=tuple(rows),
                 columns=("Subgroup", *(f"Events/N, {short[g]}" for g in pair), "HR (95% CI)", "P interaction"),
                 xlabel=f"Hazard ratio, {fmt.lower_first(plan.group_labels[c])} vs {fmt.lower_first(plan.group_labels[ref])}",
-                favours=(f"Favours {fmt.lower_first(short[c])}", f"Favours {fmt.lower_first(short[ref])}"))
+                favours=(f"Favors {fmt.lower_first(short[c])}", f"Favors {fmt.lower_first(short[ref])}"))
             stem = figdir / f"forest-{ep.id.lower()}-{slug(c)}"
             draw_forest(spec, stem, formats=kinds)
             n = cb.numbering.figure(f"forest-{ep.id}-{c}")

@@ -20,7 +20,7 @@ def conventions(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[s
     comps = ", ".join(lower_first(plan.group_labels[g]) for g in plan.comparators)
     lines: list[str] = _populations(plan)
     if plan.baseline:
-        lines.append("Baseline characteristics are summarised as mean (SD) and median (range) for continuous "
+        lines.append("Baseline characteristics are summarized as mean (SD) and median (range) for continuous "
                      "variables and n (%) for categorical variables, with missing values counted.")
     return (lines + _survival(plan, ard, conf, comps, ref) + _binary(plan, ard, conf, comps, ref) + _models(plan)
             + _safety(plan, ard) + safety_methods(plan, ard) + _continuous(plan, ard) + _decisions(plan, conf)
@@ -39,7 +39,7 @@ def _populations(plan: Plan) -> list[str]:
         how = (f"the responders of {next(b.label for b in plan.binary if b.id == e.subset.responders).lower()}"
                if e.subset.responders else "the subjects meeting the plan's condition" if e.subset.where
                else "the subjects with a record of the endpoint")
-        out.append(f"{e.label} is analysed in {e.subset.label} ({how}) of the {lower_first(plan.populations[e.population].label)}; "
+        out.append(f"{e.label} is analyzed in {e.subset.label} ({how}) of the {lower_first(plan.populations[e.population].label)}; "
                    "its tables give that set's size per group.")
     return out
 
@@ -106,7 +106,7 @@ def _binary(plan: Plan, ard: ARD, conf: str, comps: str, ref: str) -> list[str]:
     eps = [b.id for b in plan.binary if b.adjust_for]
     used, left = _adjusted(ard, eps, "logistic_adj")
     adjusted = f" and adjusted for {', '.join(plan.label_of(v) for v in used)}" if used else ""
-    line = (f"Response rates are n/N of the patients analysed in the group with exact Clopper-Pearson {conf} CIs; "
+    line = (f"Response rates are n/N of the patients analyzed in the group with exact Clopper-Pearson {conf} CIs; "
             f"differences in proportions ({comps} minus {ref}) have Newcombe hybrid score CIs. Odds ratios "
             f"({comps} vs {ref}) come from logistic regression with an indicator for each group, unadjusted{adjusted}, "
             "with Wald CIs and P values. Where the data separate completely, Firth's penalised likelihood is used "
@@ -120,9 +120,9 @@ def _binary(plan: Plan, ard: ARD, conf: str, comps: str, ref: str) -> list[str]:
 def _models(plan: Plan) -> list[str]:
     if not any(e.adjust_for for e in [*plan.time_to_event, *plan.binary]):
         return []
-    return ["Before fitting, covariates are centred and scaled (as R coxph does) and the coefficients transformed "
+    return ["Before fitting, covariates are centered and scaled (as R coxph does) and the coefficients transformed "
             "back, so estimates are per unit of the covariate as recorded. A covariate that is constant in the "
-            "analysed subjects is left out and named; a coefficient that may be infinite (R coxph's test at "
+            "analyzed subjects is left out and named; a coefficient that may be infinite (R coxph's test at "
             "convergence) is reported as not estimable."]
 
 
@@ -155,7 +155,7 @@ _DF = {"satterthwaite": "Satterthwaite (as R mmrm and SAS DDFM=SATTERTHWAITE)",
 def _continuous(plan: Plan, ard: ARD) -> list[str]:
     if not plan.continuous:
         return []
-    lines = ["Continuous endpoints are summarised by visit as n, mean with a t-based 95% CI, SD, median, first and "
+    lines = ["Continuous endpoints are summarized by visit as n, mean with a t-based 95% CI, SD, median, first and "
              "third quartiles (SAS QNTLDEF=5, R type 2) and range, for the baseline value, the value and its change "
              "from baseline."]
     for c in plan.continuous:
@@ -187,7 +187,7 @@ def _decisions(plan: Plan, conf: str) -> list[str]:
     sides = sorted({f"{lower_first(e.label)}: {e.better} is better" for e in plan.endpoints})
     return [f"The text calls a difference significant when its {conf} CI excludes no difference (an HR or OR of 1, a "
             "mean difference of 0), "
-            "and names the group it favours by the plan's better direction (" + "; ".join(sides) + "); medians "
+            "and names the group it favors by the plan's better direction (" + "; ".join(sides) + "); medians "
             "are compared in words only when both are estimable."]
 
 

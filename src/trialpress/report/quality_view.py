@@ -85,7 +85,7 @@ def print_gate_failure(exc: QualityGateError) -> None:
     if unwritten:
         console.print(Text(f"The full report could not be written: {terminal(unwritten)}", style="yellow"),
                       soft_wrap=True)
-    console.print("Nothing was analysed or rendered; earlier versions are untouched. Errors stop the run; a check "
+    console.print("Nothing was analyzed or rendered; earlier versions are untouched. Errors stop the run; a check "
                   "can be made a warning in the plan's quality: section by its id.", soft_wrap=True)
 
 
@@ -113,7 +113,7 @@ def quality_html(report: Any, *, failed: bool) -> str:
             f"<td><code>{h(r.expectation)}</code></td></tr>")
     files = "".join(f"<li>{h(k)}: <code>{h(v)}</code></li>" for k, v in report.files.items())
     s = report.summary()
-    verdict = ("The gate failed: nothing was analysed or rendered." if failed
+    verdict = ("The gate failed: nothing was analyzed or rendered." if failed
                else "The gate passed.")
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Quality gate report</title><style>"

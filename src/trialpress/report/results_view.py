@@ -148,7 +148,7 @@ def limitations(plan: Plan) -> Limitations:
     groups = fmt.lower_first(plan.groups.label or "groups")
     out = []
     if f.randomised is False:
-        out.append(f"The comparison of {groups} is not randomised: the groups may differ in prognostic factors, "
+        out.append(f"The comparison of {groups} is not randomized: the groups may differ in prognostic factors, "
                    "measured or not, and adjusted or stratified estimates account only for those measured.")
     if f.pooled:
         out.append("The data are pooled from several studies, which may differ in eligibility, period and "

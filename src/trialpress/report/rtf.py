@@ -136,7 +136,7 @@ def _page_header(pages: int) -> rtflite.RTFPageHeader:
 
 
 def _note_indent(layout: _Layout) -> int:
-    """Twips from the left margin to the text of the (centred) table's first column."""
+    """Twips from the left margin to the text of the (centered) table's first column."""
     width, _, margin, _ = _page_geometry(layout)
     return round(((width - margin[0] - margin[1]) - layout.col_width) / 2 * 1440) + 108
 

@@ -256,7 +256,7 @@ def _disposition_methods(plan: Plan, ard: ARD) -> list[str]:
     if ard.get(sk.disposition("subjects")) is None:
         return []
     read = sorted({r.parameter for r in ard.select(analysis="disposition") if r.parameter not in ("", "population")})
-    line = (f"Disposition is summarised for all subjects assigned to a group by {plan.groups.variable}, with the "
+    line = (f"Disposition is summarized for all subjects assigned to a group by {plan.groups.variable}, with the "
             "analysis sets counted by the same variable; statuses and reasons are read as recorded in ADSL "
             f"({', '.join(read) or 'no disposition variable'}), reasons among the subjects who discontinued, and "
             "blank values counted as missing.")
@@ -270,7 +270,7 @@ def _exposure_methods(plan: Plan, ard: ARD) -> list[str]:
         return []
     cuts = ", ".join(str(c) for c in plan.safety.duration_categories_days)
     line = (f"Duration of exposure (days) is {duration.method.removeprefix('Duration of exposure: ')}; it is "
-            f"summarised as mean (SD), median and range, in categories cut at {cuts} days, and as patient-years "
+            f"summarized as mean (SD), median and range, in categories cut at {cuts} days, and as patient-years "
             "(the sum of the durations divided by 365.25).")
     intensity = next(iter(ard.select(analysis="exposure_summary", parameter="intensity", statistic="n")), None)
     if intensity is not None:
@@ -317,7 +317,7 @@ def _death_methods(plan: Plan, ard: ARD) -> list[str]:
     if deaths is None:
         return []
     pop = fmt.lower_first(plan.populations[s.population].label)
-    line = f"Deaths ({deaths.method.removeprefix('Deaths: ')}) in the {pop} are summarised"
+    line = f"Deaths ({deaths.method.removeprefix('Deaths: ')}) in the {pop} are summarized"
     if ard.get(sk.deaths("n", period="on_treatment")) is not None:
         line += (f" by period: on treatment when the death occurred on or before the last dose plus "
                  f"{s.death_window_days} days (or with treatment ongoing), in follow-up otherwise")
@@ -328,7 +328,7 @@ def _death_methods(plan: Plan, ard: ARD) -> list[str]:
 
 
 def _measurement_methods(ard: ARD, m: Measurements, prefix: str, what: str) -> str:
-    line = (f"{what} ({m.dataset}) are summarised at baseline ({m.baseline_flag} = 'Y') and at each post-baseline "
+    line = (f"{what} ({m.dataset}) are summarized at baseline ({m.baseline_flag} = 'Y') and at each post-baseline "
             f"visit, with the change from baseline; post-baseline records are those with {post_baseline_rule(m)}.")
     if ard.select(analysis=f"{prefix}_shift"):
         line += (f" Shift tables cross the baseline reference-range indicator ({m.baseline_range_indicator}; "

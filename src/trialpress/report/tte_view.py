@@ -29,7 +29,7 @@ class Comparison:
     ci: Num
     p_phrase: Num
     significant: bool | None    # None: no CI, nothing can be said
-    favours: Favours            # which side the estimate favours by the plan's better direction
+    favours: Favours            # which side the estimate favors by the plan's better direction
 
 
 def comparison(cb: ContextBuilder, endpoint: str, analysis: str, statistic: str, comparator: str,
@@ -46,7 +46,7 @@ def comparison(cb: ContextBuilder, endpoint: str, analysis: str, statistic: str,
 
 @dataclass(frozen=True)
 class Contrast:
-    """A comparison phrased for prose: the favoured group (or, when nothing is favoured, the comparator) first."""
+    """A comparison phrased for prose: the favored group (or, when nothing is favored, the comparator) first."""
 
     first: GroupView
     second: GroupView
@@ -91,9 +91,9 @@ class TTEView:
     unit: str
     better: str                  # 'longer' or 'shorter'
     role: str
-    population_label: str        # who is analysed: the population or its subset
+    population_label: str        # who is analyzed: the population or its subset
     description: str | None
-    groups: list[GroupView]      # with the analysed N
+    groups: list[GroupView]      # with the analyzed N
     medians: dict[str, Num]
     contrasts: list[Contrast]
     figures: list[FigureView] = field(default_factory=list)
@@ -106,7 +106,7 @@ def tte_view(cb: ContextBuilder, ep: TimeToEvent, figures: list[FigureView]) -> 
     contrasts = []
     for c in cb.plan.comparators:
         comp = comparison(cb, ep.id, "cox", "hr", c, groups)
-        # a significant result names the favoured group first; otherwise the comparator comes first
+        # a significant result names the favored group first; otherwise the comparator comes first
         reference_first = comp.significant and comp.favours == "reference"
         first, second = (comp.reference, comp.group) if reference_first else (comp.group, comp.reference)
         longer_group = cb.decision(keys.decision(ep.id, "longer", c, on="km"))
@@ -130,8 +130,8 @@ MODELS = (("cox", "HR (95% CI)"), ("cox_strat", "HR stratified by {strata} (95% 
 
 
 def tte_rows(cb: ContextBuilder, ep: TimeToEvent) -> list[tuple[Cell, ...]]:
-    """The endpoint's block of an outcomes table: who is analysed, events, median, landmark rates, follow-up,
-    HRs with their P (each labelled with the model it belongs to)."""
+    """The endpoint's block of an outcomes table: who is analyzed, events, median, landmark rates, follow-up,
+    HRs with their P (each labeled with the model it belongs to)."""
     plan = cb.plan
     gv, ref = plan.group_values, plan.groups.reference
     head = ep.label if not cb.subset_shown(ep.id) else f"{ep.label}, {cb.analysed_label(ep.id)}"
@@ -141,7 +141,7 @@ def tte_rows(cb: ContextBuilder, ep: TimeToEvent) -> list[tuple[Cell, ...]]:
         rows.append((label(text, indent=indent), *(Cell(c.text, c.ref) for c in cells)))
 
     if cb.subset_shown(ep.id):
-        line("Patients analysed, n", [cb.num(keys.analysis_set(ep.id, "n", g), "count") for g in gv])
+        line("Patients analyzed, n", [cb.num(keys.analysis_set(ep.id, "n", g), "count") for g in gv])
     line("Events, n (%)", [cb.n_percent(keys.km(ep.id, "events", g)) for g in gv])
     unit = ep.shown_unit
     line(f"Median, {unit} (95% CI)", [cb.est_ci(keys.km(ep.id, "median", g), "time") for g in gv])

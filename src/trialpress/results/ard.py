@@ -51,9 +51,9 @@ class Key:
     group: str = ""          # value of the grouping variable ('' = all subjects); for a comparison, the comparator
     subgroup: str = ""       # subgroup variable ('' = all subjects)
     subgroup_level: str = ""  # its level
-    parameter: str = ""      # the variable or measure summarised (baseline variable, exposure variable, ...)
+    parameter: str = ""      # the variable or measure summarized (baseline variable, exposure variable, ...)
     parent: str = ""         # the enclosing term of a nested term (a preferred term's system organ class)
-    term: str = ""           # the category counted or modelled (AE term, baseline category, model term, ...)
+    term: str = ""           # the category counted or modeled (AE term, baseline category, model term, ...)
     timepoint: str = ""      # time of a landmark rate or risk-table tick (display unit), or a visit
 
     @property

@@ -5,7 +5,7 @@ Its JSON schema is `tests/reference/ars/ars_ldm.schema.json`, and the tests vali
 
 What this module writes:
 - `analyses`: one per endpoint × ARD analysis × population, split further by subgroup variable and by
-  summarised variable (`parameter`: a baseline or exposure variable, or what a decision is about). Each
+  summarized variable (`parameter`: a baseline or exposure variable, or what a decision is about). Each
   analysis has a `dataset` and `variable`, `analysisSetId`, `dataSubsetId`, `orderedGroupings` and
   `methodId`. Its `results` hold one OperationResult per number of its ARD rows: the value (or the text
   of a text-valued statistic), the CI bounds and n. A result carries `rawValue` (12 significant digits, as
@@ -32,7 +32,7 @@ What it leaves out:
 - displays' content (`displaySections`, table shells), `globalDisplaySections`,
   `analysisOutputCategorizations`, `programmingCode`/`codeTemplate` and page-level `documentRefs`;
 - `referencedOperationRelationships` (numerator/denominator links) and `referencedAnalysisOperations`;
-- where clauses for expression populations, for an endpoint's analysed subset (responders, a `where`),
+- where clauses for expression populations, for an endpoint's analyzed subset (responders, a `where`),
   for the response definition, the AE overview categories and the AEs of interest (these are described in
   the analysis `description` and the ARD `method`);
 - the Kaplan-Meier step functions, for which ARS has no class. Only the curve id and its number of

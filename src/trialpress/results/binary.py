@@ -1,10 +1,10 @@
 """Binary endpoints of the plan → ARD rows.
 
-Per group of the analysed set: responders n, N, proportion with Clopper–Pearson CI. Each group vs the
+Per group of the analyzed set: responders n, N, proportion with Clopper–Pearson CI. Each group vs the
 reference: difference in proportions (Newcombe hybrid score CI), odds ratio by logistic regression with
 every group indicator in one model, unadjusted and adjusted for the plan's covariates (Wald CI and P;
 Firth's penalised likelihood when the data separate), and the coefficient table of the adjusted model.
-Subjects of the analysed set without a record of the endpoint count as non-responders.
+Subjects of the analyzed set without a record of the endpoint count as non-responders.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ DIFF_METHOD = "Difference in proportions; Newcombe hybrid score 95% CI"
 
 
 def outcome_frame(ep: Binary, data: StudyData, plan: Plan) -> pd.DataFrame:
-    """Analysed subjects with `_y` = 1 for a response, 0 otherwise."""
+    """Analyzed subjects with `_y` = 1 for a response, 0 otherwise."""
     subjects = analysed(ep, data, plan)
     return subjects.assign(_y=responded(ep, data, plan, subjects).astype(float))
 
@@ -81,9 +81,9 @@ def _analysis_set(ep: Binary, data: StudyData, plan: Plan, frame: pd.DataFrame, 
     for g in ["", *plan.group_values]:
         in_pop = int((pop[gvar] == g).sum()) if g else len(pop)
         n = int((frame[gvar] == g).sum()) if g else len(frame)
-        add(keys.analysis_set(ep.id, "n", g), n, n=in_pop, method=f"Subjects analysed ({label})")
+        add(keys.analysis_set(ep.id, "n", g), n, n=in_pop, method=f"Subjects analyzed ({label})")
         add(keys.analysis_set(ep.id, "excluded", g), in_pop - n, n=in_pop,
-            method=f"Subjects of the population not analysed for {ep.id}", note="outside the analysed set")
+            method=f"Subjects of the population not analyzed for {ep.id}", note="outside the analyzed set")
 
 
 def _odds_ratios(add, model: pd.DataFrame, columns: list[str], ep: Binary, plan: Plan, analysis: str,  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ data frame with these extra columns.
 - fmt_fn is what the report uses for the number: an integer number of decimals, or a cards format string
   such as "xx.x%" for numbers the report shows as percentages. It is empty for text.
 - error holds the ARD note on the row of a value that is not estimable. warning holds any other note of a
-  model, test or estimate. The notes of decision rules and analysed sets explain the row rather than warn.
+  model, test or estimate. The notes of decision rules and analyzed sets explain the row rather than warn.
 - `p` (n / N) is added to counts, as `ard_categorical()` does. It is the one number here that is computed
   from ARD numbers and not copied from them.
 
@@ -155,7 +155,7 @@ _ESTIMATE_LABELS: dict[tuple[str, str], str] = {
 }
 _STAT_LABELS = {"hr": "Hazard Ratio", "or": "Odds Ratio", "difference": "Risk Difference",
                 "rate": "Incidence Rate per 100 Patient-years"}
-_DECISION_LABELS = {"significant": "Significant", "favours": "Favoured Group", "longer": "Group with Longer Median",
+_DECISION_LABELS = {"significant": "Significant", "favours": "Favored Group", "longer": "Group with Longer Median",
                     "higher": "Group with Higher Rate", "above_threshold": "Incidence at or above Threshold",
                     "more_frequent": "More Frequent than Reference", "no_apparent_effect": "No Apparent Subgroup Effect"}
 

@@ -1,11 +1,11 @@
 """Continuous endpoints of the plan (a BDS parameter over visits) → ARD rows.
 
-Per group: the analysed set; descriptive statistics of the baseline, of the value and of the change from
+Per group: the analyzed set; descriptive statistics of the baseline, of the value and of the change from
 baseline at each visit (n, mean with its t-based CI, SD, median, Q1, Q3 by SAS QNTLDEF=5, min, max); then
 the model the plan names — ANCOVA at the primary visit or an MMRM over the visits — with LS means per group
 (and visit), differences vs the reference with SE, df, CI and P, the dose-response test when the plan gives
 doses, the residual SD (ANCOVA) or the covariance structure used (MMRM). Decisions: at the primary visit,
-whether the difference's CI excludes 0 and which group it favours by the plan's better direction.
+whether the difference's CI excludes 0 and which group it favors by the plan's better direction.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ Add = Callable[..., None]
 
 @dataclass(frozen=True)
 class _Records:
-    """The analysed records of one endpoint: one per subject and visit, with the subject's group and ADSL
+    """The analyzed records of one endpoint: one per subject and visit, with the subject's group and ADSL
     covariates, post-baseline visits in order."""
 
     frame: pd.DataFrame          # columns: subject, group, visit, order, value, AVAL, CHG, base, covariates
-    visits: list[str]            # post-baseline visits analysed, in order
-    baseline: pd.DataFrame       # one row per analysed subject: group, base
+    visits: list[str]            # post-baseline visits analyzed, in order
+    baseline: pd.DataFrame       # one row per analyzed subject: group, base
 
 
 def collect_continuous(ep: Continuous, data: StudyData, plan: Plan, ard: ARDBuilder) -> None:

@@ -4,7 +4,7 @@ A template never compares numbers: it reads these rows. Each decision is a row o
 whose `note` says the rule, so a reader can check why the report says "longer" or "did not differ".
 - `significant` (value 1/0, NaN without a CI): the CI of the comparison's estimate excludes no difference
   (HR or OR of 1) at the plan's level 1 − alpha.
-- `favours` (text: a group value, '' for neither): the group the point estimate favours, by the endpoint's
+- `favors` (text: a group value, '' for neither): the group the point estimate favors, by the endpoint's
   `better` side (a longer or shorter time; a higher or lower rate).
 - `longer` (text): the group with the longer median ('' when a median is not estimable or they are equal).
 - `higher` (text): the group with the higher rate ('' when equal).
@@ -111,7 +111,7 @@ def _binary(b: Binary, plan: Plan, ard: ARDBuilder, conf: str) -> None:
 
 
 def _continuous(ep: Continuous, plan: Plan, ard: ARDBuilder, conf: str) -> None:
-    """At the primary visit: does the difference's CI exclude 0, and which group does it favour."""
+    """At the primary visit: does the difference's CI exclude 0, and which group does it favor."""
     if ep.model == "descriptive":
         return
     ref, pop = plan.groups.reference, ep.population

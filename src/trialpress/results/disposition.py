@@ -1,7 +1,7 @@
 """Subject disposition and analysis sets (ICH E3 10.1) → ARD rows, from ADSL, by the plan's grouping variable
-(as randomised), among all subjects assigned to a group.
+(as randomized), among all subjects assigned to a group.
 
-Each row is read as the data code it: randomised (RANDFL = 'Y', else a randomisation date RANDDT), treated
+Each row is read as the data code it: randomized (RANDFL = 'Y', else a randomization date RANDDT), treated
 (a first-dose date TRTSDT or TRTSDTM), each of the plan's analysis sets, the end-of-study status EOSSTT and
 the end-of-treatment status EOTSTT with their own values (CDISC CT: COMPLETED, DISCONTINUED, ONGOING), and the
 reasons for discontinuation (DCSREAS, else DCDECOD; DCTREAS for treatment) among the subjects whose status is
@@ -55,7 +55,7 @@ def collect_disposition(plan: Plan, adsl: pd.DataFrame, ard: ARDBuilder) -> None
     if _has(frame, "RANDFL"):
         add("n", is_yes(frame["RANDFL"]), "RANDFL = 'Y'", parameter="RANDFL", term="randomised")
     elif _has(frame, "RANDDT"):
-        add("n", frame["RANDDT"].notna().to_numpy(), "a randomisation date RANDDT", parameter="RANDDT",
+        add("n", frame["RANDDT"].notna().to_numpy(), "a randomization date RANDDT", parameter="RANDDT",
             term="randomised")
     for var in ("TRTSDT", "TRTSDTM"):
         if _has(frame, var):

@@ -54,7 +54,7 @@ def post_baseline_rule(m: Measurements) -> str:
 
 
 def _records(plan: Plan, data: StudyData, subjects: Subjects, m: Measurements) -> pd.DataFrame:
-    """The analysed records as a compact frame: subject (row of the population), parameter, value, visit ..."""
+    """The analyzed records as a compact frame: subject (row of the population), parameter, value, visit ..."""
     frame = data[m.dataset]
     who = rows_in_population(subjects.frame, subjects.adsl, data.rows_in_adsl(m.dataset, plan.data.subject_id))
     keep = who >= 0

@@ -24,10 +24,10 @@ COLUMN_DOCS: dict[str, str] = {
     "reference": "For a comparison (HR, OR, difference, test): the reference group. '' otherwise.",
     "subgroup": "Subgroup variable (ADSL) for subgroup analyses; '' for all subjects.",
     "subgroup_level": "Level of `subgroup`.",
-    "parameter": "The variable or measure summarised: a baseline variable, an exposure variable; '' where the "
+    "parameter": "The variable or measure summarized: a baseline variable, an exposure variable; '' where the "
                  "endpoint says it.",
     "parent": "The enclosing term of a nested term: the system organ class of a preferred term.",
-    "term": "The category counted or modelled: an AE term, a safety overview category or AE of interest, a "
+    "term": "The category counted or modeled: an AE term, a safety overview category or AE of interest, a "
             "baseline category, a covariate term of a model, the population of a population count.",
     "timepoint": "Time of a landmark rate or a risk-table tick, in the endpoint's display unit, as text ('6').",
     "statistic": "What the number is (see the statistics of each analysis below).",
@@ -58,9 +58,9 @@ _LOGIT = {"or": "odds ratio of `group` vs `reference` (Wald or profile CI: `meth
 _CORE: dict[str, Analysis] = {
     "population": _a("Size of a population per group (term = population id)", n="subjects"),
     "study": _a("Facts about the data", text=("cutoff",), cutoff="data cut-off date (text, ISO 8601)"),
-    "analysis_set": _a("Subjects an endpoint is analysed in, per group (text = who they are)", text=("label",),
-                       n="subjects analysed", label="who the analysed subjects are (text)",
-                       excluded="subjects of the population left out (not in the analysed set or without a "
+    "analysis_set": _a("Subjects an endpoint is analyzed in, per group (text = who they are)", text=("label",),
+                       n="subjects analyzed", label="who the analyzed subjects are (text)",
+                       excluded="subjects of the population left out (not in the analyzed set or without a "
                                 "record)"),
     "km": _a("Kaplan-Meier estimates per group", n="subjects", events="events", censored="censored subjects",
              median="median time", q25="25th percentile of time", q75="75th percentile of time",
@@ -105,7 +105,7 @@ _CORE: dict[str, Analysis] = {
     "decision": _a("A decision the text states, with its rule in `note`",
                    text=("favours", "longer", "higher", "more_frequent"),
                    significant="1 if the CI excludes no difference at the plan's alpha, 0 if not, NaN if no CI",
-                   favours="group the estimate favours by the plan's better direction ('' = neither)",
+                   favours="group the estimate favors by the plan's better direction ('' = neither)",
                    longer="group with the longer median ('' = not comparable: a median is NE, or equal)",
                    higher="group with the higher rate ('' = equal)",
                    above_threshold="1 if the term's incidence reaches the plan's threshold in any group",

@@ -1,6 +1,6 @@
 """Time-to-event endpoints of the plan → ARD rows and KM curves.
 
-Per group of the analysed set: N, events, censored, median and quartiles (Brookmeyer–Crowley log-log CI),
+Per group of the analyzed set: N, events, censored, median and quartiles (Brookmeyer–Crowley log-log CI),
 landmark rates with CI and numbers at risk, the KMunicate risk table at the axis ticks, median follow-up
 (reverse KM), and the step function itself (linked curve table). Comparisons, each group vs the reference:
 Cox HR from one model with every group indicator (Wald CI and P; n = subjects in the model), log-rank
@@ -68,7 +68,7 @@ class _Endpoint:
 
     ep: TimeToEvent
     plan: Plan
-    frame: pd.DataFrame      # analysed subjects with a record: ADSL columns, _time, _event
+    frame: pd.DataFrame      # analyzed subjects with a record: ADSL columns, _time, _event
     gvar: str
     conf: float
     add: Add
@@ -111,7 +111,7 @@ def collect_tte(ep: TimeToEvent, data: StudyData, plan: Plan, ard: ARDBuilder) -
 
 
 def _analysis_set(e: _Endpoint, data: StudyData) -> None:
-    """Who is analysed, per group: the analysed set's label, its N (subjects with a record) and how many
+    """Who is analyzed, per group: the analyzed set's label, its N (subjects with a record) and how many
     subjects of the population are left out (outside the subset, or without a record)."""
     ep, plan = e.ep, e.plan
     pop = population(data["ADSL"], plan, ep.population)
@@ -121,10 +121,10 @@ def _analysis_set(e: _Endpoint, data: StudyData) -> None:
     for g in ["", *plan.group_values]:
         in_pop = int((pop[e.gvar] == g).sum()) if g else len(pop)
         n = int((e.frame[e.gvar] == g).sum()) if g else len(e.frame)
-        e.add(keys.analysis_set(ep.id, "n", g), n, n=in_pop, method=f"Subjects analysed ({label})")
+        e.add(keys.analysis_set(ep.id, "n", g), n, n=in_pop, method=f"Subjects analyzed ({label})")
         e.add(keys.analysis_set(ep.id, "excluded", g), in_pop - n, n=in_pop,
-              method=f"Subjects of the population not analysed for {ep.id}",
-              note="outside the analysed set or without a record of the parameter")
+              method=f"Subjects of the population not analyzed for {ep.id}",
+              note="outside the analyzed set or without a record of the parameter")
 
 
 def _curve(e: _Endpoint, ard: ARDBuilder, c: sv.KMCurve, g: str, subgroup: str = "", level: str = "") -> None:

@@ -119,7 +119,7 @@ class _ForestLayout:
     plot_x: float
     plot_w: float
     row_h: float
-    bottom_h: float             # x axis, its label and the 'favours' line
+    bottom_h: float             # x axis, its label and the 'favors' line
     width: float
     height: float
 
@@ -266,7 +266,7 @@ def _draw_rows(ax: Axes, tr: Transform, spec: ForestSpec, cells: list[Cell], lay
 
 
 def _draw_favours(ax: Axes, spec: ForestSpec, fs: float) -> None:
-    """'← favours …' and '… →' under the tick labels, each side of 1."""
+    """'← favors …' and '… →' under the tick labels, each side of 1."""
     off = -(3.0 + 3.0 + fs * 1.2 + 4.0)
     left_text, right_text = spec.favours
     if left_text:
