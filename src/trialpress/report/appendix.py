@@ -3,6 +3,7 @@ and (HTML only) the whole ARD, whose rows are the targets of every number's link
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,8 +56,10 @@ def appendix(cb: ContextBuilder, quality: list[Any], inputs: dict[str, dict[str,
                    for key, v in inputs.items() if not key.startswith("engine:"))
     i_table = Table("table-inputs", ((label("Role"), label("File"), label("SHA-256 (first 16)"), Cell("Bytes")),),
                     i_rows, (0.8, 3.2, 1.6, 0.8))
+    runtime = runtime_packages()
+    shown = {k: v for k, v in software.items() if k in ("python", "trialpress") or _canonical(k) in runtime}
     s_table = Table("table-software", ((label("Package"), label("Version")),),
-                    tuple((label(k), label(v)) for k, v in software.items()), (2.0, 2.0))
+                    tuple((label(k), label(v)) for k, v in shown.items()), (2.0, 2.0))
     return Appendix(raw_blocks(q_table), summary, raw_blocks(i_table), raw_blocks(s_table), _ard_html(cb),
                     len(cb.ard))
 
@@ -80,3 +83,30 @@ def _ard_html(cb: ContextBuilder) -> Markup:
 
 def _num(x: float) -> str:
     return "" if fmt.is_missing(x) else f"{x:.6g}"
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def runtime_packages() -> frozenset[str]:
+    """The packages trialpress runs on: its own requirements and theirs, without the test extra (pytest,
+    hypothesis, pypdf … are recorded in the manifest, not listed as software the report was made with)."""
+    from importlib import metadata
+
+    seen: set[str] = set()
+    todo = ["trialpress"]
+    while todo:
+        name = todo.pop()
+        try:
+            reqs = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for req in reqs:
+            if "extra ==" in req:
+                continue
+            dep = _canonical(re.split(r"[\s<>=!~;\[(]", req, maxsplit=1)[0])
+            if dep and dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return frozenset(seen)
