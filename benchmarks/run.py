@@ -5,6 +5,11 @@ scaling of gate / analysis / render with pooled data of 10^3 … 10^6 subjects.
     python benchmarks/run.py --sizes 1000 1000000  # choose the scaling sizes
     python benchmarks/run.py --sizes               # the flagship only
     python benchmarks/run.py --skip-flagship
+    python benchmarks/run.py --sizes --loop 5       # the flagship and 5 writer's-loop renders
+
+The writer's loop: in a copy of the project, one cold render, then `--loop` times a template edit followed
+by a render in a fresh process (the analysis, gate and figures come from the work cache); each reports its
+wall time and whether the work was reused.
 
 Each measurement runs `trialpress` in a fresh process (imports included) and reads its per-step
 timings; peak memory is the largest sum of the proportional set sizes (PSS) of the command and its child
@@ -111,6 +116,27 @@ def flagship(repeats: int) -> dict[str, object]:
             "steps_median_s": median_steps, "no_change_rerender_s": again}
 
 
+def writer_loop(repeats: int) -> dict[str, object]:
+    """Template edits re-rendered in fresh processes, after one cold render (work cache warm)."""
+    walls, reused = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "project"
+        project.mkdir()
+        shutil.copy(ROOT / "_quarto.yml", project)
+        for folder in ("analysis", "data", "templates"):
+            shutil.copytree(ROOT / folder, project / folder)
+        plan = project / "analysis" / PLAN.name
+        cold, _, _, _ = run(["render", str(plan)], project)
+        methods = project / "templates" / "article" / "methods.qmd.j2"
+        for i in range(repeats):
+            methods.write_text(methods.read_text() + f"\nA sentence the writer added ({i}).\n")
+            wall, _, _, stderr = run(["render", str(plan)], project)
+            walls.append(wall)
+            reused.append("reused: analysis, figures" in stderr)
+    return {"cold_s": cold, "wall_median_s": statistics.median(walls), "wall_all_s": walls,
+            "all_reused": all(reused)}
+
+
 def scaled_project(n: int, where: Path, seed: int = 7) -> Path:
     """A project with the flagship plan and n resampled subjects, as typed Parquet (numbers as doubles,
     dates as dates, text as strings: what a SAS or R export to Parquet holds)."""
@@ -180,6 +206,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000, 1_000_000])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--skip-flagship", action="store_true")
+    ap.add_argument("--loop", type=int, default=5, help="writer's-loop renders (0: none)")
     args = ap.parse_args()
     result: dict[str, object] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                                             f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
@@ -190,6 +217,11 @@ def main() -> None:
         print(f"  median {f['wall_median_s']:.2f} s (all: {', '.join(f'{w:.1f}' for w in f['wall_all_s'])}), "  # type: ignore[union-attr]
               f"peak {f['peak_mb']:.0f} MB, no-change re-render {f['no_change_rerender_s']:.2f} s")
         print("  steps (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in f["steps_median_s"].items()))  # type: ignore[union-attr]
+    if args.loop:
+        print(f"Writer's loop: {args.loop} template edits, each rendered in a fresh process …", flush=True)
+        result["writer_loop"] = w = writer_loop(args.loop)
+        print(f"  median {w['wall_median_s']:.2f} s (all: {', '.join(f'{x:.2f}' for x in w['wall_all_s'])}; "  # type: ignore[union-attr]
+              f"cold render first: {w['cold_s']:.2f} s; work reused every time: {w['all_reused']})")
     if args.sizes:
         print("Scaling (fresh process per command):", flush=True)
         rows = scaling(sorted(args.sizes))

@@ -32,7 +32,7 @@ def pdf_text(path: Path) -> str:
 
 
 OS_SENTENCE = re.compile(
-    r"longer median overall survival \(OS; (\d+\.\d) vs\. (\d+\.\d) months; HR, (\d\.\d\d); 95% CI, "
+    r"longer median overall survival \(OS; (\d+\.\d) vs\. (\d+\.\d) months; hazard ratio \[HR\], (\d\.\d\d); 95% confidence interval \[CI\], "
     r"(\d\.\d\d)-(\d\.\d\d); P (< \.001|= \.\d\d\d)\)")
 
 

@@ -29,7 +29,7 @@ from trialpress import versions
 from trialpress.cli import main
 from trialpress.errors import ArtefactError, ExitCode, UsageError
 from trialpress.pipeline import render
-from trialpress.report import artefacts
+from trialpress.store import folders, hashing, manifest, staging
 
 from conftest import FLAGSHIP
 
@@ -69,7 +69,7 @@ def _kill_mid_render(plan: Path, out: Path) -> list[str]:
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if any(artefacts.is_staging(p) and p.is_dir() for p in
+            if any(folders.is_staging(p) and p.is_dir() for p in
                    (study_dir.iterdir() if study_dir.is_dir() else [])):
                 break
             assert proc.poll() is None, "the render finished before it could be interrupted"
@@ -106,7 +106,7 @@ def test_two_fresh_processes_give_identical_bytes(twice: Twice) -> None:
 
 def test_manifest_differs_only_outside_its_hashed_content(twice: Twice) -> None:
     ma, mb = (json.loads((f / "manifest.json").read_text()) for f in (twice.a, twice.b))
-    assert ma["content"]["sha256"] == mb["content"]["sha256"] == artefacts.content_digest(ma)
+    assert ma["content"]["sha256"] == mb["content"]["sha256"] == manifest.content_digest(ma)
     assert set(ma) - set(ma["content"]["fields"]) == {"content", "provenance"}
     assert {k: v for k, v in ma.items() if k != "provenance"} == {k: v for k, v in mb.items() if k != "provenance"}
     assert ma["provenance"]["command"] != mb["provenance"]["command"]     # different --out
@@ -119,11 +119,12 @@ def test_manifest_records_inputs_software_and_quality(twice: Twice) -> None:
     assert set(m["input_digests"]) == {"plan", "data", "template", "engine"}
     assert m["input_digests"]["template"]["files"] > 0
     assert m["packages"]["python"] and m["packages"]["pandas"] != "not installed"
-    lock = artefacts.read_lock(artefacts.find_lock())
+    lock = hashing.read_lock(hashing.find_lock())
     assert set(lock) <= set(m["packages"])
-    assert m["lock"]["sha256"] == artefacts.sha256_file(artefacts.find_lock())
+    assert m["lock"]["sha256"] == hashing.sha256_file(hashing.find_lock())
     assert m["renderer"]["name"] in {"quarto", "pandoc+typst"}
     assert m["quality"]["errors"] == 0 and m["report_date"] == DATE and m["formats"] == ["html", "pdf"]
+    assert m["style"]["fonts"] and "style" in m["content"]["fields"]
     assert set(m["provenance"]) >= {"created", "command", "git", "project"}
     assert set(m["provenance"]["git"]) == {"commit", "dirty"}
     # nothing machine-specific inside the artefacts
@@ -148,20 +149,20 @@ def test_rerender_creates_nothing_and_is_fast(twice: Twice) -> None:
 def test_killed_render_leaves_no_version_and_the_next_render_recovers(twice: Twice) -> None:
     # the SIGKILLed render left only its hidden staging folder and lock: no version folder
     assert twice.after_kill, "nothing was staged"
-    assert all(name.startswith(".") and artefacts.STAGING_MARK in name for name in twice.after_kill)
+    assert all(name.startswith(".") and folders.STAGING_MARK in name for name in twice.after_kill)
     # the next render removed it and produced a complete, intact version
     assert _entries(twice.b.parent) == [twice.b.name]
-    assert versions.integrity_problems(twice.b, artefacts.read_manifest(twice.b)) == []
+    assert versions.integrity_problems(twice.b, manifest.read_manifest(twice.b)) == []
 
 
 def test_live_staging_is_kept_and_dead_staging_removed(tmp_path: Path) -> None:
     study_dir = tmp_path / STUDY
-    with artefacts.StagingArea(study_dir / "abc") as live:
+    with staging.StagingArea(study_dir / "abc") as live:
         dead = study_dir / ".def.tmp-zzzz"
         dead.mkdir()
         (dead / "report.qmd").write_text("half")
         dead.with_name(dead.name + ".lock").touch()         # its owner died: the lock is free
-        removed = artefacts.clean_stale_staging(study_dir)
+        removed = staging.clean_stale_staging(study_dir)
         assert removed == [dead] and live.is_dir()
         (live / "x.txt").write_text("x")
     assert _entries(study_dir) == ["abc"]
@@ -170,7 +171,7 @@ def test_live_staging_is_kept_and_dead_staging_removed(tmp_path: Path) -> None:
 @pytest.mark.parametrize("err", [errno.ENOSPC, errno.EACCES])
 def test_disk_errors_inside_a_render_are_artefact_errors(tmp_path: Path, err: int) -> None:
     with pytest.raises(ArtefactError) as info:
-        with artefacts.StagingArea(tmp_path / STUDY / "abc") as stage:
+        with staging.StagingArea(tmp_path / STUDY / "abc") as stage:
             raise OSError(err, os.strerror(err), str(stage / "report.pdf"))
     assert ("disk is full" if err == errno.ENOSPC else "permission denied") in info.value.message
     assert _entries(tmp_path / STUDY) == []
@@ -224,7 +225,7 @@ def test_verify_catches_a_tamperer_who_also_fixed_the_artefact_hash(copy_of_a: P
     row["value"] = round(row["value"] - 0.1, 2)                 # a "better" hazard ratio
     ard.write_text(json.dumps(body, indent=1) + "\n")
     m = json.loads((copy_of_a / "manifest.json").read_text())
-    m["artefacts"]["ard.json"] = {"sha256": artefacts.sha256_file(ard), "size": ard.stat().st_size}
+    m["artefacts"]["ard.json"] = {"sha256": hashing.sha256_file(ard), "size": ard.stat().st_size}
     (copy_of_a / "manifest.json").write_text(json.dumps(m, indent=1))
     result = versions.verify(copy_of_a, recompute=False)
     assert result.first_difference == "manifest.json"
@@ -233,7 +234,7 @@ def test_verify_catches_a_tamperer_who_also_fixed_the_artefact_hash(copy_of_a: P
 def test_verify_flags_added_and_missing_files(copy_of_a: Path) -> None:
     (copy_of_a / "figures" / "extra.svg").write_text("<svg/>")
     (copy_of_a / "quality.json").unlink()
-    problems = dict(versions.integrity_problems(copy_of_a, artefacts.read_manifest(copy_of_a)))
+    problems = dict(versions.integrity_problems(copy_of_a, manifest.read_manifest(copy_of_a)))
     assert problems["quality.json"] == "missing" and "not in the manifest" in problems["figures/extra.svg"]
 
 
@@ -307,7 +308,7 @@ def test_diff_between_two_data_cuts(twice: Twice, project_copy: Path, tmp_path: 
 
     # a version whose data changed afterwards can no longer be recomputed, and verify says which file
     change_subjects(adtte, count=1)
-    result_v = versions.verify(b)
+    result_v = versions.verify(b, project=project_copy)
     assert not result_v.ok and result_v.first_difference == f"data:data/{STUDY}/adtte.csv"
 
 
@@ -319,10 +320,34 @@ def test_diff_html_escapes_and_identical_versions(twice: Twice) -> None:
     assert "<script>x" not in page and "&lt;script&gt;" in page and "&amp;" in page
 
 
-def test_abstract_sentences_from_qmd() -> None:
-    qmd = ("# Title\n\n## Abstract\n\n**Aims** To test\\.\n\n**Results** OS was longer "
-           "(`<a class=\"ard\" href=\"#ard-OS.km.median.group=FIRST\">`{=html}10\\.4`</a>`{=html} vs. 5.7 months; "
-           "P \\< \\.001). RFS did not differ.\n\n## Methods\n\nNot this.\n")
-    got = versions._abstract_qmd(qmd)
-    assert got == [("Aims", "To test."), ("Results", "OS was longer (10.4 vs. 5.7 months; P < .001)."),
-                   ("Results", "RFS did not differ.")]
+def test_abstract_sentences_are_recorded_in_the_manifest(twice: Twice) -> None:
+    """diff reads the abstract from manifest.json: plain sentences, no link markup, recorded at render time."""
+    m = json.loads((twice.a / "manifest.json").read_text())
+    assert "abstract" in m["content"]["fields"] and m["abstract"]
+    sections = [s["section"] for s in m["abstract"]]
+    assert sections[0] == "Aims" and "Results" in sections and sections[-1] == "Conclusion"
+    results = [s["sentence"] for s in m["abstract"] if s["section"] == "Results"]
+    assert any("overall survival" in s and "P < .001" in s for s in results)
+    assert not any("<a " in s["sentence"] or "{=html}" in s["sentence"] or "\\" in s["sentence"] for s in m["abstract"])
+
+
+def test_abstract_sentences_from_a_pandoc_document(tmp_path: Path) -> None:
+    from trialpress.store.abstract import read_abstract
+
+    qmd = tmp_path / "report.qmd"
+    qmd.write_text("# Title\n\n## Abstract\n\n**Aims** To test\\.\n\n**Results** OS was longer "
+                   "(`<a class=\"ard\" href=\"#ard-OS.km.median.group=FIRST\">`{=html}10\\.4`</a>`{=html} vs. 5.7 "
+                   "months; P \\< \\.001). RFS did not differ.\n\n## Methods\n\nNot this.\n")
+    assert [(s["section"], s["sentence"]) for s in read_abstract(qmd)] == [
+        ("Aims", "To test."), ("Results", "OS was longer (10.4 vs. 5.7 months; P < .001)."),
+        ("Results", "RFS did not differ.")]
+
+
+def test_diff_of_versions_without_recorded_abstracts_says_so(copy_of_a: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old" / STUDY / "0ld0ld0ld0ld"
+    shutil.copytree(copy_of_a, old)
+    m = json.loads((old / "manifest.json").read_text())
+    del m["abstract"]
+    (old / "manifest.json").write_text(json.dumps(m))
+    result = versions.diff(copy_of_a, old)
+    assert not result.abstract_recorded and not result.sentences

@@ -1,4 +1,4 @@
-"""`trialpress` command line: render, check, analyze, synth, verify, diff, list.
+"""`trialpress` command line: render, render-all, check, analyze, init, synth, verify, diff, list.
 
 A thin shell over `pipeline` (rendering) and `versions` (the version store).
 
@@ -16,7 +16,6 @@ from trialpress import __version__
 from trialpress.errors import ExitCode, QualityGateError, TrialpressError
 
 
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="trialpress",
@@ -26,7 +25,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"trialpress {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _render_commands(sub)
+    _study_commands(sub)
+    _version_commands(sub)
+    return p
 
+
+def _render_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     r = sub.add_parser("render", help="check, analyse and render a study into report/<study>/<version>/",
                        description="Run the quality gate, the analysis and the document engines; write an immutable "
                                    "version folder with report.html, report.pdf, the ARD and a manifest. Re-rendering "
@@ -35,9 +40,30 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, default=None, help="report root folder (default: <project>/report)")
     r.add_argument("--format", dest="formats", action="append", choices=["html", "pdf", "docx", "rtf"],
                    help="only this format (repeatable; default: the plan's formats)")
-    r.add_argument("--date", default=None, help="document date YYYY-MM-DD (default: today)")
+    r.add_argument("--date", default=None, help="document date YYYY-MM-DD (default: today); part of the version id")
+    r.add_argument("--no-cache", dest="cache", action="store_false",
+                   help="recompute the analysis, gate and figures instead of reusing <report root>/.cache/")
     r.add_argument("--quiet", action="store_true", help="no progress display")
 
+    ra = sub.add_parser("render-all", help="render several plans as independent tasks (process pool or Dask)",
+                        description="Render each plan as an independent task: in a local process pool, or on an "
+                                    "existing Dask cluster with --scheduler (needs dask[distributed] installed here "
+                                    "and on the workers, and the project files at the same paths there). Prints one "
+                                    "summary of versions and failures; the exit status is that of the first plan "
+                                    "that failed (0 if none).")
+    ra.add_argument("plans", nargs="+", type=Path, help="analysis plans")
+    ra.add_argument("--out", type=Path, default=None, help="report root folder (default: each plan's <project>/report)")
+    ra.add_argument("--format", dest="formats", action="append", choices=["html", "pdf", "docx", "rtf"],
+                    help="only this format (repeatable; default: each plan's formats)")
+    ra.add_argument("--date", default=None, help="document date YYYY-MM-DD (default: today)")
+    ra.add_argument("--workers", type=int, default=None, help="processes of the local pool (default: one per core)")
+    ra.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="a Dask scheduler address (tcp://host:8786) to run the renders on instead")
+    ra.add_argument("--no-cache", dest="cache", action="store_false", help="recompute everything")
+    ra.add_argument("--quiet", action="store_true", help="only the summary")
+
+
+def _study_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = sub.add_parser("check", help="validate the plan and run the data-quality gate only",
                        description="Validate the analysis plan, load the ADaM datasets and run the quality gate. "
                                    "Exit status 4 if an error-level check fails.")
@@ -47,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="run the gate and the analysis; write the ARD (CSV and JSON)",
                        description="Compute every number of the plan into the analysis-results dataset (ARD).")
     a.add_argument("plan", nargs="?", default=None, help="analysis plan (default: the only one)")
-    a.add_argument("--out", type=Path, default=Path("."), help="folder for ard.csv and ard.json (default: .)")
+    a.add_argument("--out", type=Path, default=Path("."),
+                   help="folder for ard.csv, ard.json and curves.csv (default: .); never a version folder")
     a.add_argument("--quiet", action="store_true")
 
     i = sub.add_parser("init", help="inspect a folder of ADaM files and write a starting analysis plan",
@@ -65,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=None, help="folder (default: data/<study>)")
     s.add_argument("--seed", type=int, default=None, help="random seed (default: the study's own)")
 
+
+def _version_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     reports_help = "report root folder (default: <project>/report)"
     v = sub.add_parser("verify", help="check a version's artefacts and inputs and recompute it byte for byte",
                        description="Check every artefact of a version against the SHA-256 in its manifest (tampering), "
@@ -75,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--study", default=None, help="study id, to look the version id up in")
     v.add_argument("--reports", type=Path, default=None, help=reports_help)
     v.add_argument("--project", type=Path, default=None,
-                   help="project folder holding the recorded inputs (default: the one recorded, else the current)")
+                   help="project whose inputs to check (default: the project around the working directory, else "
+                        "the one around the version folder; never the path recorded in the manifest)")
     v.add_argument("--no-recompute", dest="recompute", action="store_false",
                    help="check hashes only; do not re-render")
     v.add_argument("--quiet", action="store_true", help="no progress display while re-rendering")
@@ -94,7 +124,6 @@ def _parser() -> argparse.ArgumentParser:
                                     "data files, plan hash, quality-gate result and integrity (artefact hashes).")
     ls.add_argument("--study", default=None, help="only this study")
     ls.add_argument("--reports", type=Path, default=None, help=reports_help)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     except QualityGateError as exc:
         from trialpress.report.quality_view import print_gate_failure
 
-        print_gate_failure(exc)
+        print_gate_failure(exc)        # the findings, then where the full report is (or why it could not be written)
         return int(exc.code)
     except TrialpressError as exc:
         _print_error(exc)
@@ -116,14 +145,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_error(exc: TrialpressError) -> None:
     from rich.console import Console
-
     from rich.text import Text
 
+    from trialpress.report.escape import terminal
+
     console = Console(stderr=True, highlight=False)
-    # messages quote data values: never interpret them as rich markup
-    console.print(Text(f"{exc.title}: ", style="bold red").append(exc.message), soft_wrap=True)
+    # messages quote data values: never interpret them as rich markup, never pass a control character on;
+    # not broken by rich (soft_wrap): the terminal wraps them, and a path in a message stays one piece to copy
+    console.print(Text(f"{exc.title}: ", style="bold red").append(terminal(exc.message)), soft_wrap=True)
     if exc.hint:
-        console.print(Text("What to do: ", style="bold").append(exc.hint), soft_wrap=True)
+        console.print(Text("What to do: ", style="bold").append(terminal(exc.hint)), soft_wrap=True)
 
 
 def _default_plan() -> Path:
@@ -145,12 +176,16 @@ def _run(args: argparse.Namespace) -> int:
     if getattr(args, "plan", "unset") is None:
         args.plan = _default_plan()
 
+    if getattr(args, "date", None) is not None:
+        pipeline.iso_date(args.date)            # a usage error before any work
     if args.command == "render":
         progress = pipeline.Progress(enabled=not args.quiet)
         outcome = pipeline.render(args.plan, report_root=args.out, formats=args.formats, report_date=args.date,
-                                  progress=progress)
+                                  progress=progress, cache=args.cache)
         print(outcome.folder)
         return int(ExitCode.OK)
+    if args.command == "render-all":
+        return _render_all(args)
     if args.command == "check":
         progress = pipeline.Progress(enabled=not args.quiet)
         report = pipeline.check(args.plan, progress)
@@ -170,20 +205,66 @@ def _run(args: argparse.Namespace) -> int:
         print(path)
         return int(ExitCode.OK)
     if args.command == "synth":
-        from trialpress.data.synth import GENERATORS, write_study
-        from trialpress.errors import UsageError
-        from trialpress.paths import find_root
-
-        if args.study not in GENERATORS:
-            raise UsageError(f"No bundled generator for {args.study!r}.",
-                             hint=f"Choose one of: {', '.join(sorted(GENERATORS))}.")
-        folder = args.out or find_root() / "data" / args.study
-        for path in write_study(args.study, folder, args.seed):
-            print(path)
-        return int(ExitCode.OK)
+        return _synth(args)
     if args.command in ("verify", "diff", "list"):
         return _run_versions(args)
     raise AssertionError(args.command)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    """The bundled studies' generators are a separate package (`trialpress_synth`), loaded only here and
+    only if it is installed: the engine does not depend on it."""
+    import importlib
+
+    from trialpress.errors import UsageError
+    from trialpress.paths import find_root
+
+    try:
+        synth = importlib.import_module("trialpress_synth")
+    except ImportError:
+        raise UsageError("The bundled-study generators (package trialpress_synth) are not installed.",
+                         hint="Install the project from its source tree (pip install -e .).") from None
+    if args.study not in synth.GENERATORS:
+        raise UsageError(f"No bundled generator for {args.study!r}.",
+                         hint=f"Choose one of: {', '.join(sorted(synth.GENERATORS))}.")
+    folder = args.out or find_root() / "data" / args.study
+    for path in synth.write_study(args.study, folder, args.seed):
+        print(path)
+    return int(ExitCode.OK)
+
+
+def _render_all(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.text import Text
+
+    from trialpress import many
+    from trialpress.report.escape import terminal
+
+    for plan in args.plans:
+        if not plan.is_file():
+            from trialpress.errors import UsageError
+
+            raise UsageError(f"No plan file {plan}.", hint="Name existing analysis plans, e.g. analysis/*.yml.")
+    console = Console(stderr=True, highlight=False)
+
+    def line(o: many.TaskOutcome) -> Text:
+        if o.code:
+            return Text("✗ ", style="bold red").append(terminal(f"{o.plan}: {o.error}"))
+        state = "rendered" if o.created else "up to date"
+        return Text("✓ ", style="green").append(terminal(f"{o.plan}: {o.study} {o.version} {state} ({o.seconds:.1f} s)"))
+
+    outcomes = many.render_many(args.plans, report_root=args.out, formats=args.formats, report_date=args.date,
+                                    workers=args.workers, scheduler=args.scheduler, cache=args.cache,
+                                    on_done=None if args.quiet else lambda o: console.print(line(o)))
+    failed = [o for o in outcomes if o.code]
+    out = Console(highlight=False)
+    out.print(Text(f"{len(outcomes) - len(failed)} of {len(outcomes)} plan(s) rendered or up to date, "
+                   f"{len(failed)} failed.", style="bold"))
+    for o in outcomes:
+        out.print(line(o))
+        if not o.code:
+            out.print(Text(f"  {terminal(o.folder)}"))
+    return failed[0].code if failed else int(ExitCode.OK)
 
 
 def _run_versions(args: argparse.Namespace) -> int:

@@ -1,28 +1,48 @@
 """The one orchestrator: plan + data → gate → analysis → ARD → figures → .qmd → HTML/PDF → version folder.
 
 The CLI is a thin shell over these functions; tests call them directly.
+
+Order of a render, and why:
+1. `prepare`: plan, input hashes, version id — nothing loaded; an intact existing version returns at once,
+   an occupied version path is an error before any work.
+2. The work cache (`store.cache`): the ARD and the passed gate of the same data and analysis settings, and
+   the figures of the same ARD and figure settings, are reused (a template, title or format change
+   re-renders only the document).
+3. Otherwise: load; the quality gate is forked *before* any thread is started (a fork from a process that
+   holds threads can deadlock in the child), and runs beside the analysis and figures; its wait has a time
+   budget. Where threads are already running (a Dask worker), the gate runs inline instead.
+4. The document (templates, engines), the abstract's sentences (recorded in the manifest), the ARD, the
+   gate report and the manifest are written into the staging folder, which is published atomically only
+   after the gate's verdict.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from trialpress.errors import QualityGateError
+from trialpress.errors import QualityGateError, UsageError
 from trialpress.plan import LoadedPlan, Plan, load_plan
 
 if TYPE_CHECKING:
     from trialpress.data.loading import StudyData
-    from trialpress.report.artefacts import Inputs
     from trialpress.report.engines import Renderer
+    from trialpress.store.cache import WorkCache
+    from trialpress.store.hashing import Inputs
 
 
 T = TypeVar("T")
+GATE_BUDGET_ENV = "TRIALPRESS_GATE_TIMEOUT"
+GATE_BUDGET_DEFAULT = 900.0      # seconds the forked gate may take (10^6 subjects: ~11 s)
+ARD_FILES = ("ard.csv", "ard.json", "curves.csv")
 
 
 class Progress:
@@ -39,10 +59,12 @@ class Progress:
 
     @contextmanager
     def step(self, name: str, detail: str = "") -> Iterator[None]:
+        from rich.markup import escape
+
         t0 = time.perf_counter()
         status = None
         if self._console is not None:
-            status = self._console.status(f"[bold]{name}[/bold] {detail}")
+            status = self._console.status(f"[bold]{name}[/bold] {escape(detail)}")
             status.start()
         try:
             yield
@@ -50,13 +72,15 @@ class Progress:
             if status is not None:
                 status.stop()
         elapsed = time.perf_counter() - t0
-        self.timings[name] = elapsed
+        self.timings[name] = self.timings.get(name, 0.0) + elapsed
         if self._console is not None:
-            self._console.print(f"[green]✓[/green] {name:<10} {elapsed:6.2f} s  {detail}")
+            self._console.print(f"[green]✓[/green] {name:<10} {elapsed:6.2f} s  {escape(detail)}")
 
     def say(self, text: str) -> None:
         if self._console is not None:
-            self._console.print(text)
+            from rich.text import Text
+
+            self._console.print(Text(text), soft_wrap=True)
 
 
 @dataclass(frozen=True)
@@ -65,7 +89,27 @@ class RenderOutcome:
     version: str
     created: bool            # False: the same inputs were rendered before, nothing new was made
     timings: dict[str, float]
+    reused: tuple[str, ...] = ()   # cached work reused: 'analysis' (ARD + gate), 'figures'
 
+
+# --- arguments ----------------------------------------------------------------------------------------
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_date(text: str) -> str:
+    """A report date as given: YYYY-MM-DD and a real date, else a UsageError."""
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError("not in the form YYYY-MM-DD")
+        dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"--date {text!r} is not a date ({exc}).",
+                         hint="Give the report date as YYYY-MM-DD, e.g. --date 2026-01-31.") from None
+    return text
+
+
+# --- loading and the gate -----------------------------------------------------------------------------
 
 def _load(lplan: LoadedPlan) -> StudyData:
     """Read and type the datasets, then check the values the plan names (imports pandas only now)."""
@@ -84,141 +128,61 @@ def load_and_check(lplan: LoadedPlan, progress: Progress) -> tuple[StudyData, ob
     with progress.step("load", str(lplan.data_folder)):
         data = _load(lplan)
     with progress.step("check", "great_expectations suites"):
-        report = run_gate(lplan.plan, data)
+        report = run_gate(lplan.plan, data, parallel=None if _fork_is_safe() else False)
     enforce(report)
     return data, report
 
 
-@dataclass(frozen=True)
-class Setup:
-    """What a render depends on, resolved before any work: the version id is known from it alone."""
-
-    lplan: LoadedPlan
-    template_dir: Path
-    formats: list[str]
-    renderer: Renderer
-    inputs: Inputs
-
-    @property
-    def version(self) -> str:
-        return self.inputs.version_id
+def _fork_is_safe() -> bool:
+    """No other thread runs: a forked child cannot inherit a lock some thread held."""
+    return threading.active_count() == 1
 
 
-def prepare(plan_path: Path | str, formats: list[str] | None = None) -> Setup:
-    """Load the plan and hash every input (no data loaded, nothing analysed)."""
-    from trialpress.data.files import find_dataset_file
-    from trialpress.data.requirements import requirements
-    from trialpress.report import artefacts, engines
-
-    lplan = load_plan(plan_path)
-    plan = lplan.plan
-    root = lplan.root
-    template_dir = root / "templates" / plan.report.template
-    if not template_dir.is_dir():
-        from trialpress.errors import PlanError
-
-        raise PlanError(f"report.template {plan.report.template!r}: no folder {template_dir}.",
-                        hint="Name a template set that exists under templates/ (e.g. 'article').")
-    formats = formats or list(plan.report.formats)
-    renderer = engines.detect()
-    needed = sorted({r.dataset for r in requirements(plan)})
-    files = [f for f in (find_dataset_file(lplan.data_folder, n, plan.data.files.get(n)) for n in needed) if f]
-    inputs = artefacts.collect_inputs(root, lplan.path, files, template_dir, renderer.versions)
-    return Setup(lplan, template_dir, formats, renderer, inputs)
-
-
-def render(plan_path: Path | str, *, report_root: Path | None = None, formats: list[str] | None = None,
-           report_date: str | None = None, progress: Progress | None = None) -> RenderOutcome:
-    # only what the up-to-date check needs is imported before it (an unchanged study returns in < 1 s)
-    from trialpress.report import artefacts
-
-    progress = progress or Progress(enabled=False)
-    setup = prepare(plan_path, formats)
-    lplan, template_dir, formats, inputs = setup.lplan, setup.template_dir, setup.formats, setup.inputs
-    renderer = setup.renderer
-    plan = lplan.plan
-    root = lplan.root
-    report_root = report_root or root / "report"
-
-    # inputs → version id, before any work: an unchanged study re-renders in well under a second
-    version = setup.version
-    done = artefacts.existing_version(report_root, plan.study.id, version)
-    if done is not None:
-        progress.say(f"Up to date: {done} (same inputs as before; nothing rendered).")
-        return RenderOutcome(done, version, False, progress.timings)
-    for stale in artefacts.clean_stale_staging(report_root / plan.study.id):
-        progress.say(f"Removed {stale.name}, left by an interrupted render.")
-
-    from trialpress.report import engines
-    from trialpress.report.context import ContextBuilder
-    from trialpress.report.document import Meta, build_context, write_qmd
-    from trialpress.report.figure_specs import km_figures
-    from trialpress.results.collect import analyse
-
-    with progress.step("load", str(lplan.data_folder)):
-        data = _load(lplan)
-    final = artefacts.version_dir(report_root, plan.study.id, version)
-    report_date = report_date or dt.date.today().isoformat()
+def gate_budget() -> float:
     try:
-        with artefacts.StagingArea(final) as stage:
-            def work() -> tuple[Any, Any, Any]:
-                with progress.step("analyse", f"{len(plan.time_to_event)} time-to-event endpoint(s)"):
-                    results = analyse(plan, data)
-                figdir = stage / "figures"
-                figdir.mkdir()
-                cb = ContextBuilder(plan, results.ard)
-                with progress.step("figures"):
-                    return results, cb, km_figures(plan, cb, figdir, raster=bool({"docx", "rtf"} & set(formats)))
+        return float(os.environ.get(GATE_BUDGET_ENV, GATE_BUDGET_DEFAULT))
+    except ValueError:
+        raise UsageError(f"{GATE_BUDGET_ENV}={os.environ[GATE_BUDGET_ENV]!r} is not a number of seconds.",
+                         hint=f"e.g. {GATE_BUDGET_ENV}=1800") from None
 
-            # nothing leaves the staging folder (and no version folder exists) before the gate's verdict
-            (results, cb, figures), gate = _beside_gate(plan, data, work, progress)
-            cutoff = cb.cutoff()
-            meta = Meta(version=version, cutoff=cutoff, report_date=report_date,
-                        software=inputs.packages, renderer=renderer.versions, inputs=inputs.files,
-                        quality=gate.results)
-            qmd = stage / "report.qmd"
-            context = build_context(plan, cb, meta, figures)
-            write_qmd(template_dir, context, qmd)
-            with progress.step("render", f"{' + '.join(formats).upper()} via {renderer.name}"):
-                engines.render(qmd, template_dir, [f for f in formats if f != "rtf"], renderer)
-                if "rtf" in formats:
-                    from trialpress.report.tlf import write_tlf
 
-                    datasets = ", ".join(sorted(p.name for p in data.files.values()))
-                    write_tlf(context, stage, f"Source: {datasets}; program: trialpress "
-                                              f"{inputs.packages.get('trialpress', '')}; version {version}")
-            for leftover in stage.glob("report.typ"):
-                leftover.unlink()
-            write_results(results.ard, stage)
-            (stage / "quality.json").write_text(_portable(gate, root).to_json(), encoding="utf-8")
-            artefacts.write_manifest(stage, inputs=inputs, study=plan.study.id, version=version,
-                                     git=artefacts.git_state(root), renderer={"name": renderer.name, **renderer.versions},
-                                     quality=gate.summary(), created=dt.datetime.now(dt.timezone.utc),
-                                     report_date=report_date, data_cutoff=cutoff, formats=formats, project=root)
-    except QualityGateError as exc:
-        from trialpress.report.quality_view import write_failure_folder
+def _wait(job: Any, budget: float) -> Any:
+    import inspect
 
-        exc.folder = write_failure_folder(exc.report, report_root / plan.study.id / "_failed" / version)  # type: ignore[attr-defined]
-        raise
-    progress.say(f"Rendered {final}")
-    return RenderOutcome(final, version, True, progress.timings)
+    if "timeout" in inspect.signature(job.wait).parameters:
+        return job.wait(timeout=budget)
+    return job.wait()   # quality/background.py without the time budget (change proposed to its owner)
 
 
 def _beside_gate(plan: Plan, data: StudyData, work: Callable[[], T], progress: Progress) -> tuple[T, Any]:
-    """Run `work` (analysis, figures) while the quality gate runs in a second process; return both once the
-    gate has passed. The gate's verdict wins over any error the work raised on the same bad data."""
-    from trialpress.quality.background import GateJob
-    from trialpress.quality.gate import enforce
+    """Run `work` (analysis, figures) while the quality gate runs in a forked process; return both once the
+    gate has passed. The gate's verdict wins over any error the work raised on the same bad data. The fork
+    happens before `work` starts any thread; if threads already run here, the gate runs inline after it."""
+    from trialpress.quality.gate import enforce, run_gate
 
+    if not _fork_is_safe():
+        try:
+            result = work()
+        except Exception:
+            enforce(run_gate(plan, data, parallel=False))
+            raise
+        with progress.step("check", "great_expectations suites"):
+            gate = run_gate(plan, data, parallel=False)
+        enforce(gate)
+        return result, gate
+
+    from trialpress.quality.background import GateJob
+
+    budget = gate_budget()
     job = GateJob(plan, data)
     try:
         try:
             result = work()
         except Exception:
-            enforce(job.wait())   # bad data explains the failure: report that instead
+            enforce(_wait(job, budget))   # bad data explains the failure: report that instead
             raise
         with progress.step("check", "great_expectations suites (waited for)"):
-            gate = job.wait()
+            gate = _wait(job, budget)
         enforce(gate)
         return result, gate
     finally:
@@ -229,12 +193,300 @@ def _portable(gate: Any, root: Path) -> Any:
     """The gate report with data paths relative to the project: same inputs, same bytes in any folder."""
     import dataclasses
 
-    from trialpress.report.artefacts import relative_to_root
+    from trialpress.store.hashing import relative_to_root
 
     files = getattr(gate, "files", None)
     if not dataclasses.is_dataclass(gate) or not isinstance(files, dict):
         return gate
     return dataclasses.replace(gate, files={k: relative_to_root(v, root) for k, v in files.items()})
+
+
+def failure_report(exc: QualityGateError, folder: Path) -> None:
+    """Write the failed gate's report into `folder`; if that is impossible (read-only, disk full, a file in
+    the way) the error keeps the findings and says why (`exc.folder_error`), never a traceback."""
+    from trialpress.report.quality_view import write_failure_folder
+    from trialpress.store.staging import why
+
+    exc.folder = None  # type: ignore[attr-defined]
+    exc.folder_error = None  # type: ignore[attr-defined]
+    try:
+        exc.folder = write_failure_folder(exc.report, folder)  # type: ignore[attr-defined]
+    except OSError as err:
+        exc.folder_error = f"{folder}: {why(err)}"  # type: ignore[attr-defined]
+
+
+# --- setup: the version id before any work --------------------------------------------------------
+
+@dataclass(frozen=True)
+class Setup:
+    """What a render depends on, resolved before any work: the version id is known from it alone."""
+
+    lplan: LoadedPlan
+    template_dir: Path
+    formats: list[str]
+    renderer: Renderer
+    inputs: Inputs
+    data_files: list[Path] = field(default_factory=list)
+
+    @property
+    def version(self) -> str:
+        return self.inputs.version_id
+
+    @property
+    def report_date(self) -> str:
+        return self.inputs.report_date
+
+
+def prepare(plan_path: Path | str, formats: list[str] | None = None, report_date: str | None = None) -> Setup:
+    """Load the plan and hash every input (no data loaded, nothing analysed)."""
+    from trialpress.data.files import find_dataset_file
+    from trialpress.data.requirements import requirements
+    from trialpress.report import engines
+    from trialpress.store.hashing import collect_inputs
+    from trialpress.store.style import figure_style
+
+    report_date = iso_date(report_date) if report_date else dt.date.today().isoformat()
+    lplan = load_plan(plan_path)
+    plan = lplan.plan
+    root = lplan.root
+    template_dir = root / "templates" / plan.report.template
+    if not template_dir.is_dir():
+        from trialpress.errors import PlanError
+
+        raise PlanError(f"report.template {plan.report.template!r}: no folder {template_dir}.",
+                        hint="Name a template set that exists under templates/ (e.g. 'article').")
+    formats = list(dict.fromkeys(formats or plan.report.formats))
+    renderer = engines.detect()
+    needed = sorted({r.dataset for r in requirements(plan)})
+    files = [f for f in (find_dataset_file(lplan.data_folder, n, plan.data.files.get(n)) for n in needed) if f]
+    inputs = collect_inputs(root, lplan.path, files, template_dir, renderer.versions, formats=formats,
+                            report_date=report_date, style=figure_style())
+    return Setup(lplan, template_dir, formats, renderer, inputs, files)
+
+
+def _existing(final: Path) -> Path | None:
+    """The complete, intact version at `final`, None if the path is free; anything else is an error."""
+    from trialpress.errors import ArtefactError
+    from trialpress.store.folders import occupied, occupied_error
+    from trialpress.store.integrity import integrity_problems
+    from trialpress.store.manifest import read_manifest
+
+    reason = occupied(final)
+    if reason is not None:
+        raise occupied_error(final, reason)
+    if not final.exists():
+        return None
+    problems = integrity_problems(final, read_manifest(final))
+    if problems:
+        name, what = problems[0]
+        raise ArtefactError(f"Version {final.name} exists at {final} but does not match its manifest: {name}: "
+                            f"{what}. It was not rendered again and nothing was written into it.",
+                            hint=f"Run `trialpress verify {final}`; move the folder away to render it anew.")
+    return final
+
+
+# --- render -------------------------------------------------------------------------------------------
+
+@dataclass
+class Analysis:
+    """What the document needs of the analysis and the gate (computed, or read from the work cache)."""
+
+    ard: Any
+    checks: list[Any]              # the gate's check results
+    summary: dict[str, int]        # the gate's summary (manifest)
+    quality_json: bytes            # the portable gate report
+    ard_files: dict[str, bytes]    # ard.csv, ard.json, curves.csv
+
+
+def render(plan_path: Path | str, *, report_root: Path | None = None, formats: list[str] | None = None,
+           report_date: str | None = None, progress: Progress | None = None, cache: bool = True) -> RenderOutcome:
+    from trialpress.store.folders import refuse_inside_version, version_dir
+
+    progress = progress or Progress(enabled=False)
+    setup = prepare(plan_path, formats, report_date)
+    plan, root = setup.lplan.plan, setup.lplan.root
+    report_root = report_root or root / "report"
+    refuse_inside_version(report_root, root / "report", "The report folder")
+    version = setup.version
+    final = version_dir(report_root, plan.study.id, version)
+    # inputs → version id, before any work: an unchanged study re-renders in well under a second
+    done = _existing(final)
+    if done is not None:
+        progress.say(f"Up to date: {done} (same inputs as before; nothing rendered).")
+        return RenderOutcome(done, version, False, progress.timings)
+
+    from trialpress.store.cache import WorkCache
+    from trialpress.store.staging import StagingArea, clean_stale_staging
+
+    for stale in clean_stale_staging(report_root / plan.study.id):
+        progress.say(f"Removed {stale.name}, left by an interrupted render.")
+    wc = WorkCache(report_root, active=cache)
+    reused: list[str] = []
+    try:
+        with StagingArea(final) as stage:
+            analysis, cb, figures = _analysis_and_figures(setup, stage, wc, progress, reused)
+            abstract = _document(setup, analysis, cb, figures, stage, progress)
+            _write_artefacts(setup, analysis, cb, abstract, stage)
+    except QualityGateError as exc:
+        failure_report(exc, report_root / plan.study.id / "_failed" / version)
+        raise
+    progress.say(f"Rendered {final}" + (f" (reused: {', '.join(reused)})" if reused else ""))
+    return RenderOutcome(final, version, True, progress.timings, tuple(reused))
+
+
+def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Progress, reused: list[str]
+                          ) -> tuple[Analysis, Any, Any]:
+    from trialpress.store import cache as store_cache
+
+    plan, inputs = setup.lplan.plan, setup.inputs
+    raster = bool({"docx", "rtf"} & set(setup.formats))
+    akey = store_cache.analysis_key(plan, inputs)
+    fkey = store_cache.figures_key(plan, inputs, akey, raster)
+    analysis = _cached_analysis(wc, akey)
+    fig_entry = wc.get("figures", fkey)
+    (stage / "figures").mkdir()
+    if analysis is not None:
+        reused.append("analysis")
+        from trialpress.report.context import ContextBuilder
+
+        cb = ContextBuilder(plan, analysis.ard)
+        figures = _figures(plan, cb, stage, raster, wc, fkey, fig_entry, progress)
+        if fig_entry is not None:
+            reused.append("figures")
+        return analysis, cb, figures
+
+    from trialpress.report.context import ContextBuilder
+    from trialpress.results.collect import analyse
+
+    with progress.step("load", str(setup.lplan.data_folder)):
+        data = _load(setup.lplan)
+
+    def work() -> tuple[Any, Any, Any]:
+        with progress.step("analyse", f"{len(plan.time_to_event)} time-to-event endpoint(s)"):
+            results = analyse(plan, data)
+        cb = ContextBuilder(plan, results.ard)
+        return results.ard, cb, _figures(plan, cb, stage, raster, wc, fkey, fig_entry, progress)
+
+    # nothing leaves the staging folder (and no version folder exists) before the gate's verdict
+    (ard, cb, figures), gate = _beside_gate(plan, data, work, progress)
+    if fig_entry is not None:
+        reused.append("figures")
+    gate = _portable(gate, setup.lplan.root)
+    analysis = Analysis(ard, list(gate.results), gate.summary(), gate.to_json().encode("utf-8"), _ard_bytes(ard))
+    _store_analysis(wc, akey, analysis)
+    return analysis, cb, figures
+
+
+def _ard_bytes(ard: Any) -> dict[str, bytes]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="trialpress-ard-") as tmp:
+        write_results(ard, Path(tmp))
+        return {name: (Path(tmp) / name).read_bytes() for name in ARD_FILES}
+
+
+def _cached_analysis(wc: WorkCache, key: str) -> Analysis | None:
+    from trialpress.store import codec
+
+    entry = wc.get("analysis", key)
+    if entry is None:
+        return None
+    try:
+        ard = codec.decode_ard(codec.loads(entry.files["ard.lossless.json"]))
+        checks = codec.decode_checks(codec.loads(entry.files["checks.json"]))
+        return Analysis(ard, list(checks), dict(entry.meta["summary"]), entry.files["quality.json"],
+                        {name: entry.files[name] for name in ARD_FILES})
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _store_analysis(wc: WorkCache, key: str, a: Analysis) -> None:
+    """Cache the ARD and the passed gate, only if they read back exactly as computed."""
+    from trialpress.store import codec
+
+    if not wc.active:
+        return
+    try:
+        ard_raw = codec.dumps(codec.encode_ard(a.ard))
+        checks_raw = codec.dumps(codec.encode_checks(a.checks))
+    except codec.Unencodable:
+        return
+    if not (codec.same_ard(a.ard, codec.decode_ard(codec.loads(ard_raw)))
+            and codec.same_checks(a.checks, codec.decode_checks(codec.loads(checks_raw)))):
+        return
+    wc.put("analysis", key, {"ard.lossless.json": ard_raw, "checks.json": checks_raw, "quality.json": a.quality_json,
+                             **a.ard_files}, {"summary": a.summary})
+
+
+def _figures(plan: Plan, cb: Any, stage: Path, raster: bool, wc: WorkCache, key: str, entry: Any,
+             progress: Progress) -> dict[str, list[Any]]:
+    """The figures (drawn, or copied from the cache with their views and numbering)."""
+    import dataclasses
+
+    from trialpress.report.context import FigureView, Numbering
+
+    figdir = stage / "figures"
+    if entry is not None:
+        for name, raw in entry.files.items():
+            path = figdir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(raw)
+        cb.numbering = Numbering(**entry.meta["numbering"])
+        return {k: [FigureView(**v) for v in views] for k, views in entry.meta["views"].items()}
+    from trialpress.report.figure_specs import km_figures
+
+    with progress.step("figures"):
+        figures = km_figures(plan, cb, figdir, raster=raster)
+    files = {p.relative_to(figdir).as_posix(): p.read_bytes() for p in sorted(figdir.rglob("*")) if p.is_file()}
+    meta = {"views": {k: [dataclasses.asdict(v) for v in views] for k, views in figures.items()},
+            "numbering": dataclasses.asdict(cb.numbering)}
+    wc.put("figures", key, files, meta)
+    return figures
+
+
+def _document(setup: Setup, analysis: Analysis, cb: Any, figures: Any, stage: Path, progress: Progress
+              ) -> list[dict[str, str]]:
+    """report.qmd from the templates, then HTML/PDF/Word/RTF; returns the abstract's sentences (read with
+    pandoc while the documents render)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from trialpress.report import engines
+    from trialpress.report.document import Meta, build_context, write_qmd
+    from trialpress.store.abstract import read_abstract
+
+    inputs, renderer, formats = setup.inputs, setup.renderer, setup.formats
+    meta = Meta(version=setup.version, cutoff=cb.cutoff(), report_date=setup.report_date,
+                software=inputs.packages, renderer=renderer.versions, inputs=inputs.files, quality=analysis.checks)
+    qmd = stage / "report.qmd"
+    context = build_context(setup.lplan.plan, cb, meta, figures)
+    write_qmd(setup.template_dir, context, qmd)
+    with progress.step("render", f"{' + '.join(formats).upper()} via {renderer.name}"):
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trialpress-abstract") as pool:
+            abstract = pool.submit(read_abstract, qmd)
+            engines.render(qmd, setup.template_dir, [f for f in formats if f != "rtf"], renderer)
+            if "rtf" in formats:
+                from trialpress.report.tlf import write_tlf
+
+                datasets = ", ".join(sorted(p.name for p in setup.data_files))
+                write_tlf(context, stage, f"Source: {datasets}; program: trialpress "
+                                          f"{inputs.packages.get('trialpress', '')}; version {setup.version}")
+            sentences = abstract.result()
+    for leftover in stage.glob("report.typ"):
+        leftover.unlink()
+    return sentences
+
+
+def _write_artefacts(setup: Setup, analysis: Analysis, cb: Any, abstract: list[dict[str, str]], stage: Path) -> None:
+    from trialpress.store.manifest import git_state, write_manifest
+
+    for name, raw in analysis.ard_files.items():
+        (stage / name).write_bytes(raw)
+    (stage / "quality.json").write_bytes(analysis.quality_json)
+    renderer = setup.renderer
+    write_manifest(stage, inputs=setup.inputs, study=setup.lplan.plan.study.id, version=setup.version,
+                   git=git_state(setup.lplan.root), renderer={"name": renderer.name, **renderer.versions},
+                   quality=analysis.summary, created=dt.datetime.now(dt.timezone.utc), data_cutoff=cb.cutoff(),
+                   abstract=abstract, project=setup.lplan.root)
 
 
 def write_results(ard: Any, folder: Path) -> None:
@@ -243,6 +495,8 @@ def write_results(ard: Any, folder: Path) -> None:
     ard.to_json(folder / "ard.json")
     ard.curves_to_csv(folder / "curves.csv")
 
+
+# --- check and analyze ----------------------------------------------------------------------------
 
 def _checked(plan_path: Path | str, progress: Progress, work: Callable[[LoadedPlan, StudyData], T] | None = None
              ) -> tuple[LoadedPlan, StudyData, object, T | None]:
@@ -260,14 +514,11 @@ def _checked(plan_path: Path | str, progress: Progress, work: Callable[[LoadedPl
                 data = _load(lplan)
             result, report = _beside_gate(lplan.plan, data, lambda: work(lplan, data), progress)
     except QualityGateError as exc:
-        from trialpress.report.quality_view import write_failure_folder
-
         try:   # the version id the render would have had (check needs no templates, so it may not exist)
             version = prepare(plan_path).version
         except TrialpressError:
             version = "unversioned"
-        exc.folder = write_failure_folder(  # type: ignore[attr-defined]
-            exc.report, lplan.root / "report" / lplan.plan.study.id / "_failed" / version)
+        failure_report(exc, lplan.root / "report" / lplan.plan.study.id / "_failed" / version)
         raise
     return lplan, data, report, result
 
@@ -278,17 +529,34 @@ def check(plan_path: Path | str, progress: Progress | None = None) -> object:
     return report
 
 
+def check_ard_folder(out: Path, root: Path) -> None:
+    """`analyze --out`: a folder (or a path to create), never a file, never inside a version folder."""
+    from trialpress.store.folders import refuse_inside_version
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; analyze writes a folder (ard.csv, ard.json, curves.csv).",
+                         hint="Name a folder, e.g. --out build/ard.")
+    refuse_inside_version(out, root / "report", "--out")
+
+
 def analyze(plan_path: Path | str, out: Path, progress: Progress | None = None) -> Path:
-    """Run gate and analysis; write ard.csv and ard.json into `out`."""
+    """Run gate and analysis; write ard.csv, ard.json and curves.csv into `out`."""
+    from trialpress.errors import ArtefactError
     from trialpress.results.collect import analyse
+    from trialpress.store.staging import why
 
     progress = progress or Progress(enabled=False)
+    check_ard_folder(out, load_plan(plan_path).root)
 
     def work(lplan: LoadedPlan, data: StudyData) -> Any:
         with progress.step("analyse"):
             return analyse(lplan.plan, data)
 
     *_, results = _checked(plan_path, progress, work)
-    out.mkdir(parents=True, exist_ok=True)
-    write_results(results.ard, out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_results(results.ard, out)
+    except OSError as exc:
+        raise ArtefactError(f"Cannot write the ARD into {out}: {why(exc)}.",
+                            hint="Choose a writable folder with --out.") from None
     return out
