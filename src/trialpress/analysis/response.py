@@ -456,13 +456,14 @@ def _ml_fit(x: np.ndarray, y: np.ndarray, f: np.ndarray, caught: list[str]
     Fitted on the distinct patterns with `freq_weights=f`: IRLS then solves the same weighted normal
     equations, and statsmodels' llf is sum(f_i * ll_i) and its covariance (X'diag(f w)X)^-1 (scale 1),
     so estimates, SEs and loglik equal those of the repeated rows."""
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
     from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
     with warnings.catch_warnings(record=True) as wlist:
         warnings.simplefilter("always")
         try:
-            res = sm.GLM(y, x, family=sm.families.Binomial(), freq_weights=f).fit()
+            res = GLM(y, x, family=families.Binomial(), freq_weights=f).fit()
         except (PerfectSeparationError, np.linalg.LinAlgError, ValueError) as exc:
             caught.append(str(exc).splitlines()[0])
             return None

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import threading
 
 from trialpress.data.loading import StudyData
+from trialpress.errors import DataError
 from trialpress.plan import Plan
 from trialpress.quality.gate import GateReport, run_gate
 
@@ -25,6 +27,7 @@ class GateJob:
         self._plan, self._data = plan, data
         self._payload: bytes | None = None
         self._reader: threading.Thread | None = None
+        self._pid: int | None = None
         if hasattr(os, "fork"):
             self._start()
 
@@ -43,6 +46,7 @@ class GateJob:
             finally:
                 os._exit(code)
         os.close(write_fd)
+        self._pid = pid
 
         def collect() -> None:   # drain the pipe as the child writes, so it can finish and exit
             chunks = []
@@ -56,10 +60,16 @@ class GateJob:
         self._reader = threading.Thread(target=collect, name="trialpress-gate", daemon=True)
         self._reader.start()
 
-    def wait(self) -> GateReport:
-        """The gate's report (computed inline if the background process could not deliver it)."""
+    def wait(self, timeout: float | None = None) -> GateReport:
+        """The gate's report (computed inline if the background process could not deliver it). A child still
+        running after `timeout` seconds is stopped, and the run with it: a stuck gate never hangs a render."""
         if self._reader is not None:
-            self._reader.join()
+            self._reader.join(timeout)
+            if self._reader.is_alive():
+                self._kill()
+                raise DataError(f"The quality gate did not finish within {timeout:.0f} s; it was stopped and nothing "
+                                "was rendered.",
+                                hint="For very large data raise the budget: TRIALPRESS_GATE_TIMEOUT=<seconds>.")
             self._reader = None
             if self._payload is not None:
                 try:
@@ -67,6 +77,16 @@ class GateJob:
                 except Exception:  # noqa: BLE001 - a garbled report must not hide data problems: redo inline
                     pass
         return run_gate(self._plan, self._data, parallel=False)
+
+    def _kill(self) -> None:
+        if self._pid is not None:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self._reader is not None:
+            self._reader.join()
+            self._reader = None
 
     def close(self) -> None:
         """Wait for the child (it never outlives the run)."""

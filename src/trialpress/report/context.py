@@ -21,6 +21,7 @@ from trialpress.results import keys
 from trialpress.results.ard import ARD, Key, Row
 
 Kind = Literal["count", "time", "ratio", "p", "percent"]
+FOREST_SUFFIX = ":forest"   # key of an endpoint's forest plots in the figures mapping
 
 
 @dataclass(frozen=True)

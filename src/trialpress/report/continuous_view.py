@@ -11,7 +11,6 @@ from trialpress.plan import Continuous, Plan
 from trialpress.report import formatting as fmt
 from trialpress.report.context import ContextBuilder, FigureView, GroupView, Num, TableView
 from trialpress.report.escape import slug
-from trialpress.report.figures.means import MeansPanel, draw_means
 from trialpress.report.tables import Cell, Table, label
 from trialpress.results import keys
 
@@ -168,6 +167,8 @@ def _note(cb: ContextBuilder, ep: Continuous) -> str:
 
 def means_figure(cb: ContextBuilder, plan: Plan, ep: Continuous, figdir: Path, kinds: tuple[str, ...]) -> FigureView:
     """LS means (MMRM) or means (otherwise) of the analyzed value at each visit, with 95% CIs."""
+    from trialpress.report.figures.means import MeansPanel, draw_means
+
     visits = [r.timepoint for r in cb.ard.select(endpoint=ep.id, analysis="cont_desc", statistic="n", group="",
                                                  parameter=ep.value if ep.value != "AVAL" else "AVAL")]
     use_model = ep.model == "mmrm"

@@ -9,10 +9,9 @@ from typing import Any
 from trialpress.plan import Plan
 from trialpress.report.appendix import appendix
 from trialpress.report.binary_view import binary_section
-from trialpress.report.context import ContextBuilder, FigureView
+from trialpress.report.context import FOREST_SUFFIX, ContextBuilder, FigureView
 from trialpress.report.continuous_view import continuous_views
 from trialpress.report.efficacy import outcomes_table
-from trialpress.report.figure_specs import FOREST_SUFFIX
 from trialpress.report.methods import conventions
 from trialpress.report.baseline_view import baseline_table
 from trialpress.report.results_view import Ref, endpoint_results, limitations

@@ -45,8 +45,16 @@ def markdown(text: object) -> str:
     return "".join(out)
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _printable_text(s: str) -> str:
+    """`s` with `_printable` applied, skipping the per-character pass for the usual clean text."""
+    return s if _UNPRINTABLE.search(s) is None else "".join(_printable(ch) for ch in s)
+
+
 def html_text(text: object) -> str:
-    return html.escape("".join(_printable(ch) for ch in str(text)), quote=True)
+    return html.escape(_printable_text(str(text)), quote=True)
 
 
 def attribute(text: object) -> str:

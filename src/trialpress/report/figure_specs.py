@@ -12,14 +12,13 @@ from pathlib import Path
 
 from trialpress.plan import Plan, TimeToEvent
 from trialpress.report import formatting as fmt
-from trialpress.report.context import ContextBuilder, FigureView
+from trialpress.report.context import FOREST_SUFFIX, ContextBuilder, FigureView
 from trialpress.report.escape import plain, slug
 from trialpress.report.figures import ForestRow, ForestSpec, KMPanel, RiskRow, draw_forest, draw_km
 from trialpress.results import keys
 from trialpress.results.ard import ARD, Curve
 
 
-FOREST_SUFFIX = ":forest"   # key of an endpoint's forest plots in the figures mapping
 
 
 def _risk(ard: ARD, ep: str, group: str, ticks: list[str], subgroup: str = "", level: str = "") -> RiskRow:

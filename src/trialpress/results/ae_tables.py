@@ -20,7 +20,6 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from trialpress.analysis import response as rs
 from trialpress.plan import Plan
 from trialpress.results import keys
 from trialpress.results import safety_keys as sk
@@ -203,6 +202,8 @@ def eair_rows(events: Events, exposure: Exposure | None, onset: np.ndarray | Non
 
     if exposure is None or onset is None:
         return
+    from trialpress.analysis import response as rs   # scipy, only when rates are asked for
+
     hit, first = first_onset(events, mask, onset)
     duration = exposure.days
     at_risk = np.where(hit, np.where(np.isnan(first), duration, np.maximum(first, 1.0)), duration)

@@ -25,11 +25,11 @@ from __future__ import annotations
 from trialpress.report.figures.forest import build_forest_figure, draw_forest
 from trialpress.report.figures.km import build_km_figure, draw_km
 from trialpress.report.figures.specs import ForestRow, ForestSpec, KMPanel, RiskRow
-from trialpress.report.figures.style import OKABE_ITO, group_colours, group_linestyles
+from trialpress.report.figures.style import OKABE_ITO, group_colours, group_linestyles  # noqa: F401 - re-exported
 
 # not in __all__, but importable from here as before the split (tests and the store read them)
-from trialpress.report.figures.km import _step_path
-from trialpress.report.figures.style import FONT_SIZE, LABEL_SIZE, PNG_DPI, RC, TITLE_SIZE, _save_png
+from trialpress.report.figures.km import _step_path  # noqa: F401 - re-exported
+from trialpress.report.figures.style import FONT_SIZE, LABEL_SIZE, PNG_DPI, RC, TITLE_SIZE, _save_png  # noqa: F401 - re-exported
 
 __all__ = [
     "OKABE_ITO",
