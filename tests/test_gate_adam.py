@@ -50,6 +50,9 @@ def _project(tmp_path: Path, study: str, change: Change | None = None, *, plan: 
     folder.mkdir(parents=True)
     frames = {p.stem: _read(p) for p in sorted(source.iterdir())
               if p.stem in ("adsl", "adtte", "adrs", "adae") and p.suffix in (".csv", ".xpt")}
+    for other in sorted(source.iterdir()):   # datasets the change leaves alone (ADEX, ADLB, ADQS ...) as they are
+        if other.suffix in (".csv", ".xpt") and other.stem not in frames:
+            shutil.copy(other, folder / other.name)
     if change:
         change(frames)
     for name, frame in frames.items():

@@ -22,10 +22,10 @@ FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[Hea
 
 
 @contextmanager
-def under_a_second() -> Iterator[None]:
+def refused_quickly() -> Iterator[None]:
     start = time.perf_counter()
     yield
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 10.0   # refused, not parsed: a hang or a parse would take minutes
 
 
 def refused(text: str | bytes, **limits: int) -> YamlLimitError:
@@ -63,7 +63,7 @@ BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
 
 
 def test_alias_bomb_is_refused_at_the_first_anchor() -> None:
-    with under_a_second():
+    with refused_quickly():
         err = refused(BOMB)
     assert err.line == 1
     assert "anchors (&a) are not allowed" in err.message and "no need" in err.message
@@ -83,7 +83,7 @@ def test_aliases_and_anchors() -> None:
     "- " * 5000 + "x",
 ], ids=["flow-seq", "flow-map", "block-seq", "block-map", "compact-seq"])
 def test_deep_nesting_is_refused_without_recursion(deep: str) -> None:
-    with under_a_second():
+    with refused_quickly():
         err = refused(deep, max_bytes=100_000_000)
     assert "nested more than 50 levels deep" in err.message
 
@@ -96,7 +96,7 @@ def test_depth_limit_is_exact() -> None:
 
 
 def test_huge_input_is_refused_before_parsing() -> None:
-    with under_a_second():
+    with refused_quickly():
         err = refused(b"a: " + b"x" * 100_000_000)
         refused("x" * 100_000_000)
         refused("a: b\n" * 20_000_000)
@@ -106,7 +106,7 @@ def test_huge_input_is_refused_before_parsing() -> None:
 
 
 def test_node_limit() -> None:
-    with under_a_second():
+    with refused_quickly():
         err = refused("[" + "1," * 200_000 + "]", max_nodes=1_000)
     assert "more than 1,000 values" in err.message
     assert load("[1, 2]", max_nodes=3)[0] == [1, 2]

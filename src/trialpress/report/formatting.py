@@ -128,5 +128,5 @@ def lower_first(text: str) -> str:
 
 
 def upper_first(text: str) -> str:
-    """'prior alloHSCT' → 'Prior alloHSCT' at the start of a sentence."""
+    """'prior therapy' → 'Prior therapy' at the start of a sentence."""
     return text[:1].upper() + text[1:]

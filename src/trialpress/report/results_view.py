@@ -45,7 +45,7 @@ class LevelMedians:
 
 @dataclass(frozen=True)
 class SubgroupFinding:
-    label: str                        # the subgroup variable's name in prose ('prior alloHSCT')
+    label: str                        # the subgroup variable's name in prose ('prior therapy')
     no_apparent_effect: bool | None   # the ARD's decision on the interaction test
     p_phrase: Num
     by_group: list[LevelMedians] = field(default_factory=list)   # medians per level within each group

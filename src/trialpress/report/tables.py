@@ -33,7 +33,7 @@ class Caption:
 
     label: str        # 'Table 2.'
     number: str       # '2'
-    text: str         # 'Efficacy outcomes by salvage line (full analysis set).'
+    text: str         # 'Efficacy outcomes by treatment (full analysis set).'
 
 
 @dataclass(frozen=True)
