@@ -1,0 +1,81 @@
+"""A continuous endpoint on the public ADaM package, end to end: the records the plan selects, the descriptives
+and the MMRM the ARD holds, against an independent build of the same analysis (plain pandas on the XPT file,
+then the MMRM function that tests/test_continuous_reference.py checks against R nlme::gls to 1e-4)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+import pytest
+
+from trialpress.analysis.mmrm import mmrm
+from trialpress.pipeline import _load
+from trialpress.plan import load_plan
+from trialpress.results import keys
+from trialpress.results.collect import analyse
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "analysis" / "random-cdisc-data.yml"
+ARMS = ["B: Placebo", "A: Drug X", "C: Combination"]
+
+
+@pytest.fixture(scope="module")
+def ard():
+    lplan = load_plan(PLAN)
+    return analyse(lplan.plan, _load(lplan)).ard
+
+
+@pytest.fixture(scope="module")
+def records() -> pd.DataFrame:
+    """FKSIALL change from baseline, ITT, post-baseline visits, with the arm and STRATA1 from ADSL."""
+    qs, _ = pyreadstat.read_xport(str(ROOT / "data" / "random-cdisc-data" / "adqs.xpt"))
+    adsl, _ = pyreadstat.read_xport(str(ROOT / "data" / "random-cdisc-data" / "adsl.xpt"))
+    itt = adsl.loc[adsl["ITTFL"] == "Y", ["USUBJID", "TRT01P", "STRATA1"]]
+    sel = qs[(qs["PARAMCD"] == "FKSIALL") & (qs["AVISITN"] > 0) & (qs["ABLFL"] != "Y")]
+    return sel[["USUBJID", "AVISIT", "AVISITN", "AVAL", "BASE", "CHG"]].merge(itt, on="USUBJID")
+
+
+def test_descriptives_equal_plain_pandas(ard, records: pd.DataFrame) -> None:
+    for (arm, visit), part in records.groupby(["TRT01P", "AVISIT"]):
+        x = part["CHG"].dropna().to_numpy()
+        got = {s: ard[keys.continuous("FKSI", "desc", s, arm, parameter="CHG", visit=visit)].value
+               for s in ("n", "mean", "sd", "median", "q1", "q3", "min", "max")}
+        assert got["n"] == len(x)
+        assert got["mean"] == pytest.approx(x.mean(), rel=1e-12)
+        assert got["sd"] == pytest.approx(x.std(ddof=1), rel=1e-12)
+        for stat, q in (("median", 0.5), ("q1", 0.25), ("q3", 0.75)):   # SAS definition 5 = R type 2
+            assert got[stat] == pytest.approx(np.quantile(x, q, method="averaged_inverted_cdf"), rel=1e-12)
+        assert (got["min"], got["max"]) == (x.min(), x.max())
+    base = records.drop_duplicates("USUBJID")
+    for arm, part in base.groupby("TRT01P"):
+        assert ard[keys.continuous("FKSI", "desc", "mean", arm, parameter="BASE")].value == \
+            pytest.approx(part["BASE"].mean(), rel=1e-12)
+
+
+def test_mmrm_in_the_ard_is_the_checked_model_on_the_plans_records(ard, records: pd.DataFrame) -> None:
+    visits = list(records.sort_values("AVISITN")["AVISIT"].drop_duplicates())
+    fit = mmrm(records, "CHG", "TRT01P", "AVISIT", "USUBJID", covariates=["BASE"], factors=["STRATA1"],
+               covariate_by_visit=["BASE"], reference="B: Placebo", groups=ARMS, visits=visits)
+    assert fit.covariance == ard[keys.continuous("FKSI", "mmrm", "covariance")].text == "us"
+    for m in fit.lsmeans_observed:
+        row = ard[keys.continuous("FKSI", "mmrm", "lsmean", m.group, visit=m.visit)]
+        assert (row.value, row.lower, row.upper) == pytest.approx((m.estimate, m.lower, m.upper), rel=1e-9)
+    for d in fit.differences:
+        row = ard[keys.continuous("FKSI", "mmrm", "difference", d.group, visit=d.visit)]
+        assert (row.value, row.lower, row.upper) == pytest.approx((d.estimate, d.lower, d.upper), rel=1e-9)
+        p = ard[keys.continuous("FKSI", "mmrm", "p", d.group, visit=d.visit)].value
+        assert p == pytest.approx(d.p, rel=1e-9) and not math.isnan(p)
+    assert ard[keys.continuous("FKSI", "mmrm", "observations")].value == fit.n_obs == len(records)
+
+
+def test_decisions_follow_the_ci_and_the_better_direction(ard) -> None:
+    for arm in ("A: Drug X", "C: Combination"):
+        d = ard[keys.continuous("FKSI", "mmrm", "difference", arm, visit="WEEK 5 DAY 36")]
+        sig = ard[keys.decision("FKSI", "significant", arm, on="mmrm")]
+        assert sig.value == float(d.lower > 0 or d.upper < 0)
+        favours = ard[keys.decision("FKSI", "favours", arm, on="mmrm")].text
+        assert favours == (arm if d.value > 0 else "B: Placebo")   # higher is better in this plan
