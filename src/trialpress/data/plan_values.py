@@ -50,6 +50,23 @@ def check_plan_values(lplan: LoadedPlan, data: StudyData) -> None:
     for i, b in enumerate(plan.binary):
         if b.source.dataset == "ADRS" and data.has("ADRS"):
             need([b.source.paramcd or ""], "ADRS", "PARAMCD", ("binary", i, "source", "paramcd"), "PARAMCD")
+    for i, c in enumerate(plan.continuous):
+        if not data.has(c.dataset) or "PARAMCD" not in data[c.dataset].columns:
+            continue
+        need([c.paramcd], c.dataset, "PARAMCD", ("continuous", i, "paramcd"), "PARAMCD")
+        rows = data[c.dataset][data[c.dataset]["PARAMCD"] == c.paramcd]
+        if c.rows.visit in rows.columns and len(rows):
+            visits = [*(c.visits or []), c.primary_visit]
+            present = set(rows[c.rows.visit].dropna().astype(str))
+            for v in dict.fromkeys(visits):
+                if v not in present:
+                    close = difflib.get_close_matches(v, sorted(present), n=3, cutoff=0.5)
+                    hint = f" (did you mean {' or '.join(repr(x) for x in close)}?)" if close else ""
+                    problems.append(f"{lplan.where('continuous', i, 'primary_visit')}: visit {v!r} does not occur in "
+                                    f"{c.dataset}.{c.rows.visit} for PARAMCD {c.paramcd}{hint}")
+        if c.rows.flag and c.rows.flag in rows.columns and not rows[c.rows.flag].isin(["Y"]).any():
+            problems.append(f"{lplan.where('continuous', i, 'rows', 'flag')}: no {c.paramcd} record has "
+                            f"{c.rows.flag} = 'Y' in {c.dataset}")
     problems += _safety_coding(lplan, data)
     if problems:
         raise PlanError("The plan names values that are not in the data:\n  " + "\n  ".join(problems),

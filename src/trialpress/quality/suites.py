@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from trialpress.data.loading import StudyData
 from trialpress.plan import Plan
-from trialpress.quality import adae, adrs, adsl, adtte, cross, derivations, text
+from trialpress.quality import adae, adrs, adsl, adtte, bds, cross, derivations, text
 from trialpress.quality.context import Ctx
 from trialpress.quality.rules import RULES, Check, Rule
 
@@ -39,6 +39,8 @@ def all_checks(plan: Plan, data: StudyData) -> list[Check]:
         checks += adrs.adrs_checks(ctx)
     if data.has("ADAE"):
         checks += adae.adae_checks(ctx)
+    for ds in sorted({c.dataset for c in plan.continuous} & set(data.frames)):
+        checks += bds.bds_checks(ctx, ds)
     checks += cross.cross_checks(ctx)
     for ds in data.frames:
         checks += text.text_checks(ctx, ds)
