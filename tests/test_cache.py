@@ -112,9 +112,9 @@ def test_presentation_keys_change_neither_the_ard_nor_the_gate(flagship: tuple[A
     assert store_cache.analysis_plan(edited.plan) == store_cache.analysis_plan(lplan.plan)
     a, b = analyse(lplan.plan, data).ard, analyse(edited.plan, data).ard
     assert codec.same_ard(a, b)
-    for folder, ard in (("a", a), ("b", b)):
+    for folder, ard, plan in (("a", a, lplan.plan), ("b", b, edited.plan)):
         (tmp_path / folder).mkdir()
-        pipeline.write_results(ard, tmp_path / folder)
+        pipeline.write_results(ard, plan, tmp_path / folder)
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
     ga, gb = run_gate(lplan.plan, data, parallel=False), run_gate(edited.plan, data, parallel=False)
     assert ga.to_json() == gb.to_json()

@@ -48,7 +48,8 @@ def test_init_writes_a_plan_that_checks_and_analyses(bare_project: Path, study: 
     plan = load_plan(plan_path).plan
     assert plan.time_to_event and plan.safety is not None
     assert main(["analyze", str(plan_path), "--out", str(bare_project / "ard"), "--quiet"]) == 0
-    assert (bare_project / "ard" / "ard.json").is_file()
+    for name in ("ard.csv", "ard.json", "curves.csv", "ard-cards.csv", "ars.json"):
+        assert (bare_project / "ard" / name).is_file(), name
     # never overwrites
     assert main(["init", str(bare_project / "data" / "new-study")]) == ExitCode.USAGE
     assert "already exists" in capsys.readouterr().err

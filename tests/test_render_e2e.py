@@ -37,8 +37,10 @@ OS_SENTENCE = re.compile(
 
 
 def test_version_folder_holds_every_artefact(rendered: Path) -> None:
-    for name in ("report.qmd", "report.html", "report.pdf", "ard.csv", "ard.json", "manifest.json", "quality.json"):
+    for name in ("report.qmd", "report.html", "report.pdf", "ard.csv", "ard.json", "curves.csv", "ard-cards.csv",
+                 "ars.json", "manifest.json", "quality.json"):
         assert (rendered / name).is_file(), name
+    assert json.loads((rendered / "ars.json").read_text())["id"].endswith(rendered.name)
     assert any((rendered / "figures").glob("*.svg"))
     manifest = json.loads((rendered / "manifest.json").read_text())
     assert manifest["version"] == rendered.name

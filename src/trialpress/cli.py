@@ -74,7 +74,7 @@ def _study_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        description="Compute every number of the plan into the analysis-results dataset (ARD).")
     a.add_argument("plan", nargs="?", default=None, help="analysis plan (default: the only one)")
     a.add_argument("--out", type=Path, default=Path("."),
-                   help="folder for ard.csv, ard.json and curves.csv (default: .); never a version folder")
+                   help="folder for ard.csv, ard.json, curves.csv, ard-cards.csv and ars.json (default: .); never a version folder")
     a.add_argument("--quiet", action="store_true")
 
     i = sub.add_parser("init", help="inspect a folder of ADaM files and write a starting analysis plan",

@@ -19,6 +19,7 @@ Order of a render, and why:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import threading
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 GATE_BUDGET_ENV = "TRIALPRESS_GATE_TIMEOUT"
 GATE_BUDGET_DEFAULT = 900.0      # seconds the forked gate may take (10^6 subjects: ~11 s)
-ARD_FILES = ("ard.csv", "ard.json", "curves.csv")
+ARD_FILES = ("ard.csv", "ard.json", "curves.csv", "ard-cards.csv")
 
 
 class Progress:
@@ -295,7 +296,7 @@ class Analysis:
     checks: list[Any]              # the gate's check results
     summary: dict[str, int]        # the gate's summary (manifest)
     quality_json: bytes            # the portable gate report
-    ard_files: dict[str, bytes]    # ard.csv, ard.json, curves.csv
+    ard_files: dict[str, bytes]    # ard.csv, ard.json, curves.csv, ard-cards.csv
 
 
 def render(plan_path: Path | str, *, report_root: Path | None = None, formats: list[str] | None = None,
@@ -372,16 +373,16 @@ def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Pr
     if fig_entry is not None:
         reused.append("figures")
     gate = _portable(gate, setup.lplan.root)
-    analysis = Analysis(ard, list(gate.results), gate.summary(), gate.to_json().encode("utf-8"), _ard_bytes(ard))
+    analysis = Analysis(ard, list(gate.results), gate.summary(), gate.to_json().encode("utf-8"), _ard_bytes(ard, plan))
     _store_analysis(wc, akey, analysis)
     return analysis, cb, figures
 
 
-def _ard_bytes(ard: Any) -> dict[str, bytes]:
+def _ard_bytes(ard: Any, plan: Plan) -> dict[str, bytes]:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="trialpress-ard-") as tmp:
-        write_results(ard, Path(tmp))
+        write_results(ard, plan, Path(tmp))
         return {name: (Path(tmp) / name).read_bytes() for name in ARD_FILES}
 
 
@@ -482,6 +483,7 @@ def _write_artefacts(setup: Setup, analysis: Analysis, cb: Any, abstract: list[d
     for name, raw in analysis.ard_files.items():
         (stage / name).write_bytes(raw)
     (stage / "quality.json").write_bytes(analysis.quality_json)
+    write_reporting_event(analysis.ard, setup.lplan.plan, stage, setup.version)
     renderer = setup.renderer
     write_manifest(stage, inputs=setup.inputs, study=setup.lplan.plan.study.id, version=setup.version,
                    git=git_state(setup.lplan.root), renderer={"name": renderer.name, **renderer.versions},
@@ -489,11 +491,21 @@ def _write_artefacts(setup: Setup, analysis: Analysis, cb: Any, abstract: list[d
                    abstract=abstract, project=setup.lplan.root)
 
 
-def write_results(ard: Any, folder: Path) -> None:
-    """The ARD as CSV and JSON, and its linked KM curve table."""
+def write_results(ard: Any, plan: Plan, folder: Path) -> None:
+    """The ARD as CSV and JSON, its linked KM curve table, and the same rows in the cards long layout."""
+    from trialpress.results.cards import write_cards_csv
+
     ard.to_csv(folder / "ard.csv")
     ard.to_json(folder / "ard.json")
     ard.curves_to_csv(folder / "curves.csv")
+    write_cards_csv(ard, plan, folder / "ard-cards.csv")
+
+
+def write_reporting_event(ard: Any, plan: Plan, folder: Path, version_id: str) -> None:
+    """ars.json: the CDISC ARS reporting event, naming ard.json and ard-cards.csv beside it."""
+    from trialpress.results.ars import write_ars_json
+
+    write_ars_json(ard, plan, folder / "ars.json", version_id=version_id)
 
 
 # --- check and analyze ----------------------------------------------------------------------------
@@ -534,13 +546,14 @@ def check_ard_folder(out: Path, root: Path) -> None:
     from trialpress.store.folders import refuse_inside_version
 
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; analyze writes a folder (ard.csv, ard.json, curves.csv).",
+        raise UsageError(f"--out {out} is a file; analyze writes a folder (ard.csv, ard.json, curves.csv, "
+                         "ard-cards.csv, ars.json).",
                          hint="Name a folder, e.g. --out build/ard.")
     refuse_inside_version(out, root / "report", "--out")
 
 
 def analyze(plan_path: Path | str, out: Path, progress: Progress | None = None) -> Path:
-    """Run gate and analysis; write ard.csv, ard.json and curves.csv into `out`."""
+    """Run gate and analysis; write ard.csv, ard.json, curves.csv, ard-cards.csv and ars.json into `out`."""
     from trialpress.errors import ArtefactError
     from trialpress.results.collect import analyse
     from trialpress.store.staging import why
@@ -552,10 +565,13 @@ def analyze(plan_path: Path | str, out: Path, progress: Progress | None = None) 
         with progress.step("analyse"):
             return analyse(lplan.plan, data)
 
-    *_, results = _checked(plan_path, progress, work)
+    lplan, _, _, results = _checked(plan_path, progress, work)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        write_results(results.ard, out)
+        write_results(results.ard, lplan.plan, out)
+        # not a report version: the event is named by the content of the ARD it describes
+        digest = hashlib.sha256((out / "ard.json").read_bytes()).hexdigest()[:12]
+        write_reporting_event(results.ard, lplan.plan, out, f"analysis-{digest}")
     except OSError as exc:
         raise ArtefactError(f"Cannot write the ARD into {out}: {why(exc)}.",
                             hint="Choose a writable folder with --out.") from None
