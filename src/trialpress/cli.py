@@ -19,7 +19,7 @@ from trialpress.errors import ExitCode, QualityGateError, TrialpressError
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="trialpress",
-        description="Clinical-trial ADaM data to a versioned, publication-style report (HTML + PDF).",
+        description="Clinical-trial ADaM data to a versioned, publication-style report (HTML, PDF, Word, RTF).",
         epilog="Exit status: 0 ok, 2 usage, 3 plan error, 4 data error or failed quality gate, 5 render error, "
                "6 artefact error.",
     )
@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
 def _render_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     r = sub.add_parser("render", help="check, analyse and render a study into report/<study>/<version>/",
                        description="Run the quality gate, the analysis and the document engines; write an immutable "
-                                   "version folder with report.html, report.pdf, the ARD and a manifest. Re-rendering "
+                                   "version folder with the plan's formats (report.html, report.pdf, report.docx, tlf/), the ARD and a "
+                                   "manifest. Re-rendering "
                                    "unchanged inputs creates nothing.")
     r.add_argument("plan", nargs="?", default=None, help="analysis plan (default: the only plan under analysis/)")
     r.add_argument("--out", type=Path, default=None, help="report root folder (default: <project>/report)")
@@ -70,7 +71,7 @@ def _study_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     c.add_argument("plan", nargs="?", default=None, help="analysis plan (default: the only one)")
     c.add_argument("--quiet", action="store_true")
 
-    a = sub.add_parser("analyze", help="run the gate and the analysis; write the ARD (CSV and JSON)",
+    a = sub.add_parser("analyze", help="run the gate and the analysis; write the ARD (CSV, JSON, cards, ARS)",
                        description="Compute every number of the plan into the analysis-results dataset (ARD).")
     a.add_argument("plan", nargs="?", default=None, help="analysis plan (default: the only one)")
     a.add_argument("--out", type=Path, default=Path("."),
