@@ -214,6 +214,66 @@ def ancova(frame: pd.DataFrame, outcome: str, group: str, *, covariates: Sequenc
     reference is the first one. `doses` (group → numeric dose) adds the linear dose-response test.
     """
     covariates, factors = list(covariates), list(factors)
+    levels, gcode, ref = _ancova_levels(frame, outcome, group, covariates, factors, reference, groups, doses,
+                                        conf_level)
+    design = _ancova_design(frame, outcome, group, covariates, factors, levels, gcode, ref)
+    notes = [f"no subjects in group {levels[i]}" for i in range(len(levels)) if design.counts[i] == 0]
+    if design.n == 0:
+        return _empty_result(design, notes, "no subjects with complete data", doses, conf_level)
+    fit = _fit_ols(design)
+    if fit is None:
+        return _empty_result(design, notes, "no residual degrees of freedom", doses, conf_level)
+    lsmeans = {weighting: _lsmeans(design, fit, weighting, conf_level) for weighting in WEIGHTINGS}
+    diffs = _differences(design, fit, conf_level)
+    dose_result = None if doses is None else _dose_response(design, fit, doses, conf_level)
+    aliased = [design.names[j] for j in range(len(design.names)) if j not in set(fit.keep.tolist())]
+    if aliased:
+        notes.append("aliased terms dropped: " + ", ".join(aliased))
+    return AncovaResult(lsmeans["observed"], lsmeans["equal"], diffs, math.sqrt(fit.scale), float(fit.df_resid),
+                        design.n, design.n_dropped, tuple(levels), ref, conf_level, dose_result, "; ".join(notes))
+
+
+@dataclass(frozen=True)
+class _Design:
+    """The complete-case design with where each group and factor sits, so LS means can be written against it."""
+
+    levels: list[Hashable]
+    reference: Hashable
+    counts: np.ndarray                              # subjects per group level
+    present: list[int]                              # group levels with subjects
+    names: list[str]                                # one per column of x
+    gpos: dict[int, int | None]                     # column of each present group's dummy (None: first group)
+    fac_info: list[tuple[int, np.ndarray, int]]     # (first column, level codes, levels with subjects)
+    x: np.ndarray
+    yc: np.ndarray                                  # outcome centred at ybar
+    ybar: float
+    n: int
+    n_dropped: int
+
+
+@dataclass(frozen=True)
+class _OLSFit:
+    """β̂ and its covariance over all columns (aliased ones zero), with what decides estimability."""
+
+    beta: np.ndarray
+    cov: np.ndarray
+    keep: np.ndarray
+    basis: np.ndarray
+    df_resid: int
+    scale: float
+
+    def linear(self, l: np.ndarray) -> tuple[float, float]:
+        """Estimate and SE of l'β, NaN when l'β is not estimable, so aliasing shows as a note, not a number."""
+        if not is_estimable(l, self.basis):
+            return math.nan, math.nan
+        return float(l @ self.beta), math.sqrt(max(float(l @ self.cov @ l), 0.0))
+
+
+def _ancova_levels(frame: pd.DataFrame, outcome: str, group: str, covariates: list[str], factors: list[str],
+                   reference: Hashable | None, groups: Sequence[Hashable] | None,
+                   doses: Mapping[Hashable, float] | None,
+                   conf_level: float) -> tuple[list[Hashable], np.ndarray, Hashable]:
+    """Group levels, group codes and reference, after rejecting unusable input before any computing."""
     require_columns(frame, [outcome, group, *covariates, *factors])
     require_conf_level(conf_level)
     if set(covariates) & set(factors) or group in covariates + factors or outcome in covariates + factors:
@@ -228,7 +288,13 @@ def ancova(frame: pd.DataFrame, outcome: str, group: str, *, covariates: Sequenc
         unknown = [g for g in doses if g not in levels]
         if unknown:
             raise ValueError(f"doses given for groups not in the data's levels: {unknown}")
+    return levels, gcode, ref
 
+
+def _complete_cases(frame: pd.DataFrame, outcome: str, gcode: np.ndarray, covariates: list[str],
+                    factors: list[str]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray],
+                                                 list[tuple[list[Hashable], np.ndarray]]]:
+    """Which rows are analysed (no missing outcome, group, covariate or factor), with their raw values."""
     y = pd.to_numeric(frame[outcome], errors="coerce").to_numpy(float)
     ok = (gcode >= 0) & np.isfinite(y)
     cov_values = []
@@ -241,14 +307,18 @@ def ancova(frame: pd.DataFrame, outcome: str, group: str, *, covariates: Sequenc
         fl, fc = factorize(frame[f])
         ok &= fc >= 0
         fac_codes.append((fl, fc))
+    return ok, y, cov_values, fac_codes
+
+
+def _ancova_design(frame: pd.DataFrame, outcome: str, group: str, covariates: list[str], factors: list[str],
+                   levels: list[Hashable], gcode: np.ndarray, ref: Hashable) -> _Design:
+    """Intercept, present-group dummies, centred covariates and factor dummies: the model the LS means use."""
+    ok, y, cov_values, fac_codes = _complete_cases(frame, outcome, gcode, covariates, factors)
     n_dropped = int((~ok).sum())
     n = int(ok.sum())
     y, gcode = y[ok], gcode[ok]
     counts = np.bincount(gcode, minlength=len(levels))
     present = [i for i in range(len(levels)) if counts[i] > 0]
-    notes = [f"no subjects in group {levels[i]}" for i in range(len(levels)) if counts[i] == 0]
-
-    # design: intercept, dummies of the present groups but the first, centred covariates, factor dummies
     names = ["(Intercept)"]
     gpos: dict[int, int | None] = {i: None for i in present}
     for i in present[1:]:
@@ -263,8 +333,7 @@ def ancova(frame: pd.DataFrame, outcome: str, group: str, *, covariates: Sequenc
         remap[used] = np.arange(used.size)
         fac_info.append((len(names), remap[fc], used.size))
         names += [f"{f}[{fl[lv]}]" for lv in used[1:]]
-    p = len(names)
-    x = np.zeros((n, p), order="F")
+    x = np.zeros((n, len(names)), order="F")
     x[:, 0] = 1.0
     for i in present[1:]:
         x[:, gpos[i]] = gcode == i
@@ -275,25 +344,32 @@ def ancova(frame: pd.DataFrame, outcome: str, group: str, *, covariates: Sequenc
         for lv in range(1, nl):
             x[:, start + lv - 1] = fc == lv
     ybar = float(y.mean()) if n else 0.0
-    yc = y - ybar
+    return _Design(levels, ref, counts, present, names, gpos, fac_info, x, y - ybar, ybar, n, n_dropped)
 
-    def empty(note: str) -> AncovaResult:
-        lsm = tuple(LSMean(g, math.nan, math.nan, math.nan, math.nan, math.nan,
-                           note=(f"no subjects in group {g}" if counts[i] == 0 else note))
-                    for i, g in enumerate(levels))
-        diffs = tuple(Difference(g, ref, *([math.nan] * 7), note=note) for g in levels if g != ref)
-        return AncovaResult(lsm, lsm, diffs, math.nan, math.nan, n, n_dropped, tuple(levels), ref, conf_level,
-                            None if doses is None else DoseResponse(dict(doses), {}, *([math.nan] * 7), note=note),
-                            "; ".join([*notes, note]))
 
-    if n == 0:
-        return empty("no subjects with complete data")
+def _empty_result(design: _Design, notes: list[str], note: str, doses: Mapping[Hashable, float] | None,
+                  conf_level: float) -> AncovaResult:
+    """The result when no model can be fitted: every number NaN, each with the reason."""
+    levels, ref, counts = design.levels, design.reference, design.counts
+    lsm = tuple(LSMean(g, math.nan, math.nan, math.nan, math.nan, math.nan,
+                       note=(f"no subjects in group {g}" if counts[i] == 0 else note))
+                for i, g in enumerate(levels))
+    diffs = tuple(Difference(g, ref, *([math.nan] * 7), note=note) for g in levels if g != ref)
+    return AncovaResult(lsm, lsm, diffs, math.nan, math.nan, design.n, design.n_dropped, tuple(levels), ref,
+                        conf_level,
+                        None if doses is None else DoseResponse(dict(doses), {}, *([math.nan] * 7), note=note),
+                        "; ".join([*notes, note]))
+
+
+def _fit_ols(design: _Design) -> _OLSFit | None:
+    """OLS on the Cholesky factor of X'X (the n rows' normal equations, cheaply); None without residual df."""
+    x, yc, p = design.x, design.yc, design.x.shape[1]
     xtx = x.T @ x
     keep = independent_columns(xtx)
     basis = null_basis(xtx, keep)
-    df_resid = n - keep.size
+    df_resid = design.n - keep.size
     if df_resid <= 0:
-        return empty("no residual degrees of freedom")
+        return None
     xk = x[:, keep]
     a = xtx[np.ix_(keep, keep)]
     r = np.linalg.cholesky(a).T  # upper: R'R = X'X
@@ -305,36 +381,40 @@ def ancova(frame: pd.DataFrame, outcome: str, group: str, *, covariates: Sequenc
     scale = rss / df_resid
     beta = np.zeros(p)
     beta[keep] = beta_k
-    beta[0] += ybar
+    beta[0] += design.ybar
     cov = np.zeros((p, p))
     cov[np.ix_(keep, keep)] = np.asarray(fit.normalized_cov_params) * scale
+    return _OLSFit(beta, cov, keep, basis, df_resid, scale)
 
-    def linear(l: np.ndarray) -> tuple[float, float]:
-        if not is_estimable(l, basis):
-            return math.nan, math.nan
-        return float(l @ beta), math.sqrt(max(float(l @ cov @ l), 0.0))
 
-    def lvec(i: int, weighting: str) -> np.ndarray:
-        l = np.zeros(p)
-        l[0] = 1.0
-        if gpos[i] is not None:
-            l[gpos[i]] = 1.0
-        for start, fc, nl in fac_info:
-            l[start:start + nl - 1] = factor_weights(fc, nl, weighting)
-        return l
+def _lvec(design: _Design, i: int, weighting: str) -> np.ndarray:
+    """Contrast of group `i`'s LS mean: covariates at their mean (0 when centred), factor levels weighted."""
+    l = np.zeros(len(design.names))
+    l[0] = 1.0
+    gpos = design.gpos[i]
+    if gpos is not None:
+        l[gpos] = 1.0
+    for start, fc, nl in design.fac_info:
+        l[start:start + nl - 1] = factor_weights(fc, nl, weighting)
+    return l
 
-    lsmeans: dict[str, tuple[LSMean, ...]] = {}
-    for weighting in WEIGHTINGS:
-        out = []
-        for i, g in enumerate(levels):
-            if counts[i] == 0:
-                out.append(LSMean(g, *([math.nan] * 5), note=f"no subjects in group {g}"))
-                continue
-            est, se = linear(lvec(i, weighting))
-            lo, hi, _, _ = t_inference(est, se, df_resid, conf_level)
-            out.append(LSMean(g, est, se, float(df_resid), lo, hi, note="" if math.isfinite(est) else "not estimable"))
-        lsmeans[weighting] = tuple(out)
 
+def _lsmeans(design: _Design, fit: _OLSFit, weighting: str, conf_level: float) -> tuple[LSMean, ...]:
+    """LS means of every group level under one weighting, NaN with a note for a group without subjects."""
+    out = []
+    for i, g in enumerate(design.levels):
+        if design.counts[i] == 0:
+            out.append(LSMean(g, *([math.nan] * 5), note=f"no subjects in group {g}"))
+            continue
+        est, se = fit.linear(_lvec(design, i, weighting))
+        lo, hi, _, _ = t_inference(est, se, fit.df_resid, conf_level)
+        out.append(LSMean(g, est, se, float(fit.df_resid), lo, hi, note="" if math.isfinite(est) else "not estimable"))
+    return tuple(out)
+
+
+def _differences(design: _Design, fit: _OLSFit, conf_level: float) -> tuple[Difference, ...]:
+    """Each group vs the reference (the same under both weightings: no group-by-factor interaction)."""
+    levels, ref, counts = design.levels, design.reference, design.counts
     iref = levels.index(ref)
     diffs = []
     for i, g in enumerate(levels):
@@ -344,28 +424,25 @@ def ancova(frame: pd.DataFrame, outcome: str, group: str, *, covariates: Sequenc
             why = f"no subjects in group {g}" if counts[i] == 0 else f"no subjects in reference group {ref}"
             diffs.append(Difference(g, ref, *([math.nan] * 7), note=why))
             continue
-        est, se = linear(lvec(i, "equal") - lvec(iref, "equal"))
-        lo, hi, t, pval = t_inference(est, se, df_resid, conf_level)
-        diffs.append(Difference(g, ref, est, se, float(df_resid), lo, hi, t, pval,
+        est, se = fit.linear(_lvec(design, i, "equal") - _lvec(design, iref, "equal"))
+        lo, hi, t, pval = t_inference(est, se, fit.df_resid, conf_level)
+        diffs.append(Difference(g, ref, est, se, float(fit.df_resid), lo, hi, t, pval,
                                 note="" if math.isfinite(est) else "not estimable"))
+    return tuple(diffs)
 
-    dose_result = None
-    if doses is not None:
-        with_dose = [i for i in present if levels[i] in doses]
-        skipped = [levels[i] for i in range(len(levels)) if levels[i] in doses and counts[i] == 0]
-        coefs = dose_coefficients(doses, [levels[i] for i in with_dose])
-        if len(with_dose) < 2 or not coefs:
-            dose_result = DoseResponse(dict(doses), {}, *([math.nan] * 7),
-                                       note="fewer than two groups with subjects and distinct doses")
-        else:
-            l = sum(coefs[levels[i]] * lvec(i, "equal") for i in with_dose)
-            est, se = linear(l)
-            lo, hi, t, pval = t_inference(est, se, df_resid, conf_level)
-            note = "; ".join(f"group {g} has no subjects and is left out" for g in skipped)
-            dose_result = DoseResponse(dict(doses), coefs, est, se, float(df_resid), lo, hi, t, pval, note)
 
-    aliased = [names[j] for j in range(p) if j not in set(keep.tolist())]
-    if aliased:
-        notes.append("aliased terms dropped: " + ", ".join(aliased))
-    return AncovaResult(lsmeans["observed"], lsmeans["equal"], tuple(diffs), math.sqrt(scale), float(df_resid),
-                        n, n_dropped, tuple(levels), ref, conf_level, dose_result, "; ".join(notes))
+def _dose_response(design: _Design, fit: _OLSFit, doses: Mapping[Hashable, float],
+                   conf_level: float) -> DoseResponse:
+    """The linear trend over the LS means of the groups with subjects and a dose, noting those left out."""
+    levels, counts = design.levels, design.counts
+    with_dose = [i for i in design.present if levels[i] in doses]
+    skipped = [levels[i] for i in range(len(levels)) if levels[i] in doses and counts[i] == 0]
+    coefs = dose_coefficients(doses, [levels[i] for i in with_dose])
+    if len(with_dose) < 2 or not coefs:
+        return DoseResponse(dict(doses), {}, *([math.nan] * 7),
+                            note="fewer than two groups with subjects and distinct doses")
+    l = sum(coefs[levels[i]] * _lvec(design, i, "equal") for i in with_dose)
+    est, se = fit.linear(l)
+    lo, hi, t, pval = t_inference(est, se, fit.df_resid, conf_level)
+    note = "; ".join(f"group {g} has no subjects and is left out" for g in skipped)
+    return DoseResponse(dict(doses), coefs, est, se, float(fit.df_resid), lo, hi, t, pval, note)

@@ -420,6 +420,101 @@ def gls_reml(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarra
     """The engine under `mmrm`, for any mean model: REML fit of `y` on the design `x` (one row per
     subject and visit; `visit` = visit index 0..n_visits−1, `subject` any labels), then inference on
     each row l of `contrasts` (l'β: estimate, SE, df by `df_method`, CI, t, P)."""
+    y, x, lmat, visit, order = _gls_inputs(y, x, visit, n_visits, contrasts, covariance, df_method, conf_level)
+    n_obs, p_full = x.shape
+    subj_codes, subj = np.unique(pd.factorize(pd.Series(np.asarray(subject)))[0], return_inverse=True)
+    n_subjects = int(subj_codes.size)
+    ctx = _FitContext(lmat.shape[0] if lmat.size else 0, n_visits, p_full, n_subjects, n_obs, df_method)
+    if n_obs == 0:
+        return ctx.failed("no observations")
+    vpresent, tv = _visit_index(visit, n_visits, subj)
+    t = int(vpresent.size)
+
+    xtx = x.T @ x
+    keep = independent_columns(xtx)
+    basis = null_basis(xtx, keep)
+    aliased = tuple(int(j) for j in np.setdiff1d(np.arange(p_full), keep))
+    p = int(keep.size)
+    if n_obs - p <= 0:
+        return ctx.failed("no residual degrees of freedom", aliased=aliased)
+    cols = _mean_columns(y, x, xtx, keep, basis)
+
+    present = np.zeros((n_subjects, t), dtype=bool)
+    present[subj, tv] = True
+    blocks = _pattern_blocks(cols.xk, cols.yc, subj, tv, present)
+    emp = _start_covariance(cols, subj, tv, present)
+    attempts, fit = _fit_structures(blocks, t, p, n_obs, order, emp, max_iter)
+    if fit is None:
+        detail = "; ".join(f"{s}: {w}" for s, w in attempts)
+        return ctx.failed(f"did not converge with any covariance structure ({detail})", tuple(attempts), aliased)
+    problem, theta, info = fit
+    est = _reml_estimate(problem, theta, info, df_method)
+
+    out = [_contrast(l_full, cols, est, df_method, n_obs, conf_level)
+           for l_full in (lmat if lmat.size else np.zeros((0, p_full)))]
+    beta = np.full(p_full, math.nan)
+    beta[keep] = est.beta_k + cols.ybar * cols.ones_coef
+    cov_out = np.full((n_visits, n_visits), math.nan)
+    cov_out[np.ix_(vpresent, vpresent)] = est.sigma
+    loglik = -est.f / 2
+    q = theta.size
+    structure = problem.structure
+    note = ""
+    if structure != order[0]:
+        note = f"covariance {structure} used: " + "; ".join(f"{s}: {w_}" for s, w_ in attempts[:-1])
+    return GLSFit(tuple(out), structure, cov_out, beta, loglik, -2 * loglik + 2 * q, q, True, info["iterations"],
+                  n_subjects, n_obs, df_method, tuple(attempts), aliased, note)
+
+
+@dataclass(frozen=True)
+class _FitContext:
+    """What a GLS fit reports whatever happens to it, so that any stage can return the all-NaN failure."""
+
+    n_contrasts: int
+    n_visits: int
+    p_full: int
+    n_subjects: int
+    n_obs: int
+    df_method: str
+
+    def failed(self, note: str, attempts: tuple = (), aliased: tuple = ()) -> GLSFit:
+        """The result of a fit that could not be made: every number NaN, each contrast with the reason."""
+        nan = math.nan
+        cs = tuple(Contrast(*([nan] * 7), note=note) for _ in range(self.n_contrasts))
+        return GLSFit(cs, "", np.full((self.n_visits, self.n_visits), nan), np.full(self.p_full, nan), nan, nan, 0,
+                      False, 0, self.n_subjects, self.n_obs, self.df_method, attempts, aliased, note)
+
+
+@dataclass(frozen=True)
+class _MeanColumns:
+    """The independent columns of the design, and the outcome centred when the constant is in their span."""
+
+    keep: np.ndarray
+    basis: np.ndarray        # null space of X: decides which contrasts are estimable
+    xk: np.ndarray
+    xtx_k: np.ndarray
+    ones_coef: np.ndarray    # coefficients of the constant on the kept columns
+    ybar: float
+    yc: np.ndarray
+
+
+@dataclass(frozen=True)
+class _REMLEstimate:
+    """What inference on a contrast needs at θ̂: β̂, its covariance, and the Satterthwaite ingredients."""
+
+    sigma: np.ndarray
+    f: float                 # −2 log L_R
+    beta_k: np.ndarray
+    phi: np.ndarray          # (X'V⁻¹X)⁻¹
+    vcov: np.ndarray         # phi, or its Kenward–Roger adjustment
+    w: np.ndarray            # covariance of θ̂
+    pmat: np.ndarray         # P_h = X' ∂V⁻¹/∂θ_h X
+
+
+def _gls_inputs(y: np.ndarray, x: np.ndarray, visit: np.ndarray, n_visits: int, contrasts: np.ndarray,
+                covariance: str | Sequence[str], df_method: str,
+                conf_level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """The inputs as arrays and the covariance structures to try, after rejecting unusable ones up front."""
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
     if x.ndim != 2 or x.shape[0] != y.size:
@@ -439,18 +534,11 @@ def gls_reml(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarra
         raise ValueError(f"covariance must be among {STRUCTURES}, got {order}")
     if df_method not in DF_METHODS:
         raise ValueError(f"df_method must be one of {DF_METHODS}, got {df_method!r}")
-    n_obs, p_full = x.shape
-    subj_codes, subj = np.unique(pd.factorize(pd.Series(np.asarray(subject)))[0], return_inverse=True)
-    n_subjects = int(subj_codes.size)
-    nan = math.nan
+    return y, x, lmat, visit, order
 
-    def failed(note: str, attempts: tuple = (), aliased: tuple = ()) -> GLSFit:
-        cs = tuple(Contrast(*([nan] * 7), note=note) for _ in range(lmat.shape[0] if lmat.size else 0))
-        return GLSFit(cs, "", np.full((n_visits, n_visits), nan), np.full(p_full, nan), nan, nan, 0, False, 0,
-                      n_subjects, n_obs, df_method, attempts, aliased, note)
 
-    if n_obs == 0:
-        return failed("no observations")
+def _visit_index(visit: np.ndarray, n_visits: int, subj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Visits with observations and each row's index among them: the covariance is over observed visits only."""
     vcount = np.bincount(visit, minlength=n_visits)
     vpresent = np.flatnonzero(vcount > 0)
     t = int(vpresent.size)
@@ -460,25 +548,24 @@ def gls_reml(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarra
     key = subj.astype(np.int64) * t + tv
     if np.unique(key).size != key.size:
         raise ValueError("a subject has more than one row at the same visit")
+    return vpresent, tv
 
-    xtx = x.T @ x
-    keep = independent_columns(xtx)
-    basis = null_basis(xtx, keep)
-    aliased = tuple(int(j) for j in np.setdiff1d(np.arange(p_full), keep))
+
+def _mean_columns(y: np.ndarray, x: np.ndarray, xtx: np.ndarray, keep: np.ndarray,
+                  basis: np.ndarray) -> _MeanColumns:
+    """Kept columns, with y centred when the constant is in the column space (better conditioned cross-products)."""
     xk = x[:, keep]
-    p = int(keep.size)
-    if n_obs - p <= 0:
-        return failed("no residual degrees of freedom", aliased=aliased)
-    # centre y when the constant is in the column space (better conditioned cross-products)
     xtx_k = xtx[np.ix_(keep, keep)]
     ones_coef = np.linalg.solve(xtx_k, xk.sum(axis=0))
     has_const = bool(np.max(np.abs(xk @ ones_coef - 1.0)) < 1e-8)
     ybar = float(y.mean()) if has_const else 0.0
-    yc = y - ybar
+    return _MeanColumns(keep, basis, xk, xtx_k, ones_coef, ybar, y - ybar)
 
-    # subjects by pattern of observed visits; cross-products per pattern, stacked by pattern size
-    present = np.zeros((n_subjects, t), dtype=bool)
-    present[subj, tv] = True
+
+def _pattern_blocks(xk: np.ndarray, yc: np.ndarray, subj: np.ndarray, tv: np.ndarray,
+                    present: np.ndarray) -> list[_Block]:
+    """Cross-products per pattern of observed visits, so a criterion evaluation ignores the subject count."""
+    p = xk.shape[1]
     patterns, pat_of_subj = np.unique(present, axis=0, return_inverse=True)
     pat_of_subj = pat_of_subj.ravel()
     row_order = np.lexsort((tv, subj, pat_of_subj[subj]))
@@ -494,22 +581,27 @@ def gls_reml(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarra
         xf = xb.reshape(nk, m * p)
         gxx = (xf.T @ xf).reshape(m, p, m, p).transpose(0, 2, 1, 3)
         by_m.setdefault(m, []).append((vis, nk, gxx, np.einsum("iap,ib->abp", xb, yb), yb.T @ yb))
-    blocks = [_Block(np.array([e[0] for e in lst]), np.array([e[1] for e in lst], dtype=float),
-                     np.stack([e[2] for e in lst]), np.stack([e[3] for e in lst]), np.stack([e[4] for e in lst]))
-              for _, lst in sorted(by_m.items())]
+    return [_Block(np.array([e[0] for e in lst]), np.array([e[1] for e in lst], dtype=float),
+                   np.stack([e[2] for e in lst]), np.stack([e[3] for e in lst]), np.stack([e[4] for e in lst]))
+            for _, lst in sorted(by_m.items())]
 
-    # starting values: covariance of OLS residuals by visit (pairwise), made positive definite
-    resid = yc - xk @ np.linalg.solve(xtx_k, xk.T @ yc)
-    rw = np.zeros((n_subjects, t))
+
+def _start_covariance(cols: _MeanColumns, subj: np.ndarray, tv: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Covariance of OLS residuals by visit (pairwise), made positive definite: where every structure starts."""
+    resid = cols.yc - cols.xk @ np.linalg.solve(cols.xtx_k, cols.xk.T @ cols.yc)
+    rw = np.zeros(present.shape)
     rw[subj, tv] = resid
     cnt = present.astype(float).T @ present.astype(float)
     emp = (rw.T @ rw) / np.maximum(cnt, 1.0)
     ev, evec = np.linalg.eigh((emp + emp.T) / 2)
     floor = max(1e-2 * float(np.mean(np.diag(emp))), 1e-8)
-    emp = (evec * np.maximum(ev, floor)) @ evec.T
+    return (evec * np.maximum(ev, floor)) @ evec.T
 
+
+def _fit_structures(blocks: list[_Block], t: int, p: int, n_obs: int, order: list[str], emp: np.ndarray,
+                    max_iter: int) -> tuple[list[tuple[str, str]], tuple[_Problem, np.ndarray, dict] | None]:
+    """Each structure in turn until one converges, recording why the others did not (the fallback order)."""
     attempts: list[tuple[str, str]] = []
-    fit = None
     for structure in order:
         problem = _Problem(blocks, t, p, n_obs, structure)
         try:
@@ -522,13 +614,13 @@ def gls_reml(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarra
             attempts.append((structure, why))
             continue
         attempts.append((structure, "converged"))
-        fit = (structure, problem, theta, info)
-        break
-    if fit is None:
-        detail = "; ".join(f"{s}: {w}" for s, w in attempts)
-        return failed(f"did not converge with any covariance structure ({detail})", tuple(attempts), aliased)
-    structure, problem, theta, info = fit
+        return attempts, (problem, theta, info)
+    return attempts, None
 
+
+def _reml_estimate(problem: _Problem, theta: np.ndarray, info: dict, df_method: str) -> _REMLEstimate:
+    """β̂ and its covariance at θ̂, with the pieces of the Satterthwaite df, computed once for all contrasts."""
+    structure, t, p = problem.structure, problem.t, problem.p
     sigma = _sigma(structure, theta, t)
     fx = problem.fixed(sigma)
     assert fx is not None
@@ -545,35 +637,26 @@ def gls_reml(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarra
     vcov = phi
     if df_method == "kenward-roger":
         vcov = _kenward_roger_vcov(problem, fx["sinvs"], structure, theta, jac, w, phi, pmat)
+    return _REMLEstimate(sigma, fx["f"], beta_k, phi, vcov, w, pmat)
 
-    out = []
-    for l_full in (lmat if lmat.size else np.zeros((0, p_full))):
-        if not is_estimable(l_full, basis):
-            out.append(Contrast(*([nan] * 7), note="not estimable"))
-            continue
-        l = l_full[keep]
-        est = float(l @ beta_k) + ybar * float(l @ ones_coef)
-        se = math.sqrt(max(float(l @ vcov @ l), 0.0))
-        if df_method == "residual":
-            df = float(n_obs - p)
-        else:
-            u = phi @ l
-            g = -np.einsum("p,hpq,q->h", u, pmat, u)
-            denom = float(g @ w @ g)
-            df = 2 * float(l @ u) ** 2 / denom if denom > 0 else math.inf
-        lo, hi, tval, pval = t_inference(est, se, df, conf_level)
-        out.append(Contrast(est, se, df, lo, hi, tval, pval))
 
-    beta = np.full(p_full, nan)
-    beta[keep] = beta_k + ybar * ones_coef
-    cov_out = np.full((n_visits, n_visits), nan)
-    cov_out[np.ix_(vpresent, vpresent)] = sigma
-    loglik = -fx["f"] / 2
-    note = ""
-    if structure != order[0]:
-        note = f"covariance {structure} used: " + "; ".join(f"{s}: {w_}" for s, w_ in attempts[:-1])
-    return GLSFit(tuple(out), structure, cov_out, beta, loglik, -2 * loglik + 2 * q, q, True, info["iterations"],
-                  n_subjects, n_obs, df_method, tuple(attempts), aliased, note)
+def _contrast(l_full: np.ndarray, cols: _MeanColumns, est: _REMLEstimate, df_method: str, n_obs: int,
+              conf_level: float) -> Contrast:
+    """Inference on one l'β (l over all columns of X), NaN with a note when it is not estimable."""
+    if not is_estimable(l_full, cols.basis):
+        return Contrast(*([math.nan] * 7), note="not estimable")
+    l = l_full[cols.keep]
+    value = float(l @ est.beta_k) + cols.ybar * float(l @ cols.ones_coef)
+    se = math.sqrt(max(float(l @ est.vcov @ l), 0.0))
+    if df_method == "residual":
+        df = float(n_obs - cols.keep.size)
+    else:
+        u = est.phi @ l
+        g = -np.einsum("p,hpq,q->h", u, est.pmat, u)
+        denom = float(g @ est.w @ g)
+        df = 2 * float(l @ u) ** 2 / denom if denom > 0 else math.inf
+    lo, hi, tval, pval = t_inference(value, se, df, conf_level)
+    return Contrast(value, se, df, lo, hi, tval, pval)
 
 
 # ---------------------------------------------------------------------------------------------- MMRM
@@ -595,16 +678,82 @@ def mmrm(frame: pd.DataFrame, outcome: str, group: str, visit: str, subject: str
     for c in cbv:
         if c not in covariates:
             covariates.append(c)
-    require_columns(frame, [outcome, group, visit, subject, *covariates, *factors])
+    order = _mmrm_inputs(frame, [outcome, group, visit, subject], covariates, factors, covariance, df_method,
+                         conf_level)
+    data = _long_data(frame, outcome, group, visit, subject, covariates, factors, reference, groups, visits)
+    glevels, vlevels, n_obs = data.glevels, data.vlevels, int(data.y.size)
+    G, V = len(glevels), len(vlevels)
+    notes = [f"no subjects in group {glevels[i]}" for i in range(G) if data.gcount[i] == 0]
+    notes += [f"no observations at visit {vlevels[j]}" for j in range(V) if data.vcount[j] == 0]
+    design = _mmrm_design(data, covariates, cbv)
+    p_full = design.x.shape[1]
+    rows, slots, notes_for = _mmrm_contrasts(data, design)
+    fit = gls_reml(data.y, design.x, data.scode, data.vcode, V,
+                   contrasts=np.array(rows) if rows else np.zeros((0, p_full)),
+                   covariance=order, df_method=df_method, conf_level=conf_level, max_iter=max_iter)
+    lsm, diffs = _mmrm_estimates(data, dict(zip(slots, fit.contrasts)), notes_for)
+    empty_cells = {j for j in range(G * V) if data.cell_count.ravel()[j] == 0}
+    aliased = [design.names[j] for j in fit.aliased if j not in empty_cells]
+    if aliased:
+        notes.append("aliased terms dropped: " + ", ".join(aliased))
+    if fit.note:
+        notes.append(fit.note)
+    return MMRMResult(tuple(lsm["observed"]), tuple(lsm["equal"]), tuple(diffs), fit.covariance,
+                      fit.covariance_matrix, tuple(vlevels), tuple(glevels), data.reference, df_method,
+                      fit.reml_loglik, fit.aic, fit.n_cov_params, fit.converged, fit.iterations,
+                      int(np.unique(data.scode).size) if n_obs else 0, n_obs, data.n_dropped, conf_level,
+                      fit.attempts, "; ".join(notes))
+
+
+@dataclass(frozen=True)
+class _LongData:
+    """The coded complete cases of the long frame, with the counts that decide which cells are estimable."""
+
+    glevels: list[Hashable]
+    vlevels: list[Hashable]
+    reference: Hashable
+    y: np.ndarray
+    gcode: np.ndarray
+    vcode: np.ndarray
+    scode: np.ndarray
+    covs: list[np.ndarray]                                  # values of the analysed rows
+    facs: list[tuple[str, list[Hashable], np.ndarray]]      # (column, levels, codes of every input row)
+    ok: np.ndarray                                          # which input rows are analysed
+    n_dropped: int
+    gcount: np.ndarray
+    vcount: np.ndarray
+    cell_count: np.ndarray                                  # groups × visits
+
+
+@dataclass(frozen=True)
+class _MMRMDesign:
+    """The MMRM design matrix and where each term sits in it, so that the LS means can be written against it."""
+
+    x: np.ndarray
+    names: list[str]
+    cell_col: np.ndarray                            # column of each group × visit cell mean
+    fac_info: list[tuple[int, np.ndarray, int]]     # (first column, level codes, levels with observations)
+
+
+def _mmrm_inputs(frame: pd.DataFrame, columns: list[str], covariates: list[str], factors: list[str],
+                 covariance: str | Sequence[str], df_method: str, conf_level: float) -> list[str]:
+    """The covariance structures to try, after rejecting unusable arguments before touching the data."""
+    require_columns(frame, [*columns, *covariates, *factors])  # columns: outcome, group, visit, subject
     require_conf_level(conf_level)
-    if len({outcome, group, visit, subject, *covariates, *factors}) != 4 + len(covariates) + len(factors):
+    if len({*columns, *covariates, *factors}) != 4 + len(covariates) + len(factors):
         raise ValueError("outcome, group, visit, subject, covariates and factors must be distinct columns")
     order = [covariance] if isinstance(covariance, str) else list(covariance)
     if not order or any(s not in STRUCTURES for s in order):
         raise ValueError(f"covariance must be among {STRUCTURES}, got {order}")
     if df_method not in DF_METHODS:
         raise ValueError(f"df_method must be one of {DF_METHODS}, got {df_method!r}")
+    return order
 
+
+def _long_data(frame: pd.DataFrame, outcome: str, group: str, visit: str, subject: str, covariates: list[str],
+               factors: list[str], reference: Hashable | None, groups: Sequence[Hashable] | None,
+               visits: Sequence[Hashable] | None) -> _LongData:
+    """Levels, codes and counts of the complete cases; a subject with two rows at one visit is an error."""
     glevels, gcode = factorize(frame[group], groups)
     vlevels, vcode = factorize(frame[visit], visits)
     if not glevels or not vlevels:
@@ -627,34 +776,32 @@ def mmrm(frame: pd.DataFrame, outcome: str, group: str, visit: str, subject: str
         facs.append((f, fl, fc))
     n_dropped = int((~ok).sum())
     y, gcode, vcode, scode = y[ok], gcode[ok], vcode[ok], scode[ok]
-    covs = [v[ok] for v in covs]
-    n_obs = int(y.size)
     G, V = len(glevels), len(vlevels)
-    gcount = np.bincount(gcode, minlength=G)
-    vcount = np.bincount(vcode, minlength=V)
-    cell_count = np.bincount(gcode * V + vcode, minlength=G * V).reshape(G, V)
-    notes = [f"no subjects in group {glevels[i]}" for i in range(G) if gcount[i] == 0]
-    notes += [f"no observations at visit {vlevels[j]}" for j in range(V) if vcount[j] == 0]
-    if len(np.unique(scode.astype(np.int64) * V + vcode)) != n_obs:
+    if len(np.unique(scode.astype(np.int64) * V + vcode)) != y.size:
         dup = pd.Series(scode.astype(np.int64) * V + vcode).duplicated().to_numpy()
         i = int(np.flatnonzero(dup)[0])
         raise ValueError(f"subject {frame.loc[ok, subject].iloc[i]!r} has more than one row at visit "
                          f"{vlevels[vcode[i]]!r}")
+    return _LongData(glevels, vlevels, ref, y, gcode, vcode, scode, [v[ok] for v in covs], facs, ok, n_dropped,
+                     np.bincount(gcode, minlength=G), np.bincount(vcode, minlength=V),
+                     np.bincount(gcode * V + vcode, minlength=G * V).reshape(G, V))
 
-    # design: group×visit cell means, centred covariates, factor dummies, centred covariate × visit
-    cell_col = np.arange(G * V).reshape(G, V)
+
+def _mmrm_design(data: _LongData, covariates: list[str], cbv: list[str]) -> _MMRMDesign:
+    """Cell means, centred covariates, factor dummies and covariate × visit terms: the model the LS means use."""
+    G, V, n_obs, vcode = len(data.glevels), len(data.vlevels), int(data.y.size), data.vcode
     x = np.zeros((n_obs, G * V))
-    x[np.arange(n_obs), gcode * V + vcode] = 1.0
-    names = [f"{glevels[g]}:{vlevels[v]}" for g in range(G) for v in range(V)]
+    x[np.arange(n_obs), data.gcode * V + vcode] = 1.0
+    names = [f"{data.glevels[g]}:{data.vlevels[v]}" for g in range(G) for v in range(V)]
     extra: list[np.ndarray] = []
     centred = {}
-    for c, v in zip(covariates, covs):
+    for c, v in zip(covariates, data.covs):
         centred[c] = v - v.mean() if n_obs else v
         extra.append(centred[c])
         names.append(c)
     fac_info = []
-    for f, fl, fc in facs:
-        fc = fc[ok]
+    for f, fl, fc in data.facs:
+        fc = fc[data.ok]
         used = np.flatnonzero(np.bincount(fc, minlength=len(fl)))
         remap = np.full(len(fl), -1)
         remap[used] = np.arange(used.size)
@@ -663,28 +810,36 @@ def mmrm(frame: pd.DataFrame, outcome: str, group: str, visit: str, subject: str
         for lv in range(1, used.size):
             extra.append((fcu == lv).astype(float))
             names.append(f"{f}[{fl[used[lv]]}]")
-    vpresent = np.flatnonzero(vcount > 0)
+    vpresent = np.flatnonzero(data.vcount > 0)
     for c in cbv:
         for j in vpresent[1:]:
             extra.append(centred[c] * (vcode == j))
-            names.append(f"{c}:{vlevels[j]}")
+            names.append(f"{c}:{data.vlevels[j]}")
     if extra:
         x = np.hstack([x, np.column_stack(extra)])
-    p_full = x.shape[1]
+    return _MMRMDesign(x, names, np.arange(G * V).reshape(G, V), fac_info)
 
-    def lvec(gi: int, vj: int, weighting: str) -> np.ndarray:
-        l = np.zeros(p_full)
-        l[cell_col[gi, vj]] = 1.0
-        for start, fcu, nl in fac_info:
-            l[start:start + nl - 1] = factor_weights(fcu, nl, weighting)
-        return l
 
+def _mmrm_lvec(design: _MMRMDesign, gi: int, vj: int, weighting: str) -> np.ndarray:
+    """Contrast of group `gi`'s LS mean at visit `vj`: covariates at their mean (0), factor levels weighted."""
+    l = np.zeros(design.x.shape[1])
+    l[design.cell_col[gi, vj]] = 1.0
+    for start, fcu, nl in design.fac_info:
+        l[start:start + nl - 1] = factor_weights(fcu, nl, weighting)
+    return l
+
+
+def _mmrm_contrasts(data: _LongData,
+                    design: _MMRMDesign) -> tuple[list[np.ndarray], list[tuple], dict[tuple, str]]:
+    """The contrasts to fit and where each result goes, with the reason for each one left out (an empty cell)."""
+    glevels, vlevels, ref = data.glevels, data.vlevels, data.reference
+    gcount, vcount, cell_count = data.gcount, data.vcount, data.cell_count
     iref = glevels.index(ref)
     rows, slots = [], []   # contrasts to estimate and where their results go
     notes_for: dict[tuple, str] = {}
     for kind in ("observed", "equal", "diff"):
-        for vj in range(V):
-            for gi in range(G):
+        for vj in range(len(vlevels)):
+            for gi in range(len(glevels)):
                 if kind == "diff" and gi == iref:
                     continue
                 why = _cell_note(gcount[gi], vcount[vj], cell_count[gi, vj], glevels[gi], vlevels[vj])
@@ -694,39 +849,33 @@ def mmrm(frame: pd.DataFrame, outcome: str, group: str, visit: str, subject: str
                     notes_for[(kind, vj, gi)] = why
                     continue
                 slots.append((kind, vj, gi))
-                rows.append(lvec(gi, vj, "equal") - lvec(iref, vj, "equal") if kind == "diff"
-                            else lvec(gi, vj, kind))
-    fit = gls_reml(y, x, scode, vcode, V, contrasts=np.array(rows) if rows else np.zeros((0, p_full)),
-                   covariance=order, df_method=df_method, conf_level=conf_level, max_iter=max_iter)
-    results = dict(zip(slots, fit.contrasts))
-    nan = math.nan
+                rows.append(_mmrm_lvec(design, gi, vj, "equal") - _mmrm_lvec(design, iref, vj, "equal")
+                            if kind == "diff" else _mmrm_lvec(design, gi, vj, kind))
+    return rows, slots, notes_for
+
+
+def _mmrm_estimates(data: _LongData, results: dict[tuple, Contrast],
+                    notes_for: dict[tuple, str]) -> tuple[dict[str, list[LSMean]], list[Difference]]:
+    """LS means and differences by visit then group from the fitted contrasts, NaN with the reason if left out."""
+    ref = data.reference
+    iref = data.glevels.index(ref)
     lsm: dict[str, list[LSMean]] = {"observed": [], "equal": []}
     diffs: list[Difference] = []
     for kind in ("observed", "equal", "diff"):
-        for vj, v in enumerate(vlevels):
-            for gi, g in enumerate(glevels):
+        for vj, v in enumerate(data.vlevels):
+            for gi, g in enumerate(data.glevels):
                 if kind == "diff" and gi == iref:
                     continue
                 c = results.get((kind, vj, gi))
                 note = notes_for.get((kind, vj, gi), "") if c is None else c.note
                 if c is None:
-                    c = Contrast(*([nan] * 7), note=note)
+                    c = Contrast(*([math.nan] * 7), note=note)
                 if kind == "diff":
                     diffs.append(Difference(g, ref, c.estimate, c.se, c.df, c.lower, c.upper, c.t, c.p, visit=v,
                                             note=note))
                 else:
                     lsm[kind].append(LSMean(g, c.estimate, c.se, c.df, c.lower, c.upper, visit=v, note=note))
-    empty_cells = {j for j in range(G * V) if cell_count.ravel()[j] == 0}
-    aliased = [names[j] for j in fit.aliased if j not in empty_cells]
-    if aliased:
-        notes.append("aliased terms dropped: " + ", ".join(aliased))
-    if fit.note:
-        notes.append(fit.note)
-    return MMRMResult(tuple(lsm["observed"]), tuple(lsm["equal"]), tuple(diffs), fit.covariance,
-                      fit.covariance_matrix, tuple(vlevels), tuple(glevels), ref, df_method, fit.reml_loglik,
-                      fit.aic, fit.n_cov_params, fit.converged, fit.iterations,
-                      int(np.unique(scode).size) if n_obs else 0, n_obs, n_dropped, conf_level, fit.attempts,
-                      "; ".join(notes))
+    return lsm, diffs
 
 
 def _cell_note(n_group: int, n_visit: int, n_cell: int, g: Hashable, v: Hashable, reference: bool = False) -> str:
