@@ -209,3 +209,17 @@ def test_wording_follows_decisions_and_says_nothing_comparative_without_medians(
     assert ard[keys.decision("OS", "longer", "A: Drug X", on="km")].text == ""
     sig = ard[keys.decision("OS", "significant", "A: Drug X", on="cox")]
     assert sig.value == 0.0 and "CI" in sig.note
+
+
+def test_conclusion_states_comparisons_without_a_difference_once(loaded, ard) -> None:
+    """Both comparators vs placebo on the lead endpoint (OS) are not significant by the ARD's decisions: the
+    abstract's conclusion says so in one sentence naming the reference once, and claims no advantage."""
+    from test_abstract import _plain, abstract_for
+
+    lplan, data = loaded
+    for c in COMPARATORS:
+        assert ard[keys.decision("OS", "significant", c, on="cox")].value == 0.0
+    text, _ = abstract_for(lplan.plan, data)
+    conclusion = _plain(text.split("**Conclusion**", 1)[1]).strip()
+    assert conclusion == ("Overall survival did not differ significantly between B: Placebo and either "
+                          "A: Drug X or C: Combination.")

@@ -94,12 +94,23 @@ def _lead(plan: Plan, tte: list[Any], continuous: list[Any]) -> dict[str, Any] |
     views = {v.id: (kind, v) for kind, group in (("tte", tte), ("continuous", continuous)) for v in group}
     if plan.primary and plan.primary in views:
         kind, view = views[plan.primary]
-        return {"kind": kind, "view": view}
+        return {"kind": kind, "view": view, "no_difference": _no_difference(view.contrasts)}
     for kind, group in (("tte", tte), ("continuous", continuous)):
         for v in group:
             if v.in_abstract:
-                return {"kind": kind, "view": v}
+                return {"kind": kind, "view": v, "no_difference": _no_difference(v.contrasts)}
     return None
+
+
+def _no_difference(contrasts: list[Any]) -> list[Any]:
+    """The contrasts the conclusion states together ("between B and either A or C"): two or more against one
+    reference whose ARD decision is 'not significant'; empty when there are fewer (each gets its own sentence)."""
+    flat = []
+    for c in contrasts:
+        decision = getattr(c, "comparison", c)       # a time-to-event contrast carries its comparison
+        if decision.significant is not None and not (decision.significant and decision.favours != "neither"):
+            flat.append(c)
+    return flat if len(flat) > 1 and len({c.second.value for c in flat}) == 1 else []
 
 
 def write_qmd(template_dir: Path, context: dict[str, Any], path: Path) -> Path:

@@ -36,11 +36,12 @@ def _populations(plan: Plan) -> list[str]:
     subsets = [e for e in [*plan.time_to_event, *plan.binary] if e.subset]
     for e in subsets:
         assert e.subset is not None
-        how = (f"the responders of {next(b.label for b in plan.binary if b.id == e.subset.responders).lower()}"
+        how = (f"the responders of {lower_first(next(b.label for b in plan.binary if b.id == e.subset.responders))}"
                if e.subset.responders else "the subjects meeting the plan's condition" if e.subset.where
                else "the subjects with a record of the endpoint")
-        out.append(f"{e.label} is analyzed in {e.subset.label} ({how}) of the {lower_first(plan.populations[e.population].label)}; "
-                   "its tables give that set's size per group.")
+        out.append(f"{e.label} is analyzed in {lower_first(e.subset.label)} of the "
+                   f"{lower_first(plan.populations[e.population].label)}: {how}. Its tables give that set's size "
+                   "per group.")
     return out
 
 
