@@ -486,6 +486,23 @@ def _penalised_loglik(x: np.ndarray, y: np.ndarray, f: np.ndarray, beta: np.ndar
     return ll + 0.5 * logdet if sign > 0 else -math.inf
 
 
+def _damped_step(x: np.ndarray, y: np.ndarray, f: np.ndarray, beta: np.ndarray, delta: np.ndarray, pll: float,
+                 maxstep: float) -> tuple[np.ndarray, float, bool]:
+    """The Newton step as logistf takes it: capped at `maxstep`, then halved (up to 30 times) while the
+    penalised log-likelihood falls. Returns the step, the new l*, and whether the step was taken whole."""
+    big = np.max(np.abs(delta)) / maxstep
+    if big > 1:
+        delta = delta / big
+    full_step = big <= 1
+    for _half in range(30):
+        new = _penalised_loglik(x, y, f, beta + delta)
+        if new >= pll - 1e-12:
+            break
+        delta = delta / 2
+        full_step = False
+    return delta, new, full_step
+
+
 def _firth_fit(x: np.ndarray, y: np.ndarray, f: np.ndarray, maxit: int = 100, tol: float = 1e-10,
                maxstep: float = 5.0) -> tuple[np.ndarray, np.ndarray, bool, float]:
     """Firth (1993) logistic regression: Newton–Raphson on l(b) + ½ log|I(b)| (as logistf).
@@ -507,19 +524,8 @@ def _firth_fit(x: np.ndarray, y: np.ndarray, f: np.ndarray, maxit: int = 100, to
         info_inv = np.linalg.inv((x * fw[:, None]).T @ x)
         h = fw * np.einsum("ij,ij->i", x @ info_inv, x)
         score = x.T @ (f * (y - p) + h * (0.5 - p))
-        delta = info_inv @ score
-        big = np.max(np.abs(delta)) / maxstep
-        if big > 1:
-            delta = delta / big
-        full_step = big <= 1
-        for _half in range(30):
-            new = _penalised_loglik(x, y, f, beta + delta)
-            if new >= pll - 1e-12:
-                break
-            delta = delta / 2
-            full_step = False
+        delta, pll, full_step = _damped_step(x, y, f, beta, info_inv @ score, pll, maxstep)
         beta = beta + delta
-        pll = new
         if np.max(np.abs(score)) < tol or (full_step and np.max(np.abs(delta)) < tol):
             converged = True
             break
@@ -553,18 +559,9 @@ def _firth_constrained(x: np.ndarray, y: np.ndarray, f: np.ndarray, a: np.ndarra
         score = basis.T @ (x.T @ (f * (y - p) + h * (0.5 - p)))
         if np.max(np.abs(score)) < tol:
             break
-        delta = basis @ np.linalg.solve(basis.T @ info @ basis, score)
-        big = np.max(np.abs(delta)) / maxstep
-        if big > 1:
-            delta = delta / big
-        full_step = big <= 1
-        for _half in range(30):
-            new = _penalised_loglik(x, y, f, beta + delta)
-            if new >= pll - 1e-12:
-                break
-            delta = delta / 2
-            full_step = False
-        beta, pll = beta + delta, new
+        delta, pll, full_step = _damped_step(x, y, f, beta, basis @ np.linalg.solve(basis.T @ info @ basis, score),
+                                             pll, maxstep)
+        beta = beta + delta
         if full_step and np.max(np.abs(delta)) < tol:
             break
     return beta, pll
