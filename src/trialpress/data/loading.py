@@ -85,7 +85,7 @@ def load_study(lplan: LoadedPlan) -> StudyData:
                 f"is in {folder}.",
                 hint=f"Add the dataset, name its file under data.files.{name}, or remove those sections from the plan.",
             )
-        frame = read_dataset(path, columns_to_read(plan, name), plan.data.subject_id)
+        frame = read_dataset(path, columns_to_read(plan, name), plan.data.subject_id, encoded=True)
         frames[name] = apply_types(frame, [r for r in reqs if r.dataset == name], path, plan.data.subject_id,
                                    lplan)
         files[name] = path
@@ -97,30 +97,54 @@ def load_study(lplan: LoadedPlan) -> StudyData:
 
 def _subject_rows(frames: dict[str, pd.DataFrame], files: dict[str, Path], sid: str
                   ) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
-    """The subject join of every record-level dataset, done once here: in Arrow when both files are Parquet
-    (several times faster than hashing Python strings), otherwise by pandas."""
-    from trialpress.data.readers import read_identifiers
+    """The subject join of every record-level dataset, done once here: in Arrow when the reader has the ids
+    in Arrow form (Parquet files; CSV and XPT files just read, whose ids are dictionary-encoded: the distinct
+    ids of all datasets are looked up together, once each), several times faster than hashing Python
+    strings; otherwise by pandas."""
+    from trialpress.data.readers import forget_identifiers, read_identifiers
 
     if "ADSL" not in frames or sid not in frames["ADSL"].columns:
+        forget_identifiers()
         return {}
     first = _FirstRows(frames["ADSL"][sid])
     value_set = None
     out: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+    encoded = {}   # dataset → its ids' single dictionary-encoded chunk (an Arrow DictionaryArray)
     for name, frame in frames.items():
         if name == "ADSL" or sid not in frame.columns:
             continue
         ids = read_identifiers(files[name], sid)
-        if ids is None:
+        if ids is None or len(ids) != len(frame):   # none in Arrow form, or not this frame's rows: pandas
             out[name] = (frame, first.get_indexer(frame[sid]))
             continue
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        if pa.types.is_dictionary(ids.type) and ids.num_chunks == 1:
+            encoded[name] = ids.chunk(0)
+            continue
         if value_set is None:
             value_set = pa.array(first.ids.to_numpy(dtype=object), type=pa.string())
         found = pc.index_in(ids, value_set=value_set).fill_null(-1).to_numpy()
         out[name] = (frame, first.map(np.asarray(found, dtype=np.int64)))
-    return out
+    if encoded:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if value_set is None:
+            value_set = pa.array(first.ids.to_numpy(dtype=object), type=pa.string())
+        chunks = list(encoded.values())
+        found = pc.index_in(pa.concat_arrays([c.dictionary for c in chunks]), value_set=value_set)
+        per_id = first.map(np.asarray(found.fill_null(-1).to_numpy(), dtype=np.int64))
+        at = 0
+        for name, chunk in encoded.items():
+            size = len(chunk.dictionary)
+            rows = np.append(per_id[at:at + size], np.array([-1], dtype=per_id.dtype))
+            codes = pc.fill_null(chunk.indices, -1).to_numpy()
+            out[name] = (frames[name], rows[codes])
+            at += size
+    forget_identifiers()   # ids kept by the reader for this join (ADSL's too)
+    return {name: out[name] for name in frames if name in out}
 
 
 def apply_types(frame: pd.DataFrame, reqs: list[Requirement], path: Path, sid: str,
@@ -230,6 +254,8 @@ class _Distinct:
 
     def spread(self, converted: np.ndarray | pd.Index, missing: object) -> pd.Series:
         """Per-distinct results back onto the rows (`missing` where the row had no value)."""
+        if isinstance(converted, pd.DatetimeIndex) and converted.tz is None:   # as datetime64 numbers: no copies
+            converted, missing = converted.to_numpy(), np.datetime64("NaT", "ns")
         if isinstance(converted, np.ndarray):
             full = np.append(converted, np.array([missing], dtype=converted.dtype))   # code -1 → the last
             return pd.Series(full[self.codes], index=self.index, dtype=converted.dtype)

@@ -1,14 +1,15 @@
 """Read one ADaM dataset from SAS XPT, CSV or Parquet into a pandas frame, without guessing.
 
-CSV is read as text and typed afterwards by `typing.apply_types` (so '007' stays '007'
+CSV is read as text and typed afterwards by `loading.apply_types` (so '007' stays '007'
 unless the plan says the column is numeric). XPT and Parquet carry their own types.
-Every failure is a `DataError` naming the file and what to do.
+Large files: only the columns asked for are read, CSV by Arrow's multi-threaded reader (`csv_arrow`), XPT in
+chunks (`xpt_chunks`), and with `encoded` text arrives dictionary-encoded (a pandas Categorical), as Parquet
+text always does. Every failure is a `DataError` naming the file and what to do.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import codecs
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,15 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
-def read_dataset(path: Path, columns: Collection[str] | None = None, identifier: str | None = None) -> pd.DataFrame:
+def read_dataset(path: Path, columns: Collection[str] | None = None, identifier: str | None = None, *,
+                 encoded: bool = False) -> pd.DataFrame:
     """Read a dataset file; `columns` (case-insensitive) limits what is read. Every column name of the file
     stays known in `frame.attrs["all_columns"]` (for messages about missing or misplaced variables).
-    `identifier` names the subject id: nearly one value per subject, so Parquet reads it as plain text."""
+    `identifier` names the subject id: nearly one value per subject, so Parquet reads it as plain text.
+    `encoded` (the loader's reads): CSV and XPT text as Categoricals (each distinct value typed once, no
+    Python string per row), the subject id trimmed with blanks missing, and its Arrow form kept for the
+    subject join (`read_identifiers`); without it, text as objects, as pandas and pyreadstat give it.
+    Parquet text is always a Categorical."""
     wanted = None if columns is None else {c.upper() for c in columns}
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
@@ -47,11 +53,11 @@ def read_dataset(path: Path, columns: Collection[str] | None = None, identifier:
         raise DataError(f"{path} is empty (0 bytes).", hint="Re-export the dataset.")
     try:
         if kind == "csv":
-            frame = _read_csv(path, wanted)
+            frame = _read_csv(path, wanted, identifier, encoded)
         elif kind == "parquet":
             frame = _read_parquet(path, wanted, identifier)
         else:
-            frame = _read_xpt(path, wanted)
+            frame = _read_xpt(path, wanted, identifier, encoded)
     except DataError:
         raise
     except UnicodeDecodeError as exc:
@@ -90,6 +96,10 @@ def _sniff(path: Path) -> str | None:
             head = fh.read(64)
     except OSError:
         return None
+    return _sniff_bytes(head)
+
+
+def _sniff_bytes(head: bytes) -> str | None:
     for magic, what in MAGIC:
         if head.startswith(magic):
             return what
@@ -100,57 +110,78 @@ def _matches(actual: str, kind: str) -> bool:
     return (kind == "xpt" and "XPT" in actual) or (kind == "parquet" and "Parquet" in actual)
 
 
-def _read_csv(path: Path, wanted: set[str] | None) -> pd.DataFrame:
-    raw = path.read_bytes()
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataError(f"{path}: the file is UTF-16 text, not UTF-8.",
-                        hint="Save the CSV as UTF-8 (e.g. iconv -f utf-16 -t utf-8).")
-    actual = _sniff(path)
-    if actual is not None or b"\x00" in raw[:4096]:
-        raise DataError(f"{path}: this is not a CSV text file; it looks like {actual or 'a binary file'}.",
-                        hint="Export the dataset as CSV (or give the file the extension of its real format: "
-                             ".xpt or .parquet).")
-    text = raw.decode("utf-8-sig")
-    if not text.strip():
-        raise DataError(f"{path} holds no data.", hint="Re-export the dataset.")
-    header = next(csv.reader(io.StringIO(text)), [])
+def _read_csv(path: Path, wanted: set[str] | None, identifier: str | None, encoded: bool) -> pd.DataFrame:
+    """The checks that need only the first bytes and the header line, then Arrow (`csv_arrow`), which checks
+    the rest of the file's structure as it reads."""
+    from trialpress.data.csv_arrow import first_row_after_blank_header, read_csv_arrow, read_header
+
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise DataError(f"{path}: the file is UTF-16 text, not UTF-8.",
+                            hint="Save the CSV as UTF-8 (e.g. iconv -f utf-16 -t utf-8).")
+        actual = _sniff_bytes(head)
+        if actual is not None or b"\x00" in head[:4096]:
+            raise DataError(f"{path}: this is not a CSV text file; it looks like {actual or 'a binary file'}.",
+                            hint="Export the dataset as CSV (or give the file the extension of its real format: "
+                                 ".xpt or .parquet).")
+        bom = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+        rest = head[bom:]
+        while not rest.strip() and fh.tell() < size:   # leading blank space: find the first text
+            rest = fh.read(1 << 20)
+        if not rest.strip():
+            raise DataError(f"{path} holds no data.", hint="Re-export the dataset.")
+        header, whole = read_header(head, bom)
+        while not whole and len(head) < size:           # a header longer than what was read
+            fh.seek(0)
+            head = fh.read(4 * len(head))
+            header, whole = read_header(head, bom)
+    if not header:   # a blank first line: the header is empty, and the first record has too many fields
+        first = first_row_after_blank_header(head, bom)
+        line, fields = first if first else (2, 1)
+        raise DataError(f"{path}: line {line} has {fields} field(s), the header has 0.",
+                        hint="Re-export the file; if a value holds a comma, quote or newline it must be enclosed in "
+                             "double quotes.")
     names = [h.strip().upper() for h in header]
     dupes = sorted({n for n in names if n and names.count(n) > 1})
     if dupes:  # pandas would rename them silently (AGE, AGE.1)
         raise DataError(f"{path}: column names repeated (case-insensitive): {', '.join(dupes)}.",
                         hint="Each variable must appear once in the header.")
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], engine="c")
-    except pd.errors.ParserError as exc:
-        msg = " ".join(str(exc).split())
-        raise DataError(f"{path}: malformed CSV ({msg}).",
-                        hint="Check quoting on the line named: a field with a comma, quote or newline must be "
-                             "enclosed in double quotes, and a quote inside it doubled (\"\").") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path} holds no data.", hint="Re-export the dataset.") from None
-    _check_field_counts(path, text, len(header))
-    if wanted is not None:   # CSV text is parsed whole (its structure is checked), then narrowed
-        frame = frame[[c for c in frame.columns if str(c).strip().upper() in wanted]]
-    frame.attrs["all_columns"] = header
+    if names.count("") > 1:
+        raise DataError(f"{path}: column names repeated (case-insensitive): .", hint="Each variable must appear once.")
+    keep = [h for h in header if wanted is None or h.strip().upper() in wanted]
+    frame, ids = read_csv_arrow(path, header, keep, bom, encoded, identifier)
+    # an unnamed column is named as pandas names it ('Unnamed: 3')
+    frame.columns = [c if c.strip() else f"Unnamed: {header.index(c)}" for c in frame.columns]
+    frame.attrs["all_columns"] = list(header)
+    _keep_identifiers(path, identifier, ids)
     return frame
 
 
-def _check_field_counts(path: Path, text: str, width: int) -> None:
-    """Every record has as many fields as the header (pandas pads short rows silently)."""
-    reader = csv.reader(io.StringIO(text))
-    try:
-        for row in reader:
-            if row and len(row) != width:
-                line = reader.line_num
-                last = not text.endswith(("\n", "\r")) and line >= text.count("\n") + 1
-                why = " (the file ends in the middle of a record: truncated?)" if last else ""
-                raise DataError(
-                    f"{path}: line {line} has {len(row)} field(s), the header has {width}{why}.",
-                    hint="Re-export the file; if a value holds a comma, quote or newline it must be enclosed in "
-                         "double quotes.")
-    except csv.Error as exc:
-        raise DataError(f"{path}: malformed CSV near line {reader.line_num} ({exc}).",
-                        hint="Check quoting on that line.") from None
+# ---------------------------------------------------------------------------- subject ids kept for the join
+# The Arrow form (dictionary-encoded, trimmed, blanks missing) of the subject ids of the CSV and XPT files
+# just read, keyed by file and identifier and checked against the file's size and time: `read_identifiers`
+# hands each out once, so the subject join hashes each distinct id once instead of a Python string per row.
+_IDS: dict[tuple[str, str], tuple[tuple[int, int], Any]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _keep_identifiers(path: Path, identifier: str | None, ids: Any) -> None:
+    if identifier is None or ids is None:
+        return
+    _IDS[(str(path), identifier.upper())] = (_stamp(path), ids)
+    while len(_IDS) > 8:   # never more than a study's few files
+        _IDS.pop(next(iter(_IDS)))
+
+
+def forget_identifiers() -> None:
+    """Drop the subject ids kept for the join (once the loader has joined)."""
+    _IDS.clear()
 
 
 def _read_parquet(path: Path, wanted: set[str] | None, identifier: str | None) -> pd.DataFrame:
@@ -193,9 +224,14 @@ def _clean_ids(ids: Any) -> Any:
 
 
 def read_identifiers(path: Path, identifier: str) -> Any:
-    """A Parquet file's subject ids as a cleaned Arrow array (None for other formats or non-text ids)."""
+    """A file's subject ids as a cleaned Arrow array: read from a Parquet file, or those kept when a CSV or
+    XPT file was just read (each handed out once); None otherwise (or for non-text ids)."""
     if FORMATS.get(path.suffix.lower()) != "parquet":
-        return None
+        kept = _IDS.pop((str(path), identifier.upper()), None)
+        try:
+            return kept[1] if kept is not None and kept[0] == _stamp(path) else None
+        except OSError:
+            return None
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(path)
@@ -205,14 +241,28 @@ def read_identifiers(path: Path, identifier: str) -> Any:
     return _clean_ids(pq.read_table(path, columns=[name]).column(0))
 
 
-def _read_xpt(path: Path, wanted: set[str] | None) -> pd.DataFrame:
-    import pyreadstat
+def _read_xpt(path: Path, wanted: set[str] | None, identifier: str | None, encoded: bool) -> pd.DataFrame:
+    """Version 5 transport files in chunks (`xpt_chunks`); anything else as pyreadstat reads it."""
+    from trialpress.data import xpt_chunks
 
     size = path.stat().st_size
     if size % 80:  # SAS transport files (v5 and v8) are whole 80-byte records
         raise DataError(f"{path}: cannot be read as XPT: the SAS transport file is incomplete ({size} bytes, not whole 80-byte records): "
                         "it was truncated in copying or export.",
                         hint="Copy or export the XPT file again.")
+    try:
+        frame, lay, ids = xpt_chunks.read_xpt(path, wanted, encoded, identifier)
+    except xpt_chunks.Unsupported:
+        return _read_xpt_pyreadstat(path, wanted)
+    frame.attrs["all_columns"] = [v.name for v in lay.variables]
+    if lay.table_name:
+        frame.attrs["table_name"] = lay.table_name
+    _keep_identifiers(path, identifier, ids)
+    return frame
+
+
+def _read_xpt_pyreadstat(path: Path, wanted: set[str] | None) -> pd.DataFrame:
+    import pyreadstat
 
     _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
     names = list(meta.column_names)
