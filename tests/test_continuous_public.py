@@ -79,3 +79,60 @@ def test_decisions_follow_the_ci_and_the_better_direction(ard) -> None:
         assert sig.value == float(d.lower > 0 or d.upper < 0)
         favours = ard[keys.decision("FKSI", "favours", arm, on="mmrm")].text
         assert favours == (arm if d.value > 0 else "B: Placebo")   # higher is better in this plan
+
+
+@pytest.fixture(scope="module")
+def primary_continuous(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The public package rendered (HTML and PDF) with its continuous endpoint declared primary: a project of
+    its own, with the data and templates linked, the plan as committed but for `primary: FKSI`."""
+    import shutil
+
+    import yaml
+
+    from trialpress.pipeline import render
+
+    project = tmp_path_factory.mktemp("primary-continuous")
+    (project / "analysis").mkdir()
+    (project / "data").mkdir()
+    (project / "data" / "random-cdisc-data").symlink_to(ROOT / "data" / "random-cdisc-data", target_is_directory=True)
+    (project / "templates").symlink_to(ROOT / "templates", target_is_directory=True)
+    shutil.copy(ROOT / "_quarto.yml", project / "_quarto.yml")
+    plan = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
+    plan["primary"] = "FKSI"
+    plan_path = project / "analysis" / "random-cdisc-data.yml"
+    plan_path.write_text(yaml.safe_dump(plan, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return render(plan_path, report_root=project / "report", formats=["html", "pdf"], report_date="2026-01-01").folder
+
+
+def test_a_report_whose_primary_endpoint_is_continuous(primary_continuous: Path, ard) -> None:
+    """The abstract leads with the MMRM result and concludes on it; the report has its CSR table and its
+    figure; the PDF carries the same sentence. The numbers are the ARD's, as the report rounds them."""
+    import html as htmllib
+    import re
+
+    from pypdf import PdfReader
+
+    from trialpress.report.formatting import fixed, pvalue
+
+    qmd = (primary_continuous / "report.qmd").read_text(encoding="utf-8")
+    plain = re.sub(r"\\(.)", r"\1", re.sub(r"`</?a[^`]*`\{=html\}", "", qmd))
+    abstract = plain.split("## Abstract", 1)[1].split("\n## ", 1)[0]
+    results = abstract.split("**Results**", 1)[1].split("**Conclusion**", 1)[0]
+    assert results.index("FKSI-19") < results.index("Overall survival"), "the abstract leads with the primary"
+    d = ard[keys.continuous("FKSI", "mmrm", "difference", "A: Drug X", visit="WEEK 5 DAY 36")]
+    p = ard[keys.continuous("FKSI", "mmrm", "p", "A: Drug X", visit="WEEK 5 DAY 36")]
+    shown_p = pvalue(p.value)
+    shown = (f"LS mean difference vs. B: Placebo, {fixed(d.value, 1)}; 95% confidence interval [CI], "
+             f"{fixed(d.lower, 1)} to {fixed(d.upper, 1)}; P {shown_p if shown_p[0] in '<>' else '= ' + shown_p}")
+    assert shown.replace("\u2212", "-") in results, results     # CI spelled out at its first use
+    assert "FKSI-19 total score (FKSI-19)" not in results       # no abbreviation the label already holds
+    conclusion = abstract.split("**Conclusion**", 1)[1].strip()
+    assert conclusion.startswith("FKSI-19 total score did not differ significantly between B: Placebo and either "
+                                 "A: Drug X or C: Combination."), conclusion
+
+    page = htmllib.unescape((primary_continuous / "report.html").read_text(encoding="utf-8"))
+    assert "FKSI-19 total score: change from baseline by visit and MMRM" in page
+    assert "LS mean change from baseline in FKSI-19 total score by visit" in page
+    assert any((primary_continuous / "figures").glob("means-fksi.svg"))
+    pdf = " ".join(pg.extract_text() or "" for pg in PdfReader(str(primary_continuous / "report.pdf")).pages)
+    assert "LS mean difference" in re.sub(r"\s+", " ", pdf)

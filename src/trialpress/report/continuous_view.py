@@ -39,7 +39,7 @@ class ContinuousContrast:
 class ContinuousView:
     id: str
     label: str
-    abbreviation: str | None
+    abbreviation: str | None    # None also when the label already holds it
     unit: str
     visit: str                  # the primary visit
     what: str                   # 'change from baseline' / 'value' / 'percent change from baseline'
@@ -202,7 +202,9 @@ def continuous_views(cb: ContextBuilder, plan: Plan, figures: dict[str, list[Fig
     out = []
     for ep in plan.continuous:
         groups = cb.analysed_groups(ep.id, ep.population)
-        out.append(ContinuousView(ep.id, ep.label, ep.abbreviation, ep.unit or "", ep.primary_visit, WHAT[ep.value],
+        # an abbreviation the label already spells ('FKSI-19 total score') is not repeated after it
+        shown = None if ep.abbreviation and ep.abbreviation in ep.label else ep.abbreviation
+        out.append(ContinuousView(ep.id, ep.label, shown, ep.unit or "", ep.primary_visit, WHAT[ep.value],
                                   MODEL_NAMES.get(ep.model, ""), cb.analysed_label(ep.id),
                                   _contrasts(cb, ep, groups), ep.in_abstract, continuous_table(cb, plan, ep),
                                   figures.get(ep.id, [])))

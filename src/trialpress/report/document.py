@@ -65,6 +65,7 @@ def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
     return {
         "continuous": [c for c in continuous],
         "lead": _lead(plan, efficacy_views, continuous),
+        "abstract_order": _abstract_order(plan, efficacy_views, continuous),
         "results": results,
         "study_conventions": plan.conventions,
         "limitations": limitations(plan),
@@ -100,6 +101,18 @@ def _lead(plan: Plan, tte: list[Any], continuous: list[Any]) -> dict[str, Any] |
             if v.in_abstract:
                 return {"kind": kind, "view": v, "no_difference": _no_difference(v.contrasts)}
     return None
+
+
+def _abstract_order(plan: Plan, tte: list[Any], continuous: list[Any]) -> list[dict[str, Any]]:
+    """The abstract's results in order: time-to-event, continuous, then the binary outcomes together, with the
+    plan's primary endpoint (or the binary block holding it) moved to the front."""
+    parts = [{"kind": "tte", "id": v.id, "view": v} for v in tte if v.in_abstract]
+    parts += [{"kind": "continuous", "id": v.id, "view": v} for v in continuous if v.in_abstract]
+    parts.append({"kind": "binary", "id": "", "view": None})
+    binary_ids = {b.id for b in plan.binary}
+    first = [p for p in parts if plan.primary and (p["id"] == plan.primary
+                                                   or (p["kind"] == "binary" and plan.primary in binary_ids))]
+    return first + [p for p in parts if p not in first]
 
 
 def _no_difference(contrasts: list[Any]) -> list[Any]:
