@@ -244,6 +244,20 @@ def test_toc_and_footer_page_fields(document) -> None:
     assert "Page " in "".join(t.text or "" for t in footer.iter(q("t")))
 
 
+def test_contents_and_lists_of_tables_and_figures_are_toc_fields_with_their_entries(document) -> None:
+    """Word fills in the page numbers (the fields are dirty); readers that do not update fields still see
+    every heading and caption, in document order, under its heading."""
+    body = document.element.body
+    instr = [t.text.strip() for t in body.iter(q("instrText"))]
+    assert instr[:3] == ['TOC \\o "1-3" \\h \\z \\u', 'TOC \\h \\z \\c "Table"', 'TOC \\h \\z \\c "Figure"']
+    assert all(f.get(q("dirty")) == "true" for f in body.iter(q("fldChar")) if f.get(q("fldCharType")) == "begin")
+    texts = [p.text for p in document.paragraphs]
+    start = texts.index("Contents")
+    assert texts[start:start + 9] == ["Contents", "Results", "Tables", "Table 1. Adverse events.", "Figures",
+                                      "Figure 1. A raster figure.", "Figure 2A. A vector-only figure.",
+                                      "Results", "Some text with a hostile value </w:t>."]
+
+
 def test_page_is_a4_portrait_with_the_pdf_margins(document) -> None:
     s = document.sections[0]
     assert (s.page_width, s.page_height) == (docx.shared.Twips(PAGE.width), docx.shared.Twips(PAGE.height))

@@ -12,8 +12,12 @@ used with or without Quarto. Three pieces:
   Lua filter (`DOCX_FILTER`) that maps the format-neutral .qmd onto Word: `.tp-note` divs get the
   "Table Note" paragraph style, table captions (the paragraphs that open with the Typst
   `#block(sticky: true)[` marker) get "Table Caption", caption numbers become Word SEQ fields,
-  the title block's `fields` become the "Date" line, and SVG figures are swapped for the PNG of
-  the same stem when one exists beside them (see `figure_png`).
+  the title block's `fields` become the "Date" line, SVG figures are swapped for the PNG of
+  the same stem when one exists beside them (see `figure_png`), and the document opens with the
+  contents and the lists of tables and figures: Word TOC fields (Word adds the page numbers when it
+  opens the file) whose stored result already lists every heading and caption, so that LibreOffice
+  and previewers, which do not update fields, show them too (pandoc's own `--toc` leaves the field
+  empty until Word updates it).
 - Deterministic bytes: pandoc reads SOURCE_DATE_EPOCH for the zip timestamps and the dates of
   docProps/core.xml; the same .qmd, figures and reference document give the same file.
 
@@ -262,6 +266,83 @@ local function number_caption(inlines)
   return inlines
 end
 
+-- the captions in document order, for the lists of tables and figures after the contents
+local captions = {Table = {}, Figure = {}}
+
+local function remember_text(label, text)
+  text = text:gsub("^%s+", "")
+  if text:match("^" .. label .. " %d+%u?%.") then table.insert(captions[label], text) end
+end
+
+local function remember(label, inlines)
+  local kept = pandoc.Inlines{}
+  for _, el in ipairs(inlines) do
+    if el.t ~= "RawInline" then kept:insert(el) end
+  end
+  remember_text(label, pandoc.utils.stringify(kept))
+end
+
+local function unxml(s)
+  return (s:gsub("&lt;", "<"):gsub("&gt;", ">"):gsub("&quot;", '"'):gsub("&apos;", "'"):gsub("&amp;", "&"))
+end
+
+-- a table written as raw OpenXML (as_openxml) opens with its caption paragraph: its text runs, in order
+local CAPTION_OPEN = '<w:p><w:pPr><w:pStyle w:val="@CAPTION_STYLE@"/>'
+
+function RawBlock(raw)
+  if raw.format == "openxml" and raw.text:sub(1, #CAPTION_OPEN) == CAPTION_OPEN then
+    local para = raw.text:match("^(.-)</w:p>") or ""
+    local parts = {}
+    for t in para:gmatch("<w:t[^>]*>(.-)</w:t>") do table.insert(parts, unxml(t)) end
+    remember_text("Table", table.concat(parts))
+  end
+end
+
+-- a list of tables or figures: Word's TOC field over the SEQ captions (\c), marked dirty so that Word
+-- fills in page numbers on opening; its shown result is the list itself, so that readers which do not
+-- update fields (LibreOffice, previewers, python-docx) show the entries too
+-- the headings of levels 1-3, for the contents
+local headings = {}
+
+function Header(h)
+  if h.level <= 3 then table.insert(headings, {level = h.level, text = pandoc.utils.stringify(h.content)}) end
+end
+
+-- a list made by a Word TOC field (`instr`), marked dirty so that Word fills in page numbers on opening; its
+-- shown result is the list itself (`items`: text and indent level), so that readers which do not update
+-- fields (LibreOffice, previewers, python-docx) show the entries too
+local function field_list(title, instr, items)
+  if #items == 0 then return {} end
+  local function run(text) return '<w:r><w:t xml:space="preserve">' .. xml(text) .. '</w:t></w:r>' end
+  local out = {pandoc.RawBlock("openxml", '<w:p><w:pPr><w:pStyle w:val="TOCHeading"/></w:pPr>' .. run(title) .. '</w:p>')}
+  for i, item in ipairs(items) do
+    local p = '<w:p><w:pPr><w:ind w:left="' .. (item.level - 1) * 360 .. '"/></w:pPr>'
+    if i == 1 then
+      p = p .. '<w:r><w:fldChar w:fldCharType="begin" w:dirty="true"/></w:r>'
+        .. '<w:r><w:instrText xml:space="preserve"> ' .. xml(instr) .. ' </w:instrText></w:r>'
+        .. '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+    end
+    p = p .. run(item.text)
+    if i == #items then p = p .. '<w:r><w:fldChar w:fldCharType="end"/></w:r>' end
+    table.insert(out, pandoc.RawBlock("openxml", p .. '</w:p>'))
+  end
+  return out
+end
+
+local function caption_items(label)
+  local items = {}
+  for _, text in ipairs(captions[label]) do table.insert(items, {level = 1, text = text}) end
+  return items
+end
+
+local function content_items()
+  local top = 3
+  for _, h in ipairs(headings) do top = math.min(top, h.level) end
+  local items = {}
+  for _, h in ipairs(headings) do table.insert(items, {level = h.level - top + 1, text = h.text}) end
+  return items
+end
+
 local function is_caption(para)
   local first = para.content[1]
   return first ~= nil and first.t == "RawInline" and first.format == "typst"
@@ -302,6 +383,7 @@ end
 function Figure(fig)
   local blocks = fig.caption.long
   if #blocks > 0 and (blocks[1].t == "Plain" or blocks[1].t == "Para") then
+    remember("Figure", blocks[1].content)
     blocks[1].content = number_caption(blocks[1].content)
     fig.caption.long = blocks
   end
@@ -310,9 +392,19 @@ end
 
 function Para(para)
   if is_caption(para) then
+    remember("Table", para.content)
     para.content = number_caption(para.content)
     return pandoc.Div({para}, pandoc.Attr("", {}, {["custom-style"] = "Table Caption"}))
   end
+end
+
+function Pandoc(doc)
+  local front = {}
+  for _, b in ipairs(field_list("Contents", 'TOC \\o "1-3" \\h \\z \\u', content_items())) do table.insert(front, b) end
+  for _, b in ipairs(field_list("Tables", 'TOC \\h \\z \\c "Table"', caption_items("Table"))) do table.insert(front, b) end
+  for _, b in ipairs(field_list("Figures", 'TOC \\h \\z \\c "Figure"', caption_items("Figure"))) do table.insert(front, b) end
+  for i = #front, 1, -1 do table.insert(doc.blocks, 1, front[i]) end
+  return doc
 end
 
 function Div(div)
@@ -340,9 +432,9 @@ def render_docx(qmd: Path, template_dir: Path, *, source_date_epoch: int = SOURC
     out = qmd.with_suffix(".docx")
     with tempfile.TemporaryDirectory(prefix="trialpress-docx-") as tmp:
         lua = Path(tmp) / "trialpress-docx.lua"
-        lua.write_text(DOCX_FILTER, encoding="utf-8")
+        lua.write_text(DOCX_FILTER.replace("@CAPTION_STYLE@", CAPTION_STYLE), encoding="utf-8")
         args = [qmd.name, "-f", "markdown", "-t", "docx", f"--reference-doc={reference.resolve()}",
-                "--toc", "--toc-depth=3", "--metadata=toc-title:Contents", f"--lua-filter={lua}",
+                f"--lua-filter={lua}",
                 "-o", out.name]
         env = {**os.environ, "SOURCE_DATE_EPOCH": str(int(source_date_epoch))}
         try:
