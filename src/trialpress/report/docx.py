@@ -316,7 +316,8 @@ local function field_list(title, instr, items)
   local function run(text) return '<w:r><w:t xml:space="preserve">' .. xml(text) .. '</w:t></w:r>' end
   local out = {pandoc.RawBlock("openxml", '<w:p><w:pPr><w:pStyle w:val="TOCHeading"/></w:pPr>' .. run(title) .. '</w:p>')}
   for i, item in ipairs(items) do
-    local p = '<w:p><w:pPr><w:ind w:left="' .. (item.level - 1) * 360 .. '"/></w:pPr>'
+    local p = '<w:p><w:pPr><w:spacing w:before="0" w:after="40"/><w:ind w:left="' .. (item.level - 1) * 360
+      .. '"/></w:pPr>'
     if i == 1 then
       p = p .. '<w:r><w:fldChar w:fldCharType="begin" w:dirty="true"/></w:r>'
         .. '<w:r><w:instrText xml:space="preserve"> ' .. xml(instr) .. ' </w:instrText></w:r>'
