@@ -52,3 +52,22 @@ def test_duplicate_ids_and_ambiguous_values_never_share_an_id() -> None:
 
 def test_every_analysis_lists_statistics() -> None:
     assert all(spec.statistics for spec in ANALYSES.values())
+
+
+def test_result_json_text_is_one_item_per_line_and_loads_back() -> None:
+    """ard.json / ars.json text (results/jsontext.py): valid JSON equal to the input, one top-level list item
+    per line, non-ASCII kept, NaN refused (a result file never holds a value JSON cannot)."""
+    import json as _json
+
+    from trialpress.results import jsontext
+
+    body = {"schema": "x/1", "columns": ["a", "b"], "rows": [{"a": 1.5, "b": "Grad ≥3 \"q\"\n"}, {"a": None, "b": ""}],
+            "empty": [], "meta": {"k": [1, 2]}}
+    text = jsontext.dumps(body)
+    assert _json.loads(text) == body
+    lines = text.splitlines()
+    assert lines[0] == "{" and lines[-1] == "}" and "≥" in text
+    assert sum(1 for line in lines if line.startswith("  {")) == 2       # one line per row
+    assert text == jsontext.dumps(body)
+    with pytest.raises(ValueError):
+        jsontext.dumps({"rows": [float("nan")]})

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trialpress.results import jsontext
 from trialpress.results.schema import check_row
 
 KEY_PARTS: tuple[str, ...] = ("group", "subgroup", "subgroup_level", "parameter", "parent", "term", "timepoint")
@@ -246,13 +247,13 @@ class ARD:
         path.write_text(buf.getvalue(), encoding="utf-8")
 
     def to_json(self, path: Path) -> None:
-        rows = [{k: _json_value(v) for k, v in asdict(r).items()} for r in self._rows]
+        rows = [{k: _json_value(getattr(r, k)) for k in COLUMNS} for r in self._rows]   # flat: no asdict copy
         curves = [{"id": c.id, "endpoint": c.endpoint, "population": c.population, "group": c.group,
                    "subgroup": c.subgroup, "subgroup_level": c.subgroup_level, "unit": c.unit, "n": c.n,
                    **{a: [_json_value(float(x)) for x in getattr(c, a)] for a in Curve.ARRAYS}}
                   for c in self.curves]
         body = {"schema": "trialpress-ard/2", "columns": list(COLUMNS), "rows": rows, "curves": curves}
-        path.write_text(json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(jsontext.dumps(body), encoding="utf-8")
 
     @classmethod
     def from_json(cls, path: Path) -> ARD:

@@ -42,7 +42,6 @@ What it leaves out:
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from collections.abc import Iterable
@@ -50,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from trialpress.plan import Plan
+from trialpress.results import jsontext
 from trialpress.results.ard import ARD, Row
 from trialpress.results.cards import Fmt, fmt_fn, formatted, group_variable, stat_spec, table_decimals
 from trialpress.results.schema import ANALYSES
@@ -548,4 +548,4 @@ def reporting_event(ard: ARD, plan: Plan, *, version_id: str) -> dict[str, Any]:
 def write_ars_json(ard: ARD, plan: Plan, path: Path, *, version_id: str) -> None:
     """ars.json: the reporting event, UTF-8, deterministic bytes."""
     body = reporting_event(ard, plan, version_id=version_id)
-    Path(path).write_text(json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    Path(path).write_text(jsontext.dumps(body), encoding="utf-8")
