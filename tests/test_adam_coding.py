@@ -146,3 +146,24 @@ def test_screen_failures_are_not_a_group_and_safety_is_as_treated(project: Path)
         assert ard[keys.population("ITT", arm)].value == ((adsl["ITTFL"] == "Y") & (adsl["TRT01P"] == arm)).sum()
         assert ard[keys.safety("overview", "n", arm, term="serious")].value == \
             _subjects(ae, adsl, ae["AESER"] == "Y", arm, by="TRT01A")
+
+
+def test_init_cleans_parquet_text_as_the_loader_does(project: Path) -> None:
+    """Parquet text arrives as Categoricals: init trims it and reads blanks as missing, as the loader does,
+    so AEREL [' Y ', '', 'N'] is the binary Y/N coding."""
+    from trialpress.data.coding import present_values
+    from trialpress.scaffold import inspect
+
+    folder = project / "data" / "pub"
+    ae, _ = pyreadstat.read_xport(str(folder / "adae.xpt"))
+    ae["AEREL"] = [(" Y ", "", "N")[i % 3] for i in range(len(ae))]
+    (folder / "adae.xpt").unlink()
+    ae.to_parquet(folder / "adae.parquet", index=False)
+    found = inspect(folder)
+    assert isinstance(found.frames["ADAE"]["AEREL"].dtype, pd.CategoricalDtype)   # as Parquet text arrives
+    assert set(present_values(found.frames["ADAE"]["AEREL"])) == {"Y", "N"}
+    assert int(found.frames["ADAE"]["AEREL"].isna().sum()) == len(range(1, len(ae), 3))
+    plan_path = _init_without_tne(project)
+    assert "related_values" not in plan_path.read_text(encoding="utf-8")
+    plan = load_plan(plan_path).plan
+    assert plan.safety is not None and plan.safety.variables.related_values is None

@@ -347,16 +347,42 @@ def test_the_gate_is_not_forked_while_threads_run(monkeypatch: pytest.MonkeyPatc
     assert result == "work" and calls == [False]                 # inline, and not forking inside either
 
 
-def test_the_gate_wait_gets_the_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_gate_over_its_time_budget_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real GateJob, forked, with a gate that hangs: the render's wait gives up after the budget of
+    TRIALPRESS_GATE_TIMEOUT, says so, and the child is killed and reaped (never left running)."""
+    import os
+    import time
+
+    from trialpress.errors import DataError
+    from trialpress.quality import background
+
+    if not hasattr(os, "fork"):
+        pytest.skip("GateJob runs the gate inline without fork")
+    jobs: list[background.GateJob] = []
+
+    class Recorded(background.GateJob):
+        def _start(self) -> None:
+            super()._start()
+            jobs.append(self)
+
+    monkeypatch.setattr(background, "GateJob", Recorded)
+    monkeypatch.setattr(background, "run_gate", lambda *_, **__: time.sleep(120))   # what the child runs
+    monkeypatch.setattr(pipeline, "_fork_is_safe", lambda: True)
+    monkeypatch.setenv(pipeline.GATE_BUDGET_ENV, "1")
+    t0 = time.monotonic()
+    with pytest.raises(DataError, match="did not finish within 1 s; it was stopped"):
+        pipeline._beside_gate(None, None, lambda: "work", pipeline.Progress(enabled=False))  # type: ignore[arg-type]
+    assert time.monotonic() - t0 < 30
+    assert len(jobs) == 1 and jobs[0]._pid is not None
+    with pytest.raises(ProcessLookupError):   # killed and reaped by the job's reader
+        os.kill(jobs[0]._pid, 0)
+
+
+def test_the_gate_budget_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(pipeline.GATE_BUDGET_ENV, "12.5")
-    seen: list[float] = []
-
-    class Job:
-        def wait(self, timeout: float | None = None) -> str:
-            seen.append(timeout)  # type: ignore[arg-type]
-            return "report"
-
-    assert pipeline._wait(Job(), pipeline.gate_budget()) == "report" and seen == [12.5]
+    assert pipeline.gate_budget() == 12.5
+    monkeypatch.delenv(pipeline.GATE_BUDGET_ENV)
+    assert pipeline.gate_budget() == pipeline.GATE_BUDGET_DEFAULT
     monkeypatch.setenv(pipeline.GATE_BUDGET_ENV, "soon")
     with pytest.raises(Exception, match="not a number of seconds"):
         pipeline.gate_budget()

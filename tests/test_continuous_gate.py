@@ -76,3 +76,44 @@ def test_plan_values_not_in_the_data_are_plan_errors(tmp_path: Path, key: str, v
 
     with pytest.raises(PlanError, match=match):
         _load(load_plan(_project(tmp_path, plan_change=change)))
+
+
+def test_a_continuous_subset_naming_an_unknown_variable_stops_before_analysis(tmp_path: Path) -> None:
+    """A continuous endpoint's subset.where is required of ADSL like any other plan condition: the load fails
+    naming the variable, the endpoint's plan key and its line, before anything is analysed."""
+    from trialpress.errors import DataError
+
+    def change(ep):  # type: ignore[no-untyped-def]
+        ep["subset"] = {"label": "adults", "where": "AGEX >= 18"}
+
+    plan_path = _project(tmp_path, plan_change=change)
+    line = next(i for i, ln in enumerate(plan_path.read_text(encoding="utf-8").splitlines(), 1)
+                if ln.strip().startswith("where: AGEX"))
+    with pytest.raises(DataError, match=rf"AGEX, needed by continuous\[FKSI\]\.subset\.where "
+                                        rf"\(random-cdisc-data\.yml:{line}\) \(did you mean AGE"):
+        _load(load_plan(plan_path))
+
+
+def test_a_continuous_subset_that_cannot_be_evaluated_is_a_plan_error(tmp_path: Path) -> None:
+    from trialpress.quality.references import check_plan_references
+
+    def change(ep):  # type: ignore[no-untyped-def]
+        ep["subset"] = {"label": "adults", "where": "AGE >= 'old'"}
+
+    lp = load_plan(_project(tmp_path, plan_change=change))
+    with pytest.raises(PlanError, match=r"continuous\[FKSI\]\.subset\.where: \"AGE >= 'old'\" cannot be evaluated") \
+            as exc:
+        check_plan_references(lp.plan, _load(lp))
+    assert "ExpressionError" not in str(exc.value)
+
+
+def test_a_visit_listed_under_visits_is_named_at_its_line(tmp_path: Path) -> None:
+    """A visit of `visits:` not in the data points at that visit's line, not at primary_visit."""
+    def change(ep):  # type: ignore[no-untyped-def]
+        ep["visits"] = ["WEEK 2 DAY 16", "WEEK 5 DAY 36"]   # block style: one line per visit
+
+    plan_path = _project(tmp_path, plan_change=change)
+    line = next(i for i, ln in enumerate(plan_path.read_text(encoding="utf-8").splitlines(), 1)
+                if "WEEK 2 DAY 16" in ln)
+    with pytest.raises(PlanError, match=rf"random-cdisc-data\.yml:{line}: visit 'WEEK 2 DAY 16' does not occur"):
+        _load(load_plan(plan_path))

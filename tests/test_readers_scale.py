@@ -170,6 +170,7 @@ def test_header_faults(tmp_path: Path) -> None:
     assert "line 2 has 2 field(s), the header has 0" in _fault(tmp_path, "\nA,B\n1,2\n")
     assert "holds no data" in _fault(tmp_path, "  \n\n \n")
     assert "UTF-16" in _fault(tmp_path, "A,B\n1,2\n".encode("utf-16"))
+    assert "2 header fields have no name (columns 2, 4)" in _fault(tmp_path, "A, ,B,\n1,2,3,4\n")
 
 
 # ------------------------------------------------------------------------------------------------ XPT values

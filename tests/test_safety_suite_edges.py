@@ -215,7 +215,7 @@ def test_time_at_risk_runs_to_the_first_event_or_the_end_of_exposure() -> None:
     def add(key, value=math.nan, **kw):  # type: ignore[no-untyped-def]
         builder.add(row(key, population="SAF", value=value, **kw))
 
-    eair_rows(events, exposure, onset, np.ones(4, dtype=bool), add, category="any")
+    eair_rows(events, exposure, onset, np.ones(4, dtype=bool), add, conf_level=0.95, category="any")
     ard = builder.build()
     years = 285 / 365.25
     assert ard[sk.eair("events", "A", term="any")].value == 3
@@ -279,7 +279,7 @@ def test_no_death_and_no_status_variables_no_tables(tmp_path: Path) -> None:
     section = safety_context(ContextBuilder(plan, ard), plan, [])["safety"]
     assert section.deaths is None
     labels = [r[0].text for r in section.disposition.model.body]
-    assert "Randomised" in labels and not any("End of study" in t for t in labels)
+    assert "Randomized" in labels and not any("End of study" in t for t in labels)
 
 
 def test_too_many_deaths_are_counted_not_listed(tmp_path: Path) -> None:

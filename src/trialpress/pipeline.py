@@ -147,14 +147,6 @@ def gate_budget() -> float:
                          hint=f"e.g. {GATE_BUDGET_ENV}=1800") from None
 
 
-def _wait(job: Any, budget: float) -> Any:
-    import inspect
-
-    if "timeout" in inspect.signature(job.wait).parameters:
-        return job.wait(timeout=budget)
-    return job.wait()   # quality/background.py without the time budget (change proposed to its owner)
-
-
 def _beside_gate(plan: Plan, data: StudyData, work: Callable[[], T], progress: Progress) -> tuple[T, Any]:
     """Run `work` (analysis, figures) while the quality gate runs in a forked process; return both once the
     gate has passed. The gate's verdict wins over any error the work raised on the same bad data. The fork
@@ -180,10 +172,10 @@ def _beside_gate(plan: Plan, data: StudyData, work: Callable[[], T], progress: P
         try:
             result = work()
         except Exception:
-            enforce(_wait(job, budget))   # bad data explains the failure: report that instead
+            enforce(job.wait(timeout=budget))   # bad data explains the failure: report that instead
             raise
         with progress.step("check", "great_expectations suites (waited for)"):
-            gate = _wait(job, budget)
+            gate = job.wait(timeout=budget)
         enforce(gate)
         return result, gate
     finally:

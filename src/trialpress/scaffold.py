@@ -13,31 +13,34 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from trialpress.data.adam import TIME_UNIT_TERMS
 from trialpress.data.coding import collected, present_values, standard_related
 from trialpress.data.readers import find_dataset_file, read_dataset
 from trialpress.errors import UsageError
 from trialpress.paths import find_root
+from trialpress.plan.endpoints import TIME_UNITS
 from trialpress.safe_yaml import dump_scalar as q
 
 # as-randomised variable → its as-treated counterpart (ADaM IG ADSL)
 GROUP_PAIRS = (("TRT01P", "TRT01A"), ("ARM", "ACTARM"), ("TRTP", "TRTA"))
 EFFICACY_FLAGS = {"ITTFL": "Intention-to-treat population", "FASFL": "Full analysis set",
                   "MITTFL": "Modified intention-to-treat population", "EFFFL": "Efficacy population",
-                  "RANDFL": "Randomised population"}
+                  "RANDFL": "Randomized population"}
 OTHER_FLAGS = {"SAFFL": "Safety population", "PPROTFL": "Per-protocol population"}
 # ARM values of subjects never assigned or treated (CDISC SDTM IG: ARM / ARMNRS)
 NOT_ASSIGNED = re.compile(r"^(screen\s*failure|not\s*assigned|not\s*treated|unplanned\s*treatment|scrnfail|notassgn|"
                           r"nottrt)$", re.I)
-UNITS = {"DAYS": "days", "DAY": "days", "D": "days", "WEEKS": "weeks", "WEEK": "weeks", "MONTHS": "months",
-         "MONTH": "months", "YEARS": "years", "YEAR": "years"}
+# AVALU terms of time (CDISC CT, with common abbreviations) in the units a time-to-event plan accepts
+UNITS = {term: unit for term, unit in TIME_UNIT_TERMS.items() if unit in TIME_UNITS}
 BASELINE_CANDIDATES = (("AGE", "Age, years", "continuous"), ("AGEGR1", "Age group", "categorical"),
                        ("SEX", "Sex", "categorical"), ("RACE", "Race", "categorical"),
                        ("ETHNIC", "Ethnicity", "categorical"), ("REGION1", "Region", "categorical"))
 RESPONSE_VALUES = ("CR", "PR", "CRI", "CRH", "SCR", "VGPR")
 BEST_RESPONSE = re.compile(r"best|BOR|BESRSP|BESTRSP", re.I)
-DURATION_OF_RESPONSE = re.compile(r"duration of .*response|^(DOR|DURRSP|DURRESP|CRSD|DOCR)$", re.I)
+DURATION_OF_RESPONSE = re.compile(r"duration of .*response|^(DOR|DURRSP|DURRESP|DOCR)$", re.I)
 SAFETY_WORDS = re.compile(r"adverse|toxicit|\bAE\b|safety|dermatolog|infection|hypersensitiv|bleed|injur", re.I)
 SHORTER_BETTER = re.compile(r"time to (response|recovery|improvement|healing|resolution|remission|normali)", re.I)
 
@@ -63,13 +66,26 @@ def inspect(folder: Path) -> Found:
 
 
 def _blanks_missing(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text as the loader will see it: trimmed, blanks missing (XPT stores missing text as blanks)."""
+    """Text as the loader will see it: trimmed, blanks missing (XPT stores missing text as blanks). Parquet
+    text arrives as Categoricals: their categories are cleaned the same way (categories that trim to the same
+    text merge). Unlike the loader's typing, nothing here fails on a malformed value."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object:
-            s = out[col].map(lambda v: v.strip() if isinstance(v, str) else v)
+        series = out[col]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            out[col] = _clean_categorical(series)
+        elif series.dtype == object:
+            s = series.map(lambda v: v.strip() if isinstance(v, str) else v)
             out[col] = s.mask(s.eq(""))
     return out
+
+
+def _clean_categorical(series: pd.Series) -> pd.Series:
+    """A Categorical with its categories trimmed and the blank category made missing."""
+    cats = pd.Series([v.strip() if isinstance(v, str) else v for v in series.cat.categories], dtype=object)
+    codes, uniques = pd.factorize(cats.mask(cats.eq("")), use_na_sentinel=True)   # '' → code -1 (missing)
+    rows = np.append(codes, -1)[series.cat.codes.to_numpy()]                     # row code -1 stays -1
+    return pd.Series(pd.Categorical.from_codes(rows, categories=uniques), index=series.index, name=series.name)
 
 
 def sentence_case(text: str) -> str:
@@ -244,10 +260,10 @@ def _time_to_event(d: _Draft) -> None:
     if adtte is None:
         return
     d.add("", "time_to_event:")
-    for code in sorted(adtte["PARAMCD"].dropna().astype(str).unique(), key=_endpoint_order):
+    names = {code: _param_name(adtte, code) for code in adtte["PARAMCD"].dropna().astype(str).unique()}
+    for code in sorted(names, key=lambda c: _endpoint_order(c, names[c])):
         rows = adtte[adtte["PARAMCD"] == code]
-        name = str(rows["PARAM"].dropna().iloc[0]) if "PARAM" in adtte.columns and rows["PARAM"].notna().any() else code
-        name = sentence_case(re.sub(r"\s*\((days|weeks|months|years)\)\s*$", "", name, flags=re.I))
+        name = names[code]
         unit, why = _unit(rows)
         if unit is None:
             d.add(f"  # {q(code)} ({q(name)}) left out: {why}")
@@ -279,10 +295,19 @@ def _time_to_event(d: _Draft) -> None:
 LEADING = ("OS", "PFS", "DFS", "EFS", "RFS", "TTP", "MFS", "TTF")
 
 
-def _endpoint_order(code: str) -> tuple[int, str]:
+def _endpoint_order(code: str, name: str = "") -> tuple[int, str]:
+    """Leading parameters first, then the others, then durations of response (by PARAMCD or PARAM)."""
     if code.upper() in LEADING:
         return LEADING.index(code.upper()), code
-    return (len(LEADING) + 1 if DURATION_OF_RESPONSE.search(code) else len(LEADING)), code
+    later = DURATION_OF_RESPONSE.search(code) or DURATION_OF_RESPONSE.search(name)
+    return (len(LEADING) + 1 if later else len(LEADING)), code
+
+
+def _param_name(adtte: pd.DataFrame, code: str) -> str:
+    """A parameter's name for the plan: its PARAM in sentence case, without a trailing '(unit)'; else PARAMCD."""
+    rows = adtte[adtte["PARAMCD"] == code]
+    name = str(rows["PARAM"].dropna().iloc[0]) if "PARAM" in adtte.columns and rows["PARAM"].notna().any() else code
+    return sentence_case(re.sub(r"\s*\((days|weeks|months|years)\)\s*$", "", name, flags=re.I))
 
 
 def _baseline(d: _Draft) -> None:

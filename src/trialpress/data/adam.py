@@ -12,10 +12,9 @@ import re
 
 # ---------------------------------------------------------------------------------------- variables
 PARAMCD, AVAL, AVALC, CNSR = "PARAMCD", "AVAL", "AVALC", "CNSR"
-# ADSL: first and last dose (a date, a datetime, or both), death flag and date
+# ADSL: first dose (a date, a datetime, or both) and death date
 TRT_START, TRT_START_DTM = "TRTSDT", "TRTSDTM"
-TRT_END, TRT_END_DTM = "TRTEDT", "TRTEDTM"
-DEATH_FLAG, DEATH_DATE = "DTHFL", "DTHDT"
+DEATH_DATE = "DTHDT"
 # BDS-TTE: time origin, event/censoring date, unit and descriptions
 TTE_ORIGIN, TTE_ORIGIN_DTM = "STARTDT", "STARTDTM"
 TTE_DATE, TTE_DATETIME = "ADT", "ADTM"

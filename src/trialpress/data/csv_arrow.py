@@ -160,18 +160,25 @@ def dictionary_codes(column: Any) -> tuple[np.ndarray, Any]:
     return codes, unified.chunk(0).dictionary
 
 
-def clean_ids(codes: np.ndarray, values: Any) -> tuple[np.ndarray, Any]:
-    """Identifiers as the loader types text: trimmed as str.strip() trims, blanks missing; distinct values
-    that become equal merge. `values` is an Arrow string array, `codes` point into it (-1: missing)."""
+def clean_text(values: Any) -> Any:
+    """Arrow text (an array or a chunked array) as the loader types text: trimmed as str.strip() trims, blanks
+    missing. The one cleaning of subject ids, for CSV and XPT (`clean_ids`) and Parquet (`readers`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     trimmed = pc.utf8_trim(values, characters=PY_WHITESPACE)
-    blank = pc.equal(trimmed, "")
-    if not pc.any(blank).as_py() and pc.all(pc.equal(trimmed, values)).as_py():
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
+
+
+def clean_ids(codes: np.ndarray, values: Any) -> tuple[np.ndarray, Any]:
+    """Dictionary-encoded identifiers cleaned (`clean_text`); distinct values that become equal merge.
+    `values` is an Arrow string array, `codes` point into it (-1: missing)."""
+    import pyarrow.compute as pc
+
+    cleaned = clean_text(values)
+    if cleaned.null_count == values.null_count and pc.all(pc.equal(cleaned, values)).as_py():
         return codes, values   # nothing to trim (the usual case): the distinct values stay distinct
-    trimmed = pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
-    merged = trimmed.dictionary_encode()
+    merged = cleaned.dictionary_encode()
     remap = np.append(pc.fill_null(merged.indices, -1).to_numpy(zero_copy_only=False), -1).astype(np.int32)
     return remap[codes], merged.dictionary
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from trialpress.data.files import find_dataset_file
 from trialpress.data.memory import release_memory
-from trialpress.data.readers import read_dataset
+from trialpress.data.readers import forget_identifiers, read_dataset
 from trialpress.data.requirements import Requirement, columns_to_read, requirements
 from trialpress.errors import DataError
 from trialpress.plan import LoadedPlan
@@ -76,21 +76,25 @@ def load_study(lplan: LoadedPlan) -> StudyData:
     folder = lplan.data_folder
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
-    for name in needed:
-        path = find_dataset_file(folder, name, plan.data.files.get(name))
-        if path is None:
-            users = sorted({r.why.split(".")[0].split("[")[0] for r in reqs if r.dataset == name})
-            raise DataError(
-                f"{name} is needed by the plan ({', '.join(users)}) but no {name.lower()}.xpt, .csv or .parquet "
-                f"is in {folder}.",
-                hint=f"Add the dataset, name its file under data.files.{name}, or remove those sections from the plan.",
-            )
-        frame = read_dataset(path, columns_to_read(plan, name), plan.data.subject_id, encoded=True)
-        frames[name] = apply_types(frame, [r for r in reqs if r.dataset == name], path, plan.data.subject_id,
-                                   lplan)
-        files[name] = path
-    data = StudyData(frames=frames, files=files, requirements=tuple(reqs),
-                     subject_rows=_subject_rows(frames, files, plan.data.subject_id))
+    try:
+        for name in needed:
+            path = find_dataset_file(folder, name, plan.data.files.get(name))
+            if path is None:
+                users = sorted({r.why.split(".")[0].split("[")[0] for r in reqs if r.dataset == name})
+                raise DataError(
+                    f"{name} is needed by the plan ({', '.join(users)}) but no {name.lower()}.xpt, .csv or .parquet "
+                    f"is in {folder}.",
+                    hint=f"Add the dataset, name its file under data.files.{name}, or remove those sections from the "
+                         "plan.",
+                )
+            frame = read_dataset(path, columns_to_read(plan, name), plan.data.subject_id, encoded=True)
+            frames[name] = apply_types(frame, [r for r in reqs if r.dataset == name], path, plan.data.subject_id,
+                                       lplan)
+            files[name] = path
+        subject_rows = _subject_rows(frames, files, plan.data.subject_id)
+    finally:   # the ids the readers kept for the join are dropped, whether or not loading succeeded
+        forget_identifiers()
+    data = StudyData(frames=frames, files=files, requirements=tuple(reqs), subject_rows=subject_rows)
     release_memory()
     return data
 
@@ -100,11 +104,10 @@ def _subject_rows(frames: dict[str, pd.DataFrame], files: dict[str, Path], sid: 
     """The subject join of every record-level dataset, done once here: in Arrow when the reader has the ids
     in Arrow form (Parquet files; CSV and XPT files just read, whose ids are dictionary-encoded: the distinct
     ids of all datasets are looked up together, once each), several times faster than hashing Python
-    strings; otherwise by pandas."""
-    from trialpress.data.readers import forget_identifiers, read_identifiers
+    strings; otherwise by pandas. `load_study` then drops the ids the readers kept (`forget_identifiers`)."""
+    from trialpress.data.readers import read_identifiers
 
     if "ADSL" not in frames or sid not in frames["ADSL"].columns:
-        forget_identifiers()
         return {}
     first = _FirstRows(frames["ADSL"][sid])
     value_set = None
@@ -143,7 +146,6 @@ def _subject_rows(frames: dict[str, pd.DataFrame], files: dict[str, Path], sid: 
             codes = pc.fill_null(chunk.indices, -1).to_numpy()
             out[name] = (frames[name], rows[codes])
             at += size
-    forget_identifiers()   # ids kept by the reader for this join (ADSL's too)
     return {name: out[name] for name in frames if name in out}
 
 
@@ -202,10 +204,11 @@ def _wrong_dataset(frame: pd.DataFrame, everything: list[str], name: str, path: 
 
 
 def _plan_where(lplan: LoadedPlan | None, why: str) -> str:
-    """' (plan.yml:12)': the line of the plan section that asks for a variable."""
+    """' (plan.yml:12)': the line of the plan key that asks for a variable (or of its nearest parent written
+    in the plan: a key left at its default is not in the file)."""
     if lplan is None:
         return ""
-    line = lplan.line_of(why.split(".")[0].split("[")[0])
+    line = lplan.line_of_key(why)
     return f" ({lplan.path.name}:{line})" if line else ""
 
 

@@ -62,7 +62,8 @@ def check_plan_values(lplan: LoadedPlan, data: StudyData) -> None:
                 if v not in present:
                     close = difflib.get_close_matches(v, sorted(present), n=3, cutoff=0.5)
                     hint = f" (did you mean {' or '.join(repr(x) for x in close)}?)" if close else ""
-                    problems.append(f"{lplan.where('continuous', i, 'primary_visit')}: visit {v!r} does not occur in "
+                    key = ("primary_visit",) if v == c.primary_visit else ("visits", (c.visits or []).index(v))
+                    problems.append(f"{lplan.where('continuous', i, *key)}: visit {v!r} does not occur in "
                                     f"{c.dataset}.{c.rows.visit} for PARAMCD {c.paramcd}{hint}")
         if c.rows.flag and c.rows.flag in rows.columns and not rows[c.rows.flag].isin(["Y"]).any():
             problems.append(f"{lplan.where('continuous', i, 'rows', 'flag')}: no {c.paramcd} record has "

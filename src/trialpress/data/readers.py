@@ -148,8 +148,11 @@ def _read_csv(path: Path, wanted: set[str] | None, identifier: str | None, encod
     if dupes:  # pandas would rename them silently (AGE, AGE.1)
         raise DataError(f"{path}: column names repeated (case-insensitive): {', '.join(dupes)}.",
                         hint="Each variable must appear once in the header.")
-    if names.count("") > 1:
-        raise DataError(f"{path}: column names repeated (case-insensitive): .", hint="Each variable must appear once.")
+    unnamed = [i for i, n in enumerate(names, 1) if not n]
+    if len(unnamed) > 1:
+        raise DataError(f"{path}: {len(unnamed)} header fields have no name (columns "
+                        f"{', '.join(map(str, unnamed))}).",
+                        hint="Name every column in the header line (each variable must appear once).")
     keep = [h for h in header if wanted is None or h.strip().upper() in wanted]
     frame, ids = read_csv_arrow(path, header, keep, bom, encoded, identifier)
     # an unnamed column is named as pandas names it ('Unnamed: 3')
@@ -191,6 +194,8 @@ def _read_parquet(path: Path, wanted: set[str] | None, identifier: str | None) -
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from trialpress.data.csv_arrow import clean_text
+
     schema = pq.read_schema(path)
     keep = [f.name for f in schema if wanted is None or f.name.upper() in wanted]
     text = {f.name for f in schema if f.name in keep and _is_text(f.type)}
@@ -198,7 +203,7 @@ def _read_parquet(path: Path, wanted: set[str] | None, identifier: str | None) -
     table = pq.read_table(path, columns=keep, read_dictionary=sorted(text - plain))
     for name in plain:
         i = table.schema.get_field_index(name)
-        table = table.set_column(i, name, _clean_ids(table.column(i)))
+        table = table.set_column(i, name, clean_text(table.column(i)))
     # Parquet dates (date32) become datetimes, not objects; each Arrow column is freed once converted
     frame = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
     del table
@@ -212,15 +217,6 @@ def _is_text(arrow_type: Any) -> bool:
     import pyarrow as pa
 
     return bool(pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type))
-
-
-def _clean_ids(ids: Any) -> Any:
-    """Identifiers trimmed, blanks made missing (as the typing of every other text column does)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    trimmed = pc.utf8_trim_whitespace(ids)
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
 
 
 def read_identifiers(path: Path, identifier: str) -> Any:
@@ -238,7 +234,9 @@ def read_identifiers(path: Path, identifier: str) -> Any:
     name = next((f.name for f in schema if f.name.strip().upper() == identifier.upper()), None)
     if name is None or not _is_text(schema.field(name).type):
         return None
-    return _clean_ids(pq.read_table(path, columns=[name]).column(0))
+    from trialpress.data.csv_arrow import clean_text
+
+    return clean_text(pq.read_table(path, columns=[name]).column(0))
 
 
 def _read_xpt(path: Path, wanted: set[str] | None, identifier: str | None, encoded: bool) -> pd.DataFrame:

@@ -48,12 +48,13 @@ def _subject_level(plan: Plan) -> list[Requirement]:
 
 
 def _endpoints(plan: Plan) -> list[Requirement]:
-    """Time-to-event and binary endpoints: their records, strata, covariates and subset conditions."""
+    """Subset conditions of every endpoint; time-to-event and binary endpoints' records, strata and covariates
+    (continuous endpoints' records: `requirements_continuous`)."""
     sid = plan.data.subject_id
     req: list[Requirement] = []
-    for e in [*plan.time_to_event, *plan.binary]:
+    for e in plan.endpoints:   # every kind: time-to-event, binary and continuous
         if e.subset and e.subset.where:
-            req += _condition_variables(e.subset.where, f"{e.id}.subset.where")
+            req += _condition_variables(e.subset.where, f"{plan.endpoint_key(e.id)}.subset.where")
     for e in plan.time_to_event:
         where = f"time_to_event[{e.id}]"
         req += [Requirement("ADTTE", sid, "char", where), Requirement("ADTTE", "PARAMCD", "char", where),

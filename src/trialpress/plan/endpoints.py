@@ -34,7 +34,7 @@ class TimeToEvent(Strict):
     figure: bool = True
     in_abstract: bool = Field(default=True, description="State this endpoint's comparison in the abstract.")
     by_subgroup_figure: str | None = Field(
-        default=None, description="Subgroup variable for a KM panel of group x subgroup (e.g. prior HSCT)."
+        default=None, description="Subgroup variable for a KM panel of group x subgroup (e.g. age group)."
     )
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,35 @@ class LoadedPlan(BaseModel):
             loc = loc[:-1]
         return None
 
+    def line_of_key(self, key: str) -> int | None:
+        """Line of a plan path as messages write it ('time_to_event[OS].subset.where', 'populations.FAS.flag',
+        'baseline[AGE]'), or of its nearest parent: a list item named `[x]` is the one whose id (or variable) is x."""
+        return self.line_of(*key_location(self.plan, key))
+
     def where(self, *loc: str | int) -> str:
         line = self.line_of(*loc)
         return f"{self.path.name}:{line}" if line else self.path.name
+
+
+def key_location(plan: Any, key: str) -> tuple[str | int, ...]:
+    """'time_to_event[OS].subset.where' → ('time_to_event', 0, 'subset', 'where') for `line_of`; a part that
+    cannot be followed ends the path there."""
+    loc: list[str | int] = []
+    node: Any = plan
+    for part in key.split("."):
+        m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\[(.+)\]", part)
+        name, item = (m.group(1), m.group(2)) if m else (part, None)
+        loc.append(name)
+        node = node.get(name) if isinstance(node, dict) else getattr(node, name, None)
+        if item is None:
+            continue
+        index = next((i for i, x in enumerate(node) if item in (getattr(x, "id", None), getattr(x, "variable", None)))
+                     if isinstance(node, list) else None, None)
+        if index is None:
+            break
+        loc.append(index)
+        node = node[index]
+    return tuple(loc)
 
 
 def _key_lines(node: yaml.Node, prefix: tuple[str | int, ...] = ()) -> dict[tuple[str | int, ...], int]:

@@ -131,7 +131,7 @@ class Safety(Strict):
     pt_threshold_percent: float = Field(default=10.0, ge=0, le=100)
     of_interest: list[InterestTerm] = Field(default_factory=list)
     exposure_days: str | None = Field(default="TRTDURD", description="ADSL variable: days on treatment.")
-    exposure_cycles: str | None = Field(default="CYCLES", description="ADSL variable: cycles received.")
+    exposure_cycles: str | None = Field(default=None, description="ADSL variable: cycles received (none: not shown).")
     discontinuation: DiscontinuationSource | None = Field(
         default=None, description="Discontinuation due to an AE read from ADSL, when ADAE's action taken is not "
                                   "collected.")

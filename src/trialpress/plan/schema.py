@@ -118,6 +118,10 @@ class Report(Strict):
                     "one RTF file per numbered table and figure, for submissions).")
 
 
+# the plan's endpoint sections, in the order `Plan.endpoints` lists them
+ENDPOINT_SECTIONS = ("time_to_event", "binary", "continuous")
+
+
 class Plan(Strict):
     """A whole analysis plan; see analysis/*.yml for commented examples."""
 
@@ -186,6 +190,13 @@ class Plan(Strict):
     def endpoints(self) -> list[TimeToEvent | Binary | Continuous]:
         """Every endpoint of the plan, time-to-event, binary and continuous."""
         return [*self.time_to_event, *self.binary, *self.continuous]
+
+    def endpoint_key(self, endpoint_id: str) -> str:
+        """An endpoint's plan path as messages name it: 'time_to_event[OS]', 'binary[ORR]', 'continuous[FEV1]'."""
+        for section in ENDPOINT_SECTIONS:
+            if any(e.id == endpoint_id for e in getattr(self, section)):
+                return f"{section}[{endpoint_id}]"
+        raise KeyError(endpoint_id)
 
     # ---- convenience -------------------------------------------------------------------
     @property

@@ -68,7 +68,8 @@ def bds_checks(ctx: Ctx, dataset: str) -> list[Check]:
         if ep.baseline in d.columns:
             base = pd.to_numeric(d[ep.baseline], errors="coerce")
             rows = sel & base.notna()
-            spread = base.where(rows).groupby(d[sid].where(rows)).transform(lambda x: x.max() - x.min())
+            g = base.where(rows).groupby(d[sid].where(rows))
+            spread = g.transform("max") - g.transform("min")
             bad = rows & (spread.fillna(0) > 1e-9)
             out.append(BASE_CONSTANT.derived(~bad, detail=detail(bad, BASE=base), ds=dataset, sid=sid,
                                              paramcd=ep.paramcd))

@@ -1,4 +1,4 @@
-"""Plan conditions on ADSL (populations[].expression, time_to_event[]/binary[].subset.where), evaluated
+"""Plan conditions on ADSL (populations[].expression, every endpoint's subset.where), evaluated
 in one place: `trialpress.expressions`, a whitelisted condition language (plans are untrusted input;
 nothing reaches `eval` or `DataFrame.eval`). `Ctx.population`, `Ctx.endpoint_subjects` and
 `references.check_plan_references` all come here; an `ExpressionError` reaches them, and they report any

@@ -52,14 +52,6 @@ def text_in(values: pd.Series, allowed: set[str], upper: bool = False) -> pd.Ser
     return pd.Series(per_value(values, ok), index=values.index)
 
 
-def distinct_text(values: pd.Series) -> list[str]:
-    """The distinct non-missing values of a text column (cheap for Categoricals)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        present = np.unique(values.cat.codes.to_numpy())
-        return [str(values.cat.categories[i]) for i in present if i >= 0]
-    return [str(v) for v in values.dropna().unique()]
-
-
 def small_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     """Codes 0..size-1 of a key column (0: missing): whole numbers in a short range code themselves (no
     hashing), anything else is factorized."""

@@ -49,7 +49,7 @@ def check_plan_references(plan: Plan, data: StudyData) -> None:
                             f"it holds {_listing(present)}")
 
     conditions_ = [(f"populations.{name}.expression", pop.expression) for name, pop in plan.populations.items()]
-    conditions_ += [(f"{e.id}.subset.where", e.subset.where) for e in [*plan.time_to_event, *plan.binary]
+    conditions_ += [(f"{plan.endpoint_key(e.id)}.subset.where", e.subset.where) for e in plan.endpoints
                     if e.subset]
     for key, text in conditions_:
         if text:
@@ -57,7 +57,7 @@ def check_plan_references(plan: Plan, data: StudyData) -> None:
                 conditions.evaluate(text, adsl)
             except Exception as exc:  # noqa: BLE001 - any failure is the plan's expression
                 problems.append(f"{key}: {text!r} cannot be evaluated on ADSL ({files.get('ADSL')}): "
-                                f"{type(exc).__name__}: {exc}")
+                                f"{exc or type(exc).__name__}")
     for b in plan.binary:
         src = b.source
         if not data.has(src.dataset):

@@ -1,9 +1,9 @@
 """The declarative registry of the gate's rules, and the checks made from them.
 
-A `Rule` is declared once, at import of the module of its dataset (`adsl.py`, `adtte.py`, `adrs.py`,
-`adae.py`, `cross.py`, `derivations.py`, `text.py`), with a stable id pattern (e.g. 'ADSL.{flag}.in_set';
-plans name the filled-in ids in their `quality:` section), the dataset, what it asks, what to do when it
-fails, its basis and its default severity. The basis is one of
+A `Rule` is declared once, at import of the module of its dataset (`common.py`, `adsl.py`, `adsl_dates.py`,
+`adtte.py`, `adrs.py`, `adae.py`, `bds.py`, `cross.py`, `derivations.py`, `text.py`), with a stable id
+pattern (e.g. 'ADSL.{flag}.in_set'; plans name the filled-in ids in their `quality:` section), the dataset,
+what it asks, what to do when it fails, its basis and its default severity. The basis is one of
 
 * "ADaM IG"                   — an invariant of the ADaM Implementation Guide (with its section);
 * "CDISC CT"                  — CDISC controlled terminology (with its codelist);
@@ -74,7 +74,6 @@ class Check:
     hint: str
     severity: str = ERROR
     value_column: str | None = None   # column whose failing values are shown
-    extra: dict[str, Any] = field(default_factory=dict)
     # a derived rule: True where the row is fine (aligned to the dataset's rows), validated by GE
     mask: pd.Series | None = field(default=None, compare=False, repr=False)
     # what is shown for a failing row of a derived rule, e.g. 'TRTSDT=2014-05-25, ADT=2014-05-20'

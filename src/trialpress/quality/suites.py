@@ -12,6 +12,7 @@ The rules themselves are declared (with id, basis and default severity) in their
 | `derivations.py` | AVALU vs the plan's unit, AVAL vs its dates, magnitude, CNSR vs EVNTDESC/CNSDTDSC    |
 | `adrs.py`        | keys of planned parameters, response categories from the data's own codelist         |
 | `adae.py`        | OCCDS keys, coding, controlled terms, terms of interest                              |
+| `bds.py`         | continuous endpoints: one record per subject and visit, CHG = AVAL - BASE, BASE fixed |
 | `cross.py`       | subjects in ADSL, dates vs cut-off and death, time-to-event origins, safety subjects |
 | `text.py`        | no NUL or control characters in the text the plan uses                              |
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trialpress.data.coding import present_values
 from trialpress.quality.context import Ctx
-from trialpress.quality.helpers import CONTROL, distinct_text, is_text_series, iso, per_value, shown_rows
+from trialpress.quality.helpers import CONTROL, is_text_series, iso, per_value, shown_rows
 from trialpress.quality.rules import ERROR, Check, rule, structure
 
 PRINTABLE = rule(
@@ -34,7 +35,7 @@ def text_checks(ctx: Ctx, ds: str) -> list[Check]:
     bad = np.zeros(len(frame), dtype=bool)
     hits: dict[str, np.ndarray] = {}
     for name in names:
-        if not CONTROL.search("".join(distinct_text(frame[name]))):   # the usual verdict, in one scan
+        if not CONTROL.search("".join(present_values(frame[name]))):   # the usual verdict, in one scan
             continue
         hits[name] = per_value(frame[name], lambda v: isinstance(v, str) and bool(CONTROL.search(v)))
         bad |= hits[name]
