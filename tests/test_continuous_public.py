@@ -1,9 +1,11 @@
-"""A continuous endpoint on the public ADaM package, end to end: the records the plan selects, the descriptives
-and the MMRM the ARD holds, against an independent build of the same analysis (plain pandas on the XPT file,
-then the MMRM function that tests/test_continuous_reference.py checks against R nlme::gls to 1e-4)."""
+"""A continuous endpoint on the public ADaM package, end to end: the records the plan selects and the
+descriptives the ARD holds, against plain pandas on the XPT file; the ARD's MMRM rows against R (nlme::gls +
+emmeans with a numDeriv Satterthwaite df, tests/reference/r/continuous.R, case `complete_us_basevisit`: the
+plan's model on tests/reference/data/adqs_fksiall.csv, which is checked here to be the plan's records)."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -21,6 +23,10 @@ from trialpress.results.collect import analyse
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "analysis" / "random-cdisc-data.yml"
 ARMS = ["B: Placebo", "A: Drug X", "C: Combination"]
+REFERENCE = ROOT / "tests" / "reference"
+R_FKSI = json.loads((REFERENCE / "expected" / "continuous.json").read_text(encoding="utf-8"))["mmrm"][
+    "complete_us_basevisit"]
+REL = 1e-4
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +62,64 @@ def test_descriptives_equal_plain_pandas(ard, records: pd.DataFrame) -> None:
             pytest.approx(part["BASE"].mean(), rel=1e-12)
 
 
-def test_mmrm_in_the_ard_is_the_checked_model_on_the_plans_records(ard, records: pd.DataFrame) -> None:
+def test_the_r_reference_extract_is_the_plans_records(records: pd.DataFrame) -> None:
+    """The R case is fitted on tests/reference/data/adqs_fksiall.csv: the same subjects, visits, values,
+    baselines, arms and strata as the records the plan selects (so the R numbers are the plan's analysis)."""
+    extract = pd.read_csv(REFERENCE / "data" / "adqs_fksiall.csv")
+    cols = ["USUBJID", "AVISIT", "TRT01P", "STRATA1", "CHG", "BASE"]
+    ours = records.loc[:, cols].sort_values(["USUBJID", "AVISIT"]).reset_index(drop=True)
+    theirs = extract.rename(columns={"ARM": "TRT01P"}).loc[:, cols].sort_values(["USUBJID", "AVISIT"]
+                                                                              ).reset_index(drop=True)
+    assert len(ours) == len(theirs) == R_FKSI["n_obs"] and ours["USUBJID"].nunique() == R_FKSI["n_subjects"]
+    pd.testing.assert_frame_equal(ours[cols[:4]], theirs[cols[:4]], check_dtype=False)
+    np.testing.assert_allclose(ours[["CHG", "BASE"]].to_numpy(float), theirs[["CHG", "BASE"]].to_numpy(float),
+                               rtol=1e-13)
+    assert R_FKSI["visits"] == list(records.sort_values("AVISITN")["AVISIT"].drop_duplicates())
+
+
+def _rel(ours: float, theirs: float) -> float:
+    return abs(ours - theirs) / abs(theirs)
+
+
+def test_mmrm_in_the_ard_matches_r_gls_on_the_plans_model(ard) -> None:
+    """The plan's FKSI model (CHG ~ group * visit + BASE + STRATA1 + BASE:visit, unstructured covariance,
+    REML, Satterthwaite df, observed-margin LS means): every MMRM number the ARD holds at each visit — LS
+    means with SE and CI; differences vs placebo with SE, df, t, CI and P — equals R's to 1e-4 relative. The
+    plan's df method is Satterthwaite, and so is the R reference's df (numDeriv, in SAS's parametrisation)."""
+    lplan = load_plan(PLAN)
+    ep = next(c for c in lplan.plan.continuous if c.id == "FKSI")
+    assert (ep.model, ep.covariates, ep.factors, ep.covariate_by_visit, ep.df_method, ep.lsmeans) == \
+        ("mmrm", ["BASE"], ["STRATA1"], ["BASE"], "satterthwaite", "observed"), "the R case is this model"
+    assert ep.structures[0] == R_FKSI["structure"] == ard[keys.continuous("FKSI", "mmrm", "covariance")].text
+    assert ard[keys.continuous("FKSI", "mmrm", "observations")].value == R_FKSI["n_obs"]
+    worst = 0.0
+    lsmeans = R_FKSI["lsmeans"]["satterthwaite"]["observed"]
+    assert len(lsmeans) == len(ARMS) * len(R_FKSI["visits"])
+    for r in lsmeans:
+        row = ard[keys.continuous("FKSI", "mmrm", "lsmean", r["group"], visit=r["visit"])]
+        se = ard[keys.continuous("FKSI", "mmrm", "lsmean_se", r["group"], visit=r["visit"])].value
+        for ours, theirs in ((row.value, r["estimate"]), (row.lower, r["lower"]), (row.upper, r["upper"]),
+                             (se, r["se"])):
+            assert _rel(ours, theirs) <= REL, (r, ours, theirs)
+            worst = max(worst, _rel(ours, theirs))
+    differences = R_FKSI["differences"]["satterthwaite"]
+    assert len(differences) == (len(ARMS) - 1) * len(R_FKSI["visits"])
+    for r in differences:
+        at = {"visit": r["visit"]}
+        row = ard[keys.continuous("FKSI", "mmrm", "difference", r["group"], **at)]
+        assert row.reference == "B: Placebo"
+        pairs = [(row.value, r["estimate"]), (row.lower, r["lower"]), (row.upper, r["upper"])]
+        pairs += [(ard[keys.continuous("FKSI", "mmrm", stat, r["group"], **at)].value, r[name])
+                  for stat, name in (("difference_se", "se"), ("df", "df"), ("t", "t"), ("p", "p"))]
+        for ours, theirs in pairs:
+            assert _rel(ours, theirs) <= REL, (r, ours, theirs)
+            worst = max(worst, _rel(ours, theirs))
+    print(f"FKSI MMRM, ARD vs R: max relative difference {worst:.2e}")
+
+
+def test_mmrm_in_the_ard_is_the_model_on_the_plans_records(ard, records: pd.DataFrame) -> None:
+    """The record selection: the ARD's MMRM is the model fitted on the records selected here from the XPT
+    files, to 1e-9 (the numbers themselves are held to R above)."""
     visits = list(records.sort_values("AVISITN")["AVISIT"].drop_duplicates())
     fit = mmrm(records, "CHG", "TRT01P", "AVISIT", "USUBJID", covariates=["BASE"], factors=["STRATA1"],
                covariate_by_visit=["BASE"], reference="B: Placebo", groups=ARMS, visits=visits)

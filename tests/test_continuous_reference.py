@@ -180,7 +180,7 @@ def test_ancova_rejects_unusable_input() -> None:
 
 # -------------------------------------------------------------------------------------------- MMRM
 MMRM_CASES = [(f"{ds}_{cov}", ds, cov, []) for ds in ("complete", "missing") for cov in ("us", "cs", "ar1", "toeplitz")]
-MMRM_CASES.append(("missing_us_basevisit", "missing", "us", ["BASE"]))
+MMRM_CASES += [(f"{ds}_us_basevisit", ds, "us", ["BASE"]) for ds in ("missing", "complete")]  # complete: the plan's FKSI model
 
 
 def fit_mmrm(frame: pd.DataFrame, covariance, df_method: str, visit_levels: list[str] | None = None, **kw):

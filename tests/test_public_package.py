@@ -10,7 +10,6 @@ import json
 import math
 from pathlib import Path
 
-import pandas as pd
 import pyreadstat
 import pytest
 
@@ -78,7 +77,8 @@ def test_init_reads_the_data_coding(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("ep", ["OS", "PFS", "EFS"])
-def test_kaplan_meier_equals_r(ard, ep: str) -> None:
+def test_kaplan_meier_equals_r(loaded, ard, ep: str) -> None:
+    plan = loaded[0].plan
     for arm in ARMS:
         ref = R["tte"][ep]["arms"][arm]
         assert ard[keys.km(ep, "n", arm)].value == ref["n"]
@@ -87,13 +87,19 @@ def test_kaplan_meier_equals_r(ard, ep: str) -> None:
             r = ard[keys.km(ep, stat, arm)]
             for ours, theirs in zip((r.value, r.lower, r.upper), ref[stat]):
                 assert close(ours, theirs), (ep, arm, stat, ours, theirs)
+        landmarks = {float(t) for t in next(e for e in plan.time_to_event if e.id == ep).landmarks}
+        assert landmarks <= {float(t) for t in ref["rates"]}, (ep, "a plan landmark R was not asked for")
         for t, rate in ref["rates"].items():
             key = keys.km(ep, "rate", arm, at=float(t))
+            # R is asked at 90, 180 and 365 days for every endpoint; the ARD has exactly the plan's landmarks
+            assert (key in ard) == (float(t) in landmarks), (ep, arm, t)
             if key not in ard:
                 continue
             r = ard[key]
             if rate["n_risk"] == 0:
-                continue   # past the last follow-up: R carries the estimate forward, the ARD notes it
+                # past the last follow-up: R carries the estimate forward, the ARD notes it
+                assert r.note == "no subjects followed this long", (ep, arm, t, r.note)
+                continue
             assert close(r.value, rate["surv"]) and close(r.lower, rate["lower"]) and close(r.upper, rate["upper"])
             assert ard[keys.km(ep, "at_risk", arm, at=float(t))].value == rate["n_risk"]
         fu = ard[keys.followup(ep, arm)]
@@ -200,7 +206,6 @@ def test_counts_by_plain_pandas(ard) -> None:
         te = adae[(adae["TRTEMFL"] == "Y") & adae["USUBJID"].isin(saf.loc[saf["TRT01A"] == arm, "USUBJID"])]
         serious = te.loc[te["AESER"] == "Y", "USUBJID"].nunique()
         assert ard[keys.safety("overview", "n", arm, term="serious")].value == serious
-    assert isinstance(pd, object)
 
 
 def test_wording_follows_decisions_and_says_nothing_comparative_without_medians(ard) -> None:

@@ -1,7 +1,8 @@
 """The bundled synthetic twin, analysed by the real engine, reproduces the published numbers.
 
 Targets: data/blinatumomab-salvage/published.yml (the seed abstract). Digit for digit (issue 19.5): every
-number of the abstract, formatted as the report formats it, equals the published one. The looser tolerances of
+number of the abstract, formatted as the report formats it (fixed, pvalue, percent), equals the published one
+written out here with plain f-strings (independent of the report's formatting). The looser tolerances of
 issue #3 (medians ±0.2 months, HR ±0.03, CI bounds ±0.04, counts exact) are kept as a second line.
 """
 
@@ -28,8 +29,30 @@ def ard() -> ARD:
     return analyse(lp.plan, load_study(lp)).ard
 
 
+def _published(x: float, decimals: int) -> str:
+    """A published number as printed: YAML drops trailing zeros (0.90 → 0.9), the abstract does not."""
+    return f"{x:.{decimals}f}"
+
+
 def _published_p(p: float | str) -> str:
-    return p if isinstance(p, str) else pvalue(p)
+    """A published P as printed: the string ('< .001') or three decimals without the leading zero."""
+    if isinstance(p, str):
+        return p
+    text = f"{p:.3f}"
+    return text[1:] if text.startswith("0.") else text
+
+
+def test_published_strings_are_the_abstracts() -> None:
+    """The f-string rendering of published.yml is the abstract's text (a few of its figures, literally)."""
+    os_, rem = PUBLISHED["overall_survival"], PUBLISHED["remission"]["odds_ratio"]
+    assert [_published(os_["median_months"]["first"], 1), _published(os_["median_months"]["later"], 1)] == \
+        ["10.4", "5.7"]
+    assert [_published(v, 2) for v in (os_["hazard_ratio"]["estimate"], *os_["hazard_ratio"]["ci95"])] == \
+        ["1.58", "1.26", "1.97"]
+    assert _published_p(os_["hazard_ratio"]["p"]) == "< .001"
+    assert _published_p(PUBLISHED["relapse_free_survival"]["hazard_ratio"]["p"]) == ".061"
+    assert [_published(v, 2) for v in (rem["estimate"], *rem["ci95"])] + [_published_p(rem["p"])] == \
+        ["0.59", "0.41", "0.85", ".005"]
 
 
 @pytest.mark.parametrize("endpoint,key", [("OS", "overall_survival"), ("RFS", "relapse_free_survival")])
@@ -39,13 +62,13 @@ def test_abstract_survival_numbers_print_as_published(ard: ARD, endpoint: str, k
     shown, published = {}, {}
     for group, name in (("FIRST", "first"), ("LATER", "later")):
         shown[f"median {name}"] = fixed(ard[keys.km(endpoint, "median", group)].value, 1)
-        published[f"median {name}"] = fixed(target["median_months"][name], 1)
+        published[f"median {name}"] = _published(target["median_months"][name], 1)
     hr = ard[keys.model(endpoint, "cox", "hr", "LATER")]
     shown.update(hr=fixed(hr.value, 2), lower=fixed(hr.lower, 2), upper=fixed(hr.upper, 2),
                  p=pvalue(ard[keys.model(endpoint, "cox", "p", "LATER")].value))
     est = target["hazard_ratio"]
-    published.update(hr=fixed(est["estimate"], 2), lower=fixed(est["ci95"][0], 2), upper=fixed(est["ci95"][1], 2),
-                     p=_published_p(est["p"]))
+    published.update(hr=_published(est["estimate"], 2), lower=_published(est["ci95"][0], 2),
+                     upper=_published(est["ci95"][1], 2), p=_published_p(est["p"]))
     assert shown == published
 
 
@@ -62,8 +85,8 @@ def test_abstract_response_numbers_print_as_published(ard: ARD) -> None:
     odds, published = ard[keys.model("REM", "logistic", "or", "LATER")], PUBLISHED["remission"]["odds_ratio"]
     shown = (fixed(odds.value, 2), fixed(odds.lower, 2), fixed(odds.upper, 2),
              pvalue(ard[keys.model("REM", "logistic", "p", "LATER")].value))
-    assert shown == (fixed(published["estimate"], 2), fixed(published["ci95"][0], 2), fixed(published["ci95"][1], 2),
-                     _published_p(published["p"]))
+    assert shown == (_published(published["estimate"], 2), _published(published["ci95"][0], 2),
+                     _published(published["ci95"][1], 2), _published_p(published["p"]))
 
 
 def test_group_sizes_are_exact(ard: ARD) -> None:

@@ -343,6 +343,11 @@ result <- list(
     missing_us = mmrm_ref(missing, "us"), missing_cs = mmrm_ref(missing, "cs"),
     missing_ar1 = mmrm_ref(missing, "ar1"), missing_toeplitz = mmrm_ref(missing, "toeplitz"),
     missing_us_basevisit = mmrm_ref(missing, "us", CHG ~ ARM * AVISIT + BASE + STRATA1 + BASE:AVISIT),
+    # the model of analysis/random-cdisc-data.yml's FKSI endpoint (covariates BASE, factors STRATA1,
+    # covariate_by_visit BASE, covariance us (the first of its default order), Satterthwaite df, observed-margin
+    # LS means) on the complete extract, i.e. the plan's records: tests/test_continuous_public.py holds the
+    # ARD's MMRM rows to it
+    complete_us_basevisit = mmrm_ref(complete, "us", CHG ~ ARM * AVISIT + BASE + STRATA1 + BASE:AVISIT),
     nogroup_us = mmrm_ref(prep(missing[missing$ARM != "C: Combination", ], ARMS[1:2]), "us")
   ),
   onevisit = onevisit_ref(complete),
@@ -354,7 +359,7 @@ result <- list(
 result[["_meta"]] <- meta("tests/reference/r/continuous.R", c(
   "quantile(x, c(.25, .5, .75), type = 2)",
   "lm(CHG ~ ARM + BASE + STRATA1) + emmeans(~ ARM, weights = 'proportional'|'equal')",
-  "gls(CHG ~ ARM * AVISIT + BASE + STRATA1, correlation = corSymm|corCompSymm|corAR1|corARMA(p = T - 1), weights = varIdent (us), method = 'REML')",
+  "gls(CHG ~ ARM * AVISIT + BASE + STRATA1 [+ BASE:AVISIT], correlation = corSymm|corCompSymm|corAR1|corARMA(p = T - 1), weights = varIdent (us), method = 'REML')",
   "emmeans(~ ARM | AVISIT, mode = 'satterthwaite' | 'df.error' + update(df = N - p))",
   "lmer(... + (1 | USUBJID)) + emmeans(lmer.df = 'kenward-roger')"))
 result[["_meta"]]$nlme_version <- packageDescription("nlme")$Version
