@@ -63,7 +63,8 @@ def test_every_number_in_the_results_comes_from_the_ard(flagship: tuple[str, ARD
             assert any(abs(v - number) <= 0.5 * 10 ** -_decimals(token) + 1e-9 for v in _values(row)), \
                 (row_id, shown, _values(row))
     # no number typed by hand: once linked numbers are removed, only '95% CI' (spelled out once) remains
-    bare = re.findall(r"\d+", LINK.sub("", results).replace("95% CI", "").replace("95% confidence interval", ""))
+    prose = re.sub(r"\\(.)", r"\1", LINK.sub("", results))   # Markdown escapes undone ('95\%' → '95%')
+    bare = re.findall(r"\d+", prose.replace("95% CI", "").replace("95% confidence interval", ""))
     assert bare == [], bare
 
 
@@ -107,3 +108,23 @@ def test_swapped_survival_changes_who_is_said_to_live_longer() -> None:
     assert ("Compared with patients who received blinatumomab as first salvage, those who received blinatumomab "
             "as second or later salvage had a longer median overall survival") in text
     assert "first salvage had a longer" not in text
+
+
+def test_the_confidence_level_follows_the_plans_alpha() -> None:
+    """alpha 0.10: every CI is computed at 90% (the ARD's method strings say so) and every label, note,
+    sentence and methods line of the document names 90%, none 95%."""
+    lp = load_plan(FLAGSHIP)
+    plan = lp.plan.model_copy(update={"conventions": lp.plan.conventions.model_copy(update={"alpha": 0.10})})
+    data = load_study(lp)
+    ard = analyse(plan, data).ard
+    methods = {r.method for r in ard if "% CI" in r.method}
+    assert methods and all("90% CI" in m and "95%" not in m for m in methods), methods
+    hr90 = ard[keys.model("OS", "cox", "hr", "LATER")]
+    hr95 = analyse(lp.plan, data).ard[keys.model("OS", "cox", "hr", "LATER")]
+    assert hr95.lower < hr90.lower < hr90.value < hr90.upper < hr95.upper   # a narrower interval, same estimate
+    cb = ContextBuilder(plan, ard)
+    meta = Meta(version="test", cutoff="2016-01-01", report_date="2026-01-01", software={}, renderer={})
+    text = render_template(ROOT / "templates" / "article", "report.qmd.j2", build_context(plan, cb, meta, {}))
+    prose = re.sub(r"\\(.)", r"\1", text)
+    assert "95%" not in prose
+    assert prose.count("90% CI") > 10 and "90% confidence interval" in prose

@@ -26,7 +26,6 @@ def test_every_column_is_documented() -> None:
 
 
 @pytest.mark.parametrize("bad,why", [
-    (dict(key=keys.km("OS", "median"), value=math.inf), "infinite"),
     (dict(key=keys.km("OS", "median"), value=1.0, lower=3.0, upper=2.0), "lower"),
     (dict(key=keys.km("OS", "median"), value=1.0, n=-1), "negative"),
     (dict(key=keys.km("OS", "nonsense"), value=1.0), "statistic"),
@@ -39,6 +38,20 @@ def test_a_row_that_breaks_the_schema_is_rejected(bad: dict, why: str) -> None:
     key = bad.pop("key")
     with pytest.raises(SchemaError, match=why):
         ARDBuilder().add(row(key, **bad))
+
+
+def test_an_infinite_row_is_rejected_and_row_makes_infinite_numbers_missing_with_a_note() -> None:
+    from dataclasses import replace
+
+    with pytest.raises(SchemaError, match="infinite"):
+        ARDBuilder().add(replace(row(keys.km("OS", "median"), value=1.0), value=math.inf))
+    r = row(keys.model("OS", "cox", "hr", "B"), value=2.0, lower=0.0, upper=math.inf, reference="A",
+            note="Firth estimate")
+    ARDBuilder().add(r)   # accepted: finite numbers only
+    assert (r.value, r.lower, math.isnan(r.upper)) == (2.0, 0.0, True)
+    assert r.note == "Firth estimate; CI upper limit is infinite"
+    df = row(keys.continuous("FEV1", "mmrm", "df", "B", visit="W4"), value=math.inf, reference="A")
+    assert math.isnan(df.value) and df.note == "value is infinite"
 
 
 def test_duplicate_ids_and_ambiguous_values_never_share_an_id() -> None:

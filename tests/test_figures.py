@@ -37,7 +37,7 @@ def _simulate(rng: np.random.Generator, n: int, median: float) -> tuple[np.ndarr
 
 
 def _panel(rng: np.random.Generator, title: str, groups: list[tuple[str, str, int, float]], *,
-           show_ci: bool = False, annotation: str = "HR, 1.58 (95% CI, 1.26–1.97)\nLog-rank P < .001",
+           show_ci: bool = False, annotation: tuple[str, ...] = ("HR, 1.58 (95% CI, 1.26–1.97)", "Log-rank P < .001"),
            ticks: tuple[float, ...] = TICKS) -> F.KMPanel:
     curves, labels, risk, medians = {}, {}, {}, {}
     for key, label, n, median in groups:
@@ -56,10 +56,10 @@ def make_panels() -> list[F.KMPanel]:
     rng = np.random.default_rng(20240501)
     a = _panel(rng, "A  Prior alloHSCT: Yes",
                [("first", "First salvage", 60, 9.0), ("later", "Second or later", 150, 5.0)], show_ci=True,
-               annotation="HR, 1.71 (95% CI, 1.22–2.40)\nLog-rank P = .002")
+               annotation=("HR, 1.71 (95% CI, 1.22–2.40)", "Log-rank P = .002"))
     b = _panel(rng, "B  Prior alloHSCT: No",
                [("first", "First salvage", 105, 11.0), ("later", "Second or later", 217, 7.0)],
-               annotation="HR, 1.49 (95% CI, 1.12–1.98)\nLog-rank P = .006")
+               annotation=("HR, 1.49 (95% CI, 1.12–1.98)", "Log-rank P = .006"))
     return [a, b]
 
 
@@ -71,24 +71,24 @@ def make_single() -> F.KMPanel:
 def make_forest() -> F.ForestSpec:
     R, nan = F.ForestRow, math.nan
     rows = (
-        R("All patients", False, "250/367\t98/165", 1.58, 1.26, 1.97, "1.58 (1.26–1.97)", ""),
-        R("Age", True, "", nan, nan, nan, "", "0.41"),
-        R("Age: <65 years", False, "150/230\t60/104", 1.49, 1.10, 2.02, "1.49 (1.10–2.02)", ""),
-        R("Age: ≥65 years", False, "100/137\t38/61", 1.80, 1.24, 2.61, "1.80 (1.24–2.61)", ""),
-        R("Sex", True, "", nan, nan, nan, "", "0.77"),
-        R("Sex: Female", False, "110/160\t40/70", 1.62, 1.13, 2.33, "1.62 (1.13–2.33)", ""),
-        R("Sex: Male", False, "140/207\t58/95", 1.53, 1.13, 2.07, "1.53 (1.13–2.07)", ""),
-        R("ECOG performance status", True, "", nan, nan, nan, "", "0.09"),
-        R("ECOG performance status: 0", False, "80/140\t30/70", 1.20, 0.79, 1.83, "1.20 (0.79–1.83)", ""),
-        R("ECOG performance status: 1–2", False, "170/227\t68/95", 1.95, 1.47, 2.58, "1.95 (1.47–2.58)", ""),
-        R("Prior alloHSCT", True, "", nan, nan, nan, "", "0.52"),
-        R("Prior alloHSCT: Yes", False, "110/150\t40/60", 1.71, 1.22, 2.40, "1.71 (1.22–2.40)", ""),
-        R("Prior alloHSCT: No", False, "140/217\t58/105", 1.49, 1.12, 1.98, "1.49 (1.12–1.98)", ""),
-        R("Cytogenetic risk", True, "", nan, nan, nan, "", "0.20"),
-        R("Cytogenetic risk: Favourable", False, "12/20\t3/9", 3.10, 0.85, 11.3, "3.10 (0.85–11.3)", ""),
-        R("Cytogenetic risk: Intermediate", False, "150/230\t65/110", 1.40, 1.04, 1.88, "1.40 (1.04–1.88)", ""),
-        R("Cytogenetic risk: Adverse", False, "88/117\t30/46", 1.85, 1.22, 2.80, "1.85 (1.22–2.80)", ""),
-        R("Cytogenetic risk: Unknown", False, "0/0\t0/0", nan, nan, nan, "NE", ""),
+        R("All patients", False, ("250/367", "98/165"), 1.58, 1.26, 1.97, "1.58 (1.26–1.97)", ""),
+        R("Age", True, (), nan, nan, nan, "", "0.41"),
+        R("Age: <65 years", False, ("150/230", "60/104"), 1.49, 1.10, 2.02, "1.49 (1.10–2.02)", ""),
+        R("Age: ≥65 years", False, ("100/137", "38/61"), 1.80, 1.24, 2.61, "1.80 (1.24–2.61)", ""),
+        R("Sex", True, (), nan, nan, nan, "", "0.77"),
+        R("Sex: Female", False, ("110/160", "40/70"), 1.62, 1.13, 2.33, "1.62 (1.13–2.33)", ""),
+        R("Sex: Male", False, ("140/207", "58/95"), 1.53, 1.13, 2.07, "1.53 (1.13–2.07)", ""),
+        R("ECOG performance status", True, (), nan, nan, nan, "", "0.09"),
+        R("ECOG performance status: 0", False, ("80/140", "30/70"), 1.20, 0.79, 1.83, "1.20 (0.79–1.83)", ""),
+        R("ECOG performance status: 1–2", False, ("170/227", "68/95"), 1.95, 1.47, 2.58, "1.95 (1.47–2.58)", ""),
+        R("Prior alloHSCT", True, (), nan, nan, nan, "", "0.52"),
+        R("Prior alloHSCT: Yes", False, ("110/150", "40/60"), 1.71, 1.22, 2.40, "1.71 (1.22–2.40)", ""),
+        R("Prior alloHSCT: No", False, ("140/217", "58/105"), 1.49, 1.12, 1.98, "1.49 (1.12–1.98)", ""),
+        R("Cytogenetic risk", True, (), nan, nan, nan, "", "0.20"),
+        R("Cytogenetic risk: Favourable", False, ("12/20", "3/9"), 3.10, 0.85, 11.3, "3.10 (0.85–11.3)", ""),
+        R("Cytogenetic risk: Intermediate", False, ("150/230", "65/110"), 1.40, 1.04, 1.88, "1.40 (1.04–1.88)", ""),
+        R("Cytogenetic risk: Adverse", False, ("88/117", "30/46"), 1.85, 1.22, 2.80, "1.85 (1.22–2.80)", ""),
+        R("Cytogenetic risk: Unknown", False, ("0/0", "0/0"), nan, nan, nan, "NE", ""),
     )
     return F.ForestSpec(rows, ("Subgroup", "Events/N Second or later", "Events/N First", "HR (95% CI)",
                                "P interaction"),
@@ -152,7 +152,7 @@ def test_km_figure_contains_risk_table_numbers_and_labels():
             nums = [t.get_text() for t in _by_gid(fig, f"risk-{key}-at_risk")]
             assert nums[-len(p.ticks):] == [str(v) for v in row.at_risk] or \
                 nums[:len(p.ticks)] == [str(v) for v in row.at_risk]
-        assert any(p.annotation == t for t in texts)
+        assert any("\n".join(p.annotation) == t for t in texts)
     for label in ("At risk", "Censored", "Events"):
         assert label in texts
     # each panel draws exactly its own rows: 2 panels x 2 groups x 3 rows x 7 ticks
@@ -213,7 +213,7 @@ def test_key_that_fits_nowhere_inside_goes_above_the_plot():
     ticks = tuple(float(t) for t in range(0, 61, 12))
     p = _panel(rng, "C  Three arms", [("a", "Arm A", 200, 200.0), ("b", "Arm B", 200, 90.0),
                                        ("c", "Arm C with a long label", 80, 40.0)],
-               ticks=ticks, show_ci=True, annotation="Log-rank P = .04")
+               ticks=ticks, show_ci=True, annotation=("Log-rank P = .04",))
     fig = F.build_km_figure([p, p])
     gids = [c.get_gid() for a in fig.axes for c in a.get_children()]
     assert gids.count("km-key-above") == 2
@@ -262,11 +262,11 @@ def test_km_rejects_inconsistent_input():
     bad_row = F.RiskRow((1, 2), (0, 0), (0, 0))
     with pytest.raises(ValueError, match="ticks"):
         F.build_km_figure([F.KMPanel("", p.curves, p.labels, {**p.risk, "first": bad_row}, p.ticks, p.medians,
-                                     "", "x", "y")])
+                                     (), "x", "y")])
     with pytest.raises(ValueError, match="start at 0"):
-        F.build_km_figure([F.KMPanel("", p.curves, p.labels, p.risk, (6.0, 12.0), p.medians, "", "x", "y")])
+        F.build_km_figure([F.KMPanel("", p.curves, p.labels, p.risk, (6.0, 12.0), p.medians, (), "x", "y")])
     with pytest.raises(ValueError, match="label"):
-        F.build_km_figure([F.KMPanel("", p.curves, {"first": "x"}, p.risk, p.ticks, p.medians, "", "x", "y")])
+        F.build_km_figure([F.KMPanel("", p.curves, {"first": "x"}, p.risk, p.ticks, p.medians, (), "x", "y")])
     with pytest.raises(ValueError):
         F.build_km_figure([])
 
@@ -316,6 +316,22 @@ def test_forest_points_axis_and_arrows():
 
 def test_forest_text_does_not_overlap():
     _assert_no_overlap_on_page(F.build_forest_figure(make_forest()))
+
+
+def test_drawing_cleans_each_text_but_keeps_the_spec_structure():
+    """What draw_forest / draw_km draw (`style._drawable`): a control character or line break inside a text
+    becomes a space, while the count cells stay separate columns and the annotation keeps its lines."""
+    from trialpress.report.figures.style import _drawable
+
+    spec = make_forest()
+    hostile = F.ForestRow("Sex: F\tem\nale", False, ("1\t0/2", "3/4"), 1.5, 1.1, 2.0, "1.50 (1.10–2.00)", "")
+    fig = F.build_forest_figure(_drawable(F.ForestSpec((*spec.rows, hostile), spec.columns, spec.xlabel,
+                                                       spec.favours)))
+    texts = {t.get_text() for t in _texts(fig)}
+    assert {"60/104", "150/230", "1 0/2", "3/4"} <= texts
+    panel = _drawable(make_single())
+    assert panel.annotation == ("HR, 1.58 (95% CI, 1.26–1.97)", "Log-rank P < .001")
+    assert "HR, 1.58 (95% CI, 1.26–1.97)\nLog-rank P < .001" in {t.get_text() for t in _texts(F.build_km_figure([panel]))}
 
 
 def test_forest_rejects_too_many_count_cells():

@@ -174,6 +174,7 @@ FIRTH_METHOD = ("Firth penalised-likelihood logistic regression (Jeffreys prior,
 WALD_CI = "Wald"
 PROFILE_CI = "profile penalised likelihood"
 FIRTH_NOTE = "Firth estimate; profile penalised-likelihood CI"
+FIRTH_WALD_NOTE = "Firth estimate; Wald CI from the penalised information"
 OUTCOME_CONSTANT_NOTE = "outcome does not vary"
 ALIAS_TOL = 1e-11  # R glm's QR tolerance (glm.fit: qr(..., tol = min(1e-07, epsilon / 1000)) = 1e-11)
 
@@ -387,7 +388,7 @@ def _result(names: list[str], kept: list[str], beta: np.ndarray, se: np.ndarray,
         b, s = float(beta[i]), float(se[i])
         lo, hi, p = ci[i]
         zval = b / s
-        wald = Estimate(math.exp(b), math.exp(b - z * s), math.exp(b + z * s), or_note)
+        wald = Estimate(math.exp(b), math.exp(b - z * s), math.exp(b + z * s), FIRTH_WALD_NOTE if firth else "")
         wald_p = float(2 * stats.norm.sf(abs(zval)))
         rows.append(LogisticTerm(name, b, s, Estimate(math.exp(b), math.exp(lo), math.exp(hi), or_note), zval, p,
                                  wald, wald_p))

@@ -153,7 +153,7 @@ def eair_table(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: N
     for r in rows:
         text = EAIR_LABELS.get(r.term, r.term).replace("Grade ≥3", severe)
         body.append((label(text, bold=True), *(_events_py(cb, r.term, g) for g in cols)))
-        body.append((label("Per 100 patient-years (95% CI)", indent=1),
+        body.append((label(f"Per 100 patient-years ({cb.conf} CI)", indent=1),
                      *(_rate(cb, sk.eair("rate", g, term=r.term)) for g in cols)))
     table = Table("table-safety-eair", (group_header(groups, total, "Subjects with"),), tuple(body),
                   (2.6,) + (1.3,) * len(cols))
@@ -161,7 +161,7 @@ def eair_table(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: N
     source = first.method.split("duration of exposure: ", 1)[-1]
     notes = {r.note for r in cb.ard.select(analysis="eair") if r.note}
     note = ("Subjects with the event / patient-years at risk, then the rate per 100 patient-years with its exact "
-            "Poisson 95% CI. Time at risk: from the first dose to the onset of the subject's first event of the row "
+            f"Poisson {cb.conf} CI. Time at risk: from the first dose to the onset of the subject's first event of the row "
             "(onset study day), or to the end of exposure for subjects without one (duration of exposure: "
             f"{source}); 365.25 days a year. TEAE, treatment-emergent adverse event.")
     if notes:

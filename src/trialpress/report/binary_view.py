@@ -81,11 +81,20 @@ def binary_section(cb: ContextBuilder, plan: Plan, role: str = "efficacy") -> Bi
     return BinarySection(contrasts, cb.analysed_label(endpoints[0].id))
 
 
-def binary_note(plan: Plan) -> str:
-    return ("OR, odds ratio. Percentages of the patients analyzed in the group. Exact (Clopper-Pearson) 95% CIs "
-            "for rates; differences in proportions with Newcombe hybrid score 95% CIs; odds ratios "
-            f"({_vs(plan)}) from logistic regression with Wald 95% CI and P, unadjusted and adjusted for "
-            f"{', '.join(plan.label_of(v) for v in sorted({v for b in plan.binary for v in b.adjust_for})) or 'no covariates'}.")
+def binary_note(cb: ContextBuilder, plan: Plan, endpoints: list[Binary]) -> str:
+    """The outcomes table's note for its binary endpoints: the CI of each statistic at the plan's level, and
+    Firth's fits where the ARD's odds-ratio rows say the data separated."""
+    conf = cb.conf
+    firth = any("Firth" in cb.row(keys.model(ep.id, analysis, "or", c)).note
+                for ep in endpoints for analysis in ("logistic", "logistic_adj") for c in plan.comparators
+                if cb.has(keys.model(ep.id, analysis, "or", c)))
+    adjusted = ", ".join(plan.label_of(v) for v in sorted({v for b in endpoints for v in b.adjust_for}))
+    return (f"OR, odds ratio. Percentages of the patients analyzed in the group. Exact (Clopper-Pearson) {conf} CIs "
+            f"for rates; differences in proportions with Newcombe hybrid score {conf} CIs; odds ratios "
+            f"({_vs(plan)}) from logistic regression with Wald {conf} CI and P, unadjusted and adjusted for "
+            f"{adjusted or 'no covariates'}"
+            + ("; where the data separate completely (as noted), Firth's penalized likelihood with profile "
+               "penalized-likelihood CI and penalized likelihood-ratio P." if firth else "."))
 
 
 def _vs(plan: Plan) -> str:
@@ -110,10 +119,10 @@ def binary_rows(cb: ContextBuilder, plan: Plan, endpoints: list[Binary]) -> list
             c = count(cb, ep, g)
             cells.append(Cell(f"{c.n.text} ({c.percent.text})", c.n.ref))
         rows.append((label("n (%)", indent=1), *cells))
-        rows.append((label("95% CI, %", indent=1), *(_pct_ci(cb, keys.rate(ep.id, "proportion", g)) for g in gv)))
-        rows.append((label("Difference, % (95% CI)", indent=1), *(
+        rows.append((label(f"{cb.conf} CI, %", indent=1), *(_pct_ci(cb, keys.rate(ep.id, "proportion", g)) for g in gv)))
+        rows.append((label(f"Difference, % ({cb.conf} CI)", indent=1), *(
             Cell("Reference") if g == ref else _diff(cb, keys.difference(ep.id, g)) for g in gv)))
-        for name, analysis in (("OR (95% CI)", "logistic"), ("Adjusted OR (95% CI)", "logistic_adj")):
+        for name, analysis in ((f"OR ({cb.conf} CI)", "logistic"), (f"Adjusted OR ({cb.conf} CI)", "logistic_adj")):
             if not cb.has(keys.model(ep.id, analysis, "or", plan.comparators[0])):
                 continue
             rows.append((label(name, indent=1), *(

@@ -128,6 +128,7 @@ class ContextBuilder:
                                      percent_decimals_large_n=c.percent_decimals_large_n,
                                      percent_decimals_small_n=c.percent_decimals_small_n, ci_separator=c.ci_separator)
         self.numbering = Numbering()
+        self.conf = fmt.conf_label(c.alpha)     # '95%': the level of every CI, as labels and notes name it
 
     # ------------------------------------------------------------------ numbers
     def row(self, key: Key) -> Row:

@@ -139,7 +139,7 @@ def _model_rows(cb: ContextBuilder, ep: Continuous, cols: list[str]) -> list[tup
         f"{_d(cb, keys.continuous(ep.id, a, 'difference', g, visit=v), d).text} "
         f"({_signed_ci(cb, keys.continuous(ep.id, a, 'difference', g, visit=v), d).text})",
         keys.continuous(ep.id, a, "difference", g, visit=v).id) for g in cols]
-    rows.append((label("Difference vs reference (95% CI)", indent=1), *diff))
+    rows.append((label(f"Difference vs reference ({cb.conf} CI)", indent=1), *diff))
     p = [Cell("") if g == ref else Cell(cb.num(keys.continuous(ep.id, a, "p", g, visit=v), "p").text,
                                         keys.continuous(ep.id, a, "p", g, visit=v).id) for g in cols]
     rows.append((label("P", indent=2), *p))
@@ -190,11 +190,11 @@ def means_figure(cb: ContextBuilder, plan: Plan, ep: Continuous, figdir: Path, k
     draw_means(panel, stem, formats=kinds)
     n = cb.numbering.figure(f"means-{ep.id}")
     what = f"{'LS mean' if use_model else 'Mean'} {WHAT[ep.value]} in {fmt.lower_first(ep.label)} by visit"
-    alt = (f"{what} for {', '.join(plan.group_labels[g] for g in gv)}, with 95% confidence intervals, over "
+    alt = (f"{what} for {', '.join(plan.group_labels[g] for g in gv)}, with {cb.conf} confidence intervals, over "
            f"{len(visits)} visits.")
     return FigureView(f"figure-{n}", str(n), f"{what} ({fmt.lower_first(cb.analysed_label(ep.id))})",
                       f"figures/{stem.name}.svg", alt,
-                      "Bars are 95% CIs" + (" from the MMRM" if use_model else " of the mean") +
+                      f"Bars are {cb.conf} CIs" + (" from the MMRM" if use_model else " of the mean") +
                       "; the numbers below the axis are the subjects with a value at each visit.")
 
 

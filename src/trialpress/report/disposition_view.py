@@ -32,7 +32,7 @@ def disposition_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
     read: list[str] = []
     for r in rows:
         if r.term == "randomised":
-            line("Randomised", lambda g, p=r.parameter: sk.disposition("n", g, parameter=p, term="randomised"))
+            line("Randomized", lambda g, p=r.parameter: sk.disposition("n", g, parameter=p, term="randomised"))
             read.append(f"randomized: {r.method}")
         elif r.term == "treated":
             line("Treated (at least one dose)", lambda g, p=r.parameter: sk.disposition("n", g, parameter=p,

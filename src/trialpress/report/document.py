@@ -68,6 +68,7 @@ def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
         "abstract_order": _abstract_order(plan, efficacy_views, continuous),
         "results": results,
         "study_conventions": plan.conventions,
+        "conf": cb.conf,   # '95%': the level of every CI the text names
         "limitations": limitations(plan),
         "study": plan.study,
         "meta": meta,

@@ -23,15 +23,17 @@ def outcomes_table(cb: ContextBuilder, plan: Plan, role: str = "efficacy") -> Ta
     rows += binary_rows(cb, plan, binary)
     notes = ["CI, confidence interval; HR, hazard ratio; NE, not estimable."]
     if tte:
-        notes.append("Medians, follow-up and rates by the Kaplan-Meier method with Brookmeyer-Crowley 95% CIs "
-                     "(log-log transform); median follow-up by reverse Kaplan-Meier. HRs from Cox "
-                     f"proportional-hazards models ({plan.conventions.ties.capitalize()} ties) with Wald 95% CI and P; "
+        notes.append(f"Medians by the Kaplan-Meier method with Brookmeyer-Crowley {cb.conf} CIs (log-log transform); "
+                     f"landmark rates with pointwise {cb.conf} CIs (log-log transform, Greenwood variance); median "
+                     "follow-up by reverse Kaplan-Meier. HRs from Cox "
+                     f"proportional-hazards models ({plan.conventions.ties.capitalize()} ties) with Wald {cb.conf} CI "
+                     "and P; "
                      f"reference: {fmt.lower_first(plan.group_labels[plan.groups.reference])}. Log-rank P compares "
                      "each group with the reference.")
     if any(cb.subset_shown(e.id) for e in [*tte, *binary]):
         notes.append("Endpoints analyzed in a subset of the population give its size per group.")
     if binary:
-        notes.append(binary_note(plan))
+        notes.append(binary_note(cb, plan, binary))
     table = Table(f"table-{role}", (header,), tuple(rows), (2.4,) + (1.6,) * len(groups))
     what = "Efficacy outcomes" if role == "efficacy" else "Safety outcomes"
     return TableView(cb.numbering.table(role), f"{what} by {fmt.lower_first(plan.groups.label or 'group')}", table,

@@ -13,8 +13,9 @@ from pathlib import Path
 from trialpress.plan import Plan, TimeToEvent
 from trialpress.report import formatting as fmt
 from trialpress.report.context import FOREST_SUFFIX, ContextBuilder, FigureView
-from trialpress.report.escape import plain, slug
+from trialpress.report.escape import slug
 from trialpress.report.figures import ForestRow, ForestSpec, KMPanel, RiskRow, draw_forest, draw_km
+from trialpress.report.spelling import in_variety
 from trialpress.results import keys
 from trialpress.results.ard import ARD, Curve
 
@@ -38,7 +39,7 @@ def _curves(ard: ARD, plan: Plan, ep: str, subgroup: str = "", level: str = "") 
     return {g: ard.curve(ard[keys.curve(ep, g, subgroup=subgroup, level=level)].text) for g in plan.group_values}
 
 
-def _annotation(cb: ContextBuilder, ep: TimeToEvent, prefix: str = "cox") -> str:
+def _annotation(cb: ContextBuilder, ep: TimeToEvent, prefix: str = "cox") -> tuple[str, ...]:
     plan = cb.plan
     lines = []
     for c in plan.comparators:
@@ -48,10 +49,10 @@ def _annotation(cb: ContextBuilder, ep: TimeToEvent, prefix: str = "cox") -> str
             continue
         d = cb.style.estimate_decimals
         who = f"{plan.group_labels[c]} vs {plan.group_labels[plan.groups.reference]}: " if len(plan.comparators) > 1 else ""
-        lines.append(who + fmt.ratio_with_ci("HR", hr.value, hr.lower, hr.upper, d))
+        lines.append(who + fmt.ratio_with_ci("HR", hr.value, hr.lower, hr.upper, d, cb.conf))
         if lr is not None:
             lines.append(f"Log-rank {fmt.p_phrase(lr.value)}")
-    return "\n".join(lines)
+    return tuple(lines)
 
 
 def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = False) -> dict[str, list[FigureView]]:
@@ -60,14 +61,14 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
     kinds = ("svg", "png") if raster else ("svg",)
     ard = cb.ard
     out: dict[str, list[FigureView]] = {}
-    labels = {lv.value: plain(lv.label) for lv in plan.groups.levels}
+    labels = {lv.value: lv.label for lv in plan.groups.levels}
     for ep in plan.time_to_event:
         if not ep.figure:
             continue
         ticks = _ticks(ard, ep.id, plan.group_values[0])
         unit = ep.shown_unit
-        xlabel = plain(f"{unit.capitalize()} since {ep.origin}")
-        ylabel = plain(f"{ep.label} (%)")
+        xlabel = f"{unit.capitalize()} since {ep.origin}"
+        ylabel = f"{ep.label} (%)"
         panel = KMPanel(
             title="", curves=_curves(ard, plan, ep.id), labels=labels,
             risk={g: _risk(ard, ep.id, g, ticks) for g in plan.group_values},
@@ -119,18 +120,19 @@ def _by_subgroup_figure(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir:
     var = ep.by_subgroup_figure
     assert var is not None
     sg = next((s for s in plan.subgroups if s.variable == var), None)
-    labels = {lv.value: plain(lv.label) for lv in plan.groups.levels}
+    labels = {lv.value: lv.label for lv in plan.groups.levels}
     panels = []
     levels = list(dict.fromkeys(r.subgroup_level for r in ard.select(endpoint=ep.id, analysis="curve",
                                                                      statistic="curve", subgroup=var)))
     for i, level in enumerate(levels):
         level_label = next((lv.label for lv in (sg.levels or []) if lv.value == level), level) if sg else level
-        title = plain(f"{chr(ord('A') + i)}  {sg.label if sg else var}: {level_label}")
+        title = f"{chr(ord('A') + i)}  {sg.label if sg else var}: {level_label}"
         lines = []
         for c in plan.comparators:
             hr = ard.get(keys.subgroup(ep.id, "hr", c, var, level))
             if hr is not None:
-                lines.append(fmt.ratio_with_ci("HR", hr.value, hr.lower, hr.upper, cb.style.estimate_decimals))
+                lines.append(fmt.ratio_with_ci("HR", hr.value, hr.lower, hr.upper, cb.style.estimate_decimals,
+                                                cb.conf))
         medians = {}
         for g in plan.group_values:
             r = ard.get(keys.subgroup(ep.id, "median", g, var, level)) or ard.get(
@@ -139,7 +141,7 @@ def _by_subgroup_figure(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir:
         panels.append(KMPanel(
             title=title, curves=_curves(ard, plan, ep.id, var, level), labels=labels,
             risk={g: _risk(ard, ep.id, g, ticks, var, level) for g in plan.group_values},
-            ticks=tuple(float(t) for t in ticks), medians=medians, annotation="\n".join(lines),
+            ticks=tuple(float(t) for t in ticks), medians=medians, annotation=tuple(lines),
             xlabel=xlabel, ylabel=ylabel))
     stem = figdir / f"km-{ep.id.lower()}-by-{slug(var.lower())}"
     draw_km(panels, stem, formats=kinds)
@@ -166,15 +168,15 @@ def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[st
         for c in plan.comparators:
             pair = (ref, c)
 
-            def counts(ids: Callable[[str, str], keys.Key]) -> str:
-                """'events/N' of each group of the pair, tab-separated (one forest column per group)."""
-                return "\t".join(f"{fmt.count(ard[ids(g, 'events')].value)}/{fmt.count(ard[ids(g, 'n')].value)}"
-                                  for g in pair)
+            def counts(ids: Callable[[str, str], keys.Key]) -> tuple[str, ...]:
+                """'events/N' of each group of the pair (one forest column per group)."""
+                return tuple(f"{fmt.count(ard[ids(g, 'events')].value)}/{fmt.count(ard[ids(g, 'n')].value)}"
+                             for g in pair)
 
             rows = []
             for sg in plan.subgroups:
                 p = ard[keys.interaction(ep.id, sg.variable)]
-                rows.append(ForestRow(sg.label, True, "", math.nan, math.nan, math.nan, "", fmt.pvalue(p.value)))
+                rows.append(ForestRow(sg.label, True, (), math.nan, math.nan, math.nan, "", fmt.pvalue(p.value)))
                 levels = [lv for lv in (sg.levels or [])] or None
                 level_rows = ([(lv.value, lv.label) for lv in levels] if levels else
                               sorted({(r.subgroup_level, r.subgroup_level)
@@ -192,15 +194,16 @@ def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[st
                                   _hr_text(overall.value, overall.lower, overall.upper, d), ""))
             spec = ForestSpec(
                 rows=tuple(rows),
-                columns=("Subgroup", *(f"Events/N, {short[g]}" for g in pair), "HR (95% CI)", "P interaction"),
+                columns=("Subgroup", *(f"Events/N, {short[g]}" for g in pair), f"HR ({cb.conf} CI)", "P interaction"),
                 xlabel=f"Hazard ratio, {fmt.lower_first(plan.group_labels[c])} vs {fmt.lower_first(plan.group_labels[ref])}",
-                favours=(f"Favors {fmt.lower_first(short[c])}", f"Favors {fmt.lower_first(short[ref])}"))
+                favours=tuple(in_variety(f"Favors {fmt.lower_first(short[g])}", plan.conventions.spelling)
+                              for g in (c, ref)))
             stem = figdir / f"forest-{ep.id.lower()}-{slug(c)}"
             draw_forest(spec, stem, formats=kinds)
             n = cb.numbering.figure(f"forest-{ep.id}-{c}")
             caption = (f"Hazard ratios for {fmt.lower_first(ep.label)} in subgroups, {fmt.lower_first(plan.group_labels[c])} "
                        f"vs {fmt.lower_first(plan.group_labels[ref])}")
-            note = ("HRs from Cox models within each subgroup level (Wald 95% CI); P interaction from a Cox model with the "
+            note = (f"HRs from Cox models within each subgroup level (Wald {cb.conf} CI); P interaction from a Cox model with the "
                     "group-by-subgroup interaction (Wald test). HR, hazard ratio; NE, not estimable.")
             alt = (f"Forest plot of hazard ratios for {fmt.lower_first(ep.label)} by subgroup "
                    f"({', '.join(fmt.lower_first(sg.label) for sg in plan.subgroups)}), with the overall hazard ratio "

@@ -106,9 +106,15 @@ def ci(lower: float | None, upper: float | None, decimals: int, sep: str) -> str
     return f"{fixed(lower, decimals)}{sep}{fixed(upper, decimals)}"
 
 
-def ratio_with_ci(name: str, value: float | None, lower: float | None, upper: float | None, decimals: int) -> str:
-    """'HR, 1.58 (95% CI, 1.26–1.97)' for figure panels."""
-    return f"{name}, {fixed(value, decimals)} (95% CI, {ci(lower, upper, decimals, EN_DASH)})"
+def conf_label(alpha: float) -> str:
+    """'95%' for alpha 0.05: the confidence level every CI of the plan is computed at, as the text names it."""
+    return f"{100 * (1 - alpha):g}%"
+
+
+def ratio_with_ci(name: str, value: float | None, lower: float | None, upper: float | None, decimals: int,
+                  conf: str) -> str:
+    """'HR, 1.58 (95% CI, 1.26–1.97)' for figure panels (`conf`: conf_label of the plan)."""
+    return f"{name}, {fixed(value, decimals)} ({conf} CI, {ci(lower, upper, decimals, EN_DASH)})"
 
 
 def percent_difference(value: float | None, lower: float | None, upper: float | None, decimals: int = 1) -> str:

@@ -33,7 +33,7 @@ LIVER_ROWS = (
 )
 QUADRANTS = (
     ("normal", "{t} ≤3×ULN and bilirubin ≤2×ULN"),
-    ("hyperbilirubinaemia", "Bilirubin >2×ULN with {t} ≤3×ULN (hyperbilirubinaemia)"),
+    ("hyperbilirubinaemia", "Bilirubin >2×ULN with {t} ≤3×ULN (hyperbilirubinemia)"),
     ("temple", "{t} >3×ULN with bilirubin ≤2×ULN (Temple's corollary)"),
     ("potential_hys_law", "{t} >3×ULN and bilirubin >2×ULN (potential Hy's law)"),
 )

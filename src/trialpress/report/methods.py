@@ -8,14 +8,14 @@ note columns, never from the plan's wish list.
 from __future__ import annotations
 
 from trialpress.plan import Plan
-from trialpress.report.formatting import lower_first
+from trialpress.report.formatting import conf_label, lower_first
 from trialpress.report.safety_view import safety_methods
 from trialpress.results import keys
 from trialpress.results.ard import ARD
 
 
 def conventions(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, str]) -> list[str]:
-    conf = f"{100 * (1 - plan.conventions.alpha):g}%"
+    conf = conf_label(plan.conventions.alpha)
     ref = lower_first(plan.group_labels[plan.groups.reference])
     comps = ", ".join(lower_first(plan.group_labels[g]) for g in plan.comparators)
     lines: list[str] = _populations(plan)
@@ -36,11 +36,12 @@ def _populations(plan: Plan) -> list[str]:
     subsets = [e for e in [*plan.time_to_event, *plan.binary] if e.subset]
     for e in subsets:
         assert e.subset is not None
-        how = (f"the responders of {lower_first(next(b.label for b in plan.binary if b.id == e.subset.responders))}"
-               if e.subset.responders else "the subjects meeting the plan's condition" if e.subset.where
-               else "the subjects with a record of the endpoint")
+        # a condition's subset is described by its label; a responder or record subset also says what it is
+        responders = next((b.label for b in plan.binary if b.id == e.subset.responders), "")
+        how = (f", that is, the responders for {lower_first(responders)}" if e.subset.responders
+               else "" if e.subset.where else ", that is, those with a record of the endpoint")
         out.append(f"{e.label} is analyzed in {lower_first(e.subset.label)} of the "
-                   f"{lower_first(plan.populations[e.population].label)}: {how}. Its tables give that set's size "
+                   f"{lower_first(plan.populations[e.population].label)}{how}. Its tables give that set's size "
                    "per group.")
     return out
 
@@ -110,8 +111,8 @@ def _binary(plan: Plan, ard: ARD, conf: str, comps: str, ref: str) -> list[str]:
     line = (f"Response rates are n/N of the patients analyzed in the group with exact Clopper-Pearson {conf} CIs; "
             f"differences in proportions ({comps} minus {ref}) have Newcombe hybrid score CIs. Odds ratios "
             f"({comps} vs {ref}) come from logistic regression with an indicator for each group, unadjusted{adjusted}, "
-            "with Wald CIs and P values. Where the data separate completely, Firth's penalised likelihood is used "
-            "instead, with profile penalised-likelihood CIs and penalised likelihood-ratio P values (the logistf "
+            "with Wald CIs and P values. Where the data separate completely, Firth's penalized likelihood is used "
+            "instead, with profile penalized-likelihood CIs and penalized likelihood-ratio P values (the logistf "
             "defaults), and the table notes it; an outcome that does not vary has no odds ratio.")
     if left:
         line += " Left out: " + "; ".join(left) + "."
@@ -156,8 +157,9 @@ _DF = {"satterthwaite": "Satterthwaite (as R mmrm and SAS DDFM=SATTERTHWAITE)",
 def _continuous(plan: Plan, ard: ARD) -> list[str]:
     if not plan.continuous:
         return []
-    lines = ["Continuous endpoints are summarized by visit as n, mean with a t-based 95% CI, SD, median, first and "
-             "third quartiles (SAS QNTLDEF=5, R type 2) and range, for the baseline value, the value and its change "
+    conf = conf_label(plan.conventions.alpha)
+    lines = [f"Continuous endpoints are summarized by visit as n, mean with a t-based {conf} CI, SD, median, first "
+             "and third quartiles (SAS QNTLDEF=5, R type 2) and range, for the baseline value, the value and its change "
              "from baseline."]
     for c in plan.continuous:
         if c.model == "descriptive":

@@ -203,7 +203,7 @@ def _interest(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Nu
             diff = [Cell(fmt.percent_difference(r.value, r.lower, r.upper), r.id) if g == c
                     else Cell("Reference" if g == ref else "") for g in cols]
             vs = f" ({short[c]})" if len(plan.comparators) > 1 else ""
-            rows.append((label(f"Risk difference{vs}, % (95% CI)", indent=1), *diff))
+            rows.append((label(f"Risk difference{vs}, % ({cb.conf} CI)", indent=1), *diff))
             said = cb.decision(keys.decision(keys.SAFETY, "more_frequent", c, on="interest", term=term.id))
             if said == "yes":
                 more = more or cb.group(plan.safety.population, c)
@@ -211,15 +211,15 @@ def _interest(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Nu
                 numerically = numerically or cb.group(plan.safety.population, c)
         eair = [keys.safety("interest_eair", "rate", g, term=term.id) for g in cols]
         if all(cb.has(e) for e in eair):
-            rows.append((label("Per 100 patient-years (95% CI)", indent=1),
+            rows.append((label(f"Per 100 patient-years ({cb.conf} CI)", indent=1),
                          *(Cell(fmt.estimate_ci(cb.row(e).value, cb.row(e).lower, cb.row(e).upper, 1), e.id)
                            for e in eair)))
         views.append(InterestView(term.label, more, numerically))
     table = Table("table-safety-interest", (group_header(groups, total),), tuple(rows), (2.4,) + (1.3,) * len(cols))
     view = TableView(cb.numbering.table("safety-interest"), "Adverse events of interest", table,
-                     "n (%) of subjects. Risk differences vs the reference group with Newcombe hybrid score 95% "
-                     "CIs. Per 100 patient-years: subjects with the event per 100 patient-years at risk, exact "
-                     "Poisson 95% CI; time at risk from the first dose to the first event's onset, or to the end of "
+                     f"n (%) of subjects. Risk differences vs the reference group with Newcombe hybrid score "
+                     f"{cb.conf} CIs. Per 100 patient-years: subjects with the event per 100 patient-years at risk, "
+                     f"exact Poisson {cb.conf} CI; time at risk from the first dose to the first event's onset, or to the end of "
                      "exposure for subjects without one.",
                      population=plan.populations[plan.safety.population].label)
     return view, views
@@ -303,7 +303,7 @@ def _eair_methods(plan: Plan, ard: ARD) -> list[str]:
     if not (ard.select(analysis="eair") or ard.select(analysis="interest_eair")):
         return []
     line = ("Exposure-adjusted incidence rates are subjects with the event per 100 patient-years at risk, with "
-            "exact Poisson (Garwood) 95% CIs. Time at risk runs from the first dose to the onset of the subject's "
+            f"exact Poisson (Garwood) {fmt.conf_label(plan.conventions.alpha)} CIs. Time at risk runs from the first dose to the onset of the subject's "
             f"first event ({plan.safety.variables.onset_day}, day 1 being the day of the first dose; an earlier "
             "onset counts as day 1) for subjects with an event, and to the end of exposure (the duration of "
             "exposure) for subjects without one; an event with no onset day counts to the end of exposure.")

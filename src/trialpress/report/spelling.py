@@ -9,7 +9,8 @@ import re
 
 US_UK = {"analyzed": "analysed", "analyze": "analyse", "randomized": "randomised", "randomization": "randomisation",
          "summarized": "summarised", "favorable": "favourable", "favored": "favoured", "favors": "favours",
-         "favor": "favour", "modeled": "modelled", "centered": "centred", "labeled": "labelled"}
+         "favor": "favour", "modeled": "modelled", "centered": "centred", "labeled": "labelled",
+         "penalized": "penalised", "hyperbilirubinemia": "hyperbilirubinaemia"}
 _WORD = re.compile(r"\b(" + "|".join(sorted(US_UK, key=len, reverse=True)) + r")\b", re.I)
 
 

@@ -125,8 +125,8 @@ def _median_in_prose(cb: ContextBuilder, key: keys.Key) -> Num:
     return cb.num(key, "time")
 
 
-MODELS = (("cox", "HR (95% CI)"), ("cox_strat", "HR stratified by {strata} (95% CI)"),
-          ("cox_adj", "Adjusted HR (95% CI)"))
+MODELS = (("cox", "HR ({conf} CI)"), ("cox_strat", "HR stratified by {strata} ({conf} CI)"),
+          ("cox_adj", "Adjusted HR ({conf} CI)"))
 
 
 def tte_rows(cb: ContextBuilder, ep: TimeToEvent) -> list[tuple[Cell, ...]]:
@@ -144,15 +144,15 @@ def tte_rows(cb: ContextBuilder, ep: TimeToEvent) -> list[tuple[Cell, ...]]:
         line("Patients analyzed, n", [cb.num(keys.analysis_set(ep.id, "n", g), "count") for g in gv])
     line("Events, n (%)", [cb.n_percent(keys.km(ep.id, "events", g)) for g in gv])
     unit = ep.shown_unit
-    line(f"Median, {unit} (95% CI)", [cb.est_ci(keys.km(ep.id, "median", g), "time") for g in gv])
+    line(f"Median, {unit} ({cb.conf} CI)", [cb.est_ci(keys.km(ep.id, "median", g), "time") for g in gv])
     for t in ep.landmarks:
-        line(f"Rate at {t:g} {unit}, % (95% CI)", [cb.rate(keys.km(ep.id, "rate", g, at=t)) for g in gv])
-    line(f"Median follow-up, {unit} (95% CI)", [cb.est_ci(keys.followup(ep.id, g), "time") for g in gv])
+        line(f"Rate at {t:g} {unit}, % ({cb.conf} CI)", [cb.rate(keys.km(ep.id, "rate", g, at=t)) for g in gv])
+    line(f"Median follow-up, {unit} ({cb.conf} CI)", [cb.est_ci(keys.followup(ep.id, g), "time") for g in gv])
     strata = fmt.lower_first(plan.label_of(ep.stratify_by or ""))
     for analysis, text in MODELS:
         if not cb.has(keys.model(ep.id, analysis, "hr", plan.comparators[0])):
             continue
-        name = text.format(strata=strata)
+        name = text.format(strata=strata, conf=cb.conf)
         cells = [Cell("Reference") if g == ref else _cell(cb.est_ci(keys.model(ep.id, analysis, "hr", g)))
                  for g in gv]
         rows.append((label(name, indent=1), *cells))

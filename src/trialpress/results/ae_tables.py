@@ -5,7 +5,7 @@ subjects by their maximum grade (or severity), exposure-adjusted incidence rates
   of the category, with the overview's definition of the category (the data's own coding).
 - Maximum grade: each subject counted once at the highest grade (CTCAE) or severity (MILD < MODERATE < SEVERE)
   of their TEAEs, overall and per PT; a subject whose events carry no grade is '(missing)'.
-- Exposure-adjusted incidence rate (EAIR) per 100 patient-years, with the exact Poisson 95% CI: subjects with
+- Exposure-adjusted incidence rate (EAIR) per 100 patient-years, with the exact Poisson CI at the plan's level: subjects with
   the event / the sum of the times at risk, where a subject's time at risk runs from the first dose to the onset
   of their first such event (the onset study day, day 1 = the day of the first dose; an onset before it counts
   as day 1) and, for subjects without one, to the end of exposure (the duration of exposure). An event with no
@@ -23,7 +23,7 @@ import pandas as pd
 from trialpress.plan import Plan
 from trialpress.results import keys
 from trialpress.results import safety_keys as sk
-from trialpress.results.ard import ARDBuilder, Key, row
+from trialpress.results.ard import ARDBuilder, Key, ci_level, row
 from trialpress.results.exposure import Exposure
 from trialpress.results.safety_subjects import DAYS_PER_YEAR
 
@@ -50,8 +50,11 @@ Add = Callable[..., None]
 SEVERITY_ORDER = ("MILD", "MODERATE", "SEVERE")
 CTCAE_GRADES = ("1", "2", "3", "4", "5")
 TERM_CATEGORIES = ("serious", "related", "discontinued", "fatal")
-EAIR_METHOD = ("Subjects with the event per 100 patient-years at risk (time at risk: first dose to the onset of "
-               "the first event, or to the end of exposure without one); exact Poisson 95% CI")
+
+
+def eair_method(conf_level: float) -> str:
+    return ("Subjects with the event per 100 patient-years at risk (time at risk: first dose to the onset of the "
+            f"first event, or to the end of exposure without one); exact Poisson {ci_level(conf_level)} CI")
 
 
 def grade_levels(plan: Plan) -> tuple[str, ...]:
@@ -191,7 +194,7 @@ def first_onset(events: Events, mask: np.ndarray, onset: np.ndarray | None) -> t
 
 
 def eair_rows(events: Events, exposure: Exposure | None, onset: np.ndarray | None, mask: np.ndarray, add: Add, *,
-              category: str = "", interest: str = "") -> None:
+              conf_level: float, category: str = "", interest: str = "") -> None:
     """The EAIR of an overview `category` (analysis eair, with its events) or of an AE of `interest` (analysis
     interest_eair, whose keys the AE-of-interest table reads), per group."""
 
@@ -221,14 +224,15 @@ def eair_rows(events: Events, exposure: Exposure | None, onset: np.ndarray | Non
         if int((unknown_onset & used).sum()):
             notes.append(f"{int((unknown_onset & used).sum())} event(s) with no onset day counted to the end of "
                          "exposure")
-        est = rs.exposure_adjusted_rate(n_events, years)
+        est = rs.exposure_adjusted_rate(n_events, years, conf_level=conf_level)
+        method = eair_method(conf_level)
         note = "; ".join([*notes, est.note] if est.note else notes)
-        add(key("rate", g), est.value, lower=est.lower, upper=est.upper, method=EAIR_METHOD, n=int(used.sum()),
+        add(key("rate", g), est.value, lower=est.lower, upper=est.upper, method=method, n=int(used.sum()),
             note=note, unit="per 100 patient-years")
-        add(key("patient_years", g), years, method=f"{EAIR_METHOD}; duration of exposure: {exposure.source}",
+        add(key("patient_years", g), years, method=f"{method}; duration of exposure: {exposure.source}",
             n=int(used.sum()), unit="patient-years")
         if not interest:
-            add(key("events", g), n_events, method=EAIR_METHOD, n=int(used.sum()))
+            add(key("events", g), n_events, method=method, n=int(used.sum()))
 
 
 def onset_days(plan: Plan, events: Events) -> np.ndarray | None:

@@ -28,6 +28,11 @@ from trialpress.results.schema import check_row
 KEY_PARTS: tuple[str, ...] = ("group", "subgroup", "subgroup_level", "parameter", "parent", "term", "timepoint")
 
 
+def ci_level(conf_level: float) -> str:
+    """'95%' for 0.95: a CI's confidence level as the ARD's method strings (and the report) name it."""
+    return f"{100 * conf_level:g}%"
+
+
 def _clean(value: str) -> str:
     """A key part as id text: letters, digits, '-', '_', '@' kept; anything else becomes '_' and, so that two
     values never share an id, a short hash of the original is appended."""
@@ -101,12 +106,19 @@ NUMERIC: frozenset[str] = frozenset({"value", "lower", "upper", "n"})
 def row(key: Key, *, population: str = "", value: float = math.nan, lower: float = math.nan,
         upper: float = math.nan, text: str = "", n: float = math.nan, unit: str = "", method: str = "",
         note: str = "", reference: str = "") -> Row:
-    """A row for `key` (numbers as floats; integers and numpy scalars accepted)."""
+    """A row for `key` (numbers as floats; integers and numpy scalars accepted). An infinite value or CI limit
+    (a Satterthwaite df with no denominator, a profile-likelihood limit the likelihood never reaches) is
+    stored as NaN and the note says so: the ARD holds finite numbers only, and the report prints NE."""
+    numbers = {"value": float(value), "lower": float(lower), "upper": float(upper)}
+    infinite = [f"{'CI ' + name + ' limit' if name != 'value' else 'value'} is infinite"
+                for name, x in numbers.items() if math.isinf(x)]
+    if infinite:
+        numbers = {name: math.nan if math.isinf(x) else x for name, x in numbers.items()}
+        note = "; ".join([note, *infinite] if note else infinite)
     return Row(id=key.id, analysis=key.analysis, endpoint=key.endpoint, population=population, group=key.group,
                reference=reference, subgroup=key.subgroup, subgroup_level=key.subgroup_level,
                parameter=key.parameter, parent=key.parent, term=key.term, timepoint=key.timepoint,
-               statistic=key.statistic, value=float(value), lower=float(lower), upper=float(upper), text=text,
-               n=float(n), unit=unit, method=method, note=note)
+               statistic=key.statistic, text=text, n=float(n), unit=unit, method=method, note=note, **numbers)
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,16 @@ from trialpress.analysis.populations import analysed, population, responded
 from trialpress.data.loading import StudyData
 from trialpress.plan import Binary, Plan
 from trialpress.results import keys
-from trialpress.results.ard import ARDBuilder, Key, row
+from trialpress.results.ard import ARDBuilder, Key, ci_level, row
 
-RATE_METHOD = "Proportion; Clopper-Pearson exact 95% CI"
-DIFF_METHOD = "Difference in proportions; Newcombe hybrid score 95% CI"
+
+
+def rate_method(conf: float) -> str:
+    return f"Proportion; Clopper-Pearson exact {ci_level(conf)} CI"
+
+
+def diff_method(conf: float) -> str:
+    return f"Difference in proportions; Newcombe hybrid score {ci_level(conf)} CI"
 
 
 def outcome_frame(ep: Binary, data: StudyData, plan: Plan) -> pd.DataFrame:
@@ -46,15 +52,15 @@ def collect_binary(ep: Binary, data: StudyData, plan: Plan, ard: ARDBuilder) -> 
         y = frame.loc[frame[gvar] == g, "_y"]
         x, n = int(y.sum()), int(len(y))
         counts[g] = (x, n)
-        add(keys.rate(ep.id, "n", g), x, n=n, method=RATE_METHOD)
+        add(keys.rate(ep.id, "n", g), x, n=n, method=rate_method(conf))
         est = rs.clopper_pearson(x, n, conf)
         add(keys.rate(ep.id, "proportion", g), est.value, lower=est.lower, upper=est.upper, n=n,
-            method=RATE_METHOD, note=est.note)
+            method=rate_method(conf), note=est.note)
     for c in plan.comparators:
         (x1, n1), (x0, n0) = counts[c], counts[ref]
         d = rs.risk_difference(x1, n1, x0, n0, conf)
         add(keys.difference(ep.id, c), d.value, lower=d.lower, upper=d.upper, n=n1 + n0, reference=ref,
-            method=DIFF_METHOD, note=d.note)
+            method=diff_method(conf), note=d.note)
     sub = frame[frame[gvar].isin(plan.group_values)]
     dummies = pd.DataFrame({f"_g_{i}": (sub[gvar] == c).astype(float) for i, c in enumerate(plan.comparators)},
                            index=sub.index)

@@ -26,9 +26,14 @@ from trialpress.data.loading import StudyData
 from trialpress.data.requirements_continuous import is_record_covariate
 from trialpress.plan import Continuous, Plan
 from trialpress.results import keys
-from trialpress.results.ard import ARDBuilder, Key, row
+from trialpress.results.ard import ARDBuilder, Key, ci_level, row
 
-DESC_METHOD = "n, mean (t-based 95% CI), SD (n - 1), median, Q1-Q3 (SAS QNTLDEF=5), min-max"
+
+
+def desc_method(conf_level: float) -> str:
+    return f"n, mean (t-based {ci_level(conf_level)} CI), SD (n - 1), median, Q1-Q3 (SAS QNTLDEF=5), min-max"
+
+
 Add = Callable[..., None]
 
 
@@ -108,26 +113,28 @@ def _analysis_set(ep: Continuous, data: StudyData, plan: Plan, rec: _Records, gv
             method=f"Subjects of the population without a post-baseline {ep.value} of {ep.paramcd}")
 
 
-def _describe(add: Add, ep: Continuous, g: str, parameter: str, visit: str, values: np.ndarray) -> None:
+def _describe(add: Add, ep: Continuous, g: str, parameter: str, visit: str, values: np.ndarray,
+              conf_level: float) -> None:
     d = describe(values)
-    half = stats.t.ppf(0.975, d.n - 1) * d.sd / math.sqrt(d.n) if d.n > 1 else math.nan
+    half = stats.t.ppf(1 - (1 - conf_level) / 2, d.n - 1) * d.sd / math.sqrt(d.n) if d.n > 1 else math.nan
     for stat in ("n", "mean", "sd", "median", "q1", "q3", "min", "max"):
         value = float(getattr(d, stat)) if d.n else (0.0 if stat == "n" else math.nan)
         extra = {"lower": d.mean - half, "upper": d.mean + half} if stat == "mean" and d.n > 1 else {}
         add(keys.continuous(ep.id, "desc", stat, g, parameter=parameter, visit=visit), value, n=d.n,
-            method=DESC_METHOD, unit="" if stat == "n" else (ep.unit or ""), **extra)
+            method=desc_method(conf_level), unit="" if stat == "n" else (ep.unit or ""), **extra)
 
 
 def _descriptives(ep: Continuous, plan: Plan, rec: _Records, add: Add) -> None:
+    conf = 1 - plan.conventions.alpha
     for g in ["", *plan.group_values]:
         base = rec.baseline if not g else rec.baseline[rec.baseline["group"] == g]
-        _describe(add, ep, g, "BASE", "", base["base"].to_numpy())
+        _describe(add, ep, g, "BASE", "", base["base"].to_numpy(), conf)
         part = rec.frame if not g else rec.frame[rec.frame["group"] == g]
         for v in rec.visits:
             at = part[part["visit"] == v]
-            _describe(add, ep, g, "AVAL", v, at["AVAL"].to_numpy())
+            _describe(add, ep, g, "AVAL", v, at["AVAL"].to_numpy(), conf)
             if ep.value != "AVAL":
-                _describe(add, ep, g, ep.value, v, at["value"].to_numpy())
+                _describe(add, ep, g, ep.value, v, at["value"].to_numpy(), conf)
 
 
 def _model_rows(add: Add, ep: Continuous, plan: Plan, analysis: str, method: str, lsmeans: tuple, diffs: tuple,

@@ -9,8 +9,9 @@ whose `note` says the rule, so a reader can check why the report says "longer" o
 - `longer` (text): the group with the longer median ('' when a median is not estimable or they are equal).
 - `higher` (text): the group with the higher rate ('' when equal).
 - `above_threshold` (1/0): a preferred term reaches the plan's incidence threshold in at least one group.
-- `more_frequent` (text 'yes' / 'numerically' / 'no'): an AE of interest is more frequent with a comparator
-  (risk-difference CI above 0), only numerically (difference above 0, CI includes 0), or not.
+- `more_frequent` (text 'yes' / 'numerically' / 'no' / ''): an AE of interest is more frequent with a comparator
+  (risk-difference CI above 0), only numerically (difference above 0, CI includes 0), or not ('' when the
+  difference is not estimable, e.g. a group without subjects).
 - `no_apparent_effect` (1/0): the group-by-subgroup interaction test is not significant at alpha.
 """
 
@@ -20,7 +21,7 @@ import math
 
 from trialpress.plan import Binary, Continuous, Plan, TimeToEvent
 from trialpress.results import keys
-from trialpress.results.ard import ARDBuilder, Key, row
+from trialpress.results.ard import ARDBuilder, Key, ci_level, row
 
 
 def _missing(x: float) -> bool:
@@ -28,7 +29,7 @@ def _missing(x: float) -> bool:
 
 
 def collect_decisions(plan: Plan, ard: ARDBuilder) -> None:
-    conf = f"{100 * (1 - plan.conventions.alpha):g}%"
+    conf = ci_level(1 - plan.conventions.alpha)
     for ep in plan.time_to_event:
         _tte(ep, plan, ard, conf)
     for b in plan.binary:
@@ -145,7 +146,8 @@ def _safety(plan: Plan, ard: ARDBuilder) -> None:
             d = ard.get(keys.safety("interest", "difference", c, term=term.id))
             if d is None:
                 continue
-            text = "yes" if d.lower > 0 else "numerically" if d.value > 0 else "no"
+            text = ("" if _missing(d.value) else "yes" if d.lower > 0 else "numerically" if d.value > 0
+                    else "no")
             _add(ard, keys.decision(keys.SAFETY, "more_frequent", c, on="interest", term=term.id), pop, text=text,
                  reference=ref, note="'yes': risk-difference CI above 0; 'numerically': difference above 0 with "
-                                     "a CI including 0; 'no' otherwise")
+                                     "a CI including 0; 'no' otherwise; '' when the difference is not estimable")

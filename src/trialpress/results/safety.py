@@ -25,7 +25,7 @@ from trialpress.data.coding import collected, related_values
 from trialpress.data.loading import StudyData
 from trialpress.plan import Plan, Safety
 from trialpress.results import ae_tables, keys
-from trialpress.results.ard import ARDBuilder, Key, row
+from trialpress.results.ard import ARDBuilder, Key, ci_level, row
 from trialpress.results.deaths import collect_deaths
 from trialpress.results.disposition import collect_disposition
 from trialpress.results.exposure import collect_exposure
@@ -34,7 +34,10 @@ from trialpress.results.safety_subjects import Subjects, adsl_for_safety, text_c
 
 SECTION = "SAFETY"
 INCIDENCE = "Subjects with >= 1 event, n/N"
-RD_METHOD = "Risk difference; Newcombe hybrid score 95% CI"
+
+
+def rd_method(conf_level: float) -> str:
+    return f"Risk difference; Newcombe hybrid score {ci_level(conf_level)} CI"
 
 BITMAP_CELLS = 50_000_000   # bytes of the term-by-subject bitmap of one slab
 TERM_CODES = 10_000_000     # above this many possible (SOC, PT) codes, terms are found by hashing
@@ -164,11 +167,11 @@ class _Rows:
             self.add(keys.safety(analysis, "n", g, term=term), counts[g], n=den[g])
         self.add(keys.safety(analysis, "n", term=term), sum(counts.values()), n=self.total)
         if compare:
-            ref = plan.groups.reference
+            ref, conf = plan.groups.reference, 1 - plan.conventions.alpha
             for c in plan.comparators:
-                d = rs.risk_difference(counts[c], den[c], counts[ref], den[ref])
+                d = rs.risk_difference(counts[c], den[c], counts[ref], den[ref], conf)
                 self.add(keys.safety(analysis, "difference", c, term=term), d.value, lower=d.lower, upper=d.upper,
-                         method=RD_METHOD, reference=ref, n=den[c] + den[ref], note=d.note)
+                         method=rd_method(conf), reference=ref, n=den[c] + den[ref], note=d.note)
 
 
 def collect_safety(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
@@ -205,13 +208,15 @@ def _adverse_events(plan: Plan, data: StudyData, subjects: Subjects, ard: ARDBui
     onset = ae_tables.onset_days(plan, events)
     for category, mask in masks.items():
         if isinstance(mask, np.ndarray):
-            ae_tables.eair_rows(events, exposure, onset, mask, out.add, category=category)
+            ae_tables.eair_rows(events, exposure, onset, mask, out.add, conf_level=1 - plan.conventions.alpha,
+                                category=category)
     pt, soc = events.column(v.pt), events.column(v.soc)
     for term in safety.of_interest:
         hit = (pt.isin(term.pt) | soc.isin(term.soc)).to_numpy()
         out.incidence(events.subjects_with(hit), "interest", term=term.id, compare=True)
         out.incidence(events.subjects_with(hit & severe), "interest_severe", term=term.id, compare=True)
-        ae_tables.eair_rows(events, exposure, onset, hit, out.add, interest=term.id)
+        ae_tables.eair_rows(events, exposure, onset, hit, out.add, conf_level=1 - plan.conventions.alpha,
+                                interest=term.id)
     ae_tables.collect_coding(plan, ae, ard)
 
 

@@ -110,7 +110,7 @@ _CORE: dict[str, Analysis] = {
                    higher="group with the higher rate ('' = equal)",
                    above_threshold="1 if the term's incidence reaches the plan's threshold in any group",
                    more_frequent="with `group` vs `reference`: 'yes' (risk-difference CI above 0), 'numerically' "
-                                 "(difference above 0, CI includes 0) or 'no'",
+                                 "(difference above 0, CI includes 0), 'no', or '' (difference not estimable)",
                    no_apparent_effect="1 if the subgroup interaction is not significant at the plan's alpha"),
 }
 

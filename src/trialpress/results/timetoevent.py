@@ -23,18 +23,24 @@ from trialpress.analysis.populations import analysed, population, rows_in_popula
 from trialpress.data.loading import StudyData
 from trialpress.plan import Plan, TimeToEvent
 from trialpress.results import keys
-from trialpress.results.ard import ARDBuilder, Key, curve_from_arrays, row
+from trialpress.results.ard import ARDBuilder, Key, ci_level, curve_from_arrays, row
 
-KM_METHOD = "Kaplan-Meier; Brookmeyer-Crowley 95% CI, log-log transform, Greenwood variance"
-RATE_METHOD = "Kaplan-Meier; pointwise 95% CI, log-log transform, Greenwood variance"
 FOLLOWUP_METHOD = "Reverse Kaplan-Meier (censoring as the event)"
 LOGRANK_METHOD = "Log-rank test"
 
 Add = Callable[..., None]
 
 
-def cox_method(ties: str, extra: str = "") -> str:
-    return f"Cox proportional hazards, {ties.capitalize()} ties; Wald 95% CI and P{extra}"
+def km_method(conf: float) -> str:
+    return f"Kaplan-Meier; Brookmeyer-Crowley {ci_level(conf)} CI, log-log transform, Greenwood variance"
+
+
+def rate_method(conf: float) -> str:
+    return f"Kaplan-Meier; pointwise {ci_level(conf)} CI, log-log transform, Greenwood variance"
+
+
+def cox_method(ties: str, conf: float, extra: str = "") -> str:
+    return f"Cox proportional hazards, {ties.capitalize()} ties; Wald {ci_level(conf)} CI and P{extra}"
 
 
 def nice_step(t_max: float) -> float:
@@ -77,6 +83,14 @@ class _Endpoint:
     def unit(self) -> str:
         return self.ep.shown_unit
 
+    @property
+    def km_method(self) -> str:
+        return km_method(self.conf)
+
+    @property
+    def rate_method(self) -> str:
+        return rate_method(self.conf)
+
 
 def collect_tte(ep: TimeToEvent, data: StudyData, plan: Plan, ard: ARDBuilder) -> None:
     sid = plan.data.subject_id
@@ -99,8 +113,8 @@ def collect_tte(ep: TimeToEvent, data: StudyData, plan: Plan, ard: ARDBuilder) -
         _km_rows(e, curves[g], g, ticks)
         _curve(e, ard, curves[g], g)
     overall = sv.kaplan_meier(frame["_time"].to_numpy(), frame["_event"].to_numpy(), e.conf)
-    add(keys.km(ep.id, "n"), overall.n, method=KM_METHOD)
-    add(keys.km(ep.id, "events"), overall.events, method=KM_METHOD, n=overall.n)
+    add(keys.km(ep.id, "n"), overall.n, method=e.km_method)
+    add(keys.km(ep.id, "events"), overall.events, method=e.km_method, n=overall.n)
     _followup(e)
     _comparisons(e, curves)
     if ep.subgroups:
@@ -132,26 +146,26 @@ def _curve(e: _Endpoint, ard: ARDBuilder, c: sv.KMCurve, g: str, subgroup: str =
     ard.add_curve(curve_from_arrays(key.id, endpoint=e.ep.id, population=e.ep.population, group=g, unit=e.unit,
                                     subgroup=subgroup, subgroup_level=level, n=c.n,
                                     arrays=(c.time, c.n_risk, c.n_event, c.n_censor, c.surv, c.lower, c.upper)))
-    e.add(key, text=key.id, n=c.n, unit=e.unit, method=KM_METHOD)
+    e.add(key, text=key.id, n=c.n, unit=e.unit, method=e.km_method)
     e.add(Key(key.endpoint, "curve", "points", group=g, subgroup=subgroup, subgroup_level=level),
-          len(c.time), n=c.n, method=KM_METHOD)
+          len(c.time), n=c.n, method=e.km_method)
 
 
 def _km_rows(e: _Endpoint, curve: sv.KMCurve, g: str, ticks: np.ndarray) -> None:
     ep, add, unit = e.ep, e.add, e.unit
-    add(keys.km(ep.id, "n", g), curve.n, method=KM_METHOD)
-    add(keys.km(ep.id, "events", g), curve.events, method=KM_METHOD, n=curve.n)
-    add(keys.km(ep.id, "censored", g), curve.n - curve.events, method=KM_METHOD, n=curve.n)
+    add(keys.km(ep.id, "n", g), curve.n, method=e.km_method)
+    add(keys.km(ep.id, "events", g), curve.events, method=e.km_method, n=curve.n)
+    add(keys.km(ep.id, "censored", g), curve.n - curve.events, method=e.km_method, n=curve.n)
     for prob, name in ((0.5, "median"), (0.25, "q25"), (0.75, "q75")):
         est = sv.km_quantile(curve, prob)
-        add(keys.km(ep.id, name, g), est.value, lower=est.lower, upper=est.upper, method=KM_METHOD, n=curve.n,
+        add(keys.km(ep.id, name, g), est.value, lower=est.lower, upper=est.upper, method=e.km_method, n=curve.n,
             note=est.note, unit=unit)
     for t in ep.landmarks:
         est, n_risk = sv.km_at(curve, t)
         note = est.note or ("no subjects followed this long" if n_risk == 0 and curve.n else "")
-        add(keys.km(ep.id, "rate", g, at=t), est.value, lower=est.lower, upper=est.upper, method=RATE_METHOD,
+        add(keys.km(ep.id, "rate", g, at=t), est.value, lower=est.lower, upper=est.upper, method=e.rate_method,
             n=curve.n, note=note)
-        add(keys.km(ep.id, "at_risk", g, at=t), n_risk, method=RATE_METHOD, n=curve.n)
+        add(keys.km(ep.id, "at_risk", g, at=t), n_risk, method=e.rate_method, n=curve.n)
     _risk_rows(e, curve, g, ticks)
 
 
@@ -161,7 +175,7 @@ def _risk_rows(e: _Endpoint, curve: sv.KMCurve, g: str, ticks: np.ndarray, subgr
     table = sv.risk_table(curve, ticks)
     for t, at_risk, events, censored in table.itertuples(index=False):
         for stat, value in (("at_risk", at_risk), ("events", events), ("censored", censored)):
-            e.add(keys.risk(e.ep.id, stat, g, t, subgroup=subgroup, level=level), value, method=KM_METHOD,
+            e.add(keys.risk(e.ep.id, stat, g, t, subgroup=subgroup, level=level), value, method=e.km_method,
                   n=curve.n)
 
 
@@ -216,7 +230,7 @@ def _comparisons(e: _Endpoint, curves: dict[str, sv.KMCurve]) -> None:
     data, cols = _group_dummies(e.frame, plan, e.gvar)
     ne = _not_estimable(curves, plan, cols)
     fit = sv.cox(data, "_time", "_event", cols, ties=ties, conf_level=e.conf, not_estimable=ne)
-    _cox_rows(e, "cox", fit, cols, cox_method(ties))
+    _cox_rows(e, "cox", fit, cols, cox_method(ties, e.conf))
     _logrank_rows(e, "logrank", data, LOGRANK_METHOD)
     if ep.stratify_by:
         s = ep.stratify_by
@@ -224,7 +238,7 @@ def _comparisons(e: _Endpoint, curves: dict[str, sv.KMCurve]) -> None:
         dropped = len(data) - len(sdata)
         note = f"{dropped} subject(s) with missing {s} excluded" if dropped else ""
         fit_s = sv.cox(sdata, "_time", "_event", cols, strata=[s], ties=ties, conf_level=e.conf, not_estimable=ne)
-        _cox_rows(e, "cox_strat", fit_s, cols, cox_method(ties, f", stratified by {s}"), note)
+        _cox_rows(e, "cox_strat", fit_s, cols, cox_method(ties, e.conf, f", stratified by {s}"), note)
         _logrank_rows(e, "logrank_strat", sdata, f"{LOGRANK_METHOD}, stratified by {s}", strata=s)
     if ep.adjust_for:
         d = design(data, ep.adjust_for)
@@ -234,7 +248,7 @@ def _comparisons(e: _Endpoint, curves: dict[str, sv.KMCurve]) -> None:
         dropped = "; ".join(f"{t} not estimable: {why}" for t, why in fit_a.not_estimable.items()
                             if t in terms)
         note = "; ".join(x for x in (d.note, dropped) if x)
-        m = cox_method(ties, f", adjusted for {', '.join(d.adjusted_for) or 'no covariate'}")
+        m = cox_method(ties, e.conf, f", adjusted for {', '.join(d.adjusted_for) or 'no covariate'}")
         _cox_rows(e, "cox_adj", fit_a, cols, m, note)
         for t in terms:
             term = fit_a.terms[t]
@@ -272,18 +286,18 @@ def _subgroup_rows(e: _Endpoint, var: str, levels: list[str] | None) -> None:
         curves = {g: sv.kaplan_meier(sub.loc[sub[gvar] == g, "_time"].to_numpy(),
                                      sub.loc[sub[gvar] == g, "_event"].to_numpy(), e.conf) for g in plan.group_values}
         for g, c in curves.items():
-            e.add(keys.subgroup(ep.id, "n", g, var, level), c.n, method=KM_METHOD)
-            e.add(keys.subgroup(ep.id, "events", g, var, level), c.events, method=KM_METHOD, n=c.n)
+            e.add(keys.subgroup(ep.id, "n", g, var, level), c.n, method=e.km_method)
+            e.add(keys.subgroup(ep.id, "events", g, var, level), c.events, method=e.km_method, n=c.n)
             m = sv.km_quantile(c, 0.5)
             e.add(keys.subgroup(ep.id, "median", g, var, level), m.value, lower=m.lower, upper=m.upper,
-                  method=KM_METHOD, n=c.n, note=m.note, unit=e.unit)
+                  method=e.km_method, n=c.n, note=m.note, unit=e.unit)
         data, cols = _group_dummies(sub, plan, gvar)
         fit = sv.cox(data, "_time", "_event", cols, ties=ties, conf_level=e.conf,
                      not_estimable=_not_estimable(curves, plan, cols))
         for c, col in zip(plan.comparators, cols):
             term = fit.terms[col]
             e.add(keys.subgroup(ep.id, "hr", c, var, level), term.hr.value, lower=term.hr.lower,
-                  upper=term.hr.upper, reference=ref, method=cox_method(ties), n=fit.n, note=term.hr.note)
+                  upper=term.hr.upper, reference=ref, method=cox_method(ties, e.conf), n=fit.n, note=term.hr.note)
     data = e.frame[e.frame[var].isin(levels)]
     chisq, df, p, note = _interaction(data, plan, gvar, var, levels, ties)
     method = f"Cox model with group-by-{var} interaction; Wald test of the interaction term(s)"
@@ -304,7 +318,7 @@ def _subgroup_panels(e: _Endpoint, ard: ARDBuilder, var: str, ticks: np.ndarray)
             if not listed:
                 m = sv.km_quantile(c, 0.5)
                 e.add(keys.km(ep.id, "median", g, subgroup=var, level=level), m.value, lower=m.lower,
-                      upper=m.upper, method=KM_METHOD, n=c.n, note=m.note, unit=e.unit)
+                      upper=m.upper, method=e.km_method, n=c.n, note=m.note, unit=e.unit)
             _risk_rows(e, c, g, ticks, subgroup=var, level=level)
 
 

@@ -47,7 +47,7 @@ def _forest_cells(spec: ForestSpec) -> list[Cell]:
     out = []
     header = None
     for row in spec.rows:
-        parts = row.n_text.split("\t") if row.n_text else []
+        parts = list(row.n_cells)
         if len(parts) > n_count:
             raise ValueError(f"forest row {row.label!r}: {len(parts)} count cells for {n_count} count columns")
         parts += [""] * (n_count - len(parts))

@@ -35,8 +35,8 @@ def _legend_entries(handles: list[tuple[str, Any, str]], horizontal: bool) -> An
     return VPacker(children=entries, align="left", pad=0, sep=2.5)
 
 
-def _annotation_area(annotation: str) -> TextArea:
-    return TextArea(annotation, textprops={"fontsize": FONT_SIZE, "linespacing": 1.3})
+def _annotation_area(annotation: tuple[str, ...]) -> TextArea:
+    return TextArea("\n".join(annotation), textprops={"fontsize": FONT_SIZE, "linespacing": 1.3})
 
 
 def _anchored(child: Any, loc: str, ax: Axes, outside: bool = False) -> AnchoredOffsetbox:
@@ -58,7 +58,7 @@ def _try_inside(renderer: RendererBase, ax: Axes, make: Any, obstacles: list[tup
     return None
 
 
-def _place_key(renderer: RendererBase, ax: Axes, handles: list[tuple[str, Any, str]], annotation: str,
+def _place_key(renderer: RendererBase, ax: Axes, handles: list[tuple[str, Any, str]], annotation: tuple[str, ...],
                obstacles: list[tuple[np.ndarray, bool]], band: float) -> float:
     """Legend + annotation inside the plot away from every line, else (partly) in the band above it.
 

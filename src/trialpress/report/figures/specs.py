@@ -32,7 +32,7 @@ class KMPanel:
     risk: dict[str, RiskRow]        # group key -> risk-table row at `ticks`
     ticks: tuple[float, ...]        # x-axis ticks (display unit), start at 0
     medians: dict[str, float]       # group key -> median (NaN = not reached: no reference line)
-    annotation: str                 # e.g. "HR, 1.58 (95% CI, 1.26–1.97)\nLog-rank P < .001"
+    annotation: tuple[str, ...]     # its lines, e.g. ("HR, 1.58 (95% CI, 1.26–1.97)", "Log-rank P < .001")
     xlabel: str                     # e.g. "Months since first dose"
     ylabel: str                     # e.g. "Overall survival (%)"
     show_ci: bool = False
@@ -44,7 +44,7 @@ class ForestRow:
 
     label: str                      # "Age group: <65" or a header row like "Age group"
     is_header: bool
-    n_text: str                     # the count columns, tab-separated: "60/105\t120/160"
+    n_cells: tuple[str, ...]        # one text per count column: ("60/105", "120/160")
     hr: float
     lower: float
     upper: float                    # NaN for headers / not estimable
