@@ -56,6 +56,9 @@ def test_html_is_self_contained_and_has_the_os_sentence(rendered: Path) -> None:
     m = OS_SENTENCE.search(text)
     assert m, "OS sentence missing from HTML"
     assert not re.search(r'(src|href)="https?://', html), "HTML must not load anything from the network"
+    # every figure is embedded, and nothing else is fetched (no local file either)
+    assert html.count('src="data:image/svg+xml;base64,') == len(list((rendered / "figures").glob("*.svg")))
+    assert not re.search(r'<[a-z]+\b[^>]*\bsrc="(?!data:)', html) and "<link" not in html
 
 
 def test_pdf_has_the_os_sentence_with_the_ard_numbers(rendered: Path) -> None:

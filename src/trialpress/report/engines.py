@@ -83,9 +83,13 @@ def _pandoc_html(qmd: Path, template_dir: Path) -> Path:
     out = qmd.with_suffix(".html")
     css = template_dir / "html" / "style.css"
     tpl = template_dir / "html" / "template.html"
-    args = [qmd.name, "-f", "markdown", "-t", "html5", "--standalone", "--embed-resources",
-            f"--css={css}", "--wrap=none", f"--template={tpl}", "--toc", "--toc-depth=3", "-o", out.name]
+    args = [qmd.name, "-f", "markdown", "-t", "html5", "--standalone", f"--css={css}", "--wrap=none",
+            f"--template={tpl}", "--toc", "--toc-depth=3", "-o", out.name]
     _pandoc(args, qmd.parent)
+    # self-contained: stylesheet and figures embedded (pandoc's --embed-resources: see html_embed)
+    from trialpress.report.html_embed import embed_resources
+
+    out.write_text(embed_resources(out.read_text(encoding="utf-8"), qmd.parent), encoding="utf-8", newline="")
     return out
 
 
