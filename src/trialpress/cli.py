@@ -45,6 +45,9 @@ def _render_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     r.add_argument("--no-cache", dest="cache", action="store_false",
                    help="recompute the analysis, gate and figures instead of reusing <report root>/.cache/")
     r.add_argument("--quiet", action="store_true", help="no progress display")
+    r.add_argument("--watch", action="store_true",
+                   help="stay running and render again whenever the plan, a template, a dataset or _quarto.yml "
+                        "changes (the writer's loop; Ctrl-C stops)")
 
     ra = sub.add_parser("render-all", help="render several plans as independent tasks (process pool or Dask)",
                         description="Render each plan as an independent task: in a local process pool, or on an "
@@ -144,6 +147,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _print_any(exc: TrialpressError) -> None:
+    """An error as `main` prints it (a failed gate with its findings), for a watch that goes on."""
+    if isinstance(exc, QualityGateError):
+        from trialpress.report.quality_view import print_gate_failure
+
+        print_gate_failure(exc)
+    else:
+        _print_error(exc)
+
+
 def _print_error(exc: TrialpressError) -> None:
     from rich.console import Console
     from rich.text import Text
@@ -180,10 +193,18 @@ def _run(args: argparse.Namespace) -> int:
     if getattr(args, "date", None) is not None:
         pipeline.iso_date(args.date)            # a usage error before any work
     if args.command == "render":
-        progress = pipeline.Progress(enabled=not args.quiet)
-        outcome = pipeline.render(args.plan, report_root=args.out, formats=args.formats, report_date=args.date,
-                                  progress=progress, cache=args.cache)
-        print(outcome.folder)
+        def render_once() -> None:
+            progress = pipeline.Progress(enabled=not args.quiet)
+            outcome = pipeline.render(args.plan, report_root=args.out, formats=args.formats, report_date=args.date,
+                                      progress=progress, cache=args.cache)
+            print(outcome.folder, flush=True)
+
+        if not args.watch:
+            render_once()
+            return int(ExitCode.OK)
+        from trialpress.watch import watch
+
+        watch(Path(args.plan), render_once, lambda line: print(line, file=sys.stderr, flush=True), _print_any)
         return int(ExitCode.OK)
     if args.command == "render-all":
         return _render_all(args)
