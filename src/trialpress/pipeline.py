@@ -318,8 +318,9 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
     try:
         with StagingArea(final) as stage:
             analysis, cb, figures = _analysis_and_figures(setup, stage, wc, progress, reused)
-            abstract = _document(setup, analysis, cb, figures, stage, progress)
-            _write_artefacts(setup, analysis, cb, abstract, stage)
+            abstract = _document(setup, analysis, cb, figures, stage, progress,
+                                 beside=lambda: _write_results(setup, analysis, stage))
+            _write_manifest(setup, analysis, cb, abstract, stage)
     except QualityGateError as exc:
         failure_report(exc, report_root / plan.study.id / "_failed" / version)
         raise
@@ -378,17 +379,30 @@ def _ard_bytes(ard: Any, plan: Plan) -> dict[str, bytes]:
         return {name: (Path(tmp) / name).read_bytes() for name in ARD_FILES}
 
 
+# the last analysis this process computed or read back, by its cache key: `render --watch` re-renders a
+# template edit without decoding the ARD again (it is immutable, and the key covers all it depends on)
+_IN_PROCESS: dict[str, Analysis] = {}
+
+
+def _remember(key: str, analysis: Analysis) -> Analysis:
+    _IN_PROCESS.clear()
+    _IN_PROCESS[key] = analysis
+    return analysis
+
+
 def _cached_analysis(wc: WorkCache, key: str) -> Analysis | None:
     from trialpress.store import codec
 
+    if wc.active and key in _IN_PROCESS:
+        return _IN_PROCESS[key]
     entry = wc.get("analysis", key)
     if entry is None:
         return None
     try:
         ard = codec.decode_ard(codec.loads(entry.files["ard.lossless.json"]))
         checks = codec.decode_checks(codec.loads(entry.files["checks.json"]))
-        return Analysis(ard, list(checks), dict(entry.meta["summary"]), entry.files["quality.json"],
-                        {name: entry.files[name] for name in ARD_FILES})
+        return _remember(key, Analysis(ard, list(checks), dict(entry.meta["summary"]), entry.files["quality.json"],
+                                       {name: entry.files[name] for name in ARD_FILES}))
     except (KeyError, ValueError, TypeError, AttributeError):
         return None
 
@@ -407,8 +421,9 @@ def _store_analysis(wc: WorkCache, key: str, a: Analysis) -> None:
     if not (codec.same_ard(a.ard, codec.decode_ard(codec.loads(ard_raw)))
             and codec.same_checks(a.checks, codec.decode_checks(codec.loads(checks_raw)))):
         return
-    wc.put("analysis", key, {"ard.lossless.json": ard_raw, "checks.json": checks_raw, "quality.json": a.quality_json,
-                             **a.ard_files}, {"summary": a.summary})
+    if wc.put("analysis", key, {"ard.lossless.json": ard_raw, "checks.json": checks_raw,
+                                "quality.json": a.quality_json, **a.ard_files}, {"summary": a.summary}):
+        _remember(key, a)   # what a read-back would give (checked just above)
 
 
 def _figures(plan: Plan, cb: Any, stage: Path, raster: bool, wc: WorkCache, key: str, entry: Any,
@@ -437,10 +452,11 @@ def _figures(plan: Plan, cb: Any, stage: Path, raster: bool, wc: WorkCache, key:
     return figures
 
 
-def _document(setup: Setup, analysis: Analysis, cb: Any, figures: Any, stage: Path, progress: Progress
-              ) -> list[dict[str, str]]:
-    """report.qmd from the templates, then HTML/PDF/Word/RTF; returns the abstract's sentences (read with
-    pandoc while the documents render)."""
+def _document(setup: Setup, analysis: Analysis, cb: Any, figures: Any, stage: Path, progress: Progress,
+              beside: Callable[[], None] = lambda: None) -> list[dict[str, str]]:
+    """report.qmd from the templates, then HTML/PDF/Word/RTF; returns the abstract's sentences. The abstract
+    is read with pandoc and `beside` runs (the ARD files and ars.json) while the engines render: pandoc and
+    Typst work outside Python, so that time is free."""
     from concurrent.futures import ThreadPoolExecutor
 
     from trialpress.report import engines
@@ -454,8 +470,9 @@ def _document(setup: Setup, analysis: Analysis, cb: Any, figures: Any, stage: Pa
     context = build_context(setup.lplan.plan, cb, meta, figures)
     write_qmd(setup.template_dir, context, qmd)
     with progress.step("render", f"{' + '.join(formats).upper()} via {renderer.name}"):
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trialpress-abstract") as pool:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="trialpress-beside") as pool:
             abstract = pool.submit(read_abstract, qmd)
+            results = pool.submit(beside)
             engines.render(qmd, setup.template_dir, [f for f in formats if f != "rtf"], renderer)
             if "rtf" in formats:
                 from trialpress.report.tlf import write_tlf
@@ -464,18 +481,24 @@ def _document(setup: Setup, analysis: Analysis, cb: Any, figures: Any, stage: Pa
                 write_tlf(context, stage, f"Source: {datasets}; program: trialpress "
                                           f"{inputs.packages.get('trialpress', '')}; version {setup.version}")
             sentences = abstract.result()
+            results.result()
     for leftover in stage.glob("report.typ"):
         leftover.unlink()
     return sentences
 
 
-def _write_artefacts(setup: Setup, analysis: Analysis, cb: Any, abstract: list[dict[str, str]], stage: Path) -> None:
-    from trialpress.store.manifest import git_state, write_manifest
-
+def _write_results(setup: Setup, analysis: Analysis, stage: Path) -> None:
+    """The ARD files, the gate's report and the ARS reporting event."""
     for name, raw in analysis.ard_files.items():
         (stage / name).write_bytes(raw)
     (stage / "quality.json").write_bytes(analysis.quality_json)
     write_reporting_event(analysis.ard, setup.lplan.plan, stage, setup.version)
+
+
+def _write_manifest(setup: Setup, analysis: Analysis, cb: Any, abstract: list[dict[str, str]], stage: Path) -> None:
+    """manifest.json, last: it records every artefact's hash."""
+    from trialpress.store.manifest import git_state, write_manifest
+
     renderer = setup.renderer
     write_manifest(stage, inputs=setup.inputs, study=setup.lplan.plan.study.id, version=setup.version,
                    git=git_state(setup.lplan.root), renderer={"name": renderer.name, **renderer.versions},

@@ -3,6 +3,7 @@ and (HTML only) the whole ARD, whose rows are the targets of every number's link
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,7 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+@functools.lru_cache(maxsize=1)
 def runtime_packages() -> frozenset[str]:
     """The packages trialpress runs on: its own requirements and theirs, without the test extra (pytest,
     hypothesis, pypdf … are recorded in the manifest, not listed as software the report was made with)."""

@@ -29,28 +29,26 @@ def _printable(ch: str) -> str:
     return ch
 
 
-def plain(text: object) -> str:
-    """Text as it is drawn in a figure: control characters and line breaks as spaces (SVG is XML, and a glyph
-    for an escape character does not exist)."""
-    return "".join(_printable(ch) for ch in str(text))
-
-
-def markdown(text: object) -> str:
-    out = []
-    for ch in str(text):
-        if ch in _MD_SPECIAL:
-            out.append("\\" + ch)
-        else:
-            out.append(_printable(ch))
-    return "".join(out)
-
-
+# the characters `_printable` changes (categories Cc, Zl, Zp, Cs): clean text skips the per-character pass
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_MD_RE = re.compile("[" + re.escape("".join(sorted(_MD_SPECIAL))) + "]")
+_TYPST_RE = re.compile("[" + re.escape("".join(sorted(_TYPST_SPECIAL))) + "]")
 
 
 def _printable_text(s: str) -> str:
-    """`s` with `_printable` applied, skipping the per-character pass for the usual clean text."""
+    """`s` with `_printable` applied to each character (one regular-expression scan for the usual clean text)."""
     return s if _UNPRINTABLE.search(s) is None else "".join(_printable(ch) for ch in s)
+
+
+def plain(text: object) -> str:
+    """Text as it is drawn in a figure: control characters and line breaks as spaces (SVG is XML, and a glyph
+    for an escape character does not exist)."""
+    return _printable_text(str(text))
+
+
+def markdown(text: object) -> str:
+    """Every ASCII punctuation character backslash-escaped, control characters as spaces."""
+    return _MD_RE.sub(r"\\\g<0>", _printable_text(str(text)))
 
 
 def html_text(text: object) -> str:
@@ -59,24 +57,17 @@ def html_text(text: object) -> str:
 
 def attribute(text: object) -> str:
     """Content of a pandoc attribute value "..." (e.g. fig-alt): quotes and backslashes escaped."""
-    s = "".join(_printable(ch) for ch in str(text))
-    return s.replace("\\", "\\\\").replace('"', '\\"')
+    return _printable_text(str(text)).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def typst(text: object) -> str:
-    out = []
-    for ch in str(text):
-        if ch in _TYPST_SPECIAL:
-            out.append("\\" + ch)
-        else:
-            out.append(_printable(ch))
-    return "".join(out)
+    """Typst markup: its special characters backslash-escaped, control characters as spaces."""
+    return _TYPST_RE.sub(r"\\\g<0>", _printable_text(str(text)))
 
 
 def typst_string(text: object) -> str:
     """Content of a Typst string literal "..."."""
-    s = "".join(_printable(ch) for ch in str(text))
-    return s.replace("\\", "\\\\").replace('"', '\\"')
+    return _printable_text(str(text)).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def fence_for(body: str) -> str:

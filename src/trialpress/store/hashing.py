@@ -17,6 +17,7 @@ new id, so a render never claims to be "up to date" with artefacts it would not 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -43,6 +44,21 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+_SEEN: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def sha256_input(path: Path) -> str:
+    """`sha256_file`, remembered in this process for a file whose inode, size, modification and change times
+    are all unchanged (the change time moves on every write and cannot be set back): a long-running
+    `render --watch` re-hashes only what was saved, not gigabytes of unchanged data on every edit."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    digest = _SEEN.get(key)
+    if digest is None:
+        digest = _SEEN[key] = sha256_file(path)
+    return digest
 
 
 def sha256_json(value: Any) -> str:
@@ -86,7 +102,14 @@ def _installed(name: str) -> str:
 
 
 def package_versions(lock: Path | None = None) -> dict[str, str]:
-    """Python, trialpress and the installed version of every locked package (plus the core set)."""
+    """Python, trialpress and the installed version of every locked package (plus the core set). Read once
+    per process and lock file: the modules a process has imported do not change when packages are
+    reinstalled beside it, so the versions it first found are the ones it runs."""
+    return dict(_package_versions(lock, sha256_file(lock) if lock is not None else ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _package_versions(lock: Path | None, lock_digest: str) -> dict[str, str]:
     out = {"python": platform.python_version(), "trialpress": __version__}
     names = list(read_lock(lock)) if lock is not None else []
     seen = {_canonical(n) for n in names}
@@ -156,7 +179,7 @@ def collect_inputs(root: Path, plan_path: Path, data_files: list[Path], template
     files: dict[str, dict[str, Any]] = {}
 
     def add(role: str, path: Path) -> None:
-        files[f"{role}:{relative_to_root(path, root)}"] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+        files[f"{role}:{relative_to_root(path, root)}"] = {"sha256": sha256_input(path), "size": path.stat().st_size}
 
     add("plan", plan_path)
     for p in sorted(data_files):
@@ -165,7 +188,7 @@ def collect_inputs(root: Path, plan_path: Path, data_files: list[Path], template
         add("template", p)
     for p in sorted(ENGINE.rglob("*.py")):
         rel = p.relative_to(ENGINE.parent).as_posix()
-        files[f"engine:{rel}"] = {"sha256": sha256_file(p), "size": p.stat().st_size}
+        files[f"engine:{rel}"] = {"sha256": sha256_input(p), "size": p.stat().st_size}
     lock = find_lock(root)
     packages = package_versions(lock)
     return Inputs(files, packages, renderer, lock_state(lock, packages), tuple(sorted(set(formats))), report_date,
