@@ -288,7 +288,8 @@ class Analysis:
     checks: list[Any]              # the gate's check results
     summary: dict[str, int]        # the gate's summary (manifest)
     quality_json: bytes            # the portable gate report
-    ard_files: dict[str, bytes]    # ard.csv, ard.json, curves.csv, ard-cards.csv
+    ard_files: dict[str, bytes]    # ard.csv, ard.json, curves.csv, ard-cards.csv ({} until written)
+    cache_key: str = ""            # the work-cache key to store it under once written ('' when read from it)
 
 
 def render(plan_path: Path | str, *, report_root: Path | None = None, formats: list[str] | None = None,
@@ -319,7 +320,7 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
         with StagingArea(final) as stage:
             analysis, cb, figures = _analysis_and_figures(setup, stage, wc, progress, reused)
             abstract = _document(setup, analysis, cb, figures, stage, progress,
-                                 beside=lambda: _write_results(setup, analysis, stage))
+                                 beside=lambda: _write_results(setup, analysis, stage, wc))
             _write_manifest(setup, analysis, cb, abstract, stage)
     except QualityGateError as exc:
         failure_report(exc, report_root / plan.study.id / "_failed" / version)
@@ -366,8 +367,10 @@ def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Pr
     if fig_entry is not None:
         reused.append("figures")
     gate = _portable(gate, setup.lplan.root)
-    analysis = Analysis(ard, list(gate.results), gate.summary(), gate.to_json().encode("utf-8"), _ard_bytes(ard, plan))
-    _store_analysis(wc, akey, analysis)
+    # its files are written, and it is cached, while the document renders (`_write_results`)
+    # (kept in this process at once: a watch whose document failed to render reuses it on the next save)
+    analysis = _remember(akey, Analysis(ard, list(gate.results), gate.summary(), gate.to_json().encode("utf-8"), {},
+                                        akey if wc.active else ""))
     return analysis, cb, figures
 
 
@@ -487,12 +490,17 @@ def _document(setup: Setup, analysis: Analysis, cb: Any, figures: Any, stage: Pa
     return sentences
 
 
-def _write_results(setup: Setup, analysis: Analysis, stage: Path) -> None:
-    """The ARD files, the gate's report and the ARS reporting event."""
-    for name, raw in analysis.ard_files.items():
+def _write_results(setup: Setup, analysis: Analysis, stage: Path, wc: WorkCache) -> None:
+    """The ARD files, the gate's report and the ARS reporting event; a new analysis is then cached."""
+    import dataclasses
+
+    files = analysis.ard_files or _ard_bytes(analysis.ard, setup.lplan.plan)
+    for name, raw in files.items():
         (stage / name).write_bytes(raw)
     (stage / "quality.json").write_bytes(analysis.quality_json)
     write_reporting_event(analysis.ard, setup.lplan.plan, stage, setup.version)
+    if analysis.cache_key:
+        _store_analysis(wc, analysis.cache_key, dataclasses.replace(analysis, ard_files=files, cache_key=""))
 
 
 def _write_manifest(setup: Setup, analysis: Analysis, cb: Any, abstract: list[dict[str, str]], stage: Path) -> None:
