@@ -61,3 +61,12 @@ def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
         load_plan(_write(tmp_path, "study: [unclosed\n"))
     with pytest.raises(PlanError, match="does not exist"):
         load_plan(tmp_path / "nope.yml")
+
+
+def test_one_abbreviation_names_one_endpoint(tmp_path: Path) -> None:
+    """'(OS)' defined for overall survival cannot also stand for overall survival after alloHSCT."""
+    text = FLAGSHIP.read_text().replace("    label: Overall survival after alloHSCT\n",
+                                        "    label: Overall survival after alloHSCT\n    abbreviation: OS\n")
+    with pytest.raises(PlanError, match=r"time_to_event\[OSHSCT\]\.abbreviation 'OS' is already the abbreviation "
+                                        r"of time_to_event\[OS\]"):
+        load_plan(_write(tmp_path, text))

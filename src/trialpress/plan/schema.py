@@ -171,6 +171,15 @@ class Plan(Strict):
         dupes = sorted({i for i in ids if lowered.count(i.lower()) > 1})
         if dupes:
             raise ValueError(f"endpoint ids must be unique (ignoring case: they name files), repeated: {dupes}")
+        named: dict[str, str] = {}
+        for e in self.endpoints:   # the text defines an abbreviation once: it must name one endpoint
+            abbreviation = getattr(e, "abbreviation", None)
+            if abbreviation and abbreviation in named:
+                raise ValueError(f"{self.endpoint_key(e.id)}.abbreviation {abbreviation!r} is already the abbreviation "
+                                 f"of {named[abbreviation]}; give this endpoint its own abbreviation, or none (its "
+                                 "label is then used)")
+            if abbreviation:
+                named[abbreviation] = self.endpoint_key(e.id)
         binary_ids = {b.id for b in self.binary}
         for e in self.endpoints:
             r = e.subset.responders if e.subset else None
