@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import importlib
 import operator
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -108,6 +111,8 @@ def test_nothing_reaches_a_general_purpose_evaluator(monkeypatch: pytest.MonkeyP
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("a general-purpose evaluator was called")
 
+    # Expression.evaluate imports its evaluator on first use, and importing from source calls compile().
+    importlib.import_module("trialpress.expressions.evaluate")
     for target, name in ((builtins, "eval"), (builtins, "exec"), (builtins, "compile"),
                          (pd, "eval"), (pd.DataFrame, "eval"), (pd.DataFrame, "query")):
         monkeypatch.setattr(target, name, refuse)
@@ -380,3 +385,22 @@ def test_generated_conditions_match_a_pandas_reference(
     again = parse(expr.describe())   # the canonical rendering parses back to the same condition
     assert again.describe() == expr.describe()
     assert again.evaluate(frame).to_numpy().tolist() == expected.tolist()
+
+
+def test_parsing_needs_neither_numpy_nor_pandas() -> None:
+    """Plan validation parses every condition: it must not pay for importing the data stack."""
+    script = """
+import sys
+from trialpress.expressions import parse
+expr = parse("AGE >= 18 and SEX in ['F', 'M'] and TRTSDT < date('2020-01-01') or RANDDT >= 2019-06-01")
+print(sorted(expr.variables))
+print(expr.describe())
+print(sorted({'numpy', 'pandas'} & set(sys.modules)))
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, encoding="utf-8", check=True,
+                         env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert run.stdout.splitlines() == [
+        "['AGE', 'RANDDT', 'SEX', 'TRTSDT']",
+        "AGE ≥ 18 and SEX in ('F', 'M') and TRTSDT < 2020-01-01 or RANDDT ≥ 2019-06-01",
+        "[]",
+    ], run.stdout + run.stderr

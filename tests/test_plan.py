@@ -70,3 +70,17 @@ def test_one_abbreviation_names_one_endpoint(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match=r"time_to_event\[OSHSCT\]\.abbreviation 'OS' is already the abbreviation "
                                         r"of time_to_event\[OS\]"):
         load_plan(_write(tmp_path, text))
+
+
+def test_loading_a_plan_needs_neither_numpy_nor_pandas() -> None:
+    """Plan validation is on the path of every render, the writer's loop included: it must not import the
+    data stack (about 0.3 s)."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import sys; from trialpress.plan import load_plan; load_plan(sys.argv[1]); "
+              "print(sorted({'numpy', 'pandas'} & set(sys.modules)))")
+    run = subprocess.run([sys.executable, "-c", script, str(FLAGSHIP)], capture_output=True, encoding="utf-8",
+                         check=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert run.stdout.strip() == "[]", run.stdout + run.stderr
