@@ -6,10 +6,12 @@ scaling of gate / analysis / render with pooled data of 10^3 … 10^6 subjects.
     python benchmarks/run.py --sizes               # the flagship only
     python benchmarks/run.py --skip-flagship
     python benchmarks/run.py --sizes --loop 5       # the flagship and 5 writer's-loop renders
+    python benchmarks/run.py --sizes --loop 0 --watch 6 --skip-flagship   # the writer's loop under render --watch
 
 The writer's loop: in a copy of the project, one cold render, then `--loop` times a template edit followed
 by a render in a fresh process (the analysis, gate and figures come from the work cache); each reports its
-wall time and whether the work was reused.
+wall time and whether the work was reused. `--watch` does the same edits under `render --watch` (one
+long-running process), HTML only and with the plan's formats: the time from the save to the new version.
 
 Each measurement runs `trialpress` in a fresh process (imports included) and reads its per-step
 timings; peak memory is the largest sum of the proportional set sizes (PSS) of the command and its child
@@ -120,11 +122,7 @@ def writer_loop(repeats: int) -> dict[str, object]:
     """Template edits re-rendered in fresh processes, after one cold render (work cache warm)."""
     walls, reused = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp) / "project"
-        project.mkdir()
-        shutil.copy(ROOT / "_quarto.yml", project)
-        for folder in ("analysis", "data", "templates"):
-            shutil.copytree(ROOT / folder, project / folder)
+        project = _project_copy(Path(tmp))
         plan = project / "analysis" / PLAN.name
         cold, _, _, _ = run(["render", str(plan)], project)
         methods = project / "templates" / "article" / "methods.qmd.j2"
@@ -135,6 +133,54 @@ def writer_loop(repeats: int) -> dict[str, object]:
             reused.append("reused: analysis, figures" in stderr)
     return {"cold_s": cold, "wall_median_s": statistics.median(walls), "wall_all_s": walls,
             "all_reused": all(reused)}
+
+
+def _project_copy(where: Path) -> Path:
+    project = where / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "_quarto.yml", project)
+    for folder in ("analysis", "data", "templates"):
+        shutil.copytree(ROOT / folder, project / folder)
+    return project
+
+
+def watch_loop(repeats: int, formats: list[str]) -> dict[str, object]:
+    """`render --watch` in one process: after its first render, `repeats` template saves; for each, the time
+    from the save to the new version's folder printed (polling and settling included) and the render's own
+    time as the watch reports it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        project = _project_copy(Path(tmp))
+        plan = project / "analysis" / PLAN.name
+        args = [*TRIALPRESS, "render", str(plan), "--watch", "--quiet", *[a for f in formats for a in ("--format", f)]]
+        proc = subprocess.Popen(args, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "COLUMNS": "200"})
+
+        def line_of(stream: object, pattern: str) -> str:
+            while True:
+                line = stream.readline()  # type: ignore[attr-defined]
+                if not line:
+                    raise SystemExit(f"the watch ended: {proc.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+                if re.search(pattern, line):
+                    return line
+
+        saved, rendered = [], []
+        try:
+            line_of(proc.stdout, r"report/")
+            line_of(proc.stderr, r"rendered in")
+            methods = project / "templates" / "article" / "methods.qmd.j2"
+            for i in range(repeats):
+                time.sleep(0.5)
+                methods.write_text(methods.read_text() + f"\nA sentence the writer added ({i}).\n")
+                t0 = time.perf_counter()
+                line_of(proc.stdout, r"report/")
+                saved.append(time.perf_counter() - t0)
+                rendered.append(float(re.search(r"rendered in ([\d.]+) s", line_of(proc.stderr, r"rendered in")
+                                                ).group(1)))  # type: ignore[union-attr]
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    return {"formats": formats, "save_to_version_median_s": statistics.median(saved), "save_to_version_all_s": saved,
+            "render_median_s": statistics.median(rendered), "render_all_s": rendered}
 
 
 def scaled_project(n: int, where: Path, seed: int = 7) -> Path:
@@ -207,6 +253,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--skip-flagship", action="store_true")
     ap.add_argument("--loop", type=int, default=5, help="writer's-loop renders (0: none)")
+    ap.add_argument("--watch", type=int, default=5, help="template saves under render --watch, HTML only and the "
+                                                          "plan's formats (0: none)")
     args = ap.parse_args()
     result: dict[str, object] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                                             f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
@@ -222,6 +270,16 @@ def main() -> None:
         result["writer_loop"] = w = writer_loop(args.loop)
         print(f"  median {w['wall_median_s']:.2f} s (all: {', '.join(f'{x:.2f}' for x in w['wall_all_s'])}; "  # type: ignore[union-attr]
               f"cold render first: {w['cold_s']:.2f} s; work reused every time: {w['all_reused']})")
+    if args.watch:
+        result["watch_loop"] = []
+        for formats in (["html"], []):
+            what = " + ".join(formats).upper() or "the plan's formats"
+            print(f"render --watch, {what}: {args.watch} template saves …", flush=True)
+            w = watch_loop(args.watch, formats)
+            result["watch_loop"].append(w)  # type: ignore[union-attr]
+            print(f"  save to new version: median {w['save_to_version_median_s']:.2f} s (all: "
+                  f"{', '.join(f'{x:.2f}' for x in w['save_to_version_all_s'])}); the render alone: median "  # type: ignore[union-attr]
+                  f"{w['render_median_s']:.2f} s")
     if args.sizes:
         print("Scaling (fresh process per command):", flush=True)
         rows = scaling(sorted(args.sizes))
