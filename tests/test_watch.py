@@ -118,3 +118,36 @@ def test_a_watched_edit_is_a_cold_render_byte_for_byte(project_copy: Path, tmp_p
     assert all(a[name] == b[name] for name in a if name != MANIFEST)
     ma, mb = json.loads(a[MANIFEST]), json.loads(b[MANIFEST])
     assert {k: v for k, v in ma.items() if k != "provenance"} == {k: v for k, v in mb.items() if k != "provenance"}
+
+
+def test_a_plan_invalid_from_the_start_is_watched_until_it_loads(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    plan, template = tmp_path / "plan.yml", tmp_path / "t.j2"
+    plan.write_text("bad", encoding="utf-8")
+    template.write_text("a", encoding="utf-8")
+
+    def files(_: Path) -> tuple[list[Path], dict[str, str]]:
+        if "bad" in plan.read_text(encoding="utf-8"):
+            raise PlanError("the plan says bad")
+        return [plan, template], {"engine:trialpress/x.py": "1"}
+
+    monkeypatch.setattr(watch, "watched_files", files)
+    renders: list[str] = []
+    errors: list[TrialpressError] = []
+    lines: list[str] = []
+    stop = threading.Event()
+    t = threading.Thread(target=watch.watch, args=(plan, lambda: renders.append(template.read_text()), lines.append,
+                                                   errors.append), kwargs={"interval": 0.05, "stop": stop})
+    t.start()
+    try:
+        _until(lambda: len(errors) == 1)
+        assert renders == [] and any("Watching the plan" in line for line in lines)
+        plan.write_text("fixed", encoding="utf-8")
+        _until(lambda: len(renders) == 1)
+        template.write_text("bb", encoding="utf-8")   # once the plan loads, its templates are watched
+        _until(lambda: len(renders) == 2)
+    finally:
+        stop.set()
+        t.join(10)
+    assert renders == ["a", "bb"]
+

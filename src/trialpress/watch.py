@@ -74,9 +74,19 @@ def watch(plan_path: Path, render: Callable[[], object], report: Callable[[str],
             on_error(exc)
             report("Watching for changes (this change did not render; fix it and save again).")
 
-    files, engine = watched_files(plan_path)
+    def files_now() -> tuple[list[Path], dict[str, str] | None]:
+        """What to watch; just the plan (and no engine hashes) while the plan itself is invalid."""
+        try:
+            return watched_files(plan_path)
+        except TrialpressError as exc:
+            on_error(exc)
+            report("Watching the plan (it did not load; fix it and save again).")
+            return [Path(plan_path)], None
+
+    files, engine = files_now()
     seen = stamp(files)
-    once()
+    if engine is not None:
+        once()
     try:
         while not stop.is_set() and (max_renders is None or renders < max_renders):
             if stop.wait(interval):
@@ -89,16 +99,15 @@ def watch(plan_path: Path, render: Callable[[], object], report: Callable[[str],
                 if later == now:
                     break
                 now = later
-            try:
-                files, current = watched_files(plan_path)   # the plan may now name other files
-            except TrialpressError as exc:
-                on_error(exc)
-                seen = now
+            files, current = files_now()   # the plan may now name other files
+            seen = stamp(files)   # before rendering: a file saved during the render is seen next time
+            if current is None:
                 continue
-            if current != engine:
+            if engine is None:
+                engine = current
+            elif current != engine:
                 raise UsageError("trialpress's own source files changed while watching; the running process "
                                  "still has the old code.", hint="Restart `trialpress render --watch`.")
-            seen = stamp(files)   # before rendering: a file saved during the render is seen next time
             once()
     except KeyboardInterrupt:
         pass

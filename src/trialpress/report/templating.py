@@ -19,6 +19,7 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from trialpress.errors import RenderError
 from trialpress.report import escape
 from trialpress.report.formatting import lower_first, upper_first
 
@@ -64,4 +65,30 @@ def _shared_environment(template_dir: str) -> ImmutableSandboxedEnvironment:
 
 
 def render_template(template_dir: Path, name: str, context: dict[str, Any]) -> str:
-    return _shared_environment(str(Path(template_dir).resolve())).get_template(name).render(**context)
+    """`name` of the template set rendered with `context`; a template mistake (syntax, an unknown name, a
+    refused operation) is a `RenderError` naming the template file and line."""
+    import jinja2
+
+    try:
+        return _shared_environment(str(Path(template_dir).resolve())).get_template(name).render(**context)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"{_where(exc, Path(template_dir))}: {(exc.message or type(exc).__name__).rstrip('.')}.",
+                          hint="Fix that line of the template (templates receive only the report's context; an "
+                               "unknown name is a typing mistake or a value the context does not have).") from None
+
+
+def _where(exc: Exception, template_dir: Path) -> str:
+    """'templates/article/methods.qmd.j2, line 141' of a template error: from a syntax error's own file and
+    line, else from the innermost template frame of the traceback (Jinja maps its frames to template lines)."""
+    import traceback
+
+    filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if not filename:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+        if frames:
+            filename, line = frames[-1].filename, frames[-1].lineno
+    if not filename:
+        return str(template_dir)
+    path = Path(filename)
+    shown = path.relative_to(template_dir.parent.parent) if path.is_relative_to(template_dir.parent.parent) else path
+    return f"{shown.as_posix()}, line {line}" if line else shown.as_posix()
