@@ -279,7 +279,8 @@ def _time_to_event(d: _Draft) -> None:
               f"    better: {better}   # CHECK: which time is the better outcome")
         in_set = rows["USUBJID"].nunique() if "USUBJID" in rows.columns else len(rows)
         if DURATION_OF_RESPONSE.search(code) or DURATION_OF_RESPONSE.search(name):
-            d.add("    in_abstract: false   # CHECK: a responders-only endpoint, in the tables and figures")
+            d.add("    in_abstract: false   # CHECK: a responders-only endpoint, in the tables and figures",
+                  '    y_label: "Remaining in response (%)"')
             if d.responders:
                 d.add(f"    subset: {{label: responders, responders: {d.responders}}}   # CHECK: analysed among "
                       "responders only")

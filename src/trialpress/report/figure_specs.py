@@ -68,7 +68,7 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
         ticks = _ticks(ard, ep.id, plan.group_values[0])
         unit = ep.shown_unit
         xlabel = f"{unit.capitalize()} since {ep.origin}"
-        ylabel = f"{ep.label} (%)"
+        ylabel = ep.y_label or f"{ep.label} (%)"
         panel = KMPanel(
             title="", curves=_curves(ard, plan, ep.id), labels=labels,
             risk={g: _risk(ard, ep.id, g, ticks) for g in plan.group_values},

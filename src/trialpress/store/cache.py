@@ -15,7 +15,7 @@ Location: `<report root>/.cache/` (`report/.cache/` by default; ignored by git l
   are drawn (Word/RTF formats).
 
 Presentation keys (`PRESENTATION`: removed for the analysis key, at any depth): `label`, `short`, `title`,
-`subtitle`, `aims`, `design`, `treatment`, `description`, `abbreviation`, `in_abstract`, the top-level
+`subtitle`, `aims`, `design`, `treatment`, `description`, `abbreviation`, `in_abstract`, `y_label`, the top-level
 `labels` map and `report` (template set, formats) — except the labels the ARD itself carries (`ARD_LABELS`):
 a population's `label` and an endpoint's `subset.label` name the analysed set in the ARD's
 `analysis_set.label` rows and method texts, so they stay in the analysis key. Every other key — populations,
@@ -54,7 +54,7 @@ ENTRY = "entry.json"
 FORMAT = 1
 
 PRESENTATION = frozenset({"label", "short", "title", "subtitle", "aims", "design", "treatment", "description",
-                          "abbreviation", "in_abstract"})
+                          "abbreviation", "in_abstract", "y_label"})
 PRESENTATION_TOP = frozenset({"labels", "report"})
 # plan keys the figures never show (their analysis-relevant parts are in the analysis key)
 FIGURE_IGNORED_TOP = frozenset({"report", "study", "baseline", "labels", "safety"})
