@@ -3,7 +3,9 @@ and the direction words follow the estimates (checked on altered data)."""
 
 from __future__ import annotations
 
+import math
 import re
+import statistics
 
 import pytest
 
@@ -122,6 +124,12 @@ def test_the_confidence_level_follows_the_plans_alpha() -> None:
     hr90 = ard[keys.model("OS", "cox", "hr", "LATER")]
     hr95 = analyse(lp.plan, data).ard[keys.model("OS", "cox", "hr", "LATER")]
     assert hr95.lower < hr90.lower < hr90.value < hr90.upper < hr95.upper   # a narrower interval, same estimate
+    # independently: the Wald SE of log HR from the 95% interval, then the 90% limits (z = 1.6448536…)
+    se = (math.log(hr95.upper) - math.log(hr95.lower)) / (2 * statistics.NormalDist().inv_cdf(0.975))
+    z90 = statistics.NormalDist().inv_cdf(0.95)
+    assert hr90.value == hr95.value
+    assert math.isclose(hr90.lower, math.exp(math.log(hr95.value) - z90 * se), rel_tol=1e-9)
+    assert math.isclose(hr90.upper, math.exp(math.log(hr95.value) + z90 * se), rel_tol=1e-9)
     cb = ContextBuilder(plan, ard)
     meta = Meta(version="test", cutoff="2016-01-01", report_date="2026-01-01", software={}, renderer={})
     text = render_template(ROOT / "templates" / "article", "report.qmd.j2", build_context(plan, cb, meta, {}))

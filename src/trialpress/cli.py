@@ -134,13 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except QualityGateError as exc:
-        from trialpress.report.quality_view import print_gate_failure
-
-        print_gate_failure(exc)        # the findings, then where the full report is (or why it could not be written)
-        return int(exc.code)
     except TrialpressError as exc:
-        _print_error(exc)
+        _print_any(exc)
         return int(exc.code)
     except KeyboardInterrupt:
         print("Interrupted; no version folder was written.", file=sys.stderr)
@@ -148,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_any(exc: TrialpressError) -> None:
-    """An error as `main` prints it (a failed gate with its findings), for a watch that goes on."""
+    """An error for the user (by `main`, and by a watch that goes on): a failed gate with its findings, then
+    where the full report is (or why it could not be written); any other error with what to do."""
     if isinstance(exc, QualityGateError):
         from trialpress.report.quality_view import print_gate_failure
 

@@ -32,9 +32,9 @@ class TimeToEvent(Strict):
     description: str | None = Field(default=None, description="Endpoint definition for the methods section.")
     origin: str = Field(default="start", description="What time zero is, for the axis: 'Months since <origin>'.")
     figure: bool = True
-    y_label: str | None = Field(default=None, description="y axis of its Kaplan-Meier figures (default: the label "
-                                                            "and '(%)'; e.g. 'Remaining in response (%)' for a duration "
-                                                            "of response).")
+    y_label: str | None = Field(
+        default=None, description="y axis of its Kaplan-Meier figures (default: the label and '(%)'; e.g. "
+                                  "'Remaining in response (%)' for a duration of response).")
     in_abstract: bool = Field(default=True, description="State this endpoint's comparison in the abstract.")
     by_subgroup_figure: str | None = Field(
         default=None, description="Subgroup variable for a KM panel of group x subgroup (e.g. age group)."

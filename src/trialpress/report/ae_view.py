@@ -161,7 +161,8 @@ def eair_table(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: N
     source = first.method.split("duration of exposure: ", 1)[-1]
     notes = {r.note for r in cb.ard.select(analysis="eair") if r.note}
     note = ("Subjects with the event / patient-years at risk, then the rate per 100 patient-years with its exact "
-            f"Poisson {cb.conf} CI. Time at risk: from the first dose to the onset of the subject's first event of the row "
+            f"Poisson {cb.conf} CI. Time at risk: from the first dose to the onset of the subject's first event of "
+            "the row "
             "(onset study day), or to the end of exposure for subjects without one (duration of exposure: "
             f"{source}); 365.25 days a year. TEAE, treatment-emergent adverse event.")
     if notes:

@@ -119,7 +119,8 @@ def binary_rows(cb: ContextBuilder, plan: Plan, endpoints: list[Binary]) -> list
             c = count(cb, ep, g)
             cells.append(Cell(f"{c.n.text} ({c.percent.text})", c.n.ref))
         rows.append((label("n (%)", indent=1), *cells))
-        rows.append((label(f"{cb.conf} CI, %", indent=1), *(_pct_ci(cb, keys.rate(ep.id, "proportion", g)) for g in gv)))
+        rows.append((label(f"{cb.conf} CI, %", indent=1),
+                     *(_pct_ci(cb, keys.rate(ep.id, "proportion", g)) for g in gv)))
         rows.append((label(f"Difference, % ({cb.conf} CI)", indent=1), *(
             Cell("Reference") if g == ref else _diff(cb, keys.difference(ep.id, g)) for g in gv)))
         for name, analysis in ((f"OR ({cb.conf} CI)", "logistic"), (f"Adjusted OR ({cb.conf} CI)", "logistic_adj")):

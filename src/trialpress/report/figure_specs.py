@@ -203,8 +203,8 @@ def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[st
             n = cb.numbering.figure(f"forest-{ep.id}-{c}")
             caption = (f"Hazard ratios for {fmt.lower_first(ep.label)} in subgroups, {fmt.lower_first(plan.group_labels[c])} "
                        f"vs {fmt.lower_first(plan.group_labels[ref])}")
-            note = (f"HRs from Cox models within each subgroup level (Wald {cb.conf} CI); P interaction from a Cox model with the "
-                    "group-by-subgroup interaction (Wald test). HR, hazard ratio; NE, not estimable.")
+            note = (f"HRs from Cox models within each subgroup level (Wald {cb.conf} CI); P interaction from a Cox "
+                    "model with the group-by-subgroup interaction (Wald test). HR, hazard ratio; NE, not estimable.")
             alt = (f"Forest plot of hazard ratios for {fmt.lower_first(ep.label)} by subgroup "
                    f"({', '.join(fmt.lower_first(sg.label) for sg in plan.subgroups)}), with the overall hazard ratio "
                    f"{_hr_text(overall.value, overall.lower, overall.upper, d)}.")

@@ -107,8 +107,11 @@ def ci(lower: float | None, upper: float | None, decimals: int, sep: str) -> str
 
 
 def conf_label(alpha: float) -> str:
-    """'95%' for alpha 0.05: the confidence level every CI of the plan is computed at, as the text names it."""
-    return f"{100 * (1 - alpha):g}%"
+    """'95%' for alpha 0.05: the confidence level every CI of the plan is computed at, as the ARD's method
+    strings name it (`results.ard.ci_level`)."""
+    from trialpress.results.ard import ci_level
+
+    return ci_level(1 - alpha)
 
 
 def ratio_with_ci(name: str, value: float | None, lower: float | None, upper: float | None, decimals: int,

@@ -159,8 +159,8 @@ def _continuous(plan: Plan, ard: ARD) -> list[str]:
         return []
     conf = conf_label(plan.conventions.alpha)
     lines = [f"Continuous endpoints are summarized by visit as n, mean with a t-based {conf} CI, SD, median, first "
-             "and third quartiles (SAS QNTLDEF=5, R type 2) and range, for the baseline value, the value and its change "
-             "from baseline."]
+             "and third quartiles (SAS QNTLDEF=5, R type 2) and range, for the baseline value, the value and its "
+             "change from baseline."]
     for c in plan.continuous:
         if c.model == "descriptive":
             continue

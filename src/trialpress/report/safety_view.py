@@ -219,7 +219,8 @@ def _interest(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Nu
     view = TableView(cb.numbering.table("safety-interest"), "Adverse events of interest", table,
                      f"n (%) of subjects. Risk differences vs the reference group with Newcombe hybrid score "
                      f"{cb.conf} CIs. Per 100 patient-years: subjects with the event per 100 patient-years at risk, "
-                     f"exact Poisson {cb.conf} CI; time at risk from the first dose to the first event's onset, or to the end of "
+                     f"exact Poisson {cb.conf} CI; time at risk from the first dose to the first event's onset, or "
+                     "to the end of "
                      "exposure for subjects without one.",
                      population=plan.populations[plan.safety.population].label)
     return view, views
@@ -303,7 +304,8 @@ def _eair_methods(plan: Plan, ard: ARD) -> list[str]:
     if not (ard.select(analysis="eair") or ard.select(analysis="interest_eair")):
         return []
     line = ("Exposure-adjusted incidence rates are subjects with the event per 100 patient-years at risk, with "
-            f"exact Poisson (Garwood) {fmt.conf_label(plan.conventions.alpha)} CIs. Time at risk runs from the first dose to the onset of the subject's "
+            f"exact Poisson (Garwood) {fmt.conf_label(plan.conventions.alpha)} CIs. Time at risk runs from the first "
+            "dose to the onset of the subject's "
             f"first event ({plan.safety.variables.onset_day}, day 1 being the day of the first dose; an earlier "
             "onset counts as day 1) for subjects with an event, and to the end of exposure (the duration of "
             "exposure) for subjects without one; an event with no onset day counts to the end of exposure.")

@@ -5,9 +5,9 @@ subjects by their maximum grade (or severity), exposure-adjusted incidence rates
   of the category, with the overview's definition of the category (the data's own coding).
 - Maximum grade: each subject counted once at the highest grade (CTCAE) or severity (MILD < MODERATE < SEVERE)
   of their TEAEs, overall and per PT; a subject whose events carry no grade is '(missing)'.
-- Exposure-adjusted incidence rate (EAIR) per 100 patient-years, with the exact Poisson CI at the plan's level: subjects with
-  the event / the sum of the times at risk, where a subject's time at risk runs from the first dose to the onset
-  of their first such event (the onset study day, day 1 = the day of the first dose; an onset before it counts
+- Exposure-adjusted incidence rate (EAIR) per 100 patient-years, with the exact Poisson CI at the plan's level:
+  subjects with the event / the sum of the times at risk, where a subject's time at risk runs from the first
+  dose to the onset of their first such event (the onset study day, day 1 = the day of the first dose; an onset before it counts
   as day 1) and, for subjects without one, to the end of exposure (the duration of exposure). An event with no
   onset day counts with the duration of exposure; a subject with neither is left out (the note says how many).
 """
