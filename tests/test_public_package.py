@@ -246,3 +246,23 @@ def test_duration_of_response_is_drawn_as_remaining_in_response(loaded, ard, tmp
     assert drawn["km-os"] == "Overall survival (%)"
     written = load_plan(init(DATA, tmp_path / "p.yml")).plan
     assert [e.y_label for e in written.time_to_event] == [None, None, None, "Remaining in response (%)"]
+
+
+def test_each_binary_endpoint_is_one_results_paragraph_over_all_comparators(loaded, ard) -> None:
+    """Three arms: one paragraph per endpoint, its heading once, each comparator's counts and odds ratio in it
+    (counts checked against plain pandas above; here the text's shape)."""
+    import re
+
+    from trialpress.report.context import ContextBuilder
+    from trialpress.report.document import Meta, build_context
+    from trialpress.report.templating import render_template
+
+    plan = loaded[0].plan
+    meta = Meta(version="t", cutoff="", report_date="2026-01-01", software={}, renderer={})
+    text = render_template(ROOT / "templates" / "article", "results.qmd.j2",
+                           build_context(plan, ContextBuilder(plan, ard), meta, {}))
+    for b in plan.binary:
+        heading = f"**{b.label}** ("
+        paragraphs = [p for p in text.split("\n\n") if re.sub(r"\\(.)", r"\1", p).startswith(heading)]
+        assert len(paragraphs) == 1, (b.id, len(paragraphs))
+        assert paragraphs[0].count("odds ratio, ") == len(plan.comparators), b.id

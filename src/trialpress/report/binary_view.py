@@ -51,6 +51,15 @@ class BinarySection:
         return [c for c in self.contrasts if c.favourable_group == group]
 
     @property
+    def by_endpoint(self) -> list[list[BinaryContrast]]:
+        """The contrasts of each endpoint together, in order: one Results paragraph per endpoint, however many
+        comparators it is compared over."""
+        groups: dict[str, list[BinaryContrast]] = {}
+        for c in self.contrasts:
+            groups.setdefault(c.id, []).append(c)
+        return list(groups.values())
+
+    @property
     def not_significant(self) -> list[BinaryContrast]:
         return [c for c in self.contrasts if not c.significant]
 
