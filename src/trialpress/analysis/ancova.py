@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from trialpress.analysis import distributions as dist
 
 WEIGHTINGS = ("observed", "equal")
 
@@ -179,9 +180,9 @@ def t_inference(estimate: float, se: float, df: float, conf_level: float) -> tup
     if not (math.isfinite(estimate) and math.isfinite(se) and se > 0 and df > 0 and not math.isnan(df)):
         nan = math.nan
         return nan, nan, nan, nan
-    q = float(stats.t.ppf(1 - (1 - conf_level) / 2, df))
+    q = dist.t_ppf(1 - (1 - conf_level) / 2, df)
     t = estimate / se
-    return estimate - q * se, estimate + q * se, t, float(2 * stats.t.sf(abs(t), df))
+    return estimate - q * se, estimate + q * se, t, float(2 * dist.t_sf(abs(t), df))
 
 
 def factor_weights(codes: np.ndarray, n_levels: int, weighting: str) -> np.ndarray:

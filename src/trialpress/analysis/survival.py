@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from trialpress.analysis import distributions as dist
 from trialpress.analysis.cells import cells, unique_inverse
 
 TOL = math.sqrt(np.finfo(float).eps)
@@ -75,7 +75,7 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) 
         surv = np.cumprod(1.0 - d / at_risk)
         greenwood = np.cumsum(np.where(at_risk > d, d / (at_risk * (at_risk - d)), np.inf * (d > 0)))
     se = np.sqrt(greenwood)  # SE of the cumulative hazard (R's std.err)
-    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    z = dist.z_two_sided(conf_level)
     with np.errstate(divide="ignore", invalid="ignore"):
         xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
         se2 = z * se / np.log(xx)
@@ -209,7 +209,7 @@ def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray, strata: np.n
         chisq = float(u @ np.linalg.solve(v, u))
     except np.linalg.LinAlgError:
         return LogRank(math.nan, g - 1, math.nan, observed, expected, "variance is singular (no events?)")
-    return LogRank(chisq, g - 1, float(stats.chi2.sf(chisq, g - 1)), observed, expected)
+    return LogRank(chisq, g - 1, dist.chi2_sf(chisq, g - 1), observed, expected)
 
 
 def _lr_var(w: np.ndarray, frac: np.ndarray) -> np.ndarray:
@@ -315,7 +315,7 @@ def cox(frame: pd.DataFrame, duration: str, event: str, covariates: list[str], *
         why = {c: ne.get(c, NO_CONVERGENCE_NOTE) for c in covariates}
         return CoxResult({c: _nan_term(c, why[c]) for c in covariates}, n, n_events, math.nan, math.nan,
                          len(covariates), math.nan, ties, NO_CONVERGENCE_NOTE, not_estimable=why, **info)
-    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    z = dist.z_two_sided(conf_level)
     why = {**ne, **fit.dropped, **fit.infinite}
     terms = {}
     for c in covariates:
@@ -326,11 +326,11 @@ def cox(frame: pd.DataFrame, duration: str, event: str, covariates: list[str], *
         b, se = float(fit.beta[j]), math.sqrt(fit.cov[j, j])
         zval = b / se
         terms[c] = CoxTerm(c, b, se, Estimate(math.exp(b), math.exp(b - z * se), math.exp(b + z * se)),
-                           zval, float(2 * stats.norm.sf(abs(zval))))
+                           zval, float(2 * dist.norm_sf(abs(zval))))
     df = fit.df
     lr = 2 * (fit.loglik - fit.loglik0)
     note = "; ".join(f"{t}: {why[t]}" for t in sorted(why))
-    return CoxResult(terms, n, n_events, fit.loglik, lr, df, float(stats.chi2.sf(lr, df)) if df else math.nan, ties,
+    return CoxResult(terms, n, n_events, fit.loglik, lr, df, dist.chi2_sf(lr, df) if df else math.nan, ties,
                      note, warnings=fit.warnings, dropped=dict(fit.dropped), not_estimable=why, **info)
 
 

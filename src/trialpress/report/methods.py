@@ -113,7 +113,9 @@ def _binary(plan: Plan, ard: ARD, conf: str, comps: str, ref: str) -> list[str]:
             f"({comps} vs {ref}) come from logistic regression with an indicator for each group, unadjusted{adjusted}, "
             "with Wald CIs and P values. Where the data separate completely, Firth's penalized likelihood is used "
             "instead, with profile penalized-likelihood CIs and penalized likelihood-ratio P values (the logistf "
-            "defaults), and the table notes it; an outcome that does not vary has no odds ratio.")
+            "defaults), and the table notes it; an outcome that does not vary has no odds ratio. Logistic models are "
+            "fitted by trialpress's own Newton-Raphson (converged by R glm's rule, a relative deviance change below "
+            "1e-8, then iterated to the maximum), tested against R glm.")
     if left:
         line += " Left out: " + "; ".join(left) + "."
     return [line]

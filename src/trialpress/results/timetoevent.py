@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from trialpress.analysis import distributions as dist
 from trialpress.analysis import survival as sv
 from trialpress.analysis.covariates import design
 from trialpress.analysis.populations import analysed, population, rows_in_population, tte_frame
@@ -324,8 +325,6 @@ def _subgroup_panels(e: _Endpoint, ard: ARDBuilder, var: str, ticks: np.ndarray)
 
 def _interaction(data: pd.DataFrame, plan: Plan, gvar: str, var: str, levels: list[str], ties: str
                  ) -> tuple[float, float, float, str]:
-    from scipy import stats
-
     d, gcols = _group_dummies(data, plan, gvar)
     lcols, icols = [], []
     for i, lv in enumerate(levels[1:]):
@@ -352,4 +351,4 @@ def _interaction(data: pd.DataFrame, plan: Plan, gvar: str, var: str, levels: li
         w = float(b @ np.linalg.solve(v, b))
     except np.linalg.LinAlgError:
         return math.nan, float(len(idx)), math.nan, "interaction covariance is singular"
-    return w, float(len(idx)), float(stats.chi2.sf(w, len(idx))), ""
+    return w, float(len(idx)), dist.chi2_sf(w, len(idx)), ""
