@@ -361,8 +361,8 @@ def test_a_gate_over_its_time_budget_is_stopped(monkeypatch: pytest.MonkeyPatch)
     jobs: list[background.GateJob] = []
 
     class Recorded(background.GateJob):
-        def _start(self) -> None:
-            super()._start()
+        def _start(self, early: bool = False) -> None:
+            super()._start(early)
             jobs.append(self)
 
     monkeypatch.setattr(background, "GateJob", Recorded)

@@ -147,13 +147,33 @@ def gate_budget() -> float:
                          hint=f"e.g. {GATE_BUDGET_ENV}=1800") from None
 
 
-def _beside_gate(plan: Plan, data: StudyData, work: Callable[[], T], progress: Progress) -> tuple[T, Any]:
+def _load_early_gate(lplan: LoadedPlan, progress: Progress) -> tuple[StudyData, Any]:
+    """Start the gate's process (`GateJob.early`: it imports great_expectations meanwhile), then load the
+    data; the job is stopped if loading fails. No early job where forking is unsafe or unavailable."""
+    from trialpress.quality.background import GateJob, small_enough_to_send
+
+    early = GateJob.early(lplan.plan) if _fork_is_safe() and small_enough_to_send(_data_files(lplan)) else None
+    try:
+        with progress.step("load", str(lplan.data_folder)):
+            data = _load(lplan)
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
+    return data, early
+
+
+def _beside_gate(plan: Plan, data: StudyData, work: Callable[[], T], progress: Progress,
+                 early: Any = None) -> tuple[T, Any]:
     """Run `work` (analysis, figures) while the quality gate runs in a forked process; return both once the
-    gate has passed. The gate's verdict wins over any error the work raised on the same bad data. The fork
-    happens before `work` starts any thread; if threads already run here, the gate runs inline after it."""
+    gate has passed. The gate's verdict wins over any error the work raised on the same bad data. The
+    gate's process is `early`'s when the data could be handed to it, else forked now, before `work` starts
+    any thread; if threads already run here, the gate runs inline after it."""
+    from trialpress.quality.background import GateJob
     from trialpress.quality.gate import enforce, run_gate
 
-    if not _fork_is_safe():
+    job = early if early is not None and early.send(data) else None
+    if job is None and not _fork_is_safe():
         try:
             result = work()
         except Exception:
@@ -164,10 +184,8 @@ def _beside_gate(plan: Plan, data: StudyData, work: Callable[[], T], progress: P
         enforce(gate)
         return result, gate
 
-    from trialpress.quality.background import GateJob
-
     budget = gate_budget()
-    job = GateJob(plan, data)
+    job = job or GateJob(plan, data)
     try:
         try:
             result = work()
@@ -232,8 +250,6 @@ class Setup:
 
 def prepare(plan_path: Path | str, formats: list[str] | None = None, report_date: str | None = None) -> Setup:
     """Load the plan and hash every input (no data loaded, nothing analysed)."""
-    from trialpress.data.files import find_dataset_file
-    from trialpress.data.requirements import requirements
     from trialpress.report import engines
     from trialpress.store.hashing import collect_inputs
     from trialpress.store.style import figure_style
@@ -250,11 +266,20 @@ def prepare(plan_path: Path | str, formats: list[str] | None = None, report_date
                         hint="Name a template set that exists under templates/ (e.g. 'article').")
     formats = list(dict.fromkeys(formats or plan.report.formats))
     renderer = engines.detect()
-    needed = sorted({r.dataset for r in requirements(plan)})
-    files = [f for f in (find_dataset_file(lplan.data_folder, n, plan.data.files.get(n)) for n in needed) if f]
+    files = _data_files(lplan)
     inputs = collect_inputs(root, lplan.path, files, template_dir, renderer.versions, formats=formats,
                             report_date=report_date, style=figure_style())
     return Setup(lplan, template_dir, formats, renderer, inputs, files)
+
+
+def _data_files(lplan: LoadedPlan) -> list[Path]:
+    """The dataset files the plan reads (those that exist)."""
+    from trialpress.data.files import find_dataset_file
+    from trialpress.data.requirements import requirements
+
+    plan = lplan.plan
+    needed = sorted({r.dataset for r in requirements(plan)})
+    return [f for f in (find_dataset_file(lplan.data_folder, n, plan.data.files.get(n)) for n in needed) if f]
 
 
 def _existing(final: Path) -> Path | None:
@@ -350,11 +375,9 @@ def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Pr
             reused.append("figures")
         return analysis, cb, figures
 
+    data, early = _load_early_gate(setup.lplan, progress)
     from trialpress.report.context import ContextBuilder
     from trialpress.results.collect import analyse
-
-    with progress.step("load", str(setup.lplan.data_folder)):
-        data = _load(setup.lplan)
 
     def work() -> tuple[Any, Any, Any]:
         with progress.step("analyse", f"{len(plan.time_to_event)} time-to-event endpoint(s)"):
@@ -363,7 +386,7 @@ def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Pr
         return results.ard, cb, _figures(plan, cb, stage, raster, wc, fkey, fig_entry, progress)
 
     # nothing leaves the staging folder (and no version folder exists) before the gate's verdict
-    (ard, cb, figures), gate = _beside_gate(plan, data, work, progress)
+    (ard, cb, figures), gate = _beside_gate(plan, data, work, progress, early)
     if fig_entry is not None:
         reused.append("figures")
     gate = _portable(gate, setup.lplan.root)
@@ -545,9 +568,8 @@ def _checked(plan_path: Path | str, progress: Progress, work: Callable[[LoadedPl
             data, report = load_and_check(lplan, progress)
             result = None
         else:
-            with progress.step("load", str(lplan.data_folder)):
-                data = _load(lplan)
-            result, report = _beside_gate(lplan.plan, data, lambda: work(lplan, data), progress)
+            data, early = _load_early_gate(lplan, progress)
+            result, report = _beside_gate(lplan.plan, data, lambda: work(lplan, data), progress, early)
     except QualityGateError as exc:
         try:   # the version id the render would have had (check needs no templates, so it may not exist)
             version = prepare(plan_path).version

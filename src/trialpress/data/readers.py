@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from trialpress.data.memory import use_system_pool
 from trialpress.errors import DataError
 
 from trialpress.data.files import FORMATS, find_dataset_file  # noqa: F401  (re-exported)
@@ -51,6 +52,7 @@ def read_dataset(path: Path, columns: Collection[str] | None = None, identifier:
                         hint="Check that the file exists and is readable.") from None
     if size == 0:
         raise DataError(f"{path} is empty (0 bytes).", hint="Re-export the dataset.")
+    use_system_pool()
     try:
         if kind == "csv":
             frame = _read_csv(path, wanted, identifier, encoded)
