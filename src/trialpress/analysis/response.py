@@ -468,8 +468,8 @@ def _ml_fit(x: np.ndarray, y: np.ndarray, f: np.ndarray, caught: list[str]
     the distinct patterns. R glm.fit's start (mu = (y + 1/2) / 2 per subject), iteration limit and
     convergence rule decide `converged`; further Newton steps after convergence, until a step no longer
     changes the estimate, then give the estimate, and the covariance I(b)^-1 evaluated at it, at the MLE
-    (R with epsilon 1e-14; R's and statsmodels' defaults stop up to ~1e-5 short of it in the SE). Checked against R glm and
-    statsmodels on the repeated rows (tests/test_response_reference.py).
+    (R with epsilon 1e-14; R's and statsmodels' defaults stop up to ~1e-5 short of it in the SE).
+    Checked against R glm and statsmodels on the repeated rows (tests/test_response_reference.py).
 
     Rows are distinct patterns with frequencies `f`: l = Σ f_i ll_i and I = X'diag(f w)X are the
     repeated rows' log-likelihood and information, so estimates, SEs and loglik equal theirs."""
