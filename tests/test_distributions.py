@@ -38,7 +38,19 @@ def test_chi_square_and_t(df: float) -> None:
     _same([dist.chi2_sf(x, df) for x in X], stats.chi2.sf(X, df))
     _same([dist.chi2_ppf(q, df) for q in Q], stats.chi2.ppf(Q, df))
     _same([dist.t_ppf(q, df) for q in Q], stats.t.ppf(Q, df))
+    assert dist.t_two_sided(0.95, df) == float(stats.t.ppf(0.975, df))
     _same([dist.t_sf(x, df) for x in np.concatenate([X, -X])], stats.t.sf(np.concatenate([X, -X]), df))
+
+
+def test_against_r() -> None:
+    """R 4.2 (options(digits = 17)): qnorm(0.975), pnorm(2.5, lower.tail = FALSE), qchisq(0.95, 1),
+    pchisq(10, 3, lower.tail = FALSE), qt(0.975, 7), pt(2.2, 12.25, lower.tail = FALSE)."""
+    assert dist.z_two_sided(0.95) == pytest.approx(1.9599639845400536, rel=1e-14)
+    assert dist.norm_sf(2.5) == pytest.approx(0.0062096653257761349, rel=1e-13)
+    assert dist.chi2_ppf(0.95, 1) == pytest.approx(3.841458820694124, rel=1e-13)
+    assert dist.chi2_sf(10, 3) == pytest.approx(0.018566135463043233, rel=1e-13)
+    assert dist.t_two_sided(0.95, 7) == pytest.approx(2.3646242515927844, rel=1e-13)
+    assert dist.t_sf(2.2, 12.25) == pytest.approx(0.023850483912754305, rel=1e-12)
 
 
 def test_beta_and_gamma() -> None:

@@ -180,7 +180,7 @@ def t_inference(estimate: float, se: float, df: float, conf_level: float) -> tup
     if not (math.isfinite(estimate) and math.isfinite(se) and se > 0 and df > 0 and not math.isnan(df)):
         nan = math.nan
         return nan, nan, nan, nan
-    q = dist.t_ppf(1 - (1 - conf_level) / 2, df)
+    q = dist.t_two_sided(conf_level, df)
     t = estimate / se
     return estimate - q * se, estimate + q * se, t, float(2 * dist.t_sf(abs(t), df))
 

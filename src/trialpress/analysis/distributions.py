@@ -43,6 +43,11 @@ def t_ppf(q: float, df: float) -> float:
     return float(special.stdtrit(df, q))
 
 
+def t_two_sided(conf_level: float, df: float) -> float:
+    """The t quantile of a two-sided interval at `conf_level` with `df` degrees of freedom."""
+    return t_ppf(1 - (1 - conf_level) / 2, df)
+
+
 def t_sf(x: float, df: float) -> float:
     """Student t upper tail (`stats.t.sf`)."""
     return float(special.stdtr(df, -x))

@@ -478,7 +478,7 @@ def _ml_fit(x: np.ndarray, y: np.ndarray, f: np.ndarray, caught: list[str]
     dev = -2 * float(f @ (y * np.log(mu) + (1 - y) * np.log(1 - mu)))
     converged = False
     try:
-        beta = np.linalg.solve((x * w[:, None]).T @ x, x.T @ (w * np.log(mu / (1 - mu)) + f * (y - mu)))
+        beta = np.linalg.solve(_information(x, w), x.T @ (w * np.log(mu / (1 - mu)) + f * (y - mu)))
         for iteration in range(1, ML_MAXIT + 1):
             step = _newton_step(x, y, f, beta) if iteration > 1 else np.zeros_like(beta)
             for _half in range(30):   # R glm.fit: "step size truncated due to divergence"
@@ -498,7 +498,7 @@ def _ml_fit(x: np.ndarray, y: np.ndarray, f: np.ndarray, caught: list[str]
                 break
         eta = x @ beta
         p = special.expit(eta)
-        cov = np.linalg.inv((x * (f * p * (1 - p))[:, None]).T @ x)
+        cov = np.linalg.inv(_information(x, f * p * (1 - p)))
     except np.linalg.LinAlgError as exc:
         caught.append(f"singular information matrix ({exc})")
         return None
@@ -518,17 +518,22 @@ def _loglik(x: np.ndarray, y: np.ndarray, f: np.ndarray, beta: np.ndarray) -> fl
     return float(np.dot(f, y * eta - np.logaddexp(0.0, eta)))
 
 
+def _information(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """X'diag(w)X: the Fisher information of a logistic fit for weights w = f p (1 − p)."""
+    return (x * w[:, None]).T @ x
+
+
 def _newton_step(x: np.ndarray, y: np.ndarray, f: np.ndarray, beta: np.ndarray) -> np.ndarray:
     """I(b)^-1 U(b), with U = X'(f(y − p)) and I = X'diag(f p(1 − p))X."""
     p = special.expit(x @ beta)
-    return np.linalg.solve((x * (f * p * (1 - p))[:, None]).T @ x, x.T @ (f * (y - p)))
+    return np.linalg.solve(_information(x, f * p * (1 - p)), x.T @ (f * (y - p)))
 
 
 def _penalised_loglik(x: np.ndarray, y: np.ndarray, f: np.ndarray, beta: np.ndarray) -> float:
     """l(b) + ½ log|I(b)| with l = Σ f_i ll_i and I = X'diag(f w)X: the repeated rows' value."""
     ll = _loglik(x, y, f, beta)
     p = special.expit(x @ beta)
-    sign, logdet = np.linalg.slogdet((x * (f * p * (1 - p))[:, None]).T @ x)
+    sign, logdet = np.linalg.slogdet(_information(x, f * p * (1 - p)))
     return ll + 0.5 * logdet if sign > 0 else -math.inf
 
 
@@ -567,7 +572,7 @@ def _firth_fit(x: np.ndarray, y: np.ndarray, f: np.ndarray, maxit: int = 100, to
     for _ in range(maxit):
         p = special.expit(x @ beta)
         fw = f * p * (1 - p)
-        info_inv = np.linalg.inv((x * fw[:, None]).T @ x)
+        info_inv = np.linalg.inv(_information(x, fw))
         h = fw * np.einsum("ij,ij->i", x @ info_inv, x)
         score = x.T @ (f * (y - p) + h * (0.5 - p))
         delta, pll, full_step = _damped_step(x, y, f, beta, info_inv @ score, pll, maxstep)
@@ -576,7 +581,7 @@ def _firth_fit(x: np.ndarray, y: np.ndarray, f: np.ndarray, maxit: int = 100, to
             converged = True
             break
     p = special.expit(x @ beta)
-    cov = np.linalg.inv((x * (f * p * (1 - p))[:, None]).T @ x)
+    cov = np.linalg.inv(_information(x, f * p * (1 - p)))
     return beta, cov, converged, _penalised_loglik(x, y, f, beta)
 
 
@@ -599,7 +604,7 @@ def _firth_constrained(x: np.ndarray, y: np.ndarray, f: np.ndarray, a: np.ndarra
     for _ in range(maxit):
         p = special.expit(x @ beta)
         fw = f * p * (1 - p)
-        info = (x * fw[:, None]).T @ x
+        info = _information(x, fw)
         info_inv = np.linalg.inv(info)
         h = fw * np.einsum("ij,ij->i", x @ info_inv, x)
         score = basis.T @ (x.T @ (f * (y - p) + h * (0.5 - p)))

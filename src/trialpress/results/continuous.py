@@ -115,7 +115,7 @@ def _analysis_set(ep: Continuous, data: StudyData, plan: Plan, rec: _Records, gv
 def _describe(add: Add, ep: Continuous, g: str, parameter: str, visit: str, values: np.ndarray,
               conf_level: float) -> None:
     d = describe(values)
-    half = dist.t_ppf(1 - (1 - conf_level) / 2, d.n - 1) * d.sd / math.sqrt(d.n) if d.n > 1 else math.nan
+    half = dist.t_two_sided(conf_level, d.n - 1) * d.sd / math.sqrt(d.n) if d.n > 1 else math.nan
     for stat in ("n", "mean", "sd", "median", "q1", "q3", "min", "max"):
         value = float(getattr(d, stat)) if d.n else (0.0 if stat == "n" else math.nan)
         extra = {"lower": d.mean - half, "upper": d.mean + half} if stat == "mean" and d.n > 1 else {}
