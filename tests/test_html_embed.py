@@ -37,6 +37,16 @@ def test_stylesheet_and_figures_are_embedded_byte_for_byte(tmp_path: Path) -> No
     assert embed_resources(page, tmp_path) == out                 # deterministic
 
 
+def test_a_relative_stylesheet_is_read_beside_the_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "page").mkdir()
+    (tmp_path / "page" / "style.css").write_text("p { margin: 0; }\n", encoding="utf-8")
+    (tmp_path / "style.css").write_text("p { color: red; }\n", encoding="utf-8")   # not this one, in the CWD
+    monkeypatch.chdir(tmp_path)
+    out = embed_resources('<html><head><link rel="stylesheet" href="style.css"></head><body></body></html>',
+                          tmp_path / "page")
+    assert "<style>\np { margin: 0; }\n</style>" in out
+
+
 @pytest.mark.parametrize("body,why", [
     ('<img src="figures/missing.svg" />', "not a figure the render wrote"),
     ('<img src="figures/notes.txt" />', "not a figure the render wrote"),

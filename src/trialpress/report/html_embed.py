@@ -29,7 +29,7 @@ def embed_resources(page: str, folder: Path) -> str:
     """`page` (pandoc's HTML, written in `folder`) with its stylesheets and figures embedded."""
 
     def style(m: re.Match[str]) -> str:
-        path = Path(html.unescape(m.group(1)))
+        path = folder / html.unescape(m.group(1))   # as the browser would: relative to the page (absolute stays)
         css = path.read_text(encoding="utf-8")
         if "</style" in css.lower():
             raise RenderError(f"{path}: a stylesheet cannot contain '</style'.", hint="Remove it from the CSS file.")
