@@ -358,12 +358,12 @@ def test_a_gate_over_its_time_budget_is_stopped(monkeypatch: pytest.MonkeyPatch)
 
     if not hasattr(os, "fork"):
         pytest.skip("GateJob runs the gate inline without fork")
-    pids: list[int | None] = []
+    jobs: list[background.GateJob] = []
 
     class Recorded(background.GateJob):
         def _start(self, early: bool = False) -> None:
             super()._start(early)
-            pids.append(self._pid)
+            jobs.append(self)
 
     monkeypatch.setattr(background, "GateJob", Recorded)
     monkeypatch.setattr(background, "run_gate", lambda *_, **__: time.sleep(120))   # what the child runs
@@ -373,9 +373,9 @@ def test_a_gate_over_its_time_budget_is_stopped(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(DataError, match="did not finish within 1 s; it was stopped"):
         pipeline._beside_gate(None, None, lambda: "work", pipeline.Progress(enabled=False))  # type: ignore[arg-type]
     assert time.monotonic() - t0 < 30
-    assert len(pids) == 1 and pids[0] is not None
+    assert len(jobs) == 1 and jobs[0]._pid is not None
     with pytest.raises(ProcessLookupError):   # killed and reaped by the job's reader
-        os.kill(pids[0], 0)
+        os.kill(jobs[0]._pid, 0)
 
 
 def test_the_gate_budget_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,7 @@
 """Issue 20.3, the writer's loop: reused analysis, gate and figures; byte-identical to a cold render.
 
 * a template change re-renders only the document, and the version is byte for byte the one a cold render
-  (no cache, figures drawn in this process rather than the figure process) of the same inputs writes;
+  (no cache) of the same inputs writes;
 * the cache keys are sound: every presentation key changed at once leaves the ARD and the gate's report
   byte-identical, and every key the figure key leaves out leaves the figures, their captions and numbering
   identical (if a later change makes the ARD or a figure show one of them, these tests fail and say which
@@ -51,8 +51,7 @@ def test_a_template_change_reuses_the_work_and_matches_a_cold_render(project_cop
     assert warm_s < cold_s
     assert "added by the medical writer" in (warm.folder / "report.qmd").read_text()
 
-    # the cold render draws its figures here, the first in the figure process: the same bytes either way
-    cold = pipeline.render(plan, report_root=tmp_path / "cold", report_date=DATE, cache=False, figure_process=False)
+    cold = pipeline.render(plan, report_root=tmp_path / "cold", report_date=DATE, cache=False)
     assert cold.created and not cold.reused and cold.version == warm.version
     a, b = _files(warm.folder), _files(cold.folder)
     assert sorted(a) == sorted(b)

@@ -112,8 +112,8 @@ def test_early_gate_runs_in_its_child_on_the_data_sent(monkeypatch) -> None:   #
         return real(*args, **kwargs)
 
     monkeypatch.setattr(background, "run_gate", only_in_child)
-    job = background.GateJob.early()
-    assert job is not None and job.send(lp.plan, data)
+    job = background.GateJob.early(lp.plan)
+    assert job is not None and job.send(data)
     report = job.wait(timeout=300)
     job.close()
     assert report.results == inline.results and report.files == inline.files
@@ -126,11 +126,11 @@ def test_early_gate_stops_for_large_data_and_when_not_needed(monkeypatch) -> Non
 
     lp, data = _flagship_data()
     monkeypatch.setattr(background, "EARLY_MAX_BYTES", 1000)   # the flagship's frames are ~1 MB
-    job = background.GateJob.early()
+    job = background.GateJob.early(lp.plan)
     assert job is not None and job._pid is not None
     pid = job._pid
-    assert job.send(lp.plan, data) is False and _gone(pid)   # the caller forks a child that shares the frames
-    unused = background.GateJob.early()             # e.g. loading failed: never sent, closed without a hang
+    assert job.send(data) is False and _gone(pid)   # the caller forks a child that shares the frames instead
+    unused = background.GateJob.early(lp.plan)      # e.g. loading failed: never sent, closed without a hang
     assert unused is not None and unused._pid is not None
     pid = unused._pid
     unused.close()
@@ -143,12 +143,12 @@ def test_a_load_failure_stops_the_early_gate(monkeypatch) -> None:   # type: ign
     from trialpress.quality import background
 
     lp, _ = _flagship_data()
-    started: list[tuple[background.GateJob, int | None]] = []
+    started: list[background.GateJob] = []
     real_early = background.GateJob.early
 
-    def recorded():   # type: ignore[no-untyped-def]
-        job = real_early()
-        started.append((job, job._pid if job is not None else None))
+    def recorded(plan):   # type: ignore[no-untyped-def]
+        job = real_early(plan)
+        started.append(job)
         return job
 
     def broken(_lplan):   # type: ignore[no-untyped-def]
@@ -159,8 +159,8 @@ def test_a_load_failure_stops_the_early_gate(monkeypatch) -> None:   # type: ign
     with pytest.raises(DataError, match="unreadable"):
         pipeline._load_early_gate(lp, pipeline.Progress(enabled=False))
     if hasattr(__import__("os"), "fork"):
-        job, pid = started[0]
-        assert len(started) == 1 and pid is not None and _gone(pid) and job._data_fd is None and job._pid is None
+        job = started[0]
+        assert len(started) == 1 and job._pid is not None and _gone(job._pid) and job._data_fd is None
 
 
 def test_early_gate_only_for_data_files_small_enough(tmp_path: Path) -> None:

@@ -189,10 +189,10 @@ def _run(args: argparse.Namespace) -> int:
     if getattr(args, "date", None) is not None:
         pipeline.iso_date(args.date)            # a usage error before any work
     if args.command == "render":
-        def render_once() -> None:   # a watch keeps matplotlib loaded: its figures are drawn in this process
+        def render_once() -> None:
             progress = pipeline.Progress(enabled=not args.quiet)
             outcome = pipeline.render(args.plan, report_root=args.out, formats=args.formats, report_date=args.date,
-                                      progress=progress, cache=args.cache, figure_process=not args.watch)
+                                      progress=progress, cache=args.cache)
             print(outcome.folder, flush=True)
 
         if not args.watch:

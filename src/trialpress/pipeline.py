@@ -77,14 +77,6 @@ class Progress:
         if self._console is not None:
             self._console.print(f"[green]✓[/green] {name:<10} {elapsed:6.2f} s  {escape(detail)}")
 
-    def record(self, name: str, seconds: float, detail: str = "") -> None:
-        """A step done elsewhere (the figure process): its line and timing, as `step` gives them."""
-        self.timings[name] = self.timings.get(name, 0.0) + seconds
-        if self._console is not None:
-            from rich.markup import escape
-
-            self._console.print(f"[green]✓[/green] {name:<10} {seconds:6.2f} s  {escape(detail)}")
-
     def say(self, text: str) -> None:
         if self._console is not None:
             from rich.text import Text
@@ -155,18 +147,12 @@ def gate_budget() -> float:
                          hint=f"e.g. {GATE_BUDGET_ENV}=1800") from None
 
 
-def _load_early_gate(lplan: LoadedPlan, progress: Progress, early: Any = None) -> tuple[StudyData, Any]:
-    """Load the data beside the gate's early process (`GateJob.early`: it imports great_expectations
-    meanwhile), started now unless the caller started it already; it is stopped for data too large to hand
-    over, and if loading fails. No early job where forking is unsafe or unavailable."""
+def _load_early_gate(lplan: LoadedPlan, progress: Progress) -> tuple[StudyData, Any]:
+    """Start the gate's process (`GateJob.early`: it imports great_expectations meanwhile), then load the
+    data; the job is stopped if loading fails. No early job where forking is unsafe or unavailable."""
     from trialpress.quality.background import GateJob, small_enough_to_send
 
-    if not small_enough_to_send(_data_files(lplan)):
-        if early is not None:
-            early.cancel()
-        early = None
-    elif early is None and _fork_is_safe():
-        early = GateJob.early()
+    early = GateJob.early(lplan.plan) if _fork_is_safe() and small_enough_to_send(_data_files(lplan)) else None
     try:
         with progress.step("load", str(lplan.data_folder)):
             data = _load(lplan)
@@ -186,7 +172,7 @@ def _beside_gate(plan: Plan, data: StudyData, work: Callable[[], T], progress: P
     from trialpress.quality.background import GateJob
     from trialpress.quality.gate import enforce, run_gate
 
-    job = early if early is not None and early.send(plan, data) else None
+    job = early if early is not None and early.send(data) else None
     if job is None and not _fork_is_safe():
         try:
             result = work()
@@ -262,12 +248,11 @@ class Setup:
         return self.inputs.report_date
 
 
-def prepare(plan_path: Path | str, formats: list[str] | None = None, report_date: str | None = None,
-            style: Callable[[], dict[str, Any]] | None = None) -> Setup:
-    """Load the plan and hash every input (no data loaded, nothing analysed). `style`: the figure style
-    (default `store.style.figure_style`, here; a render asks its figure process, which imports matplotlib)."""
+def prepare(plan_path: Path | str, formats: list[str] | None = None, report_date: str | None = None) -> Setup:
+    """Load the plan and hash every input (no data loaded, nothing analysed)."""
     from trialpress.report import engines
     from trialpress.store.hashing import collect_inputs
+    from trialpress.store.style import figure_style
 
     report_date = iso_date(report_date) if report_date else dt.date.today().isoformat()
     lplan = load_plan(plan_path)
@@ -283,16 +268,8 @@ def prepare(plan_path: Path | str, formats: list[str] | None = None, report_date
     renderer = engines.detect()
     files = _data_files(lplan)
     inputs = collect_inputs(root, lplan.path, files, template_dir, renderer.versions, formats=formats,
-                            report_date=report_date, style=_figure_style(style))
+                            report_date=report_date, style=figure_style())
     return Setup(lplan, template_dir, formats, renderer, inputs, files)
-
-
-def _figure_style(style: Callable[[], dict[str, Any]] | None) -> dict[str, Any]:
-    if style is not None:
-        return style()
-    from trialpress.store.style import figure_style
-
-    return figure_style()
 
 
 def _data_files(lplan: LoadedPlan) -> list[Path]:
@@ -341,33 +318,11 @@ class Analysis:
 
 
 def render(plan_path: Path | str, *, report_root: Path | None = None, formats: list[str] | None = None,
-           report_date: str | None = None, progress: Progress | None = None, cache: bool = True,
-           figure_process: bool = True) -> RenderOutcome:
-    """One render of `plan_path` into a new version folder (or the existing one, when its inputs are
-    unchanged). `figure_process`: draw the figures in a second process beside the document (`figure_process`
-    module); a long-running caller (`render --watch`) that keeps matplotlib loaded draws them here."""
-    from trialpress.figure_process import FigureProcess
-    from trialpress.quality.background import GateJob
-
-    # the two helper processes are forked first, before this process starts any thread or loads any data:
-    # meanwhile they import matplotlib and great_expectations on the second core
-    fp = FigureProcess.start() if figure_process else None
-    early = GateJob.early() if _fork_is_safe() else None
-    try:
-        return _render(plan_path, report_root, formats, report_date, progress or Progress(enabled=False), cache, fp,
-                       early)
-    finally:
-        if early is not None:
-            early.close()
-        if fp is not None:
-            fp.close()
-
-
-def _render(plan_path: Path | str, report_root: Path | None, formats: list[str] | None, report_date: str | None,
-            progress: Progress, cache: bool, fp: Any, early: Any) -> RenderOutcome:
+           report_date: str | None = None, progress: Progress | None = None, cache: bool = True) -> RenderOutcome:
     from trialpress.store.folders import refuse_inside_version, version_dir
 
-    setup = prepare(plan_path, formats, report_date, style=fp.style if fp is not None else None)
+    progress = progress or Progress(enabled=False)
+    setup = prepare(plan_path, formats, report_date)
     plan, root = setup.lplan.plan, setup.lplan.root
     report_root = report_root or root / "report"
     refuse_inside_version(report_root, root / "report", "The report folder")
@@ -376,8 +331,6 @@ def _render(plan_path: Path | str, report_root: Path | None, formats: list[str] 
     # inputs → version id, before any work: an unchanged study re-renders in well under a second
     done = _existing(final)
     if done is not None:
-        if early is not None:
-            early.cancel()
         progress.say(f"Up to date: {done} (same inputs as before; nothing rendered).")
         return RenderOutcome(done, version, False, progress.timings)
 
@@ -390,12 +343,9 @@ def _render(plan_path: Path | str, report_root: Path | None, formats: list[str] 
     reused: list[str] = []
     try:
         with StagingArea(final) as stage:
-            analysis, cb, figures = _analysis_and_figures(setup, stage, wc, progress, reused, fp, early)
+            analysis, cb, figures = _analysis_and_figures(setup, stage, wc, progress, reused)
             abstract = _document(setup, analysis, cb, figures, stage, progress,
                                  beside=lambda: _write_results(setup, analysis, stage, wc))
-            figures.ready()
-            if fp is not None and figures.drawn:
-                progress.record("figures", fp.seconds, "drawn beside the document" if not fp.drawn_here else "")
             _write_manifest(setup, analysis, cb, abstract, stage)
     except QualityGateError as exc:
         failure_report(exc, report_root / plan.study.id / "_failed" / version)
@@ -404,8 +354,8 @@ def _render(plan_path: Path | str, report_root: Path | None, formats: list[str] 
     return RenderOutcome(final, version, True, progress.timings, tuple(reused))
 
 
-def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Progress, reused: list[str],
-                          fp: Any = None, early: Any = None) -> tuple[Analysis, Any, Figures]:
+def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Progress, reused: list[str]
+                          ) -> tuple[Analysis, Any, Any]:
     from trialpress.store import cache as store_cache
 
     plan, inputs = setup.lplan.plan, setup.inputs
@@ -416,18 +366,16 @@ def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Pr
     fig_entry = wc.get("figures", fkey)
     (stage / "figures").mkdir()
     if analysis is not None:
-        if early is not None:   # no gate to run: the verdict is cached with the analysis
-            early.cancel()
         reused.append("analysis")
         from trialpress.report.context import ContextBuilder
 
         cb = ContextBuilder(plan, analysis.ard)
-        figures = _figures(plan, cb, stage, raster, wc, fkey, fig_entry, progress, fp)
+        figures = _figures(plan, cb, stage, raster, wc, fkey, fig_entry, progress)
         if fig_entry is not None:
             reused.append("figures")
         return analysis, cb, figures
 
-    data, early = _load_early_gate(setup.lplan, progress, early)
+    data, early = _load_early_gate(setup.lplan, progress)
     from trialpress.report.context import ContextBuilder
     from trialpress.results.collect import analyse
 
@@ -435,7 +383,7 @@ def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Pr
         with progress.step("analyse", f"{len(plan.time_to_event)} time-to-event endpoint(s)"):
             results = analyse(plan, data)
         cb = ContextBuilder(plan, results.ard)
-        return results.ard, cb, _figures(plan, cb, stage, raster, wc, fkey, fig_entry, progress, fp)
+        return results.ard, cb, _figures(plan, cb, stage, raster, wc, fkey, fig_entry, progress)
 
     # nothing leaves the staging folder (and no version folder exists) before the gate's verdict
     (ard, cb, figures), gate = _beside_gate(plan, data, work, progress, early)
@@ -504,20 +452,9 @@ def _store_analysis(wc: WorkCache, key: str, a: Analysis) -> None:
         _remember(key, a)   # what a read-back would give (checked just above)
 
 
-@dataclass
-class Figures:
-    """The report's figures: their views (numbered, captioned) at once; their files once `ready()` returns
-    (drawn here, copied from the cache, or drawn by the figure process beside the document)."""
-
-    views: dict[str, list[Any]]
-    ready: Callable[[], None]
-    drawn: bool          # drawn for this render (not copied from the cache)
-
-
 def _figures(plan: Plan, cb: Any, stage: Path, raster: bool, wc: WorkCache, key: str, entry: Any,
-             progress: Progress, fp: Any = None) -> Figures:
-    """The figures: copied from the cache with their views and numbering, or drawn (here, or handed to the
-    figure process `fp`) and then cached."""
+             progress: Progress) -> dict[str, list[Any]]:
+    """The figures (drawn, or copied from the cache with their views and numbering)."""
     import dataclasses
 
     from trialpress.report.context import FigureView, Numbering
@@ -529,47 +466,19 @@ def _figures(plan: Plan, cb: Any, stage: Path, raster: bool, wc: WorkCache, key:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(raw)
         cb.numbering = Numbering(**entry.meta["numbering"])
-        return Figures({k: [FigureView(**v) for v in views] for k, views in entry.meta["views"].items()},
-                       _nothing, False)
+        return {k: [FigureView(**v) for v in views] for k, views in entry.meta["views"].items()}
     from trialpress.report.figure_specs import km_figures
 
-    def cached(figures: dict[str, list[Any]], numbering: dict[str, Any]) -> Callable[[], None]:
-        meta = {"views": {k: [dataclasses.asdict(v) for v in views] for k, views in figures.items()},
-                "numbering": numbering}
-
-        def put() -> None:
-            files = {p.relative_to(figdir).as_posix(): p.read_bytes() for p in sorted(figdir.rglob("*")) if p.is_file()}
-            wc.put("figures", key, files, meta)
-        return put
-
-    if fp is None:
-        with progress.step("figures"):
-            views = km_figures(plan, cb, figdir, raster=raster)
-        cached(views, dataclasses.asdict(cb.numbering))()
-        return Figures(views, _nothing, True)
-    jobs: list[Any] = []
-    views = km_figures(plan, cb, figdir, raster=raster, drawer=jobs.append)
-    if not jobs:
-        cached(views, dataclasses.asdict(cb.numbering))()
-        return Figures(views, _nothing, False)
-    fp.draw(jobs)
-    put = cached(views, dataclasses.asdict(cb.numbering))   # the numbering the figures took, not later tables'
-    lock, done = threading.Lock(), [False]
-
-    def ready() -> None:   # from the engines' threads: the first waits for the files and caches them
-        with lock:
-            if not done[0]:
-                fp.ready()
-                put()
-                done[0] = True
-    return Figures(views, ready, True)
+    with progress.step("figures"):
+        figures = km_figures(plan, cb, figdir, raster=raster)
+    files = {p.relative_to(figdir).as_posix(): p.read_bytes() for p in sorted(figdir.rglob("*")) if p.is_file()}
+    meta = {"views": {k: [dataclasses.asdict(v) for v in views] for k, views in figures.items()},
+            "numbering": dataclasses.asdict(cb.numbering)}
+    wc.put("figures", key, files, meta)
+    return figures
 
 
-def _nothing() -> None:
-    return None
-
-
-def _document(setup: Setup, analysis: Analysis, cb: Any, figures: Figures, stage: Path, progress: Progress,
+def _document(setup: Setup, analysis: Analysis, cb: Any, figures: Any, stage: Path, progress: Progress,
               beside: Callable[[], None] = lambda: None) -> list[dict[str, str]]:
     """report.qmd from the templates, then HTML/PDF/Word/RTF; returns the abstract's sentences. The abstract
     is read with pandoc and `beside` runs (the ARD files and ars.json) while the engines render: pandoc and
@@ -584,15 +493,14 @@ def _document(setup: Setup, analysis: Analysis, cb: Any, figures: Figures, stage
     meta = Meta(version=setup.version, cutoff=cb.cutoff(), report_date=setup.report_date,
                 software=inputs.packages, renderer=renderer.versions, inputs=inputs.files, quality=analysis.checks)
     qmd = stage / "report.qmd"
-    context = build_context(setup.lplan.plan, cb, meta, figures.views)
+    context = build_context(setup.lplan.plan, cb, meta, figures)
     write_qmd(setup.template_dir, context, qmd)
     with progress.step("render", f"{' + '.join(formats).upper()} via {renderer.name}"):
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="trialpress-beside") as pool:
             abstract = pool.submit(read_abstract, qmd)
             results = pool.submit(beside)
-            engines.render(qmd, setup.template_dir, [f for f in formats if f != "rtf"], renderer, figures.ready)
+            engines.render(qmd, setup.template_dir, [f for f in formats if f != "rtf"], renderer)
             if "rtf" in formats:
-                figures.ready()
                 from trialpress.report.tlf import write_tlf
 
                 datasets = ", ".join(sorted(p.name for p in setup.data_files))

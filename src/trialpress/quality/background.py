@@ -8,12 +8,11 @@ verdict: the caller waits for it before any artefact leaves its staging folder, 
 wins over any error the analysis of the same bad data raised. Where `fork` is unavailable, or the
 child fails, the gate runs inline.
 
-`GateJob.early` starts the child when a render starts, before the plan is read: it imports
-great_expectations (~1.1 s) on the second core while this process reads the plan, hashes the inputs, loads
-the data and imports the analysis stack, then receives the plan and the loaded data through a pipe
-(pickled: a few ms for a trial of a few hundred subjects) and runs the gate on exactly those frames. It is
-stopped when no gate is needed (the version exists, the analysis is cached) and for large data, which are
-never copied: a child forked after loading shares them instead (`send` returns False).
+`GateJob.early` starts the child before the data are loaded, for studies small enough to hand over:
+it imports great_expectations (~1.1 s) on the second core while this process loads the data and imports
+the analysis stack, then receives the loaded data through a pipe (pickled: a few ms for a trial of a few
+hundred subjects) and runs the gate on exactly those frames. Larger data are never copied: the early
+child is stopped and a child forked after loading shares them instead (`send` returns False).
 """
 
 from __future__ import annotations
@@ -23,47 +22,43 @@ import pickle
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from trialpress.data.loading import StudyData
 from trialpress.errors import DataError
-
-if TYPE_CHECKING:   # imported in the child and when used: an early child is forked before pandas is loaded
-    from trialpress.data.loading import StudyData
-    from trialpress.plan import Plan
-    from trialpress.quality.gate import GateReport
+from trialpress.plan import Plan
+from trialpress.quality.gate import GateReport, run_gate
 
 
 EARLY_MAX_BYTES = 32 << 20   # loaded frames up to this size are handed to an early child (a copy in it)
-EARLY_MAX_FILE_BYTES = 64 << 20   # ... and an early child is used only for data files up to this size
+EARLY_MAX_FILE_BYTES = 64 << 20   # ... and an early child is started only for data files up to this size
 PARQUET_EXPANSION = 16       # Parquet's compression: its frames are many times its files (CSV/XPT: not more)
 
 
 class GateJob:
-    def __init__(self, plan: Plan | None, data: StudyData | None, *, early: bool = False) -> None:
+    def __init__(self, plan: Plan, data: StudyData | None, *, early: bool = False) -> None:
         self._plan, self._data = plan, data
         self._payload: bytes | None = None
         self._reader: threading.Thread | None = None
         self._pid: int | None = None
-        self._result_fd: int | None = None   # an early child's report pipe, until `send` starts its reader
         self._data_fd: int | None = None
         if hasattr(os, "fork"):
             self._start(early=early)
 
     @classmethod
-    def early(cls) -> GateJob | None:
-        """A child started now, before the plan is read or the data loaded, that imports great_expectations
-        and waits for `send`. No thread runs for it until then, so this process may still fork."""
-        return cls(None, None, early=True) if hasattr(os, "fork") else None
+    def early(cls, plan: Plan) -> GateJob | None:
+        """A child started now, before loading, that imports great_expectations and waits for `send`."""
+        return cls(plan, None, early=True) if hasattr(os, "fork") else None
 
-    def send(self, plan: Plan, data: StudyData) -> bool:
-        """Hand the plan and the loaded data to the early child (False, and the child stopped, when the data
-        are too large to copy: the caller then forks a child that shares them)."""
-        assert self._data_fd is not None and self._result_fd is not None
-        self._plan, self._data = plan, data
+    def send(self, data: StudyData) -> bool:
+        """Hand the loaded data to the early child (False, and the child stopped, when they are too large to
+        copy: the caller then forks a child that shares them)."""
+        assert self._data_fd is not None
+        self._data = data
         if _frames_bytes(data) > EARLY_MAX_BYTES:
             self.cancel()
             return False
-        raw = pickle.dumps((plan, data), protocol=pickle.HIGHEST_PROTOCOL)
+        raw = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
         fd, self._data_fd = self._data_fd, None
 
         def write() -> None:   # the child reads once its import is done: never block this thread on it
@@ -74,16 +69,13 @@ class GateJob:
                 pass
 
         threading.Thread(target=write, name="trialpress-gate-data", daemon=True).start()
-        result_fd, self._result_fd = self._result_fd, None
-        self._collect(result_fd)
         return True
 
     def cancel(self) -> None:
         """Stop the child (the data were not needed, or not sent)."""
-        for fd in (self._data_fd, self._result_fd):
-            if fd is not None:
-                os.close(fd)
-        self._data_fd = self._result_fd = None
+        if self._data_fd is not None:
+            os.close(self._data_fd)
+            self._data_fd = None
         self._kill()
 
     def _start(self, early: bool = False) -> None:
@@ -94,14 +86,13 @@ class GateJob:
             code = 0
             try:
                 os.close(read_fd)
-                plan, data = self._plan, self._data
+                data = self._data
                 if early:
                     os.close(data_write)
-                    received = _receive(data_read)
-                    if received is None:
+                    data = _receive(data_read)
+                    if data is None:
                         os._exit(0)
-                    plan, data = received
-                payload = pickle.dumps(run_gate(plan, data, parallel=False))
+                payload = pickle.dumps(run_gate(self._plan, data, parallel=False))
                 with os.fdopen(write_fd, "wb") as out:
                     out.write(payload)
             except BaseException:  # noqa: BLE001 - the parent redoes the gate inline
@@ -109,15 +100,10 @@ class GateJob:
             finally:
                 os._exit(code)
         os.close(write_fd)
-        self._pid = pid
         if early:
             os.close(data_read)
-            self._data_fd, self._result_fd = data_write, read_fd
-        else:
-            self._collect(read_fd)
-
-    def _collect(self, read_fd: int) -> None:
-        pid = self._pid
+            self._data_fd = data_write
+        self._pid = pid
 
         def collect() -> None:   # drain the pipe as the child writes, so it can finish and exit
             chunks = []
@@ -146,48 +132,33 @@ class GateJob:
             self._reader = None
             if self._payload is not None:
                 try:
-                    return pickle.loads(self._payload)  # type: ignore[no-any-return]
+                    return pickle.loads(self._payload)
                 except Exception:  # noqa: BLE001 - a garbled report must not hide data problems: redo inline
                     pass
-        assert self._plan is not None and self._data is not None
         return run_gate(self._plan, self._data, parallel=False)
 
     def _kill(self) -> None:
-        """Stop the child and reap it (once: a reaped pid may belong to another process now)."""
-        if self._pid is None:
+        if self._reader is None:   # no child, or reaped already (its pid may belong to another process now)
             return
-        try:
-            os.kill(self._pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if self._reader is not None:   # it reaps the child
-            self._reader.join()
-            self._reader = None
-        else:
+        if self._pid is not None:
             try:
-                os.waitpid(self._pid, 0)
-            except ChildProcessError:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
                 pass
-        self._pid = None
+        self._reader.join()
+        self._reader = None
 
     def close(self) -> None:
         """Wait for the child (it never outlives the run); an early child still waiting for data is stopped."""
-        if self._data_fd is not None or self._result_fd is not None:
+        if self._data_fd is not None:
             self.cancel()
         if self._reader is not None:
             self._reader.join()
             self._reader = None
 
 
-def run_gate(plan: Plan, data: StudyData, *, parallel: bool = False) -> GateReport:
-    """`quality.gate.run_gate`, imported when first run (in the child, or here when it fails)."""
-    from trialpress.quality.gate import run_gate as gate
-
-    return gate(plan, data, parallel=parallel)
-
-
 def small_enough_to_send(files: list[Path]) -> bool:
-    """Whether an early child is worth keeping: the data files (Parquet weighted by its compression) are
+    """Whether an early child is worth starting: the data files (Parquet weighted by its compression) are
     small enough that their frames will likely be handed over. Large data would only pay for an import that
     competes with the loading on the second core, and a child killed after it."""
     total = 0
@@ -201,7 +172,7 @@ def small_enough_to_send(files: list[Path]) -> bool:
 
 
 def _receive(fd: int) -> Any:
-    """In an early child: import great_expectations, then read the parent's plan and data (None: none came)."""
+    """In an early child: import great_expectations, then read the parent's data (None: none came)."""
     from trialpress.quality._gx import import_gx
 
     import_gx()

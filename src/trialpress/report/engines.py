@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,15 +25,9 @@ class Renderer:
 
 
 def font_paths() -> list[str]:
-    """matplotlib's bundled font folder (its `get_data_path()`), found without importing matplotlib: the
-    figure process draws, so the document need not load it."""
-    import importlib.util
+    import matplotlib
 
-    spec = importlib.util.find_spec("matplotlib")
-    if spec is None or not spec.submodule_search_locations:
-        raise RenderError("matplotlib is not installed; its fonts are the report's fonts.",
-                          hint="Install the project's requirements (make report does).")
-    return [str(Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf")]
+    return [str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")]
 
 
 def detect() -> Renderer:
@@ -51,42 +44,29 @@ def detect() -> Renderer:
 DOCUMENT_FORMATS = ("html", "pdf", "docx")
 
 
-def _nothing() -> None:
-    return None
-
-
-def render(qmd: Path, template_dir: Path, formats: list[str], renderer: Renderer | None = None,
-           ready: Callable[[], None] = _nothing) -> dict[str, Path]:
+def render(qmd: Path, template_dir: Path, formats: list[str], renderer: Renderer | None = None) -> dict[str, Path]:
     """Render `qmd` (in its own folder, next to figures/) to the requested document formats. Word always goes
     through pandoc's docx writer with the template set's reference document (what Quarto's docx format runs),
-    with fixed timestamps, so its bytes are the same on every machine. `ready` returns once the figures are
-    on disk (they may still be drawn while pandoc converts the text): each format calls it where it first
-    reads them."""
+    with fixed timestamps, so its bytes are the same on every machine."""
+    from trialpress.report.docx import render_docx
+
     renderer = renderer or detect()
     out: dict[str, Path] = {}
     if renderer.name == "quarto":
-        ready()
         out = _render_quarto(qmd, [f for f in formats if f in ("html", "pdf")])
         if "docx" in formats:
-            out["docx"] = _docx(qmd, template_dir, ready)
+            out["docx"] = render_docx(qmd, template_dir)
         return out
-    jobs = {"html": _pandoc_html, "pdf": _pandoc_typst_pdf, "docx": _docx}
+    jobs = {"html": _pandoc_html, "pdf": _pandoc_typst_pdf, "docx": render_docx}
     wanted = [f for f in DOCUMENT_FORMATS if f in formats]
     if len(wanted) < 2:
-        return {f: jobs[f](qmd, template_dir, ready) for f in wanted}
+        return {f: jobs[f](qmd, template_dir) for f in wanted}
     # side by side: pandoc runs as its own process, so HTML and Word are written while the PDF is typeset
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
-        futures = {f: pool.submit(jobs[f], qmd, template_dir, ready) for f in wanted}
+        futures = {f: pool.submit(jobs[f], qmd, template_dir) for f in wanted}
         return {f: futures[f].result() for f in wanted}
-
-
-def _docx(qmd: Path, template_dir: Path, ready: Callable[[], None]) -> Path:
-    from trialpress.report.docx import render_docx
-
-    ready()   # pandoc's docx writer embeds the figures as it converts
-    return render_docx(qmd, template_dir)
 
 
 def _pandoc(args: list[str], cwd: Path) -> None:
@@ -99,7 +79,7 @@ def _pandoc(args: list[str], cwd: Path) -> None:
                           hint="This is a template problem: check the template set named in the plan.")
 
 
-def _pandoc_html(qmd: Path, template_dir: Path, ready: Callable[[], None] = _nothing) -> Path:
+def _pandoc_html(qmd: Path, template_dir: Path) -> Path:
     out = qmd.with_suffix(".html")
     css = template_dir / "html" / "style.css"
     tpl = template_dir / "html" / "template.html"
@@ -109,13 +89,11 @@ def _pandoc_html(qmd: Path, template_dir: Path, ready: Callable[[], None] = _not
     # self-contained: stylesheet and figures embedded (pandoc's --embed-resources: see html_embed)
     from trialpress.report.html_embed import embed_resources
 
-    ready()
-
     out.write_text(embed_resources(out.read_text(encoding="utf-8"), qmd.parent), encoding="utf-8", newline="")
     return out
 
 
-def _pandoc_typst_pdf(qmd: Path, template_dir: Path, ready: Callable[[], None] = _nothing) -> Path:
+def _pandoc_typst_pdf(qmd: Path, template_dir: Path) -> Path:
     import typst
 
     typ = qmd.with_suffix(".typ")
@@ -123,7 +101,6 @@ def _pandoc_typst_pdf(qmd: Path, template_dir: Path, ready: Callable[[], None] =
     _pandoc([qmd.name, "-f", "markdown", "-t", "typst", "--standalone", f"--template={tpl}", "--wrap=none",
              "-o", typ.name], qmd.parent)
     pdf = qmd.with_suffix(".pdf")
-    ready()
     try:
         typst.compile(str(typ), output=str(pdf), root=str(qmd.parent), font_paths=font_paths(),
                       ignore_system_fonts=True, timestamp=int(FIXED_TIME.timestamp()))

@@ -14,8 +14,7 @@ from trialpress.plan import Plan, TimeToEvent
 from trialpress.report import formatting as fmt
 from trialpress.report.context import FOREST_SUFFIX, ContextBuilder, FigureView
 from trialpress.report.escape import slug
-from trialpress.report.figures.jobs import Draw, Drawer, draw
-from trialpress.report.figures.specs import ForestRow, ForestSpec, KMPanel, RiskRow
+from trialpress.report.figures import ForestRow, ForestSpec, KMPanel, RiskRow, draw_forest, draw_km
 from trialpress.report.spelling import in_variety
 from trialpress.results import keys
 from trialpress.results.ard import ARD, Curve
@@ -56,10 +55,8 @@ def _annotation(cb: ContextBuilder, ep: TimeToEvent, prefix: str = "cox") -> tup
     return tuple(lines)
 
 
-def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = False, drawer: Drawer = draw
-               ) -> dict[str, list[FigureView]]:
-    """The figures of the report from the ARD (KM figures of every time-to-event endpoint, means over visits,
-    forest plots), each handed to `drawer` (default: drawn now); their views per endpoint.
+def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = False) -> dict[str, list[FigureView]]:
+    """Draw the KM figures of every time-to-event endpoint from the ARD; return their views per endpoint.
     `raster`: also a 300-dpi PNG of each (for Word and the RTF package)."""
     kinds = ("svg", "png") if raster else ("svg",)
     ard = cb.ard
@@ -79,7 +76,7 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
             medians={g: ard[keys.km(ep.id, "median", g)].value for g in plan.group_values},
             annotation=_annotation(cb, ep), xlabel=xlabel, ylabel=ylabel)
         stem = figdir / f"km-{ep.id.lower()}"
-        drawer(Draw((panel,), stem, kinds))
+        draw_km([panel], stem, formats=kinds)
         n = cb.numbering.figure(f"km-{ep.id}")
         pop = fmt.lower_first(cb.analysed_label(ep.id))
         grouping = fmt.lower_first(plan.groups.label or "group")
@@ -90,8 +87,7 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
         alt = _km_alt(cb, ep)
         if ep.by_subgroup_figure:
             views = [FigureView(f"figure-{n}a", f"{n}A", caption, f"figures/{stem.name}.svg", alt, note),
-                     _by_subgroup_figure(plan, cb, ep, figdir, ticks, xlabel, ylabel, f"{n}B", kinds,
-                                         drawer)]
+                     _by_subgroup_figure(plan, cb, ep, figdir, ticks, xlabel, ylabel, f"{n}B", kinds)]
         else:
             views = [FigureView(f"figure-{n}", str(n), caption, f"figures/{stem.name}.svg", alt, note)]
         out[ep.id] = views
@@ -99,8 +95,8 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
         if c.figure:
             from trialpress.report.continuous_view import means_figure
 
-            out[c.id] = [means_figure(cb, plan, c, figdir, kinds, drawer)]
-    for ep_id, forests in forest_figures(plan, cb, figdir, kinds, drawer).items():
+            out[c.id] = [means_figure(cb, plan, c, figdir, kinds)]
+    for ep_id, forests in forest_figures(plan, cb, figdir, kinds).items():
         out[f"{ep_id}{FOREST_SUFFIX}"] = forests
     return out
 
@@ -117,8 +113,8 @@ def _km_alt(cb: ContextBuilder, ep: TimeToEvent) -> str:
 
 
 def _by_subgroup_figure(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir: Path,
-                        ticks: list[str], xlabel: str, ylabel: str, number: str, kinds: tuple[str, ...],
-                        drawer: Drawer = draw) -> FigureView:
+                        ticks: list[str], xlabel: str, ylabel: str, number: str, kinds: tuple[str, ...]
+                        ) -> FigureView:
     """KM by group within each level of a subgroup variable (the seed's Figure 1B), one panel per level."""
     ard = cb.ard
     var = ep.by_subgroup_figure
@@ -148,7 +144,7 @@ def _by_subgroup_figure(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir:
             ticks=tuple(float(t) for t in ticks), medians=medians, annotation=tuple(lines),
             xlabel=xlabel, ylabel=ylabel))
     stem = figdir / f"km-{ep.id.lower()}-by-{slug(var.lower())}"
-    drawer(Draw(tuple(panels), stem, kinds))
+    draw_km(panels, stem, formats=kinds)
     caption = (f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)} by {fmt.lower_first(plan.groups.label or 'group')} "
                f"within subgroups of {fmt.lower_first(sg.label if sg else var)}")
     alt = f"Kaplan-Meier curves of {fmt.lower_first(ep.label)} by group, one panel per level of " \
@@ -157,8 +153,8 @@ def _by_subgroup_figure(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir:
                       "HR from a Cox model within each subgroup.")
 
 
-def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[str, ...] = ("svg",),
-                   drawer: Drawer = draw) -> dict[str, list[FigureView]]:
+def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[str, ...] = ("svg",)
+                   ) -> dict[str, list[FigureView]]:
     """One forest plot per endpoint with subgroups and per comparator: HRs by subgroup level with the
     events/N of each group, the interaction P on each subgroup's header row, all patients at the bottom."""
     ard = cb.ard
@@ -203,7 +199,7 @@ def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[st
                 favours=tuple(in_variety(f"Favors {fmt.lower_first(short[g])}", plan.conventions.spelling)
                               for g in (c, ref)))
             stem = figdir / f"forest-{ep.id.lower()}-{slug(c)}"
-            drawer(Draw(spec, stem, kinds))
+            draw_forest(spec, stem, formats=kinds)
             n = cb.numbering.figure(f"forest-{ep.id}-{c}")
             caption = (f"Hazard ratios for {fmt.lower_first(ep.label)} in subgroups, {fmt.lower_first(plan.group_labels[c])} "
                        f"vs {fmt.lower_first(plan.group_labels[ref])}")
