@@ -63,6 +63,24 @@ def test_init_plan_renders(bare_project: Path) -> None:
     assert (version / "report.pdf").is_file() and (version / "report.html").is_file()
 
 
+def test_init_outside_any_project_writes_a_plan_that_finds_its_data(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A new user's folder with data and nothing else (no _quarto.yml): `init data/<x>` writes
+    analysis/<x>.yml where the user is, and `check` (with no plan named) reads the data; a plan written
+    anywhere else with --out names its data from where it is."""
+    user = tmp_path / "work"
+    shutil.copytree(ROOT / "data" / "blinatumomab-salvage", user / "data" / "trial")
+    monkeypatch.chdir(user)
+    assert main(["init", "data/trial"]) == 0
+    plan_path = user / "analysis" / "trial.yml"
+    assert not (user / "data" / "trial" / "analysis").exists()
+    assert load_plan(plan_path).data_folder == (user / "data" / "trial").resolve()
+    assert main(["check", "--quiet"]) == 0
+    elsewhere = tmp_path / "plans" / "trial.yml"
+    assert main(["init", "data/trial", "--out", str(elsewhere)]) == 0
+    assert load_plan(elsewhere).data_folder == (user / "data" / "trial").resolve()
+    assert main(["check", str(elsewhere), "--quiet"]) == 0
+
+
 def test_a_group_value_not_in_the_data_fails_with_line_and_close_match(project_copy: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     plan = project_copy / "analysis" / "blinatumomab-salvage.yml"
     text = plan.read_text().replace("{value: LATER,", "{value: LATR,").replace("reference: FIRST", "reference: FIRST")

@@ -51,9 +51,12 @@ def ard(loaded):
 def test_committed_plan_is_init_with_check_lines_set(tmp_path: Path) -> None:
     """Every line init writes that is not a CHECK line (or a comment) stands unchanged, in order, in the
     committed plan: the user only confirmed what init asked them to."""
-    written = init(DATA, tmp_path / "plan.yml").read_text().splitlines()
+    path = init(DATA, tmp_path / "plan.yml")
+    assert load_plan(path).data_folder == DATA.resolve()   # named relative to where it was written
+    written = path.read_text().splitlines()
     committed = PLAN.read_text().splitlines()
-    kept = [ln for ln in written if "CHECK" not in ln and not ln.lstrip().startswith("#") and ln.strip()]
+    kept = [ln for ln in written if "CHECK" not in ln and not ln.lstrip().startswith("#") and ln.strip()
+            and not ln.lstrip().startswith("folder:")]   # the committed plan names it from the project's analysis/
     it = iter(committed)
     missing = [ln for ln in kept if not any(ln == c for c in it)]
     assert not missing, missing

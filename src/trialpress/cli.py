@@ -86,7 +86,9 @@ def _study_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
                                    "Parquet) and write analysis/<study>.yml with comments; it validates and renders "
                                    "as it is. Never overwrites a plan.")
     i.add_argument("folder", type=Path, help="folder holding adsl.* and optionally adtte.*, adrs.*, adae.*")
-    i.add_argument("--out", type=Path, default=None, help="plan path (default: analysis/<folder name>.yml)")
+    i.add_argument("--out", type=Path, default=None,
+                   help="plan path (default: analysis/<folder name>.yml in the project that holds the data, else "
+                        "in the current folder)")
     i.add_argument("--study", default=None, help="study id (default: the folder name)")
 
     s = sub.add_parser("synth", help="write a bundled study's synthetic ADaM datasets",

@@ -22,6 +22,12 @@ def find_root(start: Path | None = None) -> Path:
     return here
 
 
+def plan_root(plan_path: Path) -> Path:
+    """The root a plan's relative paths (`data.folder`, templates, `report/`) are read from: `find_root` of
+    the plan's folder. `init` writes the data folder relative to it, so a plan loads its data wherever it is."""
+    return find_root(plan_path.resolve().parent)
+
+
 def bundled_templates() -> Path:
     """Templates shipped with the source tree (used when a project has none of its own)."""
     return Path(__file__).resolve().parents[2] / "templates"

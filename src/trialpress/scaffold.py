@@ -9,6 +9,7 @@ The result validates against the plan schema before it is written.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from trialpress.data.adam import TIME_UNIT_TERMS
 from trialpress.data.coding import collected, present_values, standard_related
 from trialpress.data.readers import find_dataset_file, read_dataset
 from trialpress.errors import UsageError
-from trialpress.paths import find_root
+from trialpress.paths import ROOT_MARKER, find_root, plan_root
 from trialpress.plan.endpoints import TIME_UNITS
 from trialpress.safe_yaml import dump_scalar as q
 
@@ -358,25 +359,35 @@ def _safety(d: _Draft) -> None:
 
 
 def init(data_folder: Path, out: Path | None = None, study_id: str | None = None) -> Path:
-    """Write analysis/<study>.yml for `data_folder`; refuses to overwrite an existing plan."""
+    """Write analysis/<study>.yml for `data_folder` (in the project holding the data, else in the current
+    folder; or at `out`), its data folder named relative to where the plan is loaded from; refuses to
+    overwrite an existing plan."""
     from trialpress.plan import load_plan
 
     folder = data_folder.resolve()
     root = find_root(folder)
+    if not (root / ROOT_MARKER).is_file():   # no project above the data: the plan goes where the user is
+        root = find_root()
     study = study_id or re.sub(r"[^a-z0-9._-]", "-", folder.name.lower()).strip("-") or "study"
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", study):
         raise UsageError(f"Study id {study!r} is not a folder-safe id.",
                          hint="Give --study with lower-case letters, digits, '.', '_' or '-'.")
-    target = out or root / "analysis" / f"{study}.yml"
+    target = (out or root / "analysis" / f"{study}.yml").resolve()
     if target.exists():
         raise UsageError(f"{target} already exists; trialpress init never overwrites a plan.",
                          hint="Give another path with --out, or delete the file first.")
-    try:
-        rel = folder.relative_to(root).as_posix()
-    except ValueError:
-        rel = folder.as_posix()
-    text = draft_plan(inspect(folder), study, rel)
+    text = draft_plan(inspect(folder), study, _relative(folder, plan_root(target)))
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     load_plan(target)   # the draft must validate as it is
     return target
+
+
+def _relative(folder: Path, root: Path) -> str:
+    """`folder` as the plan names it: relative to the root the plan is loaded from (with '..' where it lies
+    outside it, so that moving the project with its data keeps the plan working), absolute only where no
+    relative path exists (another drive)."""
+    try:
+        return Path(os.path.relpath(folder, root)).as_posix()
+    except ValueError:
+        return folder.as_posix()

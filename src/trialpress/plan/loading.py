@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from trialpress.errors import PlanError
-from trialpress.paths import find_root
+from trialpress.paths import plan_root
 from trialpress.plan.base import _did_you_mean
 from trialpress.plan.schema import Plan
 
@@ -117,7 +117,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
         plan = Plan.model_validate(raw)
     except ValidationError as exc:
         raise PlanError(_format_validation(exc, path, lines), hint="Fix the plan and run again.") from None
-    return LoadedPlan(plan=plan, path=path.resolve(), root=find_root(path.resolve().parent), text=text, lines=lines)
+    return LoadedPlan(plan=plan, path=path.resolve(), root=plan_root(path), text=text, lines=lines)
 
 
 def _format_validation(exc: ValidationError, path: Path, lines: dict[tuple[str | int, ...], int]) -> str:
