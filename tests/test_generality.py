@@ -63,10 +63,11 @@ def test_init_plan_renders(bare_project: Path) -> None:
     assert (version / "report.pdf").is_file() and (version / "report.html").is_file()
 
 
-def test_init_outside_any_project_writes_a_plan_that_finds_its_data(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A new user's folder with data and nothing else (no _quarto.yml): `init data/<x>` writes
-    analysis/<x>.yml where the user is, and `check` (with no plan named) reads the data; a plan written
-    anywhere else with --out names its data from where it is."""
+def test_init_outside_any_project_writes_a_plan_that_finds_its_data(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A new user's folder with data and nothing else (no _quarto.yml, no templates): `init data/<x>` writes
+    analysis/<x>.yml where the user is; `check` and `render` (no plan named) read the data, render with the
+    bundled templates into report/ beside analysis/, where `list` and `verify` find the version; a plan
+    written anywhere else with --out names its data from where it is."""
     user = tmp_path / "work"
     shutil.copytree(ROOT / "data" / "blinatumomab-salvage", user / "data" / "trial")
     monkeypatch.chdir(user)
@@ -75,6 +76,11 @@ def test_init_outside_any_project_writes_a_plan_that_finds_its_data(tmp_path: Pa
     assert not (user / "data" / "trial" / "analysis").exists()
     assert load_plan(plan_path).data_folder == (user / "data" / "trial").resolve()
     assert main(["check", "--quiet"]) == 0
+    assert main(["render", "--format", "html", "--quiet"]) == 0
+    (version,) = (user / "report" / "trial").iterdir()
+    assert (version / "report.html").is_file()
+    assert main(["list"]) == 0 and version.name in capsys.readouterr().out
+    assert main(["verify", str(version)]) == 0
     elsewhere = tmp_path / "plans" / "trial.yml"
     assert main(["init", "data/trial", "--out", str(elsewhere)]) == 0
     assert load_plan(elsewhere).data_folder == (user / "data" / "trial").resolve()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT_MARKER = "_quarto.yml"
+PLANS_FOLDER = "analysis"   # where a project keeps its plans
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -23,11 +24,26 @@ def find_root(start: Path | None = None) -> Path:
 
 
 def plan_root(plan_path: Path) -> Path:
-    """The root a plan's relative paths (`data.folder`, templates, `report/`) are read from: `find_root` of
-    the plan's folder. `init` writes the data folder relative to it, so a plan loads its data wherever it is."""
-    return find_root(plan_path.resolve().parent)
+    """The root a plan's relative paths (`data.folder`, templates, `report/`) are read from: the project
+    (`find_root` of the plan's folder) or, outside any project, the folder that holds the plan's `analysis/`
+    folder (the layout `init` writes), else the plan's own folder. `init` names the data folder relative to
+    it, so a plan loads its data wherever it is written."""
+    folder = plan_path.resolve().parent
+    root = find_root(folder)
+    if not (root / ROOT_MARKER).is_file() and folder.name == PLANS_FOLDER:
+        return folder.parent
+    return root
 
 
 def bundled_templates() -> Path:
-    """Templates shipped with the source tree (used when a project has none of its own)."""
+    """Templates shipped with the source tree (used when a project has none of its own: `template_folder`)."""
     return Path(__file__).resolve().parents[2] / "templates"
+
+
+def template_folder(root: Path, name: str) -> Path | None:
+    """The template set `name`: the project's own (`templates/<name>` under `root`), else the bundled one;
+    None when neither exists."""
+    for base in (root / "templates", bundled_templates()):
+        if (base / name).is_dir():
+            return base / name
+    return None

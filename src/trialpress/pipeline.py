@@ -250,6 +250,7 @@ class Setup:
 
 def prepare(plan_path: Path | str, formats: list[str] | None = None, report_date: str | None = None) -> Setup:
     """Load the plan and hash every input (no data loaded, nothing analysed)."""
+    from trialpress.paths import template_folder
     from trialpress.report import engines
     from trialpress.store.hashing import collect_inputs
     from trialpress.store.style import figure_style
@@ -258,11 +259,13 @@ def prepare(plan_path: Path | str, formats: list[str] | None = None, report_date
     lplan = load_plan(plan_path)
     plan = lplan.plan
     root = lplan.root
-    template_dir = root / "templates" / plan.report.template
-    if not template_dir.is_dir():
+    template_dir = template_folder(root, plan.report.template)
+    if template_dir is None:
         from trialpress.errors import PlanError
 
-        raise PlanError(f"report.template {plan.report.template!r}: no folder {template_dir}.",
+        missing = root / "templates" / plan.report.template
+        raise PlanError(f"report.template {plan.report.template!r}: no folder {missing} (nor a bundled template set "
+                        "of that name).",
                         hint="Name a template set that exists under templates/ (e.g. 'article').")
     formats = list(dict.fromkeys(formats or plan.report.formats))
     renderer = engines.detect()

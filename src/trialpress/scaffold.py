@@ -21,7 +21,7 @@ from trialpress.data.adam import TIME_UNIT_TERMS
 from trialpress.data.coding import collected, present_values, standard_related
 from trialpress.data.readers import find_dataset_file, read_dataset
 from trialpress.errors import UsageError
-from trialpress.paths import ROOT_MARKER, find_root, plan_root
+from trialpress.paths import PLANS_FOLDER, ROOT_MARKER, find_root, plan_root
 from trialpress.plan.endpoints import TIME_UNITS
 from trialpress.safe_yaml import dump_scalar as q
 
@@ -366,13 +366,13 @@ def init(data_folder: Path, out: Path | None = None, study_id: str | None = None
 
     folder = data_folder.resolve()
     root = find_root(folder)
-    if not (root / ROOT_MARKER).is_file():   # no project above the data: the plan goes where the user is
+    if not (root / ROOT_MARKER).is_file():   # no project above the data: where the user is (or their project)
         root = find_root()
     study = study_id or re.sub(r"[^a-z0-9._-]", "-", folder.name.lower()).strip("-") or "study"
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", study):
         raise UsageError(f"Study id {study!r} is not a folder-safe id.",
                          hint="Give --study with lower-case letters, digits, '.', '_' or '-'.")
-    target = (out or root / "analysis" / f"{study}.yml").resolve()
+    target = (out or root / PLANS_FOLDER / f"{study}.yml").resolve()
     if target.exists():
         raise UsageError(f"{target} already exists; trialpress init never overwrites a plan.",
                          hint="Give another path with --out, or delete the file first.")

@@ -54,18 +54,23 @@ class VerifyResult:
 
 
 def find_project(folder: Path, project: Path | None = None) -> Path:
-    """The project whose inputs a version is checked against: given, around the cwd, around the folder."""
-    from trialpress.paths import ROOT_MARKER, find_root
+    """The project whose inputs a version is checked against: given, around the cwd, around the folder;
+    outside any project (no `_quarto.yml`), the folder the render wrote `report/<study>/<version>` into,
+    when it holds the plans (`paths.plan_root`'s rule)."""
+    from trialpress.paths import PLANS_FOLDER, ROOT_MARKER, find_root
 
     if project is not None:
-        if not (project / ROOT_MARKER).is_file():
-            raise UsageError(f"--project {project} is not a trialpress project (no {ROOT_MARKER}).",
+        if not (project / ROOT_MARKER).is_file() and not (project / PLANS_FOLDER).is_dir():
+            raise UsageError(f"--project {project} is not a trialpress project (no {ROOT_MARKER} or {PLANS_FOLDER}/).",
                              hint="Name the folder that holds _quarto.yml, analysis/, data/ and templates/.")
         return project.resolve()
     for start in (None, folder):
         root = find_root(start)
         if (root / ROOT_MARKER).is_file():
             return root
+    here = folder.resolve()
+    if len(here.parents) > 2 and here.parents[1].name == "report" and (here.parents[2] / PLANS_FOLDER).is_dir():
+        return here.parents[2]
     raise UsageError(f"No project to check {folder.name}'s inputs against: neither the working directory nor "
                      f"{folder} is inside a trialpress project.",
                      hint="Run verify inside the project, or name it with --project.")
