@@ -325,3 +325,27 @@ def test_reference_document_styles() -> None:
     with zipfile.ZipFile(io.BytesIO((TEMPLATES / "docx" / "reference.docx").read_bytes())) as z:
         table_style = z.read("word/styles.xml").decode()
     assert 'w:styleId="JournalTable"' in table_style
+
+
+# ------------------------------------------------------------------------------ the whole pipeline, Word only
+def _raw_blocks(qmd: str, fmt: str) -> int:
+    import re
+
+    return len(re.findall(r"(?m)^`{3,}\{=" + fmt + r"\}$", qmd))
+
+
+@pytest.mark.slow
+def test_a_word_render_of_the_flagship_has_every_report_table_as_a_word_table(tmp_path: Path) -> None:
+    """Word's tables travel as OpenXML raw blocks, written only when Word is among the formats
+    (`context.tables_for`): a Word render carries them, one per table, and the document has them all."""
+    from conftest import FLAGSHIP
+    from trialpress.pipeline import render
+
+    folder = render(FLAGSHIP, report_root=tmp_path, formats=["docx"], report_date="2026-01-01").folder
+    qmd = (folder / "report.qmd").read_text(encoding="utf-8")
+    tables = _raw_blocks(qmd, "typst")
+    assert tables >= 10 and _raw_blocks(qmd, "openxml") == tables == qmd.count("#table(")
+    document = docx.Document(str(folder / "report.docx"))
+    assert len(document.tables) == tables
+    overview = next(t for t in document.tables if t.rows[0].cells[0].text == "Subjects with")
+    assert overview.rows[1].cells[0].text == "Any TEAE"

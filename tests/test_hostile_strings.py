@@ -166,3 +166,16 @@ def test_random_text_is_inert(value: str, tmp_path_factory: pytest.TempPathFacto
     for folder in ("analysis", "data", "templates"):
         shutil.copytree(ROOT / folder, project / folder)
     _check(project, [value], baseline_tags, tmp)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text() | st.text(alphabet="&<>\"' \x00\x1b\x7f\x85\u2028\u2029\ud800é≥abc", max_size=12))
+def test_html_text_is_html_escape_of_the_printable_text(s: str) -> None:
+    """The fast path of `escape.html_text` (clean text returned after one scan) gives exactly what
+    `html.escape(quote=True)` gives for the text with control characters as spaces."""
+    import html
+
+    from trialpress.report import escape
+
+    expected = html.escape("".join(escape._printable(ch) for ch in s), quote=True)
+    assert escape.html_text(s) == expected

@@ -54,7 +54,7 @@ def test_csv_values_are_those_pandas_parsed(tmp_path: Path, encoded: bool) -> No
     expected = _pandas_csv(path)
     frame = read_dataset(path, encoded=encoded)
     assert list(frame.columns) == list(expected.columns)
-    assert frame.attrs["all_columns"] == list(expected.columns)
+    assert list(frame.attrs["all_columns"]) == list(expected.columns)
     for col in expected.columns:
         got = frame[col].astype(object) if encoded else frame[col]
         assert isinstance(frame[col].dtype, pd.CategoricalDtype) == encoded

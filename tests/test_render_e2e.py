@@ -48,6 +48,16 @@ def test_version_folder_holds_every_artefact(rendered: Path) -> None:
     assert manifest["artefacts"]["report.pdf"]["sha256"]
 
 
+def test_qmd_carries_each_table_for_html_and_typst_but_not_for_word(rendered: Path) -> None:
+    """An HTML + PDF version's .qmd has each table as an HTML and a Typst raw block (it still renders with Quarto
+    to both) and no Word OpenXML, which only a render that writes Word needs (`test_docx` renders one)."""
+    qmd = (rendered / "report.qmd").read_text(encoding="utf-8")
+    typst_tables = len(re.findall(r"(?m)^`{3,}\{=typst\}$", qmd))
+    html_tables = len(re.findall(r'(?m)^`{3,}\{=html\}\n<div class="tp-scroll"><table class="tp-table" id=', qmd))
+    assert typst_tables >= 10 and html_tables == typst_tables == qmd.count("#table(")
+    assert "{=openxml}" not in qmd and "<w:tbl>" not in qmd
+
+
 def test_html_is_self_contained_and_has_the_os_sentence(rendered: Path) -> None:
     html = (rendered / "report.html").read_text()
     import html as htmllib

@@ -489,6 +489,7 @@ def _document(setup: Setup, analysis: Analysis, cb: Any, figures: Any, stage: Pa
     from concurrent.futures import ThreadPoolExecutor
 
     from trialpress.report import engines
+    from trialpress.report.context import tables_for
     from trialpress.report.document import Meta, build_context, write_qmd
     from trialpress.store.abstract import read_abstract
 
@@ -496,8 +497,9 @@ def _document(setup: Setup, analysis: Analysis, cb: Any, figures: Any, stage: Pa
     meta = Meta(version=setup.version, cutoff=cb.cutoff(), report_date=setup.report_date,
                 software=inputs.packages, renderer=renderer.versions, inputs=inputs.files, quality=analysis.checks)
     qmd = stage / "report.qmd"
-    context = build_context(setup.lplan.plan, cb, meta, figures)
-    write_qmd(setup.template_dir, context, qmd)
+    with tables_for(formats):
+        context = build_context(setup.lplan.plan, cb, meta, figures)
+        write_qmd(setup.template_dir, context, qmd)
     with progress.step("render", f"{' + '.join(formats).upper()} via {renderer.name}"):
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="trialpress-beside") as pool:
             abstract = pool.submit(read_abstract, qmd)

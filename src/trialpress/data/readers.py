@@ -32,6 +32,20 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
+class Names(tuple[str, ...]):
+    """Column names kept in `DataFrame.attrs`: immutable, and their deep copy is themselves. pandas deep-copies
+    `attrs` into the result of nearly every operation (about 1,000 times in a render of the flagship, each
+    copying the lists name by name); names read from a file never change, so one tuple can be shared."""
+
+    __slots__ = ()
+
+    def __copy__(self) -> Names:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Names:
+        return self
+
+
 def read_dataset(path: Path, columns: Collection[str] | None = None, identifier: str | None = None, *,
                  encoded: bool = False) -> pd.DataFrame:
     """Read a dataset file; `columns` (case-insensitive) limits what is read. Every column name of the file
@@ -77,7 +91,9 @@ def read_dataset(path: Path, columns: Collection[str] | None = None, identifier:
                         hint="Check that the file is complete and really is that format (the extension must match "
                              "the content); re-export it if truncated.") from None
     frame.columns = [str(c).strip().upper() for c in frame.columns]
-    frame.attrs["all_columns"] = [str(c).strip().upper() for c in frame.attrs.get("all_columns", frame.columns)]
+    frame.attrs["all_columns"] = Names(str(c).strip().upper() for c in frame.attrs.get("all_columns", frame.columns))
+    if "clean_text" in frame.attrs:
+        frame.attrs["clean_text"] = Names(frame.attrs["clean_text"])
     names = frame.attrs["all_columns"]
     dupes = sorted({c for c in names if names.count(c) > 1})
     if dupes:

@@ -8,6 +8,9 @@ read from a decision row of the ARD (`results/decisions.py`), never decided here
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -237,13 +240,34 @@ def group_header(groups: list[GroupView], total: Num | None, first: str = "") ->
     return tuple(cells)
 
 
-def raw_blocks(table: Table) -> Markup:
-    """The table as raw blocks, one per output format (each format takes its own), with fences longer than
-    any run of backticks in the table so that no text inside can close its block."""
-    from trialpress.report.docx import as_openxml
+# The raw blocks a table carries in the .qmd: HTML and Typst always (the .qmd stays a Quarto document that renders
+# to both), Word's OpenXML only in a render that writes Word (it is two thirds of the flagship's .qmd, which
+# pandoc would otherwise parse twice for nothing). The formats are part of a version's id, so the same inputs
+# still give the same bytes.
+_WORD_TABLES: ContextVar[bool] = ContextVar("trialpress_word_tables", default=True)
 
+
+@contextmanager
+def tables_for(formats: Collection[str]) -> Iterator[None]:
+    """Within this block, tables are written for these document formats (Word's blocks only with "docx")."""
+    token = _WORD_TABLES.set("docx" in formats)
+    try:
+        yield
+    finally:
+        _WORD_TABLES.reset(token)
+
+
+def raw_blocks(table: Table) -> Markup:
+    """The table as raw blocks, one per output format (each format takes its own; OpenXML only where Word is
+    written, see `tables_for`), with fences longer than any run of backticks in the table so that no text
+    inside can close its block."""
+    bodies = [("html", as_html(table)), ("typst", as_typst(table))]
+    if _WORD_TABLES.get():
+        from trialpress.report.docx import as_openxml
+
+        bodies.append(("openxml", as_openxml(table)))
     parts = []
-    for fmt_name, body in (("html", as_html(table)), ("typst", as_typst(table)), ("openxml", as_openxml(table))):
+    for fmt_name, body in bodies:
         fence = escape.fence_for(body)
         parts.append(f"{fence}{{={fmt_name}}}\n{body}\n{fence}\n")
     return Markup("\n".join(parts))
