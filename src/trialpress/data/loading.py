@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from trialpress.data.dates import ACCEPTED, NOT_READ, parse_text, two_digit_years
 from trialpress.data.files import find_dataset_file
 from trialpress.data.memory import release_memory
 from trialpress.data.readers import forget_identifiers, read_dataset
@@ -217,8 +218,9 @@ def _conventional_kind(col: str, series: pd.Series) -> str:
     if pd.api.types.is_datetime64_any_dtype(series):
         return "date"
     if col.endswith("DT") and not pd.api.types.is_numeric_dtype(series):
-        # ADaM *DT variables are dates: one that parses makes the column a date, and the others errors
-        return "date" if _any_date(series) else "char"
+        # ADaM *DT variables are dates: one that parses makes the column a date, and the others errors; so does
+        # a SAS date with a two-digit year, which is a date that cannot be read (the error says so)
+        return "date" if _any_date(series) or two_digit_years(_values(series)) else "char"
     if col.endswith("DT") and pd.api.types.is_numeric_dtype(series):
         return "date"
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
@@ -286,17 +288,12 @@ def _all_numeric(series: pd.Series) -> bool:
 
 
 def _any_date(series: pd.Series) -> bool:
+    """Whether any value of a text column is a date (`dates.parse_text`: ISO 8601 or SAS DATE9./DATETIME.)."""
     values = _values(series)
     if len(values) == 0:
         return True
-    try:  # all dates: the common case, decided by the first value
-        pd.to_datetime(str(values.iloc[0]).strip(), format="ISO8601")
-        if bool(pd.to_datetime(values, format="ISO8601", errors="coerce").notna().all()):
-            return True
-    except (ValueError, TypeError, OverflowError):
-        pass
     stripped = values.map(lambda v: v.strip() if isinstance(v, str) else v)
-    return bool(pd.to_datetime(stripped, format="ISO8601", errors="coerce").notna().any())
+    return bool(parse_text(stripped).notna().any())
 
 
 def _convert(series: pd.Series, kind: str, col: str, path: Path, ids: pd.Series | None,
@@ -340,15 +337,17 @@ def _convert(series: pd.Series, kind: str, col: str, path: Path, ids: pd.Series 
         d = _Distinct(series)
         clean = d.stripped()
         blank = clean.eq("").to_numpy()
-        parsed = pd.to_datetime(clean.mask(blank), format="ISO8601", errors="coerce")
-        _fail_on_lost(series, d, ~blank & np.asarray(pd.isna(parsed)), col, path, ids,
-                      "an ISO date (YYYY-MM-DD, years 1678-2261)")
+        parsed = parse_text(clean.mask(blank))
+        lost = ~blank & np.asarray(pd.isna(parsed))
+        if lost.any():
+            _fail_on_lost(series, d, lost, col, path, ids, f"{ACCEPTED}, years 1678-2261",
+                          f"{NOT_READ[0].upper()}{NOT_READ[1:]}" if two_digit_years(clean[lost]) else "")
         return d.spread(pd.DatetimeIndex(parsed).as_unit("ns"), pd.NaT).astype("datetime64[ns]")
     raise AssertionError(kind)
 
 
 def _fail_on_lost(raw: pd.Series, d: _Distinct, lost_value: np.ndarray, col: str, path: Path,
-                  ids: pd.Series | None, what: str) -> None:
+                  ids: pd.Series | None, what: str, hint: str = "") -> None:
     """A DataError naming the rows whose (distinct) value did not convert: never a silent NaN."""
     if not bool(lost_value.any()):
         return
@@ -358,5 +357,5 @@ def _fail_on_lost(raw: pd.Series, d: _Distinct, lost_value: np.ndarray, col: str
         f"{ids.iloc[i] if ids is not None else f'row {i + 2}'}: {raw.iloc[i]!r}" for i in rows)
     raise DataError(
         f"{path}: column {col} must be {what}, but {int(lost.sum())} value(s) are not ({examples}).",
-        hint=f"Correct those values in {path.name} (or leave them empty for missing).",
+        hint=hint or f"Correct those values in {path.name} (or leave them empty for missing).",
     )

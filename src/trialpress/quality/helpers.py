@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from trialpress.data import adam
+from trialpress.data.dates import parse_text
 from trialpress.quality.rules import Check, Rule
 
 NUM_TYPES = ["float64", "int64", "float32", "int32"]
@@ -126,7 +127,8 @@ def comparable(a: DateVar, b: DateVar) -> tuple[pd.Series, pd.Series]:
 
 
 def as_datetime(series: pd.Series) -> pd.Series | None:
-    """A date/datetime column as datetime64 (ISO text parsed once per distinct value); None if it is not one."""
+    """A date/datetime column as datetime64 (text parsed once per distinct value by `dates.parse_text`); None
+    if it is not one."""
     if pd.api.types.is_datetime64_any_dtype(series):
         return series
     if pd.api.types.is_numeric_dtype(series):
@@ -138,7 +140,7 @@ def as_datetime(series: pd.Series) -> pd.Series | None:
         uniques = pd.Series(found, dtype=object)
     if len(uniques) == 0:
         return None
-    parsed = pd.to_datetime(uniques.astype(str), format="ISO8601", errors="coerce")
+    parsed = parse_text(uniques.where(uniques.notna(), None).map(lambda v: v.strip() if isinstance(v, str) else v))
     if parsed.notna().sum() == 0:
         return None
     full = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))

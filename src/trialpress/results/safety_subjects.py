@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from trialpress.analysis.populations import population
+from trialpress.data.dates import ACCEPTED, NOT_READ, parse_text, two_digit_years
 from trialpress.data.loading import StudyData
 from trialpress.data.requirements_safety import OPTIONAL_ADSL
 from trialpress.errors import DataError
@@ -58,8 +59,8 @@ def adsl_for_safety(plan: Plan, data: StudyData) -> pd.DataFrame:
 
 
 def as_days(series: pd.Series, name: str, where: str = "") -> pd.Series:
-    """A date or datetime column as datetime64 at day precision (NaT where missing); a text value that is not an
-    ISO date is an error naming it, never a silent NaT."""
+    """A date or datetime column as datetime64 at day precision (NaT where missing); a text value that is not a
+    date (`dates.parse_text`) is an error naming it, never a silent NaT."""
     if pd.api.types.is_datetime64_any_dtype(series):
         return series.astype("datetime64[ns]").dt.floor("D")
     if pd.api.types.is_numeric_dtype(series):
@@ -73,12 +74,13 @@ def as_days(series: pd.Series, name: str, where: str = "") -> pd.Series:
         values = pd.Series(found, dtype=object)
     text = values.astype(str).str.strip()
     blank = text.eq("").to_numpy()
-    parsed = pd.to_datetime(text.mask(blank), format="ISO8601", errors="coerce")
+    parsed = parse_text(text.mask(blank))
     bad = ~blank & np.asarray(pd.isna(parsed))
     if bad.any():
-        raise DataError(f"{where or name}: {name} holds values that are not ISO dates or datetimes "
+        raise DataError(f"{where or name}: {name} holds values that are not dates "
                         f"({', '.join(repr(v) for v in values[bad][:3])}).",
-                        hint=f"Correct {name} (YYYY-MM-DD or YYYY-MM-DDThh:mm:ss), or leave it empty for missing.")
+                        hint=f"Write {name} as {ACCEPTED}, or leave it empty for missing"
+                             + (f"; {NOT_READ}" if two_digit_years(values[bad]) else "."))
     full = np.append(pd.DatetimeIndex(parsed).floor("D").to_numpy(dtype="datetime64[ns]"),
                      np.datetime64("NaT", "ns"))
     return pd.Series(full[codes], index=series.index)

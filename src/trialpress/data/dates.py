@@ -1,0 +1,58 @@
+"""Dates and datetimes written as text, read the way ADaM files carry them.
+
+* ISO 8601 (`2019-02-22`, `2019-02-22T11:09:25`, a space for the `T`): what R, Python and SAS's E8601DA./
+  E8601DT. formats write.
+* The SAS formats a SAS export to CSV prints for ADaM's numeric dates: DATE9. (`22FEB2019`) and DATETIME.
+  with a four-digit year (`22FEB2019:11:09:25`, with or without seconds or their fractions). English month
+  abbreviations in any case, as SAS writes them whatever the session's locale.
+
+A two-digit year (DATE7. `22FEB19`, DATETIME16. `22FEB19:11:09:25`) is not read: its century is the exporting
+session's YEARCUTOFF, which the file does not record. Such a value stays unparsed, and the caller names it.
+
+Every caller (the loader, the gate's date checks, the safety windows) parses through here, so a value is a
+date everywhere or nowhere.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+ACCEPTED = ("an ISO date or datetime (2019-02-22, 2019-02-22T11:09:25) or a SAS DATE9. or DATETIME20. value "
+            "(22FEB2019, 22FEB2019:11:09:25)")
+
+# SAS formats, most common first; each is tried only on the values the ones before did not read
+_SAS_FORMATS = ("%d%b%Y", "%d%b%Y:%H:%M:%S", "%d%b%Y:%H:%M", "%d%b%Y:%H:%M:%S.%f")
+_SAS_SHAPE = r"\d{1,2}[A-Za-z]{3}\d{4}(?::\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
+_TWO_DIGIT_YEAR = r"\d{1,2}[A-Za-z]{3}\d{2}(?::\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
+NOT_READ = ("a two-digit year (22FEB19) is not read, as its century is not in the file: export the dates with "
+            "DATE9., DATETIME20. or E8601DA.")
+
+
+def parse_text(values: pd.Series) -> pd.Series:
+    """`values` (text, stripped; None or NaN for missing) as datetime64[ns], NaT where missing or not a date in
+    one of the accepted forms. Callers pass distinct values, so each is parsed once."""
+    values = pd.Series(values, dtype=object).reset_index(drop=True)
+    parsed = pd.Series(pd.to_datetime(values, format="ISO8601", errors="coerce"))
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):   # an offset in the text: kept as written (local time)
+        parsed = parsed.dt.tz_localize(None)
+    parsed = parsed.astype("datetime64[ns]")
+    left = parsed.isna() & values.notna()
+    if not bool(left.any()):
+        return parsed
+    text = values[left].astype(str)
+    candidates = text[text.str.fullmatch(_SAS_SHAPE)]
+    for fmt in _SAS_FORMATS:
+        if candidates.empty:
+            break
+        found = pd.Series(pd.to_datetime(candidates, format=fmt, errors="coerce"), index=candidates.index)
+        hit = found.notna()
+        parsed.loc[found.index[hit]] = found[hit].astype("datetime64[ns]")
+        candidates = candidates[~hit]
+    return parsed
+
+
+def two_digit_years(values: pd.Series) -> bool:
+    """Whether any value is a SAS date or datetime with a two-digit year (DATE7., DATETIME16.): a date that cannot
+    be read without guessing its century."""
+    text = pd.Series(values, dtype=object).dropna().astype(str).str.strip()
+    return bool(text.str.fullmatch(_TWO_DIGIT_YEAR).any())
