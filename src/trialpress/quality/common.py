@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from trialpress.data.dates import ACCEPTED
 from trialpress.quality.context import Ctx
-from trialpress.quality.helpers import DATE_TYPES, NUM_TYPES
-from trialpress.quality.rules import ERROR, Check, ig, rule, structure
+from trialpress.quality.helpers import DATE_TYPES, NUM_TYPES, as_datetime
+from trialpress.quality.rules import ERROR, WARNING, Check, ig, rule, structure
 
 REQUIRED = rule(
     "{ds}.variables.required", "{ds}", "{ds} has the variables the plan uses ({variables})",
@@ -18,6 +19,10 @@ SUBJECT = rule(
 TYPE = rule(
     "{ds}.{var}.type", "{ds}", "{var} is {what}", "Store {var} as {how}.",
     structure("ADaM variable types (numbers Num; dates numeric SAS dates or ISO 8601)"), ERROR, "structure")
+DATE_TEXT = rule(
+    "{ds}.{var}.date_text", "{ds}", "{var} (a date by its ADaM name) holds dates in a form that can be read",
+    "Write {var} as {accepted}. Until then the checks that compare {var} with other dates are not run on it.",
+    ig("variable naming (*DT a date, *DTM a datetime)"), WARNING, "structure")
 
 
 def structure_checks(ctx: Ctx, ds: str) -> list[Check]:
@@ -37,5 +42,24 @@ def structure_checks(ctx: Ctx, ds: str) -> list[Check]:
         elif kind == "date":
             out.append(TYPE.native("ExpectColumnValuesToBeInTypeList", {"column": var, "type_list": DATE_TYPES},
                                    value_column=var, ds=ds, var=var, what="a date",
-                                   how="ISO dates (YYYY-MM-DD) or SAS dates"))
+                                   how="SAS dates, or text: " + ACCEPTED))
+    return out + date_text_checks(ctx, ds)
+
+
+def date_text_checks(ctx: Ctx, ds: str) -> list[Check]:
+    """A *DT or *DTM variable the loader left as text (a CSV's dates in a form no reader knows, or a *DTM the
+    plan does not use) is a date the date checks would silently skip: each value that is not a date is named."""
+    frame, out = ctx.data[ds], []
+    for var in frame.columns:
+        values = frame[var]
+        if not str(var).endswith(("DT", "DTM")) or pd.api.types.is_numeric_dtype(values) \
+                or pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        text = values.astype("string").str.strip()
+        given = text.notna() & text.ne("")
+        if not bool(given.any()):
+            continue
+        parsed = as_datetime(values)
+        unread = given if parsed is None else given & parsed.isna()
+        out.append(DATE_TEXT.derived(~unread, value_column=var, ds=ds, var=var, accepted=ACCEPTED))
     return out
