@@ -96,6 +96,9 @@ def apply(op: dict[str, Any], data: Path, plan_path: Path) -> None:
         frame = _read(path)
         i = int(arg["row"])
         pd.concat([frame.iloc[: i + 1], frame.iloc[[i]], frame.iloc[i + 1:]]).to_csv(path, index=False)
+    elif kind == "separator":   # the whole file written with another field separator
+        path = data / arg["file"]
+        _read(path).to_csv(path, index=False, sep=arg["sep"])
     elif kind == "recode":
         path = data / arg["file"]
         path.write_bytes(path.read_text(encoding="utf-8").encode(arg["encoding"]))

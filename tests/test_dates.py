@@ -169,3 +169,23 @@ def test_dates_in_a_form_no_reader_knows_are_a_warning_naming_the_subjects(sas_c
     flagged = found["ADSL.TRTSDTM.date_text"]
     assert flagged.failed == (frame["TRTSDTM"] != "").sum()
     assert "AB12345-" in str(flagged.examples[0]) and "/2019" in str(flagged.examples[0])
+
+
+def test_one_sas_date_among_iso_dates_is_read_as_that_date(tmp_path: Path) -> None:
+    """Value by value: a DATE9. value in a column of ISO dates is the same day, not an error or text."""
+    import shutil
+
+    from trialpress.data.loading import load_study
+    from trialpress.plan import load_plan
+
+    shutil.copytree(ROOT / "data" / "blinatumomab-salvage", tmp_path / "data" / "blinatumomab-salvage")
+    shutil.copytree(ROOT / "analysis", tmp_path / "analysis")
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: default\n", encoding="utf-8")
+    adsl = tmp_path / "data" / "blinatumomab-salvage" / "adsl.csv"
+    frame = pd.read_csv(adsl, dtype=str, keep_default_na=False)
+    day = pd.Timestamp(frame.loc[4, "TRTEDT"])
+    frame.loc[4, "TRTEDT"] = day.strftime("%d%b%Y").upper()
+    frame.to_csv(adsl, index=False)
+    loaded = load_study(load_plan(tmp_path / "analysis" / "blinatumomab-salvage.yml"))["ADSL"]
+    row = loaded[loaded["USUBJID"] == frame.loc[4, "USUBJID"]]
+    assert str(loaded["TRTEDT"].dtype) == "datetime64[ns]" and row["TRTEDT"].iloc[0] == day

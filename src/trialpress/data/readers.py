@@ -128,6 +128,23 @@ def _matches(actual: str, kind: str) -> bool:
     return (kind == "xpt" and "XPT" in actual) or (kind == "parquet" and "Parquet" in actual)
 
 
+SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
+
+
+def _refuse_other_separators(path: Path, header: list[str]) -> None:
+    """A header of one field holding several semicolons (a spreadsheet's export in a locale whose decimal mark
+    is a comma), tabs or bars: the file is not comma-separated, and read as CSV every variable would be missing.
+    It is refused by name rather than guessed at (its numbers may have decimal commas)."""
+    if len(header) != 1:
+        return
+    for sep, name in SEPARATORS.items():
+        if header[0].count(sep) >= 2:
+            raise DataError(f"{path}: the header line has no commas but {header[0].count(sep)} {name}s: the file is "
+                            f"{name}-separated, not comma-separated.",
+                            hint="Export it as CSV with commas between values and points as decimal marks (in a "
+                                 "spreadsheet: CSV UTF-8, comma delimited), or as XPT.")
+
+
 def _read_csv(path: Path, wanted: set[str] | None, identifier: str | None, encoded: bool) -> pd.DataFrame:
     """The checks that need only the first bytes and the header line, then Arrow (`csv_arrow`), which checks
     the rest of the file's structure as it reads."""
@@ -161,6 +178,7 @@ def _read_csv(path: Path, wanted: set[str] | None, identifier: str | None, encod
         raise DataError(f"{path}: line {line} has {fields} field(s), the header has 0.",
                         hint="Re-export the file; if a value holds a comma, quote or newline it must be enclosed in "
                              "double quotes.")
+    _refuse_other_separators(path, header)
     names = [h.strip().upper() for h in header]
     dupes = sorted({n for n in names if n and names.count(n) > 1})
     if dupes:  # pandas would rename them silently (AGE, AGE.1)
