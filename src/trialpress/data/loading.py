@@ -7,6 +7,7 @@ silent NaN.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,6 +162,8 @@ def apply_types(frame: pd.DataFrame, reqs: list[Requirement], path: Path, sid: s
     if missing and name:
         _wrong_dataset(frame, everything, name, path)
     if missing:
+        _labels_as_header(everything, path)
+    if missing:
         lines = []
         for r in missing:
             close = difflib.get_close_matches(r.variable, everything, n=3, cutoff=0.6)
@@ -202,6 +205,22 @@ def _wrong_dataset(frame: pd.DataFrame, everything: list[str], name: str, path: 
             f"and lacks {name}'s variables.",
             hint=f"Put the {name} dataset in that file (is the file misnamed or overwritten?), or name the right "
                  f"file under data.files.{name} in the plan.")
+
+
+_SAS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _labels_as_header(everything: list[str], path: Path) -> None:
+    """A header of labels ('Unique Subject Identifier'), as a SAS export with the LABEL option writes it: most of
+    its fields cannot be variable names (SAS and ADaM names are letters, digits and '_'), so every variable
+    would be reported missing. Named as what it is instead."""
+    labels = [h for h in everything if h and not _SAS_NAME.fullmatch(h)]
+    if len(labels) * 2 > len(everything):
+        shown = ", ".join(repr(h) for h in labels[:3])
+        raise DataError(f"{path}: the header holds variable labels, not variable names ({shown} …), so no variable "
+                        f"can be found by its name.",
+                        hint="Export the dataset with the variable names as its header (SAS: PROC EXPORT without "
+                             "the LABEL option; R: the column names, not their labels).")
 
 
 def _plan_where(lplan: LoadedPlan | None, why: str) -> str:
