@@ -342,3 +342,44 @@ def test_dates_from_sas_numbers_text_and_datetimes() -> None:
     assert days.iloc[0] == pd.Timestamp("2017-06-30") and days.iloc[1:].isna().all()
     with pytest.raises(DataError, match="TRTEDTM"):
         as_days(pd.Series(["30/06/2017"]), "TRTEDTM")
+
+
+# ------------------------------------------------------------------ AEs not yet coded
+def test_uncoded_adverse_events_are_counted_under_their_own_row_and_shown_last(tmp_path: Path) -> None:
+    """An AE without a preferred term (or a system organ class) is counted under the missing level, not left
+    out: plain pandas counts of subjects per (SOC, PT), with blanks as their own level, equal the ARD, and the
+    tables show it as 'Not coded' after the coded terms of its level."""
+    root = _copy(tmp_path, PUBLIC)
+    path = root / "data" / PUBLIC / "adae.xpt"
+    import pyreadstat
+
+    adae, meta = pyreadstat.read_xport(str(path))
+    teae = adae.index[adae["TRTEMFL"] == "Y"]
+    adae.loc[teae[:40], "AEDECOD"] = ""            # coded to a SOC, no PT yet
+    adae.loc[teae[40:45], ["AEBODSYS", "AEDECOD"]] = ""
+    pyreadstat.write_xport(adae, str(path), table_name="ADAE", file_format_version=5,
+                           column_labels=dict(zip(meta.column_names, meta.column_labels)))
+    plan, ard = _analyse(root / "analysis" / f"{PUBLIC}.yml")
+
+    adsl, _ = pyreadstat.read_xport(str(root / "data" / PUBLIC / "adsl.xpt"))
+    saf = adsl.loc[adsl["SAFFL"] == "Y", ["USUBJID", "TRT01A"]].rename(columns={"TRT01A": "ARM_SAF"})
+    te = adae[adae["TRTEMFL"] == "Y"].merge(saf, on="USUBJID")
+    te = te.assign(SOC=te["AEBODSYS"].replace("", sk.MISSING), PT=te["AEDECOD"].replace("", sk.MISSING))
+    pairs = te.groupby(["SOC", "PT"])["USUBJID"].nunique()
+    assert (pairs.index.get_level_values("PT") == sk.MISSING).sum() >= 2
+    for (soc, pt), n in pairs.items():
+        assert ard[keys.safety("pt_any", "n", term=pt, parent=soc)].value == n, (soc, pt)
+    for arm, rows in te.groupby("ARM_SAF"):
+        for (soc, pt), n in rows.groupby(["SOC", "PT"])["USUBJID"].nunique().items():
+            assert ard[keys.safety("pt_any", "n", arm, term=pt, parent=soc)].value == n, (arm, soc, pt)
+    assert ard[keys.safety("soc_any", "n", term=sk.MISSING)].value == te.loc[te["SOC"] == sk.MISSING, "USUBJID"].nunique()
+
+    section = safety_context(ContextBuilder(plan, ard), plan, [])["safety"]
+    everything = next(t for t in section.supplementary if t.model.id == "table-safety-all-terms")
+    shown = [r[0].text for r in everything.model.body]
+    assert "(missing)" not in shown and "Not coded" in shown
+    soc_rows = [r[0].text for r in everything.model.body if r[0].bold]
+    assert soc_rows[-1] == "Not coded"                       # the uncoded SOC after the coded ones
+    first_soc = shown.index(soc_rows[0])
+    inside = shown[first_soc + 1:shown.index(soc_rows[1])]
+    assert "Not coded" not in inside[:-1]                    # within a SOC, 'Not coded' is its last PT

@@ -23,6 +23,7 @@ UNIT, EVENT_DESCRIPTION, CENSOR_DATE_DESCRIPTION = "AVALU", "EVNTDESC", "CNSDTDS
 BDS_DATE, BDS_DATETIME = "ADT", "ADTM"
 AE_START, AE_START_DTM = "ASTDT", "ASTDTM"
 AE_SEQ = "AESEQ"
+AE_TERM = "AETERM"    # the verbatim term: what an uncoded AE is shown by
 
 # The variables of a record-level dataset the quality gate reads by ADaM convention (besides those the
 # plan names): the loader should read them when the file has them.
@@ -30,7 +31,7 @@ GATE_VARIABLES: dict[str, frozenset[str]] = {
     "ADTTE": frozenset({PARAMCD, AVAL, CNSR, TTE_ORIGIN, TTE_ORIGIN_DTM, TTE_DATE, TTE_DATETIME, UNIT,
                         EVENT_DESCRIPTION, CENSOR_DATE_DESCRIPTION}),
     "ADRS": frozenset({PARAMCD, BDS_DATE, BDS_DATETIME}),
-    "ADAE": frozenset({AE_SEQ, AE_START, AE_START_DTM}),
+    "ADAE": frozenset({AE_SEQ, AE_TERM, AE_START, AE_START_DTM}),
 }
 
 # ADSL dates that by definition precede (or are) the first dose: never required to follow it

@@ -58,8 +58,11 @@ def adae_checks(ctx: Ctx) -> list[Check]:
     if adam.AE_SEQ in e.columns:
         dup = ctx.duplicated_keys(e, adam.AE_SEQ)
         out.append(KEYS.derived(~dup, detail=detail(dup, **{adam.AE_SEQ: e[adam.AE_SEQ]}), sid=sid, seq=adam.AE_SEQ))
+    # an uncoded AE is shown by its verbatim term (else its sequence number), which the data manager codes
+    shown = next((c for c in (adam.AE_TERM, adam.AE_SEQ) if c in e.columns), sid)
     for var, what in ((v.soc, "system organ class"), (v.pt, "preferred term")):
-        out.append(CODED.native("ExpectColumnValuesToNotBeNull", {"column": var}, value_column=sid, var=var, what=what))
+        out.append(CODED.native("ExpectColumnValuesToNotBeNull", {"column": var}, value_column=shown, var=var,
+                                what=what))
     if v.severity_kind == "ctcae":
         out.append(GRADE.native("ExpectColumnValuesToBeInSet", {"column": v.severity, "value_set": list(adam.CTCAE_GRADES)},
                                 value_column=v.severity, var=v.severity))

@@ -34,8 +34,18 @@ COUNTED = "n (%) of subjects; a subject is counted once per row. TEAE, treatment
 SORTED = "System organ classes, and preferred terms within them, by descending total frequency."
 
 
-def _by_frequency(rows):  # type: ignore[no-untyped-def]
-    return sorted(rows, key=lambda r: (-r.value, r.term))
+UNCODED = "Not coded"   # the AEs without a system organ class or preferred term (`sk.MISSING` in the ARD)
+
+
+def term_label(term: str) -> str:
+    """An AE term as a table shows it: the ARD's missing level as 'Not coded'."""
+    return UNCODED if term == sk.MISSING else term
+
+
+def by_frequency(rows):  # type: ignore[no-untyped-def]
+    """By descending total, then by name; the AEs not coded after the coded terms of their level."""
+    return sorted(rows, key=lambda r: (r.term == sk.MISSING, -r.value, r.term))
+
 
 
 def soc_pt_rows(cb: ContextBuilder, soc_analysis: str, pt_analysis: str, key_of, cols: list[str],  # type: ignore[no-untyped-def]
@@ -44,13 +54,14 @@ def soc_pt_rows(cb: ContextBuilder, soc_analysis: str, pt_analysis: str, key_of,
     parent)` names a count, `keep(pt_row)` chooses PTs (a SOC with none kept is left out)."""
     body: list[tuple[Cell, ...]] = []
     pts = cb.ard.select(analysis=pt_analysis, group="", statistic="n")
-    for soc in _by_frequency(cb.ard.select(analysis=soc_analysis, group="", statistic="n")):
+    for soc in by_frequency(cb.ard.select(analysis=soc_analysis, group="", statistic="n")):
         inside = [r for r in pts if r.parent == soc.term and (keep is None or keep(r))]
         if keep is not None and not inside:
             continue
-        body.append((label(soc.term, bold=True), *(npct(cb, key_of(soc_analysis, g, soc.term, "")) for g in cols)))
-        for pt in _by_frequency(inside):
-            body.append((label(pt.term, indent=1),
+        body.append((label(term_label(soc.term), bold=True),
+                     *(npct(cb, key_of(soc_analysis, g, soc.term, "")) for g in cols)))
+        for pt in by_frequency(inside):
+            body.append((label(term_label(pt.term), indent=1),
                          *(npct(cb, key_of(pt_analysis, g, pt.term, soc.term)) for g in cols)))
     return body
 
@@ -126,8 +137,8 @@ def max_grade_table(cb: ContextBuilder, plan: Plan, groups: list[GroupView], tot
     grades("", "")
     pts = [r for r in cb.ard.select(analysis="pt_any", group="", statistic="n") if cb.flag(
         keys.decision(keys.SAFETY, "above_threshold", on="pt_any", term=r.term, parent=r.parent))]
-    for pt in _by_frequency(pts):
-        body.append(section(pt.term, len(cols)))
+    for pt in by_frequency(pts):
+        body.append(section(term_label(pt.term), len(cols)))
         grades(pt.term, pt.parent)
     word = "grade" if ctcae else "severity"
     table = Table("table-safety-max-grade", (group_header(groups, total, f"Maximum {word}"),), tuple(body),

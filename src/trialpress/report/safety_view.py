@@ -10,9 +10,11 @@ from trialpress.plan.safety import Measurements
 from trialpress.report import formatting as fmt
 from trialpress.report.ae_view import (
     all_terms_table,
+    by_frequency,
     category_tables,
     eair_table,
     max_grade_table,
+    term_label,
 )
 from trialpress.report.context import (
     ContextBuilder,
@@ -157,14 +159,14 @@ def _terms(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Num, 
                *(c for _ in [*groups, None] for c in (Cell(any_grade), Cell(severe))))
     body: list[tuple[Cell, ...]] = []
     pts = cb.ard.select(analysis="pt_any", group="", statistic="n")
-    socs = sorted(cb.ard.select(analysis="soc_any", group="", statistic="n"), key=lambda r: (-r.value, r.term))
+    socs = by_frequency(cb.ard.select(analysis="soc_any", group="", statistic="n"))
     for soc in socs:
         keep = [r for r in pts if r.parent == soc.term and cb.flag(
             keys.decision(keys.SAFETY, "above_threshold", on="pt_any", term=r.term, parent=r.parent))]
         if not keep:
             continue
         body.append(_term_row(cb, "soc", soc.term, "", cols, bold=True))
-        for pt in sorted(keep, key=lambda r: (-r.value, r.term)):
+        for pt in by_frequency(keep):
             body.append(_term_row(cb, "pt", pt.term, soc.term, cols))
     table = Table("table-safety-terms", (header2, header3), tuple(body), (3.0,) + (1.0,) * (2 * len(cols)))
     return TableView(cb.numbering.table("safety-terms"),
@@ -182,7 +184,7 @@ def _term_row(cb: ContextBuilder, kind: str, term: str, soc: str, cols: list[str
         for grade in ("any", "severe"):
             key = keys.safety(f"{kind}_{grade}", "n", g, term=term, parent=soc)
             cells.append(n_pct_cell(cb, key) if cb.has(key) else Cell("0 (0)"))
-    return (label(term, bold=bold, indent=0 if bold else 1), *cells)
+    return (label(term_label(term), bold=bold, indent=0 if bold else 1), *cells)
 
 
 def _interest(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Num, cols: list[str], severe: str,

@@ -25,6 +25,7 @@ from trialpress.data.coding import collected, related_values
 from trialpress.data.loading import StudyData
 from trialpress.plan import Plan, Safety
 from trialpress.results import ae_tables, keys
+from trialpress.results import safety_keys as sk
 from trialpress.results.ard import ARDBuilder, Key, ci_level, row
 from trialpress.results.deaths import collect_deaths
 from trialpress.results.disposition import collect_disposition
@@ -71,11 +72,17 @@ class _Events:
         return pd.Series(self.frame[name].array[self.keep], copy=False)
 
     def key_codes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """A text column of the kept records as integer codes into its sorted values (-1: missing), made once per
-        column: every term table then selects codes instead of factorizing text again."""
+        """A term column (SOC, PT) of the kept records as integer codes into its sorted values, made once per
+        column: every term table then selects codes instead of factorizing text again. A record without the
+        term (an AE not yet coded) has a level of its own, `sk.MISSING`, after the others: it is counted under
+        it, as tern's explicit missing level does, so no event drops out of the tables."""
         found = self._codes.get(name)
         if found is None:
-            found = self._codes[name] = text_codes(self.column(name))
+            codes, uniques = text_codes(self.column(name))
+            if bool((codes < 0).any()):
+                codes = np.where(codes < 0, len(uniques), codes)
+                uniques = np.append(np.asarray(uniques, dtype=object), np.array([sk.MISSING], dtype=object))
+            found = self._codes[name] = (codes, uniques)
         return found
 
     def subjects_with(self, mask: np.ndarray) -> dict[str, int]:
@@ -86,7 +93,7 @@ class _Events:
         return {g: int(counts[i]) for i, g in enumerate(self.groups)}
 
     def term_counts(self, keys: list[str], mask: np.ndarray) -> list[tuple[tuple[str, ...], dict[str, int], int]]:
-        """Per term (sorted; records with a missing key left out): subjects per group and in total.
+        """Per term (sorted; a missing term is `sk.MISSING`, see `key_codes`): subjects per group and in total.
 
         A subject counts once per term however many records it has: the (term, subject) pairs are marked in
         a term-by-subject bitmap (subjects laid out group by group, so a group is a slice), in slabs of terms
