@@ -38,9 +38,22 @@ class BinaryContrast:
 
 
 @dataclass(frozen=True)
+class BinaryRate:
+    """One endpoint's rate in one group with its exact CI, for a sentence that describes (a study of one group)."""
+
+    id: str
+    label: str
+    abbreviation: str
+    group: GroupView
+    count: Count
+    ci: Num                   # '41.2–58.0' (percent)
+
+
+@dataclass(frozen=True)
 class BinarySection:
     contrasts: list[BinaryContrast]
     population_label: str
+    rates: list[BinaryRate]
 
     def higher_with(self, group: str) -> list[BinaryContrast]:
         """Outcomes whose odds are significantly higher in `group`."""
@@ -73,9 +86,14 @@ def binary_section(cb: ContextBuilder, plan: Plan, role: str = "efficacy") -> Bi
     endpoints = [b for b in plan.binary if b.role == role]
     if not endpoints:
         return None
-    contrasts = []
+    contrasts, rates = [], []
     for ep in endpoints:
         groups = cb.analysed_groups(ep.id, ep.population)
+        for g in groups:
+            r = cb.row(keys.rate(ep.id, "proportion", g.value))
+            rates.append(BinaryRate(ep.id, ep.label, ep.abbreviation or fmt.lower_first(ep.label), g,
+                                    count(cb, ep, g.value), Num(fmt.ci(100 * r.lower, 100 * r.upper, 1, fmt.EN_DASH),
+                                                                r.id)))
         for c in plan.comparators:
             comp = comparison(cb, ep.id, "logistic", "or", c, groups)
             higher = cb.decision(keys.decision(ep.id, "higher", c, on="rate"))
@@ -87,7 +105,7 @@ def binary_section(cb: ContextBuilder, plan: Plan, role: str = "efficacy") -> Bi
             contrasts.append(BinaryContrast(ep.id, ep.label, ep.abbreviation or fmt.lower_first(ep.label), ep.role,
                                             ep.better, first, second, count(cb, ep, first.value),
                                             count(cb, ep, second.value), comp, comp.significant, favourable))
-    return BinarySection(contrasts, cb.analysed_label(endpoints[0].id))
+    return BinarySection(contrasts, cb.analysed_label(endpoints[0].id), rates)
 
 
 def binary_note(cb: ContextBuilder, plan: Plan, endpoints: list[Binary]) -> str:
@@ -98,6 +116,8 @@ def binary_note(cb: ContextBuilder, plan: Plan, endpoints: list[Binary]) -> str:
                 for ep in endpoints for analysis in ("logistic", "logistic_adj") for c in plan.comparators
                 if cb.has(keys.model(ep.id, analysis, "or", c)))
     adjusted = ", ".join(plan.label_of(v) for v in sorted({v for b in endpoints for v in b.adjust_for}))
+    if not plan.comparators:   # one group: rates only
+        return f"Percentages of the patients analyzed. Exact (Clopper-Pearson) {conf} CIs for rates."
     return (f"OR, odds ratio. Percentages of the patients analyzed in the group. Exact (Clopper-Pearson) {conf} CIs "
             f"for rates; differences in proportions with Newcombe hybrid score {conf} CIs; odds ratios "
             f"({_vs(plan)}) from logistic regression with Wald {conf} CI and P, unadjusted and adjusted for "
@@ -130,10 +150,11 @@ def binary_rows(cb: ContextBuilder, plan: Plan, endpoints: list[Binary]) -> list
         rows.append((label("n (%)", indent=1), *cells))
         rows.append((label(f"{cb.conf} CI, %", indent=1),
                      *(_pct_ci(cb, keys.rate(ep.id, "proportion", g)) for g in gv)))
-        rows.append((label(f"Difference, % ({cb.conf} CI)", indent=1), *(
-            Cell("Reference") if g == ref else _diff(cb, keys.difference(ep.id, g)) for g in gv)))
+        if plan.comparators:
+            rows.append((label(f"Difference, % ({cb.conf} CI)", indent=1), *(
+                Cell("Reference") if g == ref else _diff(cb, keys.difference(ep.id, g)) for g in gv)))
         for name, analysis in ((f"OR ({cb.conf} CI)", "logistic"), (f"Adjusted OR ({cb.conf} CI)", "logistic_adj")):
-            if not cb.has(keys.model(ep.id, analysis, "or", plan.comparators[0])):
+            if not any(cb.has(keys.model(ep.id, analysis, "or", c)) for c in plan.comparators):
                 continue
             rows.append((label(name, indent=1), *(
                 Cell("Reference") if g == ref else _cell(cb.est_ci(keys.model(ep.id, analysis, "or", g)))

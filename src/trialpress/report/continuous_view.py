@@ -4,7 +4,7 @@ number from the ARD, every comparative word from its decisions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from trialpress.plan import Continuous, Plan
@@ -36,6 +36,16 @@ class ContinuousContrast:
 
 
 @dataclass(frozen=True)
+class GroupMean:
+    """One group's (LS) mean at the primary visit with its CI, for a sentence that describes (a study of one
+    group: nothing is compared)."""
+
+    group: GroupView
+    estimate: Num
+    ci: Num
+
+
+@dataclass(frozen=True)
 class ContinuousView:
     id: str
     label: str
@@ -49,6 +59,8 @@ class ContinuousView:
     in_abstract: bool
     table: TableView | None
     figures: list[FigureView]
+    by_group: list[GroupMean] = field(default_factory=list)
+    statistic: str = "mean"     # what `by_group` holds: 'LS mean' (a model) or 'mean'
 
 
 WHAT = {"CHG": "change from baseline", "AVAL": "value", "PCHG": "percent change from baseline"}
@@ -135,6 +147,8 @@ def _model_rows(cb: ContextBuilder, ep: Continuous, cols: list[str]) -> list[tup
         m, se = cb.row(keys.continuous(ep.id, a, "lsmean", g, visit=v)), cb.row(keys.continuous(ep.id, a, "lsmean_se", g, visit=v))
         lsm.append(Cell(f"{fmt.fixed(m.value, d)} ({fmt.fixed(se.value, d)})", m.id))
     rows.append((label("LS mean (SE)", indent=1), *lsm))
+    if not cb.plan.comparators:   # one group: nothing to compare
+        return rows
     diff = [Cell("Reference") if g == ref else Cell(
         f"{_d(cb, keys.continuous(ep.id, a, 'difference', g, visit=v), d).text} "
         f"({_signed_ci(cb, keys.continuous(ep.id, a, 'difference', g, visit=v), d).text})",
@@ -152,17 +166,20 @@ def _note(cb: ContextBuilder, ep: Continuous) -> str:
         return base
     terms = ", ".join([*ep.covariates, *ep.factors])
     weights = "observed margins of the factors" if ep.lsmeans == "observed" else "equal weights of the factor levels"
+    compared = bool(cb.plan.comparators)
     if ep.model == "mmrm":
         cov = cb.decision_text(keys.continuous(ep.id, "mmrm", "covariance"))
-        model = (f"MMRM of the {WHAT[ep.value]} with group, visit and group-by-visit"
+        model = (f"MMRM of the {WHAT[ep.value]} with " + ("group, visit and group-by-visit" if compared else "visit")
                  + (f", {terms}" if terms else "")
                  + (f", {', '.join(ep.covariate_by_visit)}-by-visit" if ep.covariate_by_visit else "")
                  + f"; {COVARIANCE_NAMES.get(cov, cov)} covariance over visits; {DF_NAMES[ep.df_method]} degrees of "
                  "freedom; every observed visit used, missing visits assumed missing at random")
     else:
-        model = (f"ANCOVA of the {WHAT[ep.value]} at {ep.primary_visit} with group" + (f", {terms}" if terms else "")
+        model = (f"ANCOVA of the {WHAT[ep.value]} at {ep.primary_visit} with "
+                 + ", ".join((["group"] if compared else []) + ([terms] if terms else [])) 
                  + "; subjects with a missing value at that visit are left out")
-    return f"{base} {model}; LS means with {weights}; differences are each group minus the reference."
+    return f"{base} {model}; LS means with {weights}" + (
+        "; differences are each group minus the reference." if compared else ".")
 
 
 def means_figure(cb: ContextBuilder, plan: Plan, ep: Continuous, figdir: Path, kinds: tuple[str, ...]) -> FigureView:
@@ -204,9 +221,23 @@ def continuous_views(cb: ContextBuilder, plan: Plan, figures: dict[str, list[Fig
         groups = cb.analysed_groups(ep.id, ep.population)
         # an abbreviation the label already spells ('FKSI-19 total score') is not repeated after it
         shown = None if ep.abbreviation and ep.abbreviation in ep.label else ep.abbreviation
+        modelled = ep.model != "descriptive"
         out.append(ContinuousView(ep.id, ep.label, shown, ep.unit or "", ep.primary_visit, WHAT[ep.value],
                                   MODEL_NAMES.get(ep.model, ""), cb.analysed_label(ep.id),
                                   _contrasts(cb, ep, groups), ep.in_abstract, continuous_table(cb, plan, ep),
-                                  figures.get(ep.id, [])))
+                                  figures.get(ep.id, []), _by_group(cb, ep, groups),
+                                  "LS mean" if modelled else "mean"))
+    return out
+
+
+def _by_group(cb: ContextBuilder, ep: Continuous, groups: list[GroupView]) -> list[GroupMean]:
+    """Each group's LS mean (a model) or mean at the primary visit, with its CI (groups without one left out)."""
+    out = []
+    for g in groups:
+        key = (keys.continuous(ep.id, ep.model, "lsmean", g.value, visit=ep.primary_visit) if ep.model != "descriptive"
+               else keys.continuous(ep.id, "desc", "mean", g.value, parameter=ep.value, visit=ep.primary_visit))
+        r = cb.ard.get(key)
+        if r is not None and not fmt.is_missing(r.value):
+            out.append(GroupMean(g, _d(cb, key, ep.decimals), _signed_ci(cb, key, ep.decimals)))
     return out
 

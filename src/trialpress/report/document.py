@@ -75,6 +75,7 @@ def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
         "groups": groups,
         "groups_label": plan.groups.label or "group",
         "groups_kind": plan.groups.kind,
+        "comparative": bool(plan.comparators),   # False: one group, every estimate described, nothing compared
         "total_n": cb.num(keys.population(first_pop), "count"),
         "populations": populations,
         "endpoints": efficacy_views,

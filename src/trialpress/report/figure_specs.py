@@ -80,10 +80,11 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
         n = cb.numbering.figure(f"km-{ep.id}")
         pop = fmt.lower_first(cb.analysed_label(ep.id))
         grouping = fmt.lower_first(plan.groups.label or "group")
-        caption = f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)} by {grouping} ({pop})"
+        by = f" by {grouping}" if plan.comparators else ""   # one group: one curve
+        caption = f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)}{by} ({pop})"
+        hr = " HR, hazard ratio (Cox model);" if plan.comparators else ""
         note = ("Tick marks show censored observations; dashed lines mark the medians; the table gives the numbers at "
-                "risk, censored and with an event at each time. CI, confidence interval; HR, hazard ratio (Cox model); "
-                "NE, not estimable.")
+                f"risk, censored and with an event at each time. CI, confidence interval;{hr} NE, not estimable.")
         alt = _km_alt(cb, ep)
         if ep.by_subgroup_figure:
             views = [FigureView(f"figure-{n}a", f"{n}A", caption, f"figures/{stem.name}.svg", alt, note),

@@ -19,12 +19,17 @@ def conventions(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[s
     ref = lower_first(plan.group_labels[plan.groups.reference])
     comps = ", ".join(lower_first(plan.group_labels[g]) for g in plan.comparators)
     lines: list[str] = _populations(plan)
+    if not plan.comparators:
+        lines.insert(0, f"All patients form one group ({lower_first(plan.group_labels[plan.groups.reference])}): "
+                        "the estimates are descriptive, with no comparison between groups.")
     if plan.baseline:
         lines.append("Baseline characteristics are summarized as mean (SD) and median (range) for continuous "
                      "variables and n (%) for categorical variables, with missing values counted.")
-    return (lines + _survival(plan, ard, conf, comps, ref) + _binary(plan, ard, conf, comps, ref) + _models(plan)
-            + _safety(plan, ard) + safety_methods(plan, ard) + _continuous(plan, ard) + _decisions(plan, conf)
-            + _common(software, renderer))
+    compared = bool(plan.comparators)
+    return (lines + _survival(plan, ard, conf, comps, ref) + _binary(plan, ard, conf, comps, ref)
+            + (_models(plan) if compared else []) + _safety(plan, ard) + safety_methods(plan, ard)
+            + _continuous(plan, ard) + (_decisions(plan, conf) if compared else [])
+            + _common(software, renderer, compared))
 
 
 def _populations(plan: Plan) -> list[str]:
@@ -72,6 +77,11 @@ def _survival(plan: Plan, ard: ARD, conf: str, comps: str, ref: str) -> list[str
         "LIFETEST default), and landmark rates have pointwise log-log CIs. Where the survival curve equals 0.5 "
         "over an interval, the median is the midpoint of that interval. Median follow-up was estimated by the "
         "reverse Kaplan-Meier method.",
+    ]
+    if not plan.comparators:   # one group: nothing is compared
+        return lines + ["Kaplan-Meier estimates are computed by trialpress's own implementation, tested against R "
+                        "survival on public reference datasets."]
+    lines += [
         f"Hazard ratios ({comps} vs {ref}, the reference) come from one Cox proportional-hazards model per "
         f"endpoint with an indicator for each group, with {ties}'s method for tied event times; CIs and P values "
         "are Wald-based. Groups were also compared with the log-rank test, each group with the reference"
@@ -106,6 +116,8 @@ def _binary(plan: Plan, ard: ARD, conf: str, comps: str, ref: str) -> list[str]:
     if not plan.binary:
         return []
     eps = [b.id for b in plan.binary if b.adjust_for]
+    if not plan.comparators:   # one group: rates only
+        return [f"Response rates are n/N of the patients analyzed with exact Clopper-Pearson {conf} CIs."]
     used, left = _adjusted(ard, eps, "logistic_adj")
     adjusted = f" and adjusted for {', '.join(plan.label_of(v) for v in used)}" if used else ""
     line = (f"Response rates are n/N of the patients analyzed in the group with exact Clopper-Pearson {conf} CIs; "
@@ -145,7 +157,7 @@ def _safety(plan: Plan, ard: ARD) -> list[str]:
         line += f" Not collected in these data: {', '.join(missing)} (shown as such, not as zero)."
     line += (f" Terms with an incidence of at least {s.pt_threshold_percent:g}% in any group are tabulated by system "
              "organ class and preferred term.")
-    if s.of_interest:
+    if s.of_interest and plan.comparators:
         line += (" For adverse events of interest, risk differences vs the reference have Newcombe hybrid score "
                  "CIs, and exposure-adjusted incidence per 100 patient-years has exact Poisson CIs.")
     return [line]
@@ -169,18 +181,21 @@ def _continuous(plan: Plan, ard: ARD) -> list[str]:
         weights = ("observed margins of the factors (SAS LSMEANS / OM)" if c.lsmeans == "observed"
                    else "equal weights of the factor levels")
         terms = ", ".join([*c.covariates, *c.factors]) or "no covariates"
+        compared = bool(plan.comparators)
         if c.model == "ancova":
-            lines.append(f"{c.label}: ANCOVA (ordinary least squares) of the {c.value} at {c.primary_visit} on group "
-                         f"and {terms}, continuous covariates at their mean; LS means with {weights}; differences vs "
-                         "the reference with t tests on the residual degrees of freedom; subjects without a value at "
-                         "that visit are excluded (complete cases)."
+            on = f"group and {terms}" if compared else terms
+            lines.append(f"{c.label}: ANCOVA (ordinary least squares) of the {c.value} at {c.primary_visit} on "
+                         f"{on}, continuous covariates at their mean; LS means with {weights}; "
+                         + ("differences vs the reference with t tests on the residual degrees of freedom; "
+                            if compared else "")
+                         + "subjects without a value at that visit are excluded (complete cases)."
                          + (" A linear dose-response contrast of the LS means is tested." if c.doses else ""))
             continue
         used = ard.get(keys.continuous(c.id, "mmrm", "covariance"))
         order = " → ".join(_COV[s] for s in c.structures)
         lines.append(f"{c.label}: mixed model for repeated measures fitted by REML (trialpress's own implementation, "
-                     "checked against R nlme::gls and emmeans), with group, visit, group-by-visit, "
-                     f"{terms}" + (f" and {', '.join(c.covariate_by_visit)}-by-visit" if c.covariate_by_visit else "")
+                     "checked against R nlme::gls and emmeans), with "
+                     + ("group, visit, group-by-visit, " if compared else "visit, ") + f"{terms}" + (f" and {', '.join(c.covariate_by_visit)}-by-visit" if c.covariate_by_visit else "")
                      + f"; within-subject covariance {order} (the first that converges is used; here "
                      f"{_COV.get(used.text, used.text) if used else 'none'}); denominator degrees of freedom by "
                      f"{_DF[c.df_method]}; LS means with {weights}. Every observed visit of a subject is used; missing "
@@ -196,15 +211,15 @@ def _decisions(plan: Plan, conf: str) -> list[str]:
             "are compared in words only when both are estimable."]
 
 
-def _common(software: dict[str, str], renderer: dict[str, str]) -> list[str]:
+def _common(software: dict[str, str], renderer: dict[str, str], compared: bool = True) -> list[str]:
     versions = ", ".join(f"{name} {software.get(key, '')}" for name, key in (
         ("trialpress", "trialpress"), ("Python", "python"), ("pandas", "pandas"), ("NumPy", "numpy"),
         ("SciPy", "scipy"), ("statsmodels", "statsmodels"), ("matplotlib", "matplotlib"),
         ("great_expectations", "great_expectations")))
     return [
         "NE (not estimable) is shown where an estimate does not exist: a median or CI bound the survival curve "
-        "does not reach, or a hazard ratio for a group without subjects or events.",
-        "P values are two-sided and shown with three decimals (P < .001 below .001).",
+        "does not reach" + (", or a hazard ratio for a group without subjects or events." if compared else "."),
+        *(["P values are two-sided and shown with three decimals (P < .001 below .001)."] if compared else []),
         f"Software: {versions}; document rendered with "
         + ", ".join(f"{k} {v}" for k, v in renderer.items()) + ".",
     ]

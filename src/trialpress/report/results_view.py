@@ -83,7 +83,7 @@ def _estimates(cb: ContextBuilder, ep: str, analysis: str, groups: list[GroupVie
 
 
 def _adjusted_for(cb: ContextBuilder, ep: str) -> str:
-    r = cb.ard.get(keys.model(ep, "cox_adj", "hr", cb.plan.comparators[0]))
+    r = next((found for c in cb.plan.comparators if (found := cb.ard.get(keys.model(ep, "cox_adj", "hr", c)))), None)
     if r is None or ", adjusted for " not in r.method:
         return ""
     used = r.method.split(", adjusted for ", 1)[1].split(", ")

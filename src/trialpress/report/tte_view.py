@@ -84,6 +84,19 @@ def medians_phrase(a: Num, b: Num, unit: str) -> Markup:
 
 
 @dataclass(frozen=True)
+class GroupMedian:
+    """One group's median with its CI, for a sentence that describes rather than compares (a study of one group)."""
+
+    group: GroupView
+    median: Num                  # 'not reached' where the curve never falls to half
+    ci: Num
+
+    @property
+    def reached(self) -> bool:
+        return self.median.text != NOT_REACHED
+
+
+@dataclass(frozen=True)
 class TTEView:
     id: str
     label: str
@@ -98,6 +111,7 @@ class TTEView:
     contrasts: list[Contrast]
     figures: list[FigureView] = field(default_factory=list)
     in_abstract: bool = True
+    by_group: list[GroupMedian] = field(default_factory=list)
 
 
 def tte_view(cb: ContextBuilder, ep: TimeToEvent, figures: list[FigureView]) -> TTEView:
@@ -113,8 +127,9 @@ def tte_view(cb: ContextBuilder, ep: TimeToEvent, figures: list[FigureView]) -> 
         longer = "" if not longer_group else ("first" if longer_group == first.value else "second")
         contrasts.append(Contrast(first, second, medians[first.value], medians[second.value], longer, comp,
                                   ep.shown_unit))
+    by_group = [GroupMedian(g, medians[g.value], cb.ci(keys.km(ep.id, "median", g.value), "time")) for g in groups]
     return TTEView(ep.id, ep.label, ep.abbreviation, ep.shown_unit, ep.better, ep.role, cb.analysed_label(ep.id),
-                   ep.description, groups, medians, contrasts, figures, ep.in_abstract)
+                   ep.description, groups, medians, contrasts, figures, ep.in_abstract, by_group)
 
 
 def _median_in_prose(cb: ContextBuilder, key: keys.Key) -> Num:
@@ -150,7 +165,7 @@ def tte_rows(cb: ContextBuilder, ep: TimeToEvent) -> list[tuple[Cell, ...]]:
     line(f"Median follow-up, {unit} ({cb.conf} CI)", [cb.est_ci(keys.followup(ep.id, g), "time") for g in gv])
     strata = fmt.lower_first(plan.label_of(ep.stratify_by or ""))
     for analysis, text in MODELS:
-        if not cb.has(keys.model(ep.id, analysis, "hr", plan.comparators[0])):
+        if not any(cb.has(keys.model(ep.id, analysis, "hr", c)) for c in plan.comparators):
             continue
         name = text.format(strata=strata, conf=cb.conf)
         cells = [Cell("Reference") if g == ref else _cell(cb.est_ci(keys.model(ep.id, analysis, "hr", g)))
@@ -158,7 +173,7 @@ def tte_rows(cb: ContextBuilder, ep: TimeToEvent) -> list[tuple[Cell, ...]]:
         rows.append((label(name, indent=1), *cells))
         pcells = [Cell("") if g == ref else _cell(cb.num(keys.model(ep.id, analysis, "p", g), "p")) for g in gv]
         rows.append((label(f"P ({name.split(' (')[0]}, Wald)", indent=2), *pcells))
-    if cb.has(keys.test(ep.id, "logrank", "p", plan.comparators[0])):
+    if any(cb.has(keys.test(ep.id, "logrank", "p", c)) for c in plan.comparators):
         pcells = [Cell("") if g == ref else _cell(cb.num(keys.test(ep.id, "logrank", "p", g), "p")) for g in gv]
         rows.append((label("P (log-rank)", indent=1), *pcells))
     return rows

@@ -61,6 +61,8 @@ def collect_binary(ep: Binary, data: StudyData, plan: Plan, ard: ARDBuilder) -> 
         d = rs.risk_difference(x1, n1, x0, n0, conf)
         add(keys.difference(ep.id, c), d.value, lower=d.lower, upper=d.upper, n=n1 + n0, reference=ref,
             method=diff_method(conf), note=d.note)
+    if not plan.comparators:   # one group: its rate, no odds ratio
+        return
     sub = frame[frame[gvar].isin(plan.group_values)]
     dummies = pd.DataFrame({f"_g_{i}": (sub[gvar] == c).astype(float) for i, c in enumerate(plan.comparators)},
                            index=sub.index)

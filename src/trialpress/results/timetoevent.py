@@ -117,7 +117,8 @@ def collect_tte(ep: TimeToEvent, data: StudyData, plan: Plan, ard: ARDBuilder) -
     add(keys.km(ep.id, "n"), overall.n, method=e.km_method)
     add(keys.km(ep.id, "events"), overall.events, method=e.km_method, n=overall.n)
     _followup(e)
-    _comparisons(e, curves)
+    if plan.comparators:   # one group: described, nothing compared (no Cox model, no log-rank test)
+        _comparisons(e, curves)
     if ep.subgroups:
         for sg in plan.subgroups:
             _subgroup_rows(e, sg.variable, [lv.value for lv in sg.levels] if sg.levels else None)
@@ -292,6 +293,8 @@ def _subgroup_rows(e: _Endpoint, var: str, levels: list[str] | None) -> None:
             m = sv.km_quantile(c, 0.5)
             e.add(keys.subgroup(ep.id, "median", g, var, level), m.value, lower=m.lower, upper=m.upper,
                   method=e.km_method, n=c.n, note=m.note, unit=e.unit)
+        if not plan.comparators:
+            continue
         data, cols = _group_dummies(sub, plan, gvar)
         fit = sv.cox(data, "_time", "_event", cols, ties=ties, conf_level=e.conf,
                      not_estimable=_not_estimable(curves, plan, cols))
@@ -299,6 +302,8 @@ def _subgroup_rows(e: _Endpoint, var: str, levels: list[str] | None) -> None:
             term = fit.terms[col]
             e.add(keys.subgroup(ep.id, "hr", c, var, level), term.hr.value, lower=term.hr.lower,
                   upper=term.hr.upper, reference=ref, method=cox_method(ties, e.conf), n=fit.n, note=term.hr.note)
+    if not plan.comparators:   # one group: the medians by level, no hazard ratio and no interaction
+        return
     data = e.frame[e.frame[var].isin(levels)]
     chisq, df, p, note = _interaction(data, plan, gvar, var, levels, ties)
     method = f"Cox model with group-by-{var} interaction; Wald test of the interaction term(s)"
