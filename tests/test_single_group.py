@@ -122,4 +122,5 @@ def test_the_text_describes_each_estimate_and_compares_nothing(rendered: Path, a
                  "significant", "each group minus the reference", "group-by-visit", "interaction"):
         assert word not in text, word
     assert "Table 2. Efficacy outcomes (intention-to-treat population)" in text
+    assert "Total (N" not in text   # one group: a Total column would repeat it
     assert "Figure 1. Kaplan-Meier estimates of overall survival (intention-to-treat population)" in text

@@ -12,6 +12,7 @@ from trialpress.report.context import (
     Num,
     TableView,
     group_header,
+    table_columns,
 )
 from trialpress.report.safety_cells import npct, section
 from trialpress.report.tables import Cell, Table, label
@@ -76,7 +77,7 @@ def all_terms_table(cb: ContextBuilder, plan: Plan, groups: list[GroupView], tot
     assert plan.safety is not None
     if not plan.safety.appendix_all_terms or not cb.has(keys.safety("overview", "n", term="any")):
         return None
-    cols = [*plan.group_values, ""]
+    cols = table_columns(plan)
     body = [(label("Any TEAE", bold=True), *(npct(cb, keys.safety("overview", "n", g, term="any")) for g in cols))]
     body += soc_pt_rows(cb, "soc_any", "pt_any",
                         lambda a, g, t, p: keys.safety(a, "n", g, term=t, parent=p), cols)
@@ -90,7 +91,7 @@ def all_terms_table(cb: ContextBuilder, plan: Plan, groups: list[GroupView], tot
 def category_tables(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Num) -> list[TableView]:
     """Serious, related, leading to discontinuation, fatal: each by SOC and PT (categories read from ADAE)."""
     out = []
-    cols = [*plan.group_values, ""]
+    cols = table_columns(plan)
     for category, (title, first) in CATEGORY_TITLES.items():
         collected = cb.ard.get(keys.safety("overview", "collected", term=category))
         if collected is None or collected.text != "yes":
@@ -122,7 +123,7 @@ def max_grade_table(cb: ContextBuilder, plan: Plan, groups: list[GroupView], tot
     s = plan.safety
     if not cb.ard.select(analysis="max_grade", group="", term=""):
         return None
-    cols = [*plan.group_values, ""]
+    cols = table_columns(plan)
     levels = [*grade_levels(plan), sk.MISSING]
     ctcae = s.variables.severity_kind == "ctcae"
     body: list[tuple[Cell, ...]] = [section("Any TEAE", len(cols))]
@@ -159,7 +160,7 @@ def eair_table(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: N
     rows = cb.ard.select(analysis="eair", group="", statistic="rate")
     if not rows:
         return None
-    cols = [*plan.group_values, ""]
+    cols = table_columns(plan)
     body: list[tuple[Cell, ...]] = []
     for r in rows:
         text = EAIR_LABELS.get(r.term, r.term).replace("Grade ≥3", severe)

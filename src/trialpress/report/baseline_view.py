@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from trialpress.plan import Plan
 from trialpress.report import formatting as fmt
-from trialpress.report.context import ContextBuilder, TableView, group_header, n_pct_cell
+from trialpress.report.context import ContextBuilder, TableView, group_header, n_pct_cell, table_columns
 from trialpress.report.tables import Cell, Table, label
 from trialpress.results import keys
 
@@ -15,7 +15,7 @@ def baseline_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
     pop = plan.baseline_population or next(iter(plan.populations))
     groups = cb.groups(pop)
     total = cb.num(keys.population(pop), "count")
-    cols = [*plan.group_values, ""]
+    cols = table_columns(plan)
     rows: list[tuple[Cell, ...]] = []
     for spec in plan.baseline:
         var = spec.variable

@@ -232,10 +232,18 @@ def n_pct_cell(cb: ContextBuilder, key: Key) -> Cell:
     return Cell(num.text, num.ref)
 
 
+def table_columns(plan: Plan) -> list[str]:
+    """The columns of a table by group: each group's value, then '' for Total when there are two or more groups
+    (with one group, Total would repeat it)."""
+    gv = plan.group_values
+    return [*gv, ""] if len(gv) > 1 else list(gv)
+
+
 def group_header(groups: list[GroupView], total: Num | None, first: str = "") -> tuple[Cell, ...]:
-    """A header row: the label column, one column per group '(N = n)', and Total when given."""
+    """A header row: the label column, one column per group '(N = n)', and Total when given (and there are two or
+    more groups: see `table_columns`)."""
     cells = [Cell(first, align="left")] + [Cell(g.header) for g in groups]
-    if total is not None:
+    if total is not None and len(groups) > 1:
         cells.append(Cell(f"Total (N\u00a0=\u00a0{total.text})"))
     return tuple(cells)
 

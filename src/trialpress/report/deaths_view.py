@@ -11,6 +11,7 @@ from trialpress.report.context import (
     Num,
     TableView,
     group_header,
+    table_columns,
 )
 from trialpress.report.safety_cells import npct, shown
 from trialpress.report.tables import Cell, Table, label
@@ -28,7 +29,7 @@ def deaths_table(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total:
     s = plan.safety
     if not cb.has(sk.deaths("n")):
         return None
-    cols = [*plan.group_values, ""]
+    cols = table_columns(plan)
     body: list[tuple[Cell, ...]] = []
     labels = _period_labels(s.death_window_days)
     for period, text in labels.items():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from trialpress.plan import Plan
-from trialpress.report.context import ContextBuilder, TableView
+from trialpress.report.context import ContextBuilder, TableView, table_columns
 from trialpress.report.safety_cells import NB, npct, section, shown
 from trialpress.report.tables import Cell, Table, label
 from trialpress.results import safety_keys as sk
@@ -17,12 +17,13 @@ def disposition_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
     ard = cb.ard
     if not cb.has(sk.disposition("subjects")):
         return None
-    cols = [*plan.group_values, ""]
+    cols = table_columns(plan)
     head = [Cell("", align="left")]
     for lv in plan.groups.levels:
         n = cb.num(sk.disposition("subjects", lv.value), "count")
         head.append(Cell(f"{lv.label} (N{NB}={NB}{n.text})"))
-    head.append(Cell(f"Total (N{NB}={NB}{cb.num(sk.disposition('subjects'), 'count').text})"))
+    if "" in cols:
+        head.append(Cell(f"Total (N{NB}={NB}{cb.num(sk.disposition('subjects'), 'count').text})"))
     body: list[tuple[Cell, ...]] = []
 
     def line(text: str, key_of, indent: int = 0, bold: bool = False) -> None:  # type: ignore[no-untyped-def]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from trialpress.plan import Plan
-from trialpress.report.context import ContextBuilder, TableView
+from trialpress.report.context import ContextBuilder, TableView, table_columns
 from trialpress.report.safety_cells import (
     SUMMARY_LABELS,
     header,
@@ -39,7 +39,7 @@ def exposure_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
              if r.parameter not in ("duration", cycles)]
     if not (has_duration or cycles or doses):
         return None
-    cols = [*plan.group_values, ""]
+    cols = table_columns(plan)
     body: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     if has_duration:

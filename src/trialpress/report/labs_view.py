@@ -11,6 +11,7 @@ from trialpress.report.context import (
     Num,
     TableView,
     group_header,
+    table_columns,
 )
 from trialpress.report.safety_cells import (
     NB,
@@ -202,7 +203,7 @@ def _grade_shift(cb: ContextBuilder, plan: Plan, m: Measurements, prefix: str, g
 
 def _grade34(cb: ContextBuilder, plan: Plan, m: Measurements, prefix: str, groups: list[GroupView], total: Num,
              params: list[tuple[str, str]]) -> TableView:
-    cols = [*plan.group_values, ""]
+    cols = table_columns(plan)
     names = dict(params)
     body: list[tuple[Cell, ...]] = []
     for r in cb.ard.select(analysis=f"{prefix}_grade34", group="", term="any"):
@@ -223,7 +224,7 @@ def _grade34(cb: ContextBuilder, plan: Plan, m: Measurements, prefix: str, group
 
 
 def _liver(cb: ContextBuilder, plan: Plan, m: Measurements, groups: list[GroupView], total: Num) -> TableView:
-    cols = [*plan.group_values, ""]
+    cols = table_columns(plan)
     tests = "ALT or AST" if cb.has(sk.liver("n", term="ast_3")) and cb.has(sk.liver("n", term="alt_3")) else \
         "ALT" if cb.has(sk.liver("n", term="alt_3")) else "AST"
     body: list[tuple[Cell, ...]] = []

@@ -74,7 +74,7 @@ def summary_decimals(cb: ContextBuilder, key_of, fixed: int | None = None) -> tu
 
 def header(groups: list[GroupView], total: str | None, first: str = "") -> tuple[Cell, ...]:
     cells = [Cell(first, align="left")] + [Cell(g.header) for g in groups]
-    if total is not None:
+    if total is not None and len(groups) > 1:   # one group: no Total column (`context.table_columns`)
         cells.append(Cell(f"Total (N{NB}={NB}{total})"))
     return tuple(cells)
 

@@ -23,6 +23,7 @@ from trialpress.report.context import (
     TableView,
     group_header,
     n_pct_cell,
+    table_columns,
 )
 from trialpress.report.deaths_view import death_listing, deaths_table
 from trialpress.report.disposition_view import disposition_table
@@ -94,7 +95,7 @@ def safety_section(cb: ContextBuilder, plan: Plan) -> SafetySection | None:
     pop = safety.population
     groups = cb.groups(pop)
     total = cb.num(keys.population(pop), "count")
-    cols = [*plan.group_values, ""]
+    cols = table_columns(plan)
     ctcae = safety.variables.severity_kind == "ctcae"
     severe, any_grade = ("Grade ≥3", "Any grade") if ctcae else ("Severe", "Any severity")
     disposition = disposition_table(cb, plan)
@@ -153,10 +154,11 @@ def _terms(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Num, 
     """SOC / PT rows whose PT reaches the plan's threshold (a decision of the ARD), by descending frequency."""
     assert plan.safety is not None
     threshold = plan.safety.pt_threshold_percent
+    shown = [*groups, None] if "" in cols else groups   # None: the Total column
     header2 = (Cell(""), *(Cell(g.header, colspan=2) for g in groups),
-               Cell(f"Total (N\u00a0=\u00a0{total.text})", colspan=2))
+               *([Cell(f"Total (N\u00a0=\u00a0{total.text})", colspan=2)] if "" in cols else []))
     header3 = (label("System organ class / preferred term"),
-               *(c for _ in [*groups, None] for c in (Cell(any_grade), Cell(severe))))
+               *(c for _ in shown for c in (Cell(any_grade), Cell(severe))))
     body: list[tuple[Cell, ...]] = []
     pts = cb.ard.select(analysis="pt_any", group="", statistic="n")
     socs = by_frequency(cb.ard.select(analysis="soc_any", group="", statistic="n"))
