@@ -316,6 +316,30 @@ def test_mmrm_group_without_subjects() -> None:
     assert "no subjects in group C: Combination" in res.note
 
 
+ONE_GROUP_CASES = [("missing_us", "missing", "us"), ("complete_cs", "complete", "cs")]
+
+
+@pytest.mark.parametrize("key,dataset,covariance", ONE_GROUP_CASES, ids=[c[0] for c in ONE_GROUP_CASES])
+@pytest.mark.parametrize("df_method", ["satterthwaite", "residual"])
+def test_mmrm_with_one_group_matches_gls(key: str, dataset: str, covariance: str, df_method: str) -> None:
+    """A single-arm study: no group or group-by-visit term, CHG ~ AVISIT + BASE + STRATA1, LS means by visit."""
+    frame = data("adqs_fksiall" if dataset == "complete" else "adqs_fksiall_missing")
+    frame_a = frame[frame["ARM"] == ARMS[0]]
+    res = mmrm(frame_a, "CHG", "ARM", "AVISIT", "USUBJID", covariates=["BASE"], factors=["STRATA1"],
+               covariance=covariance, df_method=df_method, reference=ARMS[0], groups=[ARMS[0]],
+               visits=visits(frame_a))
+    exp = EXP["mmrm_one_group"][key]
+    assert res.covariance == covariance and res.attempts == ((covariance, "converged"),), key
+    assert res.groups == (ARMS[0],) and res.reference == ARMS[0] and res.differences == (), key
+    assert list(res.visits) == exp["visits"] and res.n_dropped == 0, key
+    assert res.converged and res.n_obs == exp["n_obs"] and res.n_subjects == exp["n_subjects"], key
+    assert res.n_cov_params == exp["n_cov_params"], key
+    assert close(res.reml_loglik, exp["reml_loglik"], rel=1e-8) and close(res.aic, exp["aic"], rel=1e-8), key
+    check_covariance(res.covariance_matrix, exp["covariance"], key)
+    check_lsmeans(res.lsmeans_observed, exp["lsmeans"][df_method]["observed"], key + " observed")
+    check_lsmeans(res.lsmeans_equal, exp["lsmeans"][df_method]["equal"], key + " equal")
+
+
 def test_mmrm_counts_rows_left_out() -> None:
     frame = data("adqs_fksiall_missing").copy()
     extra = frame.iloc[:7].copy()

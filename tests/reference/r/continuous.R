@@ -13,6 +13,8 @@
 #                 ar1: corAR1(~ vi | USUBJID); toeplitz: corARMA(~ vi | USUBJID, p = T - 1)   (vi = visit index)
 #                 + emmeans(~ ARM | AVISIT, mode = "satterthwaite") and mode = "df.error" re-run with
 #                 df = N - p (nlme's own residual df; emmeans' df.error subtracts the covariance parameters too)
+#   MMRM, one group  the rows of A: Drug X only: gls(CHG ~ AVISIT + BASE + STRATA1) (us on the missing extract, cs on
+#                 the complete one) + emmeans(~ AVISIT), df as above
 #   KR            SAS PROC MIXED DDFM=KR on fev_data, as published in the mmrm package (numbers below), and
 #                 lme4::lmer(+ (1 | USUBJID)) + emmeans(lmer.df = "kenward-roger") (pbkrtest) for CS, for information
 source(file.path("tests", "reference", "r", "_common.R"))
@@ -244,6 +246,37 @@ mmrm_ref <- function(d, structure, formula = CHG ~ ARM * AVISIT + BASE + STRATA1
   out
 }
 
+# one group (a single-arm study): no group or group-by-visit term, CHG ~ AVISIT + BASE + STRATA1 (treatment
+# coding), LS means by visit; the rows of arm `arm` only, fitted and reported as mmrm_ref's lsmeans (no differences)
+onegroup_ref <- function(d, structure, arm = ARMS[1]) {
+  d <- droplevels(d[d$ARM == arm, ])
+  fit <- fit_gls(CHG ~ AVISIT + BASE + STRATA1, d, structure)
+  n_res <- fit$dims$N - fit$dims$p
+  tt <- summary(fit)$tTable
+  stopifnot(isTRUE(all.equal(unname(tt[, "p-value"]), unname(2 * pt(-abs(tt[, "t-value"]), n_res)))))
+  ll <- as.numeric(logLik(fit))
+  q <- n_cov_params(fit)
+  w_obs <- as.numeric(prop.table(table(d$STRATA1)))
+  emm <- list(observed = emmeans(fit, ~ AVISIT, mode = "df.error", weights = w_obs, data = d),
+              equal = emmeans(fit, ~ AVISIT, mode = "df.error", weights = "equal", data = d))
+  sat <- satterthwaite(fit, d, structure, rbind(emm$observed@linfct, emm$equal@linfct))
+  k <- nrow(emm$observed@linfct)
+  df_sat <- list(observed = sat$df[seq_len(k)], equal = sat$df[k + seq_len(k)])
+  visit_only <- function(s, i) list(group = arm, visit = as.character(s$AVISIT[i]))
+  out <- list(structure = structure, group = arm, n_obs = fit$dims$N, n_subjects = length(unique(d$USUBJID)),
+              p = fit$dims$p, reml_loglik = ll, aic = -2 * ll + 2 * q, n_cov_params = q,
+              neg2_reml_check = sat$neg2_at_gls,
+              weights_observed = as.list(setNames(w_obs, levels(d$STRATA1))),
+              covariance = varcov(fit, full_subject(d)),
+              visits = levels(d$AVISIT), lsmeans = list())
+  for (mode in c("satterthwaite", "residual")) {
+    dfs <- if (mode == "residual") lapply(df_sat, function(v) rep(n_res, length(v))) else df_sat
+    out$lsmeans[[mode]] <- list(observed = emm_rows(emm$observed, dfs$observed, labels = visit_only),
+                                equal = emm_rows(emm$equal, dfs$equal, labels = visit_only))
+  }
+  out
+}
+
 # one visit: the MMRM is an ANCOVA (lm), its only covariance parameter the residual variance
 onevisit_ref <- function(d) {
   d <- droplevels(d[d$AVISIT == last_visit, ])
@@ -350,6 +383,7 @@ result <- list(
     complete_us_basevisit = mmrm_ref(complete, "us", CHG ~ ARM * AVISIT + BASE + STRATA1 + BASE:AVISIT),
     nogroup_us = mmrm_ref(prep(missing[missing$ARM != "C: Combination", ], ARMS[1:2]), "us")
   ),
+  mmrm_one_group = list(missing_us = onegroup_ref(missing, "us"), complete_cs = onegroup_ref(complete, "cs")),
   onevisit = onevisit_ref(complete),
   onesubj_ar1 = onesubj_ref(onesubj),
   lmer_cs_kr = lmer_cs_kr(missing),
