@@ -124,3 +124,11 @@ def test_the_text_describes_each_estimate_and_compares_nothing(rendered: Path, a
     assert "Table 2. Efficacy outcomes (intention-to-treat population)" in text
     assert "Total (N" not in text   # one group: a Total column would repeat it
     assert "Figure 1. Kaplan-Meier estimates of overall survival (intention-to-treat population)" in text
+
+
+def test_init_on_one_group_says_nothing_will_be_compared(project: Path, tmp_path: Path) -> None:
+    from trialpress.scaffold import init
+
+    written = init(project / "data" / "one", out=tmp_path / "one.yml", study_id="one")
+    text = Path(written).read_text(encoding="utf-8")
+    assert f'reference: "{ARM}"' in text and "compares nothing" in text and "each group vs this one" not in text

@@ -176,8 +176,10 @@ def _groups_and_populations(d: _Draft) -> None:
     left_out = sorted(str(v) for v in adsl[gvar].dropna().unique() if str(v) not in values)
     reference = next((v for v in values if re.search(r"placebo|\bpbo\b|control|standard of care", v, re.I)), values[0])
     ordered = [reference, *[v for v in values if v != reference]]
+    why = ("every HR/OR/difference is each group vs this one" if len(values) > 1
+           else f"the only group in {eff} = 'Y': the report describes it and compares nothing")
     d.add("groups:", f"  variable: {gvar}   # CHECK: the ADSL variable that defines the comparison (as randomised)",
-          "  label: Treatment", f"  reference: {q(reference)}   # CHECK: every HR/OR/difference is each group vs this one",
+          "  label: Treatment", f"  reference: {q(reference)}   # CHECK: {why}",
           "  levels:                  # display order and labels (CHECK the labels)")
     d.add(*[f"    - {{value: {q(v)}, label: {q(v)}}}" for v in ordered])
     if left_out:
