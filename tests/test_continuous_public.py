@@ -199,3 +199,10 @@ def test_a_report_whose_primary_endpoint_is_continuous(primary_continuous: Path,
     assert any((primary_continuous / "figures").glob("means-fksi.svg"))
     pdf = " ".join(pg.extract_text() or "" for pg in PdfReader(str(primary_continuous / "report.pdf")).pages)
     assert "LS mean difference" in re.sub(r"\s+", " ", pdf)
+
+
+def test_the_abstracts_conclusion_is_a_paragraph_of_its_own(primary_continuous: Path) -> None:
+    """Whatever the Results' last sentence (here, with no adverse events of interest, a binary one), the
+    Conclusion starts its own paragraph: it once ran on inside the Results paragraph."""
+    page = (primary_continuous / "report.html").read_text(encoding="utf-8")
+    assert page.count("<p><strong>Conclusion</strong>") == 1 and page.count("<p><strong>Results</strong>") == 1

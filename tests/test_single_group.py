@@ -132,3 +132,8 @@ def test_init_on_one_group_says_nothing_will_be_compared(project: Path, tmp_path
     written = init(project / "data" / "one", out=tmp_path / "one.yml", study_id="one")
     text = Path(written).read_text(encoding="utf-8")
     assert f'reference: "{ARM}"' in text and "compares nothing" in text and "each group vs this one" not in text
+
+
+def test_the_conclusion_is_a_paragraph_of_its_own(rendered: Path) -> None:
+    page = (rendered / "report.html").read_text(encoding="utf-8")
+    assert page.count("<p><strong>Conclusion</strong>") == 1
