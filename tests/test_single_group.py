@@ -50,6 +50,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     start, end = plan.index("  reference: "), plan.index("populations:")
     plan = plan[:start] + f'  reference: "{ARM}"\n  levels:\n    - {{value: "{ARM}", label: "Drug X"}}\n\n' + plan[end:]
     plan = plan.replace('folder: "data/random-cdisc-data"', 'folder: "data/one"')
+    # adverse events of interest too: described by their rates, with no risk difference
+    marker = "  # of_interest: [{id: X, label: ..., pt: [...]} or {..., soc: [...]}]"
+    assert marker in plan
+    plan = plan.replace(marker, "  of_interest:\n    - {id: A1, label: Class A events, soc: [cl A.1]}")
     (root / "analysis").mkdir()
     (root / "analysis" / "one.yml").write_text(plan, encoding="utf-8")
     (root / "_quarto.yml").write_text("project:\n  type: default\n", encoding="utf-8")
@@ -123,6 +127,8 @@ def test_the_text_describes_each_estimate_and_compares_nothing(rendered: Path, a
         assert word not in text, word
     assert "Table 2. Efficacy outcomes (intention-to-treat population)" in text
     assert "Total (N" not in text   # one group: a Total column would repeat it
+    assert "Table 14. Adverse events of interest" in text or "Adverse events of interest (safety population)" in text
+    assert "Risk difference" not in text
     assert "Figure 1. Kaplan-Meier estimates of overall survival (intention-to-treat population)" in text
 
 

@@ -221,8 +221,10 @@ def _interest(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Nu
         views.append(InterestView(term.label, more, numerically))
     table = Table("table-safety-interest", (group_header(groups, total),), tuple(rows), (2.4,) + (1.3,) * len(cols))
     view = TableView(cb.numbering.table("safety-interest"), "Adverse events of interest", table,
-                     f"n (%) of subjects. Risk differences vs the reference group with Newcombe hybrid score "
-                     f"{cb.conf} CIs. Per 100 patient-years: subjects with the event per 100 patient-years at risk, "
+                     "n (%) of subjects. "
+                     + (f"Risk differences vs the reference group with Newcombe hybrid score {cb.conf} CIs. "
+                        if plan.comparators else "")
+                     + "Per 100 patient-years: subjects with the event per 100 patient-years at risk, "
                      f"exact Poisson {cb.conf} CI; time at risk from the first dose to the first event's onset, or "
                      "to the end of "
                      "exposure for subjects without one.",
