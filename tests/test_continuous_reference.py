@@ -196,7 +196,8 @@ def check_mmrm(res, exp: dict, mode: str, what: str) -> None:
     check_covariance(res.covariance_matrix, exp["covariance"], what)
     check_lsmeans(res.lsmeans_observed, exp["lsmeans"][mode]["observed"], what + " observed")
     check_lsmeans(res.lsmeans_equal, exp["lsmeans"][mode]["equal"], what + " equal")
-    check_differences(res.differences, exp["differences"][mode], what)
+    if "differences" in exp:   # a study of one group has none (its reference says so by leaving them out)
+        check_differences(res.differences, exp["differences"][mode], what)
 
 
 @pytest.mark.parametrize("key,dataset,covariance,cbv", MMRM_CASES, ids=[c[0] for c in MMRM_CASES])
@@ -331,13 +332,8 @@ def test_mmrm_with_one_group_matches_gls(key: str, dataset: str, covariance: str
     exp = EXP["mmrm_one_group"][key]
     assert res.covariance == covariance and res.attempts == ((covariance, "converged"),), key
     assert res.groups == (ARMS[0],) and res.reference == ARMS[0] and res.differences == (), key
-    assert list(res.visits) == exp["visits"] and res.n_dropped == 0, key
-    assert res.converged and res.n_obs == exp["n_obs"] and res.n_subjects == exp["n_subjects"], key
-    assert res.n_cov_params == exp["n_cov_params"], key
-    assert close(res.reml_loglik, exp["reml_loglik"], rel=1e-8) and close(res.aic, exp["aic"], rel=1e-8), key
-    check_covariance(res.covariance_matrix, exp["covariance"], key)
-    check_lsmeans(res.lsmeans_observed, exp["lsmeans"][df_method]["observed"], key + " observed")
-    check_lsmeans(res.lsmeans_equal, exp["lsmeans"][df_method]["equal"], key + " equal")
+    assert list(res.visits) == exp["visits"] and res.n_dropped == 0 and "differences" not in exp, key
+    check_mmrm(res, exp, df_method, key)
 
 
 def test_mmrm_counts_rows_left_out() -> None:

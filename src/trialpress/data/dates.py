@@ -15,6 +15,7 @@ date everywhere or nowhere.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 ACCEPTED = ("an ISO date or datetime (2019-02-22, 2019-02-22T11:09:25) or a SAS DATE9. or DATETIME20. value "
@@ -49,6 +50,22 @@ def parse_text(values: pd.Series) -> pd.Series:
         parsed.loc[found.index[hit]] = found[hit].astype("datetime64[ns]")
         candidates = candidates[~hit]
     return parsed
+
+
+def distinct_text(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """A text column as codes (-1: missing) into its distinct values, stripped, a blank as None: what `parse_text`
+    is given, so each distinct date is parsed once however many records repeat it (a Categorical's own codes)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes, uniques = series.cat.codes.to_numpy(), np.asarray(series.cat.categories, dtype=object)
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).map(lambda v: v.strip() if isinstance(v, str) else v)
+    return np.asarray(codes), text.where(text.notna() & text.ne(""), None)
+
+
+def on_rows(codes: np.ndarray, per_value: np.ndarray, missing: object) -> np.ndarray:
+    """Results per distinct value (`distinct_text`) back on the rows; code -1 (missing) gets `missing`."""
+    return np.append(per_value, np.array([missing], dtype=per_value.dtype))[codes]
 
 
 def two_digit_years(values: pd.Series) -> bool:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from trialpress.data.dates import ACCEPTED, parse_text
+from trialpress.data.dates import ACCEPTED, distinct_text, on_rows, parse_text
 from trialpress.quality.context import Ctx
 from trialpress.quality.helpers import DATE_TYPES, NUM_TYPES
 from trialpress.quality.rules import ERROR, WARNING, Check, ig, rule, structure
@@ -57,16 +56,10 @@ def date_text_checks(ctx: Ctx, ds: str) -> list[Check]:
         if not str(var).endswith(("DT", "DTM")) or pd.api.types.is_numeric_dtype(values) \
                 or pd.api.types.is_datetime64_any_dtype(values):
             continue
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            codes, uniques = values.cat.codes.to_numpy(), np.asarray(values.cat.categories, dtype=object)
-        else:
-            codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        text = pd.Series(uniques, dtype=object).map(lambda v: v.strip() if isinstance(v, str) else v)
-        given = text.notna() & text.ne("")
-        if not bool(given.any()):
+        codes, text = distinct_text(values)
+        if not bool(text.notna().any()):
             continue
-        unread = (given & parse_text(text.where(given, None)).isna()).to_numpy()
-        rows = np.append(unread, False)[codes]     # code -1 (missing) → the appended False
-        out.append(DATE_TEXT.derived(pd.Series(~rows, index=frame.index), value_column=var, ds=ds, var=var,
+        unread = on_rows(codes, (text.notna() & parse_text(text).isna()).to_numpy(), False)
+        out.append(DATE_TEXT.derived(pd.Series(~unread, index=frame.index), value_column=var, ds=ds, var=var,
                                      accepted=ACCEPTED))
     return out

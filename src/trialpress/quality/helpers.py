@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from trialpress.data import adam
-from trialpress.data.dates import parse_text
+from trialpress.data.dates import distinct_text, on_rows, parse_text
 from trialpress.quality.rules import Check, Rule
 
 NUM_TYPES = ["float64", "int64", "float32", "int32"]
@@ -133,18 +133,12 @@ def as_datetime(series: pd.Series) -> pd.Series | None:
         return series
     if pd.api.types.is_numeric_dtype(series):
         return None
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        codes, uniques = series.cat.codes.to_numpy(), pd.Series(series.cat.categories, dtype=object)
-    else:
-        codes, found = pd.factorize(series, use_na_sentinel=True)
-        uniques = pd.Series(found, dtype=object)
-    if len(uniques) == 0:
-        return None
-    parsed = parse_text(uniques.where(uniques.notna(), None).map(lambda v: v.strip() if isinstance(v, str) else v))
+    codes, text = distinct_text(series)
+    parsed = parse_text(text)
     if parsed.notna().sum() == 0:
         return None
-    full = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
-    return pd.Series(full[codes], index=series.index)
+    return pd.Series(on_rows(codes, parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns")),
+                     index=series.index)
 
 
 def date_var(frame: pd.DataFrame, name: str, values: pd.Series | None = None) -> DateVar | None:

@@ -48,7 +48,6 @@ def by_frequency(rows):  # type: ignore[no-untyped-def]
     return sorted(rows, key=lambda r: (r.term == sk.MISSING, -r.value, r.term))
 
 
-
 def soc_pt_rows(cb: ContextBuilder, soc_analysis: str, pt_analysis: str, key_of, cols: list[str],  # type: ignore[no-untyped-def]
                 keep=None) -> list[tuple[Cell, ...]]:
     """SOC rows (bold) each followed by its PTs, by descending total frequency; `key_of(analysis, group, term,

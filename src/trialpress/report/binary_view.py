@@ -90,10 +90,8 @@ def binary_section(cb: ContextBuilder, plan: Plan, role: str = "efficacy") -> Bi
     for ep in endpoints:
         groups = cb.analysed_groups(ep.id, ep.population)
         for g in groups:
-            r = cb.row(keys.rate(ep.id, "proportion", g.value))
             rates.append(BinaryRate(ep.id, ep.label, ep.abbreviation or fmt.lower_first(ep.label), g,
-                                    count(cb, ep, g.value), Num(fmt.ci(100 * r.lower, 100 * r.upper, 1, fmt.EN_DASH),
-                                                                r.id)))
+                                    count(cb, ep, g.value), _pct_ci_num(cb, keys.rate(ep.id, "proportion", g.value))))
         for c in plan.comparators:
             comp = comparison(cb, ep.id, "logistic", "or", c, groups)
             higher = cb.decision(keys.decision(ep.id, "higher", c, on="rate"))
@@ -173,6 +171,12 @@ def _diff(cb: ContextBuilder, key: keys.Key) -> Cell:
     return Cell(fmt.percent_difference(r.value, r.lower, r.upper), r.id)
 
 
-def _pct_ci(cb: ContextBuilder, key: keys.Key) -> Cell:
+def _pct_ci_num(cb: ContextBuilder, key: keys.Key) -> Num:
+    """A proportion's CI in percent, '41.2–58.0', linked to its ARD row."""
     r = cb.row(key)
-    return Cell(fmt.ci(100 * r.lower, 100 * r.upper, 1, fmt.EN_DASH), r.id)
+    return Num(fmt.ci(100 * r.lower, 100 * r.upper, 1, fmt.EN_DASH), r.id)
+
+
+def _pct_ci(cb: ContextBuilder, key: keys.Key) -> Cell:
+    num = _pct_ci_num(cb, key)
+    return Cell(num.text, num.ref)

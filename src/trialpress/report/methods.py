@@ -20,8 +20,8 @@ def conventions(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[s
     comps = ", ".join(lower_first(plan.group_labels[g]) for g in plan.comparators)
     lines: list[str] = _populations(plan)
     if not plan.comparators:
-        lines.insert(0, f"All patients form one group ({lower_first(plan.group_labels[plan.groups.reference])}): "
-                        "the estimates are descriptive, with no comparison between groups.")
+        lines.insert(0, f"All patients form one group ({ref}): the estimates are descriptive, with no comparison "
+                        "between groups.")
     if plan.baseline:
         lines.append("Baseline characteristics are summarized as mean (SD) and median (range) for continuous "
                      "variables and n (%) for categorical variables, with missing values counted.")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from trialpress.analysis.populations import population
-from trialpress.data.dates import ACCEPTED, NOT_READ, parse_text, two_digit_years
+from trialpress.data.dates import ACCEPTED, NOT_READ, distinct_text, on_rows, parse_text, two_digit_years
 from trialpress.data.loading import StudyData
 from trialpress.data.requirements_safety import OPTIONAL_ADSL
 from trialpress.errors import DataError
@@ -67,23 +67,16 @@ def as_days(series: pd.Series, name: str, where: str = "") -> pd.Series:
         x = series.astype(float)
         days = np.floor(x / SECONDS_PER_DAY) if name.upper().endswith("DTM") else np.floor(x)
         return SAS_EPOCH + pd.to_timedelta(days, unit="D")
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        codes, values = series.cat.codes.to_numpy(), pd.Series(series.cat.categories, dtype=object)
-    else:
-        codes, found = pd.factorize(series, use_na_sentinel=True)
-        values = pd.Series(found, dtype=object)
-    text = values.astype(str).str.strip()
-    blank = text.eq("").to_numpy()
-    parsed = parse_text(text.mask(blank))
-    bad = ~blank & np.asarray(pd.isna(parsed))
+    codes, text = distinct_text(series)
+    parsed = parse_text(text)
+    bad = (text.notna() & parsed.isna()).to_numpy()
     if bad.any():
         raise DataError(f"{where or name}: {name} holds values that are not dates "
-                        f"({', '.join(repr(v) for v in values[bad][:3])}).",
+                        f"({', '.join(repr(v) for v in text[bad][:3])}).",
                         hint=f"Write {name} as {ACCEPTED}, or leave it empty for missing"
-                             + (f"; {NOT_READ}" if two_digit_years(values[bad]) else "."))
-    full = np.append(pd.DatetimeIndex(parsed).floor("D").to_numpy(dtype="datetime64[ns]"),
-                     np.datetime64("NaT", "ns"))
-    return pd.Series(full[codes], index=series.index)
+                             + (f"; {NOT_READ}" if two_digit_years(text[bad]) else "."))
+    days = pd.DatetimeIndex(parsed).floor("D").to_numpy(dtype="datetime64[ns]")
+    return pd.Series(on_rows(codes, days, np.datetime64("NaT", "ns")), index=series.index)
 
 
 def first_date(frame: pd.DataFrame, *names: str) -> tuple[pd.Series | None, str]:

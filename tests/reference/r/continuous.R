@@ -213,68 +213,68 @@ arm_visit <- function(s, i) list(group = as.character(s$ARM[i]), visit = as.char
 contrast_visit <- function(s, i) list(group = sub(paste0(" - ", REF, "$"), "", as.character(s$contrast[i])),
                                       visit = as.character(s$AVISIT[i]))
 
-mmrm_ref <- function(d, structure, formula = CHG ~ ARM * AVISIT + BASE + STRATA1) {
-  d <- droplevels(d)
+# a REML gls fit with what every MMRM reference reports of it; nlme's own t tests use N - p, checked here as the df
+# we call "residual"
+gls_fit <- function(formula, d, structure) {
   fit <- fit_gls(formula, d, structure)
   n_res <- fit$dims$N - fit$dims$p
-  # nlme's own t tests use N - p: check that this is the df we call "residual"
   tt <- summary(fit)$tTable
   stopifnot(isTRUE(all.equal(unname(tt[, "p-value"]), unname(2 * pt(-abs(tt[, "t-value"]), n_res)))))
   ll <- as.numeric(logLik(fit))
   q <- n_cov_params(fit)
-  w_obs <- as.numeric(prop.table(table(d$STRATA1)))
-  emm <- list(observed = emmeans(fit, ~ ARM | AVISIT, mode = "df.error", weights = w_obs, data = d),
+  list(fit = fit, n_res = n_res, w_obs = as.numeric(prop.table(table(d$STRATA1))),
+       head = list(structure = structure, n_obs = fit$dims$N, n_subjects = length(unique(d$USUBJID)),
+                   p = fit$dims$p, reml_loglik = ll, aic = -2 * ll + 2 * q, n_cov_params = q))
+}
+
+# LS means (observed and equal weights) with Satterthwaite and residual df, per df mode
+lsmeans_by_mode <- function(emm, df_sat, n_res, labels) {
+  out <- list()
+  for (mode in c("satterthwaite", "residual")) {
+    dfs <- if (mode == "residual") lapply(df_sat, function(v) rep(n_res, length(v))) else df_sat
+    out[[mode]] <- list(observed = emm_rows(emm$observed, dfs$observed, labels = labels),
+                        equal = emm_rows(emm$equal, dfs$equal, labels = labels))
+  }
+  out
+}
+
+mmrm_ref <- function(d, structure, formula = CHG ~ ARM * AVISIT + BASE + STRATA1) {
+  d <- droplevels(d)
+  g <- gls_fit(formula, d, structure)
+  fit <- g$fit
+  emm <- list(observed = emmeans(fit, ~ ARM | AVISIT, mode = "df.error", weights = g$w_obs, data = d),
               equal = emmeans(fit, ~ ARM | AVISIT, mode = "df.error", weights = "equal", data = d))
   ct <- contrast(emm$equal, method = "trt.vs.ctrl", ref = which(levels(d$ARM) == REF), adjust = "none")
   lin <- rbind(emm$observed@linfct, emm$equal@linfct, ct@linfct)
   sat <- satterthwaite(fit, d, structure, lin)
   k <- nrow(emm$observed@linfct)
   df_sat <- list(observed = sat$df[seq_len(k)], equal = sat$df[k + seq_len(k)], diff = sat$df[-seq_len(2 * k)])
-  out <- list(structure = structure, n_obs = fit$dims$N, n_subjects = length(unique(d$USUBJID)),
-              p = fit$dims$p, reml_loglik = ll, aic = -2 * ll + 2 * q, n_cov_params = q,
-              neg2_reml_check = sat$neg2_at_gls,
-              emmeans_df_error = fit$dims$N - fit$dims$p - length(unlist(fit$modelStruct)),
-              weights_observed = as.list(setNames(w_obs, levels(d$STRATA1))),
-              covariance = varcov(fit, full_subject(d)),
-              visits = levels(d$AVISIT), lsmeans = list(), differences = list())
-  for (mode in c("satterthwaite", "residual")) {
-    dfs <- if (mode == "residual") lapply(df_sat, function(v) rep(n_res, length(v))) else df_sat
-    out$lsmeans[[mode]] <- list(observed = emm_rows(emm$observed, dfs$observed, labels = arm_visit),
-                                equal = emm_rows(emm$equal, dfs$equal, labels = arm_visit))
-    out$differences[[mode]] <- emm_rows(ct, dfs$diff, kind = "diff", labels = contrast_visit)
-  }
-  out
+  c(g$head, list(neg2_reml_check = sat$neg2_at_gls,
+                 emmeans_df_error = fit$dims$N - fit$dims$p - length(unlist(fit$modelStruct)),
+                 weights_observed = as.list(setNames(g$w_obs, levels(d$STRATA1))),
+                 covariance = varcov(fit, full_subject(d)), visits = levels(d$AVISIT),
+                 lsmeans = lsmeans_by_mode(emm, df_sat, g$n_res, arm_visit),
+                 differences = list(satterthwaite = emm_rows(ct, df_sat$diff, kind = "diff", labels = contrast_visit),
+                                    residual = emm_rows(ct, rep(g$n_res, length(df_sat$diff)), kind = "diff",
+                                                        labels = contrast_visit))))
 }
 
 # one group (a single-arm study): no group or group-by-visit term, CHG ~ AVISIT + BASE + STRATA1 (treatment
 # coding), LS means by visit; the rows of arm `arm` only, fitted and reported as mmrm_ref's lsmeans (no differences)
 onegroup_ref <- function(d, structure, arm = ARMS[1]) {
   d <- droplevels(d[d$ARM == arm, ])
-  fit <- fit_gls(CHG ~ AVISIT + BASE + STRATA1, d, structure)
-  n_res <- fit$dims$N - fit$dims$p
-  tt <- summary(fit)$tTable
-  stopifnot(isTRUE(all.equal(unname(tt[, "p-value"]), unname(2 * pt(-abs(tt[, "t-value"]), n_res)))))
-  ll <- as.numeric(logLik(fit))
-  q <- n_cov_params(fit)
-  w_obs <- as.numeric(prop.table(table(d$STRATA1)))
-  emm <- list(observed = emmeans(fit, ~ AVISIT, mode = "df.error", weights = w_obs, data = d),
+  g <- gls_fit(CHG ~ AVISIT + BASE + STRATA1, d, structure)
+  fit <- g$fit
+  emm <- list(observed = emmeans(fit, ~ AVISIT, mode = "df.error", weights = g$w_obs, data = d),
               equal = emmeans(fit, ~ AVISIT, mode = "df.error", weights = "equal", data = d))
   sat <- satterthwaite(fit, d, structure, rbind(emm$observed@linfct, emm$equal@linfct))
   k <- nrow(emm$observed@linfct)
   df_sat <- list(observed = sat$df[seq_len(k)], equal = sat$df[k + seq_len(k)])
   visit_only <- function(s, i) list(group = arm, visit = as.character(s$AVISIT[i]))
-  out <- list(structure = structure, group = arm, n_obs = fit$dims$N, n_subjects = length(unique(d$USUBJID)),
-              p = fit$dims$p, reml_loglik = ll, aic = -2 * ll + 2 * q, n_cov_params = q,
-              neg2_reml_check = sat$neg2_at_gls,
-              weights_observed = as.list(setNames(w_obs, levels(d$STRATA1))),
-              covariance = varcov(fit, full_subject(d)),
-              visits = levels(d$AVISIT), lsmeans = list())
-  for (mode in c("satterthwaite", "residual")) {
-    dfs <- if (mode == "residual") lapply(df_sat, function(v) rep(n_res, length(v))) else df_sat
-    out$lsmeans[[mode]] <- list(observed = emm_rows(emm$observed, dfs$observed, labels = visit_only),
-                                equal = emm_rows(emm$equal, dfs$equal, labels = visit_only))
-  }
-  out
+  c(g$head, list(group = arm, neg2_reml_check = sat$neg2_at_gls,
+                 weights_observed = as.list(setNames(g$w_obs, levels(d$STRATA1))),
+                 covariance = varcov(fit, full_subject(d)), visits = levels(d$AVISIT),
+                 lsmeans = lsmeans_by_mode(emm, df_sat, g$n_res, visit_only)))
 }
 
 # one visit: the MMRM is an ANCOVA (lm), its only covariance parameter the residual variance
