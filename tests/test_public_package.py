@@ -233,18 +233,14 @@ def test_conclusion_states_comparisons_without_a_difference_once(loaded, ard) ->
                           "A: Drug X or C: Combination.")
 
 
-def test_duration_of_response_is_drawn_as_remaining_in_response(loaded, ard, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_duration_of_response_is_drawn_as_remaining_in_response(loaded, ard, tmp_path: Path) -> None:
     """The y axis of a KM figure is what the curve estimates: for a duration of response, the share still in
     response (init writes the plan's `y_label`), not '<label> (%)'; the other endpoints keep their label."""
     from trialpress.report import figure_specs
     from trialpress.report.context import ContextBuilder
 
-    drawn: dict[str, str] = {}
-    monkeypatch.setattr(figure_specs, "draw_km",
-                        lambda panels, stem, formats: drawn.setdefault(stem.name, panels[0].ylabel) and [])
-    (tmp_path / "figures").mkdir()
-    figure_specs.km_figures(loaded[0].plan, ContextBuilder(loaded[0].plan, ard), tmp_path / "figures")
+    _, jobs = figure_specs.plan_figures(loaded[0].plan, ContextBuilder(loaded[0].plan, ard), tmp_path / "figures")
+    drawn = {job.stem.name: job.spec[0].ylabel for job in jobs if job.kind == "km"}
     assert drawn["km-crsd"] == "Remaining in response (%)"
     assert drawn["km-os"] == "Overall survival (%)"
     written = load_plan(init(DATA, tmp_path / "p.yml")).plan

@@ -37,8 +37,9 @@ def render_task(plan: str, report_root: str | None, formats: list[str] | None, r
 
     t0 = time.perf_counter()
     try:
+        # the pool keeps every core busy with renders: each draws its own figures
         outcome = pipeline.render(plan, report_root=Path(report_root) if report_root else None, formats=formats,
-                         report_date=report_date, cache=cache)
+                                  report_date=report_date, cache=cache, draw_beside=False)
         study = outcome.folder.parent.name
         return TaskOutcome(plan, study, outcome.version, str(outcome.folder), outcome.created,
                            seconds=time.perf_counter() - t0)

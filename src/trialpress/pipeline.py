@@ -9,11 +9,14 @@ Order of a render, and why:
    the figures of the same ARD and figure settings, are reused (a template, title or format change
    re-renders only the document).
 3. Otherwise: load; the quality gate is forked *before* any thread is started (a fork from a process that
-   holds threads can deadlock in the child), and runs beside the analysis and figures; its wait has a time
-   budget. Where threads are already running (a Dask worker), the gate runs inline instead.
-4. The document (templates, engines), the abstract's sentences (recorded in the manifest), the ARD, the
-   gate report and the manifest are written into the staging folder, which is published atomically only
-   after the gate's verdict.
+   holds threads can deadlock in the child), and runs beside the analysis; its wait has a time budget.
+   Where threads are already running (a Dask worker), the gate runs inline instead. Figures that must be
+   drawn are drawn by a worker process (`report.figures.worker`, started just after the gate's) from jobs
+   settled from the ARD; the document's context but the gate's checks is built, and its templates
+   compiled, while the gate still runs.
+4. The document (templates, engines, once the figures are drawn), the abstract's sentences (recorded in the
+   manifest), the ARD, the gate report and the manifest are written into the staging folder, which is
+   published atomically only after the gate's verdict.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +40,7 @@ from trialpress.plan import LoadedPlan, Plan, load_plan
 if TYPE_CHECKING:
     from trialpress.data.loading import StudyData
     from trialpress.report.engines import Renderer
+    from trialpress.report.figures.worker import FigureWorker
     from trialpress.store.cache import WorkCache
     from trialpress.store.hashing import Inputs
 
@@ -72,7 +77,12 @@ class Progress:
         finally:
             if status is not None:
                 status.stop()
-        elapsed = time.perf_counter() - t0
+        self.record(name, time.perf_counter() - t0, detail)
+
+    def record(self, name: str, elapsed: float, detail: str = "") -> None:
+        """A step timed elsewhere (e.g. in another process)."""
+        from rich.markup import escape
+
         self.timings[name] = self.timings.get(name, 0.0) + elapsed
         if self._console is not None:
             self._console.print(f"[green]✓[/green] {name:<10} {elapsed:6.2f} s  {escape(detail)}")
@@ -321,11 +331,24 @@ class Analysis:
 
 
 def render(plan_path: Path | str, *, report_root: Path | None = None, formats: list[str] | None = None,
-           report_date: str | None = None, progress: Progress | None = None, cache: bool = True) -> RenderOutcome:
+           report_date: str | None = None, progress: Progress | None = None, cache: bool = True,
+           draw_beside: bool | None = None) -> RenderOutcome:
+    """Render the plan's report into a new version folder (nothing when that version exists already).
+    `draw_beside`: draw the figures in a worker process (None: unless this process has matplotlib's drawing
+    modules already; a pool of renders, which keeps every core busy itself, says False)."""
+    from trialpress.report.figures.worker import FigureWorker
+
+    with FigureWorker() as worker:
+        if _draw_beside() if draw_beside is None else draw_beside:
+            worker.start()    # it imports matplotlib on the second core while this process prepares
+        setup = prepare(plan_path, formats, report_date)
+        return _render(setup, report_root, progress or Progress(enabled=False), cache, worker)
+
+
+def _render(setup: Setup, report_root: Path | None, progress: Progress, cache: bool, worker: FigureWorker
+            ) -> RenderOutcome:
     from trialpress.store.folders import refuse_inside_version, version_dir
 
-    progress = progress or Progress(enabled=False)
-    setup = prepare(plan_path, formats, report_date)
     plan, root = setup.lplan.plan, setup.lplan.root
     report_root = report_root or root / "report"
     refuse_inside_version(report_root, root / "report", "The report folder")
@@ -346,8 +369,8 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
     reused: list[str] = []
     try:
         with StagingArea(final) as stage:
-            analysis, cb, figures = _analysis_and_figures(setup, stage, wc, progress, reused)
-            abstract = _document(setup, analysis, cb, figures, stage, progress,
+            analysis, cb, figures, draft = _analysis_and_figures(setup, stage, wc, progress, reused, worker)
+            abstract = _document(setup, analysis, cb, figures, draft, stage, progress,
                                  beside=lambda: _write_results(setup, analysis, stage, wc))
             _write_manifest(setup, analysis, cb, abstract, stage)
     except QualityGateError as exc:
@@ -357,8 +380,11 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
     return RenderOutcome(final, version, True, progress.timings, tuple(reused))
 
 
-def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Progress, reused: list[str]
-                          ) -> tuple[Analysis, Any, Any]:
+def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Progress, reused: list[str],
+                          worker: FigureWorker) -> tuple[Analysis, Any, PendingFigures, Draft]:
+    """The analysis (computed, or from the work cache), the figures' views and the document's draft context;
+    the figures themselves are being drawn (by `worker`, started when the render started) or were copied from
+    the cache. A new analysis's draft is written while the quality gate still runs."""
     from trialpress.store import cache as store_cache
 
     plan, inputs = setup.lplan.plan, setup.inputs
@@ -368,28 +394,31 @@ def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Pr
     analysis = _cached_analysis(wc, akey)
     fig_entry = wc.get("figures", fkey)
     (stage / "figures").mkdir()
+    if fig_entry is not None:
+        worker.close()          # nothing to draw
     if analysis is not None:
         reused.append("analysis")
         from trialpress.report.context import ContextBuilder
 
         cb = ContextBuilder(plan, analysis.ard)
-        figures = _figures(plan, cb, stage, raster, wc, fkey, fig_entry, progress)
+        figures = _figures(plan, cb, stage, raster, wc, fkey, fig_entry, progress, worker)
         if fig_entry is not None:
             reused.append("figures")
-        return analysis, cb, figures
+        return analysis, cb, figures, _draft(setup, cb, figures)
 
     data, early = _load_early_gate(setup.lplan, progress)
     from trialpress.report.context import ContextBuilder
     from trialpress.results.collect import analyse
 
-    def work() -> tuple[Any, Any, Any]:
+    def work() -> tuple[Any, Any, PendingFigures, Draft]:
         with progress.step("analyse", f"{len(plan.time_to_event)} time-to-event endpoint(s)"):
             results = analyse(plan, data)
         cb = ContextBuilder(plan, results.ard)
-        return results.ard, cb, _figures(plan, cb, stage, raster, wc, fkey, fig_entry, progress)
+        figures = _figures(plan, cb, stage, raster, wc, fkey, fig_entry, progress, worker)
+        return results.ard, cb, figures, _draft(setup, cb, figures)
 
     # nothing leaves the staging folder (and no version folder exists) before the gate's verdict
-    (ard, cb, figures), gate = _beside_gate(plan, data, work, progress, early)
+    (ard, cb, figures, draft), gate = _beside_gate(plan, data, work, progress, early)
     if fig_entry is not None:
         reused.append("figures")
     gate = _portable(gate, setup.lplan.root)
@@ -397,7 +426,7 @@ def _analysis_and_figures(setup: Setup, stage: Path, wc: WorkCache, progress: Pr
     # (kept in this process at once: a watch whose document failed to render reuses it on the next save)
     analysis = _remember(akey, Analysis(ard, list(gate.results), gate.summary(), gate.to_json().encode("utf-8"), {},
                                         akey if wc.active else ""))
-    return analysis, cb, figures
+    return analysis, cb, figures, draft
 
 
 def _ard_bytes(ard: Any, plan: Plan) -> dict[str, bytes]:
@@ -455,9 +484,43 @@ def _store_analysis(wc: WorkCache, key: str, a: Analysis) -> None:
         _remember(key, a)   # what a read-back would give (checked just above)
 
 
+def _once(work: Callable[[], None]) -> Callable[[], None]:
+    """`work` run by the first call only, from any thread; every call returns once it is done (or raises
+    what it raised)."""
+    lock, outcome = threading.Lock(), []
+
+    def run() -> None:
+        with lock:
+            if not outcome:
+                try:
+                    work()
+                    outcome.append(None)
+                except BaseException as exc:
+                    outcome.append(exc)
+        if outcome[0] is not None:
+            raise outcome[0]
+
+    return run
+
+
+def _draw_beside() -> bool:
+    """Draw in a worker process unless this process has matplotlib's drawing modules already (a test, a
+    program that drew before): then drawing here costs no import."""
+    return "matplotlib.figure" not in sys.modules
+
+
+@dataclass
+class PendingFigures:
+    """The figures' views (numbers, captions, files), known from the ARD; `finish` waits until their files
+    are drawn and caches them. The document's text needs only the views; its engines need the files."""
+
+    views: dict[str, list[Any]]
+    finish: Callable[[], None] = lambda: None
+
+
 def _figures(plan: Plan, cb: Any, stage: Path, raster: bool, wc: WorkCache, key: str, entry: Any,
-             progress: Progress) -> dict[str, list[Any]]:
-    """The figures (drawn, or copied from the cache with their views and numbering)."""
+             progress: Progress, worker: FigureWorker) -> PendingFigures:
+    """The figures: copied from the cache with their views and numbering, or handed to `worker` to draw."""
     import dataclasses
 
     from trialpress.report.context import FigureView, Numbering
@@ -469,42 +532,73 @@ def _figures(plan: Plan, cb: Any, stage: Path, raster: bool, wc: WorkCache, key:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(raw)
         cb.numbering = Numbering(**entry.meta["numbering"])
-        return {k: [FigureView(**v) for v in views] for k, views in entry.meta["views"].items()}
-    from trialpress.report.figure_specs import km_figures
+        return PendingFigures({k: [FigureView(**v) for v in views] for k, views in entry.meta["views"].items()})
+    from trialpress.report.figure_specs import plan_figures
 
-    with progress.step("figures"):
-        figures = km_figures(plan, cb, figdir, raster=raster)
-    files = {p.relative_to(figdir).as_posix(): p.read_bytes() for p in sorted(figdir.rglob("*")) if p.is_file()}
-    meta = {"views": {k: [dataclasses.asdict(v) for v in views] for k, views in figures.items()},
+    views, jobs = plan_figures(plan, cb, figdir, raster=raster)
+    worker.submit(jobs)
+    meta = {"views": {k: [dataclasses.asdict(v) for v in vs] for k, vs in views.items()},
             "numbering": dataclasses.asdict(cb.numbering)}
-    wc.put("figures", key, files, meta)
-    return figures
+
+    def finish() -> None:
+        seconds = worker.finish()
+        where = " beside the document" if worker.in_worker else ""
+        progress.record("figures", seconds, f"{len(jobs)} drawn{where}")
+        files = {p.relative_to(figdir).as_posix(): p.read_bytes() for p in sorted(figdir.rglob("*")) if p.is_file()}
+        wc.put("figures", key, files, meta)
+
+    return PendingFigures(views, finish)
 
 
-def _document(setup: Setup, analysis: Analysis, cb: Any, figures: Any, stage: Path, progress: Progress,
-              beside: Callable[[], None] = lambda: None) -> list[dict[str, str]]:
-    """report.qmd from the templates, then HTML/PDF/Word/RTF; returns the abstract's sentences. The abstract
-    is read with pandoc and `beside` runs (the ARD files and ars.json) while the engines render: pandoc and
-    Typst work outside Python, so that time is free."""
+@dataclass(frozen=True)
+class Draft:
+    """The document's context but the gate's checks, and its templates compiled."""
+
+    meta: Any
+    context: dict[str, Any]
+
+
+def _draft(setup: Setup, cb: Any, figures: PendingFigures) -> Draft:
+    from trialpress.report.context import tables_for
+    from trialpress.report.document import Meta, draft_context
+    from trialpress.report.templating import compile_templates
+
+    inputs = setup.inputs
+    meta = Meta(version=setup.version, cutoff=cb.cutoff(), report_date=setup.report_date,
+                software=inputs.packages, renderer=setup.renderer.versions, inputs=inputs.files)
+    with tables_for(setup.formats):
+        context = draft_context(setup.lplan.plan, cb, meta, figures.views)
+    compile_templates(setup.template_dir)
+    return Draft(meta, context)
+
+
+def _document(setup: Setup, analysis: Analysis, cb: Any, figures: PendingFigures, draft: Draft, stage: Path,
+              progress: Progress, beside: Callable[[], None] = lambda: None) -> list[dict[str, str]]:
+    """report.qmd from the templates (the draft with the gate's checks; the figures are being drawn), then
+    HTML/PDF/Word/RTF once they are; returns the abstract's sentences. The abstract is read with pandoc and
+    `beside` runs (the ARD files and ars.json) while the engines render: pandoc and Typst work outside
+    Python, so that time is free."""
+    import dataclasses
     from concurrent.futures import ThreadPoolExecutor
 
     from trialpress.report import engines
     from trialpress.report.context import tables_for
-    from trialpress.report.document import Meta, build_context, write_qmd
+    from trialpress.report.document import with_quality, write_qmd
     from trialpress.store.abstract import read_abstract
 
     inputs, renderer, formats = setup.inputs, setup.renderer, setup.formats
-    meta = Meta(version=setup.version, cutoff=cb.cutoff(), report_date=setup.report_date,
-                software=inputs.packages, renderer=renderer.versions, inputs=inputs.files, quality=analysis.checks)
+    meta = dataclasses.replace(draft.meta, quality=analysis.checks)
     qmd = stage / "report.qmd"
     with tables_for(formats):
-        context = build_context(setup.lplan.plan, cb, meta, figures)
+        context = with_quality(draft.context, cb, meta)
         write_qmd(setup.template_dir, context, qmd)
-    with progress.step("render", f"{' + '.join(formats).upper()} via {renderer.name}"):
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="trialpress-beside") as pool:
-            abstract = pool.submit(read_abstract, qmd)
+    figures_ready = _once(figures.finish)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="trialpress-beside") as pool:
+        abstract = pool.submit(read_abstract, qmd)
+        with progress.step("render", f"{' + '.join(formats).upper()} via {renderer.name}"):
             results = pool.submit(beside)
-            engines.render(qmd, setup.template_dir, [f for f in formats if f != "rtf"], renderer)
+            engines.render(qmd, setup.template_dir, [f for f in formats if f != "rtf"], renderer, figures_ready)
+            figures_ready()    # cached, and complete before the version is published, whatever was rendered
             if "rtf" in formats:
                 from trialpress.report.tlf import write_tlf
 

@@ -11,6 +11,8 @@ from trialpress.plan import Continuous, Plan
 from trialpress.report import formatting as fmt
 from trialpress.report.context import ContextBuilder, FigureView, GroupView, Num, TableView
 from trialpress.report.escape import slug
+from trialpress.report.figures.jobs import FigureJob
+from trialpress.report.figures.specs import MeansPanel
 from trialpress.report.tables import Cell, Table, label
 from trialpress.results import keys
 
@@ -182,9 +184,10 @@ def _note(cb: ContextBuilder, ep: Continuous) -> str:
         "; differences are each group minus the reference." if compared else ".")
 
 
-def means_figure(cb: ContextBuilder, plan: Plan, ep: Continuous, figdir: Path, kinds: tuple[str, ...]) -> FigureView:
-    """LS means (MMRM) or means (otherwise) of the analyzed value at each visit, with 95% CIs."""
-    from trialpress.report.figures.means import MeansPanel, draw_means
+def means_figure(cb: ContextBuilder, plan: Plan, ep: Continuous, figdir: Path, kinds: tuple[str, ...],
+                 jobs: list[FigureJob]) -> FigureView:
+    """LS means (MMRM) or means (otherwise) of the analyzed value at each visit, with 95% CIs (its job joins
+    `jobs`)."""
 
     visits = [r.timepoint for r in cb.ard.select(endpoint=ep.id, analysis="cont_desc", statistic="n", group="",
                                                  parameter=ep.value if ep.value != "AVAL" else "AVAL")]
@@ -204,7 +207,7 @@ def means_figure(cb: ContextBuilder, plan: Plan, ep: Continuous, figdir: Path, k
                        f"{'LS mean ' if use_model else 'Mean '}{WHAT[ep.value]}" + (f" ({ep.unit})" if ep.unit else ""),
                        0.0 if ep.value != "AVAL" else None)
     stem = figdir / f"means-{ep.id.lower()}"
-    draw_means(panel, stem, formats=kinds)
+    jobs.append(FigureJob("means", panel, stem, kinds))
     n = cb.numbering.figure(f"means-{ep.id}")
     what = f"{'LS mean' if use_model else 'Mean'} {WHAT[ep.value]} in {fmt.lower_first(ep.label)} by visit"
     alt = (f"{what} for {', '.join(plan.group_labels[g] for g in gv)}, with {cb.conf} confidence intervals, over "

@@ -50,6 +50,18 @@ class Meta:
 
 
 def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str, list[FigureView]]) -> dict[str, Any]:
+    return with_quality(draft_context(plan, cb, meta, figures), cb, meta)
+
+
+def with_quality(draft: dict[str, Any], cb: ContextBuilder, meta: Meta) -> dict[str, Any]:
+    """The draft completed with what the quality gate found (`meta.quality`): its appendix comes last, so
+    the tables' numbers are those of one build in one go."""
+    return {**draft, "meta": meta, "appendix": appendix(cb, meta.quality, meta.inputs, meta.software)}
+
+
+def draft_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str, list[FigureView]]) -> dict[str, Any]:
+    """Everything the templates receive but the gate's checks (`with_quality` adds them): a render builds it
+    while the gate still runs."""
     lead = next((e for e in plan.time_to_event if e.role == "efficacy"), None)
     first_pop = lead.population if lead else next(iter(plan.populations))
     groups = cb.groups(first_pop)
@@ -87,7 +99,6 @@ def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
         "definitions": [{"label": e.label, "description": e.description}
                         for e in [*plan.time_to_event, *plan.binary] if e.description],
         "conventions": conventions(plan, cb.ard, meta.software, meta.renderer),
-        "appendix": appendix(cb, meta.quality, meta.inputs, meta.software),
     }
 
 

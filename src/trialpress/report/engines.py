@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +26,13 @@ class Renderer:
 
 
 def font_paths() -> list[str]:
-    import matplotlib
+    """matplotlib's DejaVu fonts (those the figures are drawn with), found without importing matplotlib: the
+    figures may have been drawn in another process."""
+    import importlib.util
 
-    return [str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")]
+    spec = importlib.util.find_spec("matplotlib")
+    assert spec is not None and spec.origin is not None
+    return [str(Path(spec.origin).with_name("mpl-data") / "fonts" / "ttf")]
 
 
 def detect() -> Renderer:
@@ -44,29 +49,39 @@ def detect() -> Renderer:
 DOCUMENT_FORMATS = ("html", "pdf", "docx")
 
 
-def render(qmd: Path, template_dir: Path, formats: list[str], renderer: Renderer | None = None) -> dict[str, Path]:
+def render(qmd: Path, template_dir: Path, formats: list[str], renderer: Renderer | None = None,
+           figures_ready: Callable[[], None] = lambda: None) -> dict[str, Path]:
     """Render `qmd` (in its own folder, next to figures/) to the requested document formats. Word always goes
     through pandoc's docx writer with the template set's reference document (what Quarto's docx format runs),
-    with fixed timestamps, so its bytes are the same on every machine."""
-    from trialpress.report.docx import render_docx
-
+    with fixed timestamps, so its bytes are the same on every machine. `figures_ready` returns once the
+    figure files exist (they may still be drawn elsewhere): pandoc converts the text before it is called,
+    and only what reads the figures (the HTML's embedding, Typst, Word, Quarto) waits for it; it may be
+    called from several threads."""
     renderer = renderer or detect()
     out: dict[str, Path] = {}
     if renderer.name == "quarto":
+        figures_ready()
         out = _render_quarto(qmd, [f for f in formats if f in ("html", "pdf")])
         if "docx" in formats:
-            out["docx"] = render_docx(qmd, template_dir)
+            out["docx"] = _docx(qmd, template_dir, figures_ready)
         return out
-    jobs = {"html": _pandoc_html, "pdf": _pandoc_typst_pdf, "docx": render_docx}
+    jobs = {"html": _pandoc_html, "pdf": _pandoc_typst_pdf, "docx": _docx}
     wanted = [f for f in DOCUMENT_FORMATS if f in formats]
     if len(wanted) < 2:
-        return {f: jobs[f](qmd, template_dir) for f in wanted}
+        return {f: jobs[f](qmd, template_dir, figures_ready) for f in wanted}
     # side by side: pandoc runs as its own process, so HTML and Word are written while the PDF is typeset
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
-        futures = {f: pool.submit(jobs[f], qmd, template_dir) for f in wanted}
+        futures = {f: pool.submit(jobs[f], qmd, template_dir, figures_ready) for f in wanted}
         return {f: futures[f].result() for f in wanted}
+
+
+def _docx(qmd: Path, template_dir: Path, figures_ready: Callable[[], None]) -> Path:
+    from trialpress.report.docx import render_docx
+
+    figures_ready()
+    return render_docx(qmd, template_dir)
 
 
 def _pandoc(args: list[str], cwd: Path) -> None:
@@ -79,7 +94,7 @@ def _pandoc(args: list[str], cwd: Path) -> None:
                           hint="This is a template problem: check the template set named in the plan.")
 
 
-def _pandoc_html(qmd: Path, template_dir: Path) -> Path:
+def _pandoc_html(qmd: Path, template_dir: Path, figures_ready: Callable[[], None]) -> Path:
     out = qmd.with_suffix(".html")
     css = template_dir / "html" / "style.css"
     tpl = template_dir / "html" / "template.html"
@@ -89,11 +104,13 @@ def _pandoc_html(qmd: Path, template_dir: Path) -> Path:
     # self-contained: stylesheet and figures embedded (pandoc's --embed-resources: see html_embed)
     from trialpress.report.html_embed import embed_resources
 
+    figures_ready()
+
     out.write_text(embed_resources(out.read_text(encoding="utf-8"), qmd.parent), encoding="utf-8", newline="")
     return out
 
 
-def _pandoc_typst_pdf(qmd: Path, template_dir: Path) -> Path:
+def _pandoc_typst_pdf(qmd: Path, template_dir: Path, figures_ready: Callable[[], None]) -> Path:
     import typst
 
     typ = qmd.with_suffix(".typ")
@@ -101,6 +118,7 @@ def _pandoc_typst_pdf(qmd: Path, template_dir: Path) -> Path:
     _pandoc([qmd.name, "-f", "markdown", "-t", "typst", "--standalone", f"--template={tpl}", "--wrap=none",
              "-o", typ.name], qmd.parent)
     pdf = qmd.with_suffix(".pdf")
+    figures_ready()
     try:
         typst.compile(str(typ), output=str(pdf), root=str(qmd.parent), font_paths=font_paths(),
                       ignore_system_fonts=True, timestamp=int(FIXED_TIME.timestamp()))

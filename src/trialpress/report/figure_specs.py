@@ -1,7 +1,7 @@
 """Results → figure panels: which curves, labels, risk-table numbers and annotations each KM figure shows.
 
 Every number on a figure is read from the ARD (risk table, medians, HR, P) and formatted here;
-the curves are the KM step data the analysis computed. `figures.py` only draws.
+the curves are the KM step data the analysis computed. `figures/` only draws, from the jobs made here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from trialpress.plan import Plan, TimeToEvent
 from trialpress.report import formatting as fmt
 from trialpress.report.context import FOREST_SUFFIX, ContextBuilder, FigureView
 from trialpress.report.escape import slug
-from trialpress.report.figures import ForestRow, ForestSpec, KMPanel, RiskRow, draw_forest, draw_km
+from trialpress.report.figures.jobs import FigureJob, draw_all
+from trialpress.report.figures.specs import ForestRow, ForestSpec, KMPanel, RiskRow
 from trialpress.report.spelling import in_variety
 from trialpress.results import keys
 from trialpress.results.ard import ARD, Curve
@@ -55,12 +56,23 @@ def _annotation(cb: ContextBuilder, ep: TimeToEvent, prefix: str = "cox") -> tup
     return tuple(lines)
 
 
-def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = False) -> dict[str, list[FigureView]]:
-    """Draw the KM figures of every time-to-event endpoint from the ARD; return their views per endpoint.
-    `raster`: also a 300-dpi PNG of each (for Word and the RTF package)."""
+Figures = dict[str, list[FigureView]]
+
+
+def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = False) -> Figures:
+    """Draw every figure of the report from the ARD, in this process; return their views per endpoint."""
+    views, jobs = plan_figures(plan, cb, figdir, raster)
+    draw_all(jobs)
+    return views
+
+
+def plan_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = False) -> tuple[Figures, list[FigureJob]]:
+    """The figures of every endpoint from the ARD: their views (numbers, captions, files) and the jobs that
+    draw them, nothing drawn yet. `raster`: also a 300-dpi PNG of each (for Word and the RTF package)."""
     kinds = ("svg", "png") if raster else ("svg",)
     ard = cb.ard
-    out: dict[str, list[FigureView]] = {}
+    out: Figures = {}
+    jobs: list[FigureJob] = []
     labels = {lv.value: lv.label for lv in plan.groups.levels}
     for ep in plan.time_to_event:
         if not ep.figure:
@@ -76,7 +88,7 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
             medians={g: ard[keys.km(ep.id, "median", g)].value for g in plan.group_values},
             annotation=_annotation(cb, ep), xlabel=xlabel, ylabel=ylabel)
         stem = figdir / f"km-{ep.id.lower()}"
-        draw_km([panel], stem, formats=kinds)
+        jobs.append(FigureJob("km", (panel,), stem, kinds))
         n = cb.numbering.figure(f"km-{ep.id}")
         pop = fmt.lower_first(cb.analysed_label(ep.id))
         grouping = fmt.lower_first(plan.groups.label or "group")
@@ -88,7 +100,7 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
         alt = _km_alt(cb, ep)
         if ep.by_subgroup_figure:
             views = [FigureView(f"figure-{n}a", f"{n}A", caption, f"figures/{stem.name}.svg", alt, note),
-                     _by_subgroup_figure(plan, cb, ep, figdir, ticks, xlabel, ylabel, f"{n}B", kinds)]
+                     _by_subgroup_figure(plan, cb, ep, figdir, ticks, xlabel, ylabel, f"{n}B", kinds, jobs)]
         else:
             views = [FigureView(f"figure-{n}", str(n), caption, f"figures/{stem.name}.svg", alt, note)]
         out[ep.id] = views
@@ -96,10 +108,10 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
         if c.figure:
             from trialpress.report.continuous_view import means_figure
 
-            out[c.id] = [means_figure(cb, plan, c, figdir, kinds)]
-    for ep_id, forests in forest_figures(plan, cb, figdir, kinds).items():
+            out[c.id] = [means_figure(cb, plan, c, figdir, kinds, jobs)]
+    for ep_id, forests in forest_figures(plan, cb, figdir, kinds, jobs).items():
         out[f"{ep_id}{FOREST_SUFFIX}"] = forests
-    return out
+    return out, jobs
 
 
 def _km_alt(cb: ContextBuilder, ep: TimeToEvent) -> str:
@@ -114,8 +126,8 @@ def _km_alt(cb: ContextBuilder, ep: TimeToEvent) -> str:
 
 
 def _by_subgroup_figure(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir: Path,
-                        ticks: list[str], xlabel: str, ylabel: str, number: str, kinds: tuple[str, ...]
-                        ) -> FigureView:
+                        ticks: list[str], xlabel: str, ylabel: str, number: str, kinds: tuple[str, ...],
+                        jobs: list[FigureJob]) -> FigureView:
     """KM by group within each level of a subgroup variable (the seed's Figure 1B), one panel per level."""
     ard = cb.ard
     var = ep.by_subgroup_figure
@@ -145,7 +157,7 @@ def _by_subgroup_figure(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir:
             ticks=tuple(float(t) for t in ticks), medians=medians, annotation=tuple(lines),
             xlabel=xlabel, ylabel=ylabel))
     stem = figdir / f"km-{ep.id.lower()}-by-{slug(var.lower())}"
-    draw_km(panels, stem, formats=kinds)
+    jobs.append(FigureJob("km", tuple(panels), stem, kinds))
     caption = (f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)} by {fmt.lower_first(plan.groups.label or 'group')} "
                f"within subgroups of {fmt.lower_first(sg.label if sg else var)}")
     alt = f"Kaplan-Meier curves of {fmt.lower_first(ep.label)} by group, one panel per level of " \
@@ -154,8 +166,8 @@ def _by_subgroup_figure(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir:
                       "HR from a Cox model within each subgroup.")
 
 
-def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[str, ...] = ("svg",)
-                   ) -> dict[str, list[FigureView]]:
+def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[str, ...], jobs: list[FigureJob]
+                   ) -> Figures:
     """One forest plot per endpoint with subgroups and per comparator: HRs by subgroup level with the
     events/N of each group, the interaction P on each subgroup's header row, all patients at the bottom."""
     ard = cb.ard
@@ -200,7 +212,7 @@ def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[st
                 favours=tuple(in_variety(f"Favors {fmt.lower_first(short[g])}", plan.conventions.spelling)
                               for g in (c, ref)))
             stem = figdir / f"forest-{ep.id.lower()}-{slug(c)}"
-            draw_forest(spec, stem, formats=kinds)
+            jobs.append(FigureJob("forest", spec, stem, kinds))
             n = cb.numbering.figure(f"forest-{ep.id}-{c}")
             caption = (f"Hazard ratios for {fmt.lower_first(ep.label)} in subgroups, {fmt.lower_first(plan.group_labels[c])} "
                        f"vs {fmt.lower_first(plan.group_labels[ref])}")

@@ -6,16 +6,20 @@
   (a `Num` link, a table rendered and escaped by `tables.py`, a macro's output). Data never executes;
   the `safe` filter is removed.
 - `StrictUndefined`: a missing value fails the render instead of printing an empty string.
+- Compiled templates are kept in Jinja's own bytecode cache (`FileSystemBytecodeCache`, in the user's private
+  temporary folder), keyed by each template's source and by this module's own source and Jinja's version (the
+  environment's settings decide the compiled code): a new process compiles only templates it has not seen.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -39,9 +43,35 @@ def _yaml_md(value: Any) -> Markup:
     return Markup(json.dumps(escape.markdown(value), ensure_ascii=False))
 
 
+class _BytecodeCache(FileSystemBytecodeCache):
+    """Jinja's file cache, where a compiled template that cannot be stored (a full or read-only disk) is only
+    not stored: the render goes on."""
+
+    def dump_bytecode(self, bucket: Any) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+@functools.lru_cache(maxsize=1)
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Jinja's cache of compiled templates; its file names carry a digest of this module and Jinja's version,
+    so a change of the environment's settings never reads code compiled under other ones. None when no private
+    temporary folder can be had (Jinja refuses one another user owns): templates are then compiled each time."""
+    import jinja2
+
+    tag = hashlib.sha256(Path(__file__).read_bytes() + jinja2.__version__.encode()).hexdigest()[:16]
+    try:
+        return _BytecodeCache(pattern=f"__trialpress_{tag}_%s.cache")
+    except (OSError, RuntimeError):
+        return None
+
+
 def environment(template_dir: Path) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(str(template_dir)),
+        bytecode_cache=_bytecode_cache(),
         undefined=StrictUndefined,
         variable_start_string="<<", variable_end_string=">>",
         block_start_string="<%", block_end_string="%>",
@@ -62,6 +92,19 @@ def _shared_environment(template_dir: str) -> ImmutableSandboxedEnvironment:
     set) and are recompiled only when their file changes (Jinja's loader checks each template's modification
     time), so a long-running `render --watch` pays the compile once."""
     return environment(Path(template_dir))
+
+
+def compile_templates(template_dir: Path) -> None:
+    """Compile every template of the set now (a render does it while the quality gate runs); a template
+    with a mistake is left for `render_template` to report."""
+    import jinja2
+
+    env = _shared_environment(str(Path(template_dir).resolve()))
+    for name in env.list_templates(filter_func=lambda n: n.endswith(".j2")):
+        try:
+            env.get_template(name)
+        except jinja2.TemplateError:
+            pass
 
 
 def render_template(template_dir: Path, name: str, context: dict[str, Any]) -> str:

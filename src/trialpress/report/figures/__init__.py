@@ -12,30 +12,51 @@ layout engine, so the risk table sits exactly under the x ticks and nothing over
 
 * `style`  — palette, line styles, rcParams (`RC`, `_style`), figure creation, text measuring, saving,
   and `_drawable` (figure text as it can be drawn);
-* `specs`  — what a figure shows: `KMPanel`, `RiskRow`, `ForestSpec`, `ForestRow`;
+* `specs`  — what a figure shows: `KMPanel`, `RiskRow`, `ForestSpec`, `ForestRow`, `MeansPanel`;
 * `km`     — the KM layout, a panel's curves and its risk table;
 * `km_key` — where a KM panel's legend and annotation go;
-* `forest` — the subgroup forest plot.
+* `forest` — the subgroup forest plot;
+* `means`  — means (or LS means) by visit;
+* `jobs`   — a figure to draw as plain data (`FigureJob`), and `draw`;
+* `worker` — drawing the jobs in a process of its own, beside the document.
 
 No module here imports scipy or the analysis code at run time (the KM curve type is for annotations only).
+The package imports matplotlib only when a drawing name is first used (PEP 562 `__getattr__`): the report's
+process settles the figures from the ARD with `specs` and `jobs` alone, and may never draw itself.
 """
 
 from __future__ import annotations
 
-from trialpress.report.figures.forest import build_forest_figure, draw_forest
-from trialpress.report.figures.km import build_km_figure, draw_km
-from trialpress.report.figures.specs import ForestRow, ForestSpec, KMPanel, RiskRow
-from trialpress.report.figures.style import OKABE_ITO, group_colours, group_linestyles  # noqa: F401 - re-exported
+import importlib
+from typing import Any
 
-# not in __all__, but importable from here as before the split (tests and the store read them)
-from trialpress.report.figures.km import _step_path  # noqa: F401 - re-exported
-from trialpress.report.figures.style import FONT_SIZE, LABEL_SIZE, PNG_DPI, RC, TITLE_SIZE, _save_png  # noqa: F401 - re-exported
+from trialpress.report.figures.specs import ForestRow, ForestSpec, KMPanel, MeansPanel, RiskRow
+
+# name -> module that defines it; imported on first use (these modules import matplotlib)
+_LAZY = {
+    "build_forest_figure": "forest", "draw_forest": "forest",
+    "build_km_figure": "km", "draw_km": "km", "_step_path": "km",
+    "OKABE_ITO": "style", "group_colours": "style", "group_linestyles": "style",
+    "FONT_SIZE": "style", "LABEL_SIZE": "style", "PNG_DPI": "style", "RC": "style", "TITLE_SIZE": "style",
+    "_save_png": "style",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "OKABE_ITO",
     "ForestRow",
     "ForestSpec",
     "KMPanel",
+    "MeansPanel",
     "RiskRow",
     "build_forest_figure",
     "build_km_figure",

@@ -5,7 +5,6 @@ and line styles, same fonts, same way of saving)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -14,6 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, NullLocator
 
+from trialpress.report.figures.specs import MeansPanel
 from trialpress.report.figures.style import (FONT_SIZE, LABEL_SIZE, _drawable, _new_figure, _save, _style,
                                              _text_size_in, group_colours, group_linestyles)
 
@@ -22,20 +22,6 @@ if TYPE_CHECKING:
 
 _LINE_H = FONT_SIZE * 1.32 / 72.0
 _MARKERS = ("o", "s", "^", "D", "v", "P")
-
-
-@dataclass(frozen=True)
-class MeansPanel:
-    """Per group: a value with CI at each visit (NaN: no estimate), and n per visit for the table below."""
-
-    visits: tuple[str, ...]                           # x positions, in order
-    labels: dict[str, str]                            # group key -> legend label
-    estimate: dict[str, tuple[float, ...]]
-    lower: dict[str, tuple[float, ...]]
-    upper: dict[str, tuple[float, ...]]
-    n: dict[str, tuple[int, ...]]
-    ylabel: str
-    reference_line: float | None = 0.0                # e.g. 0 for a change from baseline
 
 
 def _validate(p: MeansPanel) -> None:

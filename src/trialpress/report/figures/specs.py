@@ -1,4 +1,4 @@
-"""What a figure shows, as plain frozen data: KM panels with their risk-table rows, and forest plots.
+"""What a figure shows, as plain frozen data: KM panels with their risk-table rows, forest plots, means by visit.
 
 Numbers are computed by the caller and text is pre-formatted, so a figure can never disagree with
 the tables of the same report.
@@ -60,3 +60,17 @@ class ForestSpec:
     columns: tuple[str, ...]        # (label column, *count columns, HR column, P column)
     xlabel: str                     # "Hazard ratio (High dose vs placebo)"
     favours: tuple[str, str]        # (left of 1, right of 1)
+
+
+@dataclass(frozen=True)
+class MeansPanel:
+    """Per group: a value with CI at each visit (NaN: no estimate), and n per visit for the table below."""
+
+    visits: tuple[str, ...]                           # x positions, in order
+    labels: dict[str, str]                            # group key -> legend label
+    estimate: dict[str, tuple[float, ...]]
+    lower: dict[str, tuple[float, ...]]
+    upper: dict[str, tuple[float, ...]]
+    n: dict[str, tuple[int, ...]]
+    ylabel: str
+    reference_line: float | None = 0.0                # e.g. 0 for a change from baseline
