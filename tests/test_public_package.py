@@ -240,7 +240,7 @@ def test_duration_of_response_is_drawn_as_remaining_in_response(loaded, ard, tmp
     from trialpress.report.context import ContextBuilder
 
     _, jobs = figure_specs.plan_figures(loaded[0].plan, ContextBuilder(loaded[0].plan, ard), tmp_path / "figures")
-    drawn = {job.stem.name: job.spec[0].ylabel for job in jobs if job.kind == "km"}
+    drawn = {job.stem.name: job.spec[0].ylabel for job in jobs if isinstance(job.spec, tuple)}   # KM panels
     assert drawn["km-crsd"] == "Remaining in response (%)"
     assert drawn["km-os"] == "Overall survival (%)"
     written = load_plan(init(DATA, tmp_path / "p.yml")).plan

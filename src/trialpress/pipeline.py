@@ -11,9 +11,9 @@ Order of a render, and why:
 3. Otherwise: load; the quality gate is forked *before* any thread is started (a fork from a process that
    holds threads can deadlock in the child), and runs beside the analysis; its wait has a time budget.
    Where threads are already running (a Dask worker), the gate runs inline instead. Figures that must be
-   drawn are drawn by a worker process (`report.figures.worker`, started just after the gate's) from jobs
-   settled from the ARD; the document's context but the gate's checks is built, and its templates
-   compiled, while the gate still runs.
+   drawn are drawn by a worker process (`report.figures.worker`, started with the render) from jobs settled
+   from the ARD; the document's context but the gate's checks is built, and its templates compiled, while
+   the gate still runs.
 4. The document (templates, engines, once the figures are drawn), the abstract's sentences (recorded in the
    manifest), the ARD, the gate report and the manifest are written into the staging folder, which is
    published atomically only after the gate's verdict.

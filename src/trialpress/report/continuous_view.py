@@ -188,7 +188,6 @@ def means_figure(cb: ContextBuilder, plan: Plan, ep: Continuous, figdir: Path, k
                  jobs: list[FigureJob]) -> FigureView:
     """LS means (MMRM) or means (otherwise) of the analyzed value at each visit, with 95% CIs (its job joins
     `jobs`)."""
-
     visits = [r.timepoint for r in cb.ard.select(endpoint=ep.id, analysis="cont_desc", statistic="n", group="",
                                                  parameter=ep.value if ep.value != "AVAL" else "AVAL")]
     use_model = ep.model == "mmrm"
@@ -207,7 +206,7 @@ def means_figure(cb: ContextBuilder, plan: Plan, ep: Continuous, figdir: Path, k
                        f"{'LS mean ' if use_model else 'Mean '}{WHAT[ep.value]}" + (f" ({ep.unit})" if ep.unit else ""),
                        0.0 if ep.value != "AVAL" else None)
     stem = figdir / f"means-{ep.id.lower()}"
-    jobs.append(FigureJob("means", panel, stem, kinds))
+    jobs.append(FigureJob(panel, stem, kinds))
     n = cb.numbering.figure(f"means-{ep.id}")
     what = f"{'LS mean' if use_model else 'Mean'} {WHAT[ep.value]} in {fmt.lower_first(ep.label)} by visit"
     alt = (f"{what} for {', '.join(plan.group_labels[g] for g in gv)}, with {cb.conf} confidence intervals, over "

@@ -54,8 +54,7 @@ def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
 
 
 def with_quality(draft: dict[str, Any], cb: ContextBuilder, meta: Meta) -> dict[str, Any]:
-    """The draft completed with what the quality gate found (`meta.quality`): its appendix comes last, so
-    the tables' numbers are those of one build in one go."""
+    """The draft completed with what the quality gate found (`meta.quality`): the appendix of its checks."""
     return {**draft, "meta": meta, "appendix": appendix(cb, meta.quality, meta.inputs, meta.software)}
 
 

@@ -105,7 +105,6 @@ def _pandoc_html(qmd: Path, template_dir: Path, figures_ready: Callable[[], None
     from trialpress.report.html_embed import embed_resources
 
     figures_ready()
-
     out.write_text(embed_resources(out.read_text(encoding="utf-8"), qmd.parent), encoding="utf-8", newline="")
     return out
 

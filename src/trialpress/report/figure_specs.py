@@ -88,7 +88,7 @@ def plan_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fa
             medians={g: ard[keys.km(ep.id, "median", g)].value for g in plan.group_values},
             annotation=_annotation(cb, ep), xlabel=xlabel, ylabel=ylabel)
         stem = figdir / f"km-{ep.id.lower()}"
-        jobs.append(FigureJob("km", (panel,), stem, kinds))
+        jobs.append(FigureJob((panel,), stem, kinds))
         n = cb.numbering.figure(f"km-{ep.id}")
         pop = fmt.lower_first(cb.analysed_label(ep.id))
         grouping = fmt.lower_first(plan.groups.label or "group")
@@ -157,7 +157,7 @@ def _by_subgroup_figure(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir:
             ticks=tuple(float(t) for t in ticks), medians=medians, annotation=tuple(lines),
             xlabel=xlabel, ylabel=ylabel))
     stem = figdir / f"km-{ep.id.lower()}-by-{slug(var.lower())}"
-    jobs.append(FigureJob("km", tuple(panels), stem, kinds))
+    jobs.append(FigureJob(tuple(panels), stem, kinds))
     caption = (f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)} by {fmt.lower_first(plan.groups.label or 'group')} "
                f"within subgroups of {fmt.lower_first(sg.label if sg else var)}")
     alt = f"Kaplan-Meier curves of {fmt.lower_first(ep.label)} by group, one panel per level of " \
@@ -212,7 +212,7 @@ def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[st
                 favours=tuple(in_variety(f"Favors {fmt.lower_first(short[g])}", plan.conventions.spelling)
                               for g in (c, ref)))
             stem = figdir / f"forest-{ep.id.lower()}-{slug(c)}"
-            jobs.append(FigureJob("forest", spec, stem, kinds))
+            jobs.append(FigureJob(spec, stem, kinds))
             n = cb.numbering.figure(f"forest-{ep.id}-{c}")
             caption = (f"Hazard ratios for {fmt.lower_first(ep.label)} in subgroups, {fmt.lower_first(plan.group_labels[c])} "
                        f"vs {fmt.lower_first(plan.group_labels[ref])}")

@@ -10,19 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Union
+from typing import Union
 
 from trialpress.report.figures.specs import ForestSpec, KMPanel, MeansPanel
 
-Kind = Literal["km", "forest", "means"]
-Spec = Union[tuple[KMPanel, ...], ForestSpec, MeansPanel]
+Spec = Union[tuple[KMPanel, ...], ForestSpec, MeansPanel]   # its type says which figure it is
 
 
 @dataclass(frozen=True)
 class FigureJob:
     """One figure file set: a KM figure (one or more panels), a forest plot or a means-by-visit plot."""
 
-    kind: Kind
     spec: Spec
     stem: Path                  # the files are stem.svg (and stem.png for Word and RTF)
     formats: tuple[str, ...]
@@ -30,19 +28,16 @@ class FigureJob:
 
 def draw(job: FigureJob) -> list[Path]:
     """Draw one job with matplotlib; returns the files written."""
-    if job.kind == "km":
+    if isinstance(job.spec, tuple):
         from trialpress.report.figures.km import draw_km
 
-        assert isinstance(job.spec, tuple)
         return draw_km(list(job.spec), job.stem, formats=job.formats)
-    if job.kind == "forest":
+    if isinstance(job.spec, ForestSpec):
         from trialpress.report.figures.forest import draw_forest
 
-        assert isinstance(job.spec, ForestSpec)
         return draw_forest(job.spec, job.stem, formats=job.formats)
     from trialpress.report.figures.means import draw_means
 
-    assert isinstance(job.spec, MeansPanel)
     return draw_means(job.spec, job.stem, formats=job.formats)
 
 
