@@ -590,7 +590,7 @@ def _document(setup: Setup, analysis: Analysis, cb: Any, figures: PendingFigures
     meta = dataclasses.replace(draft.meta, quality=analysis.checks)
     qmd = stage / "report.qmd"
     with tables_for(formats):
-        context = with_quality(draft.context, cb, meta)
+        context = with_quality(draft.context, meta)
         write_qmd(setup.template_dir, context, qmd)
     figures_ready = _once(figures.finish)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="trialpress-beside") as pool:

@@ -3,6 +3,7 @@ and (HTML only) the whole ARD, whose rows are the targets of every number's link
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -38,8 +39,22 @@ def _severity(r: Any) -> str:
     return r.severity if default == r.severity else f"{r.severity} (plan; default {default})"
 
 
-def appendix(cb: ContextBuilder, quality: list[Any], inputs: dict[str, dict[str, Any]],
-             software: dict[str, str]) -> Appendix:
+def appendix_draft(cb: ContextBuilder, inputs: dict[str, dict[str, Any]], software: dict[str, str]) -> Appendix:
+    """The appendix but the gate's checks (`with_checks` adds them): built while the gate still runs."""
+    i_rows = tuple((label(key.split(":", 1)[0]), label(key.split(":", 1)[1]),
+                    Cell(v["sha256"][:16], align="left"), Cell(f"{v['size']:,}", align="right"))
+                   for key, v in inputs.items() if not key.startswith("engine:"))
+    i_table = Table("table-inputs", ((label("Role"), label("File"), label("SHA-256 (first 16)"), Cell("Bytes")),),
+                    i_rows, (0.8, 3.2, 1.6, 0.8))
+    runtime = runtime_packages()
+    shown = {k: v for k, v in software.items() if k in ("python", "trialpress") or _canonical(k) in runtime}
+    s_table = Table("table-software", ((label("Package"), label("Version")),),
+                    tuple((label(k), label(v)) for k, v in shown.items()), (2.0, 2.0))
+    return Appendix(Markup(""), "", raw_blocks(i_table), raw_blocks(s_table), _ard_html(cb), len(cb.ard))
+
+
+def with_checks(draft: Appendix, quality: list[Any]) -> Appendix:
+    """The appendix with the table of the gate's checks and its summary sentence."""
     q_rows = tuple((label(r.dataset), label(r.description), label(getattr(r, "basis", "") or ""),
                     Cell(_severity(r)), Cell(_result(r)),
                     Cell(fmt.count(r.failed) if not r.success else "0"))
@@ -52,17 +67,7 @@ def appendix(cb: ContextBuilder, quality: list[Any], inputs: dict[str, dict[str,
     summary = (f"{len(quality)} checks were run; {len(quality) - len(failed)} passed"
                + (f", {len(failed)} raised a warning (listed first)" if failed else "")
                + (f"; the plan changed the severity of {len(changed)}" if changed else "") + ".")
-    i_rows = tuple((label(key.split(":", 1)[0]), label(key.split(":", 1)[1]),
-                    Cell(v["sha256"][:16], align="left"), Cell(f"{v['size']:,}", align="right"))
-                   for key, v in inputs.items() if not key.startswith("engine:"))
-    i_table = Table("table-inputs", ((label("Role"), label("File"), label("SHA-256 (first 16)"), Cell("Bytes")),),
-                    i_rows, (0.8, 3.2, 1.6, 0.8))
-    runtime = runtime_packages()
-    shown = {k: v for k, v in software.items() if k in ("python", "trialpress") or _canonical(k) in runtime}
-    s_table = Table("table-software", ((label("Package"), label("Version")),),
-                    tuple((label(k), label(v)) for k, v in shown.items()), (2.0, 2.0))
-    return Appendix(raw_blocks(q_table), summary, raw_blocks(i_table), raw_blocks(s_table), _ard_html(cb),
-                    len(cb.ard))
+    return dataclasses.replace(draft, quality=raw_blocks(q_table), quality_summary=summary)
 
 
 def _ard_html(cb: ContextBuilder) -> Markup:

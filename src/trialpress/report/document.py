@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from trialpress.plan import Plan
-from trialpress.report.appendix import appendix
+from trialpress.report.appendix import appendix_draft, with_checks
 from trialpress.report.binary_view import binary_section
 from trialpress.report.context import FOREST_SUFFIX, ContextBuilder, FigureView
 from trialpress.report.continuous_view import continuous_views
@@ -50,12 +50,12 @@ class Meta:
 
 
 def build_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str, list[FigureView]]) -> dict[str, Any]:
-    return with_quality(draft_context(plan, cb, meta, figures), cb, meta)
+    return with_quality(draft_context(plan, cb, meta, figures), meta)
 
 
-def with_quality(draft: dict[str, Any], cb: ContextBuilder, meta: Meta) -> dict[str, Any]:
-    """The draft completed with what the quality gate found (`meta.quality`): the appendix of its checks."""
-    return {**draft, "meta": meta, "appendix": appendix(cb, meta.quality, meta.inputs, meta.software)}
+def with_quality(draft: dict[str, Any], meta: Meta) -> dict[str, Any]:
+    """The draft completed with what the quality gate found (`meta.quality`): the appendix's table of its checks."""
+    return {**draft, "meta": meta, "appendix": with_checks(draft["appendix"], meta.quality)}
 
 
 def draft_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str, list[FigureView]]) -> dict[str, Any]:
@@ -98,6 +98,7 @@ def draft_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
         "definitions": [{"label": e.label, "description": e.description}
                         for e in [*plan.time_to_event, *plan.binary] if e.description],
         "conventions": conventions(plan, cb.ard, meta.software, meta.renderer),
+        "appendix": appendix_draft(cb, meta.inputs, meta.software),
     }
 
 

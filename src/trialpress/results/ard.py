@@ -254,8 +254,11 @@ class ARD:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(COLUMNS)
-        for r in self._rows:
-            w.writerow([_csv_number(getattr(r, c)) if c in NUMERIC else csv_text(getattr(r, c)) for c in COLUMNS])
+        text = CsvText()
+        known = text.get          # a text seen before: one lookup (most cells)
+        cells = [(c, c in NUMERIC) for c in COLUMNS]
+        w.writerows([[_csv_number(v) if numeric else known(v) or text(v)
+                      for v, numeric in ((getattr(r, c), numeric) for c, numeric in cells)] for r in self._rows])
         path.write_text(buf.getvalue(), encoding="utf-8")
 
     def curves_to_csv(self, path: Path) -> None:
@@ -276,7 +279,8 @@ class ARD:
         path.write_text(buf.getvalue(), encoding="utf-8")
 
     def to_json(self, path: Path) -> None:
-        rows = [{k: _json_value(getattr(r, k)) for k in COLUMNS} for r in self._rows]   # flat: no asdict copy
+        # flat: no asdict copy; only the numeric columns need converting
+        rows = [{k: _json_value(getattr(r, k)) if k in NUMERIC else getattr(r, k) for k in COLUMNS} for r in self._rows]
         curves = [{"id": c.id, "endpoint": c.endpoint, "population": c.population, "group": c.group,
                    "subgroup": c.subgroup, "subgroup_level": c.subgroup_level, "unit": c.unit, "n": c.n,
                    **{a: [_json_value(float(x)) for x in getattr(c, a)] for a in Curve.ARRAYS}}
@@ -324,6 +328,20 @@ def csv_text(value: object) -> str:
     prefixed with an apostrophe (OWASP CSV injection advice), so data never runs as a formula."""
     s = str(value)
     return "'" + s if s.startswith(FORMULA_TRIGGERS) else s
+
+
+class CsvText(dict[str, str]):
+    """`csv_text` of text values, remembered for one file: an ARD repeats the same few hundred strings (groups,
+    endpoints, methods) over ~10^5 cells."""
+
+    def __call__(self, value: object) -> str:
+        if type(value) is not str:
+            return csv_text(value)
+        try:
+            return self[value]
+        except KeyError:
+            out = self[value] = csv_text(value)
+            return out
 
 
 def curve_from_arrays(key_id: str, *, endpoint: str, population: str, group: str, unit: str,

@@ -50,7 +50,7 @@ from pathlib import Path
 
 from trialpress.plan import Plan
 from trialpress.plan.safety import Measurements
-from trialpress.results.ard import ARD, Row, csv_text
+from trialpress.results.ard import ARD, CsvText, Row
 from trialpress.results.schema import ANALYSES
 
 CARD_COLUMNS: tuple[str, ...] = ("group1", "group1_level", "group2", "group2_level", "group3", "group3_level",
@@ -472,22 +472,24 @@ def cards_rows(ard: ARD, plan: Plan) -> list[dict[str, object]]:
 
 
 # --------------------------------------------------------------------------------------- writers
-def _cell(v: object) -> str:
+def _cell(v: object, text: CsvText) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
         return "" if math.isnan(v) else f"{v:.12g}"
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
-    return csv_text(v)
+    return text(v)
 
 
 def to_csv_text(rows: Iterable[dict[str, object]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
-    for c in rows:
-        w.writerow([_cell(c.get(k)) for k in COLUMNS])
+    text = CsvText()
+    known = text.get          # a text seen before: one lookup (most cells)
+    w.writerows([[known(v) or _cell(v, text) if type(v) is str else _cell(v, text) for v in map(c.get, COLUMNS)]
+                 for c in rows])
     return buf.getvalue()
 
 
