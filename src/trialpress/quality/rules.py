@@ -20,7 +20,8 @@ subject, values that contradict the dates, unit or descriptions they come from);
 A `Check` is one rule applied to this plan and data: one great_expectations expectation on one dataset.
 Where GE has no expectation for a rule, the rule is computed in pandas as a boolean row mask (True: the
 row is fine) and validated by GE as `ExpectColumnValuesToBeInSet(<mask column>, [True])`, so every
-check runs through GE and reports its failing rows by subject.
+check runs through GE and reports its failing rows by subject (the gate first validates a dataset's masks
+together, as the rows where all are True, and each on its own when that fails).
 """
 
 from __future__ import annotations
