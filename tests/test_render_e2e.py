@@ -84,3 +84,28 @@ def test_pdf_has_the_os_sentence_with_the_ard_numbers(rendered: Path) -> None:
 def test_same_inputs_create_no_new_version(rendered: Path) -> None:
     outcome = render(FLAGSHIP, report_root=rendered.parents[1], report_date="2026-01-01")
     assert not outcome.created and outcome.folder == rendered
+
+
+def test_every_number_links_to_its_ard_row_and_the_appendix_lists_the_checks(rendered: Path) -> None:
+    """The HTML's number links all land on a row of the appended ARD (read back from ard.csv, not from the
+    engine), and the appendix holds the gate's checks, the inputs with their hashes and the software."""
+    import csv
+
+    from trialpress.report.tables import ard_anchor
+
+    html = (rendered / "report.html").read_text(encoding="utf-8")
+    links = set(re.findall(r'<a class="ard" href="#(ard-[^"]+)"', html))
+    targets = set(re.findall(r'<tr id="(ard-[^"]+)"', html))
+    with (rendered / "ard.csv").open(encoding="utf-8", newline="") as f:
+        rows = [r["id"] for r in csv.DictReader(f)]
+    assert len(links) > 100 and links <= targets
+    assert targets == {ard_anchor(i) for i in rows}
+    checks = json.loads((rendered / "quality.json").read_text(encoding="utf-8"))["results"]
+    text = pdf_text(rendered / "report.pdf")
+    assert f"{len(checks)} checks were run; {len(checks)} passed." in " ".join(text.split())
+    manifest = json.loads((rendered / "manifest.json").read_text(encoding="utf-8"))
+    data_inputs = [k for k in manifest["inputs"] if k.startswith("data:")]
+    for key in data_inputs:
+        assert manifest["inputs"][key]["sha256"][:16] in html
+    for heading in ("Data-quality checks", "Inputs", "Software", "Analysis results dataset"):
+        assert f">{heading}</h3>" in html or f">{heading}</h2>" in html, heading
