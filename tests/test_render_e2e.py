@@ -100,6 +100,8 @@ def test_every_number_links_to_its_ard_row_and_the_appendix_lists_the_checks(ren
         rows = [r["id"] for r in csv.DictReader(f)]
     assert len(links) > 100 and links <= targets
     assert targets == {ard_anchor(i) for i in rows}
+    internal = set(re.findall(r'href="#([^"]+)"', html))        # tables, figures, sections too
+    assert internal <= set(re.findall(r'\sid="([^"]+)"', html))
     checks = json.loads((rendered / "quality.json").read_text(encoding="utf-8"))["results"]
     text = pdf_text(rendered / "report.pdf")
     assert f"{len(checks)} checks were run; {len(checks)} passed." in " ".join(text.split())
