@@ -199,15 +199,16 @@ def _sketch(frame: pd.DataFrame, checks: list[Check]) -> pd.DataFrame:
 JOINT = "__joint__"   # the id of a dataset's joint mask check (no rule id starts with '_')
 
 
-def _joint(ds_name: str, checks: list[Check]) -> tuple[Check, list[Check]] | None:
+def _joint(ds_name: str, checks: list[Check]) -> tuple[Check | None, list[Check]]:
     """One check for all of the dataset's derived rules (`mask in [True]`, no tolerance): the rows where every
     mask is True. GE validates it on the sketch in place of each of them; it passes exactly when each of
     them would, at the cost of one expectation instead of dozens (each costs GE ~5 ms however small the
-    frame). When it fails, its members are validated one by one on the full rows, as any failing check."""
+    frame). When it fails, its members are validated one by one on the full rows, as any failing check.
+    (None, []) for fewer than two such rules."""
     members = [c for c in checks if c.mask is not None and c.expectation == "ExpectColumnValuesToBeInSet"
                and set(c.kwargs) == {"column", "value_set"} and list(c.kwargs["value_set"]) == [True]]
     if len(members) < 2:
-        return None
+        return None, []
     ok = np.logical_and.reduce([c.mask.to_numpy(dtype=bool) for c in members])
     column = mask_column(f"{JOINT}{ds_name}")
     joint = Check(f"{JOINT}{ds_name}", ds_name, "ExpectColumnValuesToBeInSet", {"column": column, "value_set": [True]},
@@ -310,18 +311,18 @@ def _validate_datasets(gx: Any, by_ds: dict[str, list[Check]], data: StudyData, 
         data_frame = data[ds_name]
         sketched = [c for c in ds_checks if _on_sketch(c)]
         on_rows = [c for c in ds_checks if not _on_sketch(c)]
-        joint = _joint(ds_name, sketched)
+        joint, members = _joint(ds_name, sketched)
         if joint is not None:
-            members = {c.id for c in joint[1]}
-            sketched = [c for c in sketched if c.id not in members] + [joint[0]]
+            ids = {m.id for m in members}
+            sketched = [c for c in sketched if c.id not in ids] + [joint]
         first: dict[str, Any] = {}
         if sketched:
             first.update(_run_suite(gx, definition.get_batch(batch_parameters={
                 "dataframe": _sketch(data_frame, sketched)}), ds_name, sketched, "BOOLEAN_ONLY"))
         if joint is not None:
-            verdict = first.pop(joint[0].id, None)
+            verdict = first.pop(joint.id, None)
             if verdict is not None and verdict.success:
-                first.update({c.id: verdict for c in joint[1]})
+                first.update({c.id: verdict for c in members})
         if on_rows:
             first.update(_run_suite(gx, definition.get_batch(batch_parameters={
                 "dataframe": _columns_of(data_frame, on_rows, sid)}), ds_name, on_rows, "BOOLEAN_ONLY"))

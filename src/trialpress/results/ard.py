@@ -255,10 +255,9 @@ class ARD:
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(COLUMNS)
         text = CsvText()
-        known = text.get          # a text seen before: one lookup (most cells)
         cells = [(c, c in NUMERIC) for c in COLUMNS]
-        w.writerows([[_csv_number(v) if numeric else known(v) or text(v)
-                      for v, numeric in ((getattr(r, c), numeric) for c, numeric in cells)] for r in self._rows])
+        w.writerows([[_csv_number(getattr(r, c)) if numeric else text[getattr(r, c)] for c, numeric in cells]
+                     for r in self._rows])
         path.write_text(buf.getvalue(), encoding="utf-8")
 
     def curves_to_csv(self, path: Path) -> None:
@@ -330,18 +329,13 @@ def csv_text(value: object) -> str:
     return "'" + s if s.startswith(FORMULA_TRIGGERS) else s
 
 
-class CsvText(dict[str, str]):
-    """`csv_text` of text values, remembered for one file: an ARD repeats the same few hundred strings (groups,
-    endpoints, methods) over ~10^5 cells."""
+class CsvText(dict[object, str]):
+    """`csv_text` of each value, remembered for one file (`text[value]`): an ARD repeats the same few hundred
+    strings (groups, endpoints, methods) over ~10^5 cells, and a hit is one dictionary lookup."""
 
-    def __call__(self, value: object) -> str:
-        if type(value) is not str:
-            return csv_text(value)
-        try:
-            return self[value]
-        except KeyError:
-            out = self[value] = csv_text(value)
-            return out
+    def __missing__(self, value: object) -> str:
+        out = self[value] = csv_text(value)
+        return out
 
 
 def curve_from_arrays(key_id: str, *, endpoint: str, population: str, group: str, unit: str,

@@ -479,7 +479,7 @@ def _cell(v: object, text: CsvText) -> str:
         return "" if math.isnan(v) else f"{v:.12g}"
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
-    return text(v)
+    return text[v]
 
 
 def to_csv_text(rows: Iterable[dict[str, object]]) -> str:
@@ -487,9 +487,7 @@ def to_csv_text(rows: Iterable[dict[str, object]]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
     text = CsvText()
-    known = text.get          # a text seen before: one lookup (most cells)
-    w.writerows([[known(v) or _cell(v, text) if type(v) is str else _cell(v, text) for v in map(c.get, COLUMNS)]
-                 for c in rows])
+    w.writerows([[text[v] if type(v) is str else _cell(v, text) for v in map(c.get, COLUMNS)] for c in rows])
     return buf.getvalue()
 
 

@@ -116,6 +116,7 @@ def same(a: Any, b: Any) -> bool:
 
 
 _PLAIN = frozenset({str, int, bool, type(None)})
+_SCALARS = _PLAIN | {float}      # stored as they are: JSON keeps each type and every float bit
 
 
 def _same_items(xs: Any, ys: Any) -> bool:
@@ -147,8 +148,7 @@ def encode_ard(ard: Any) -> Any:
     from trialpress.results.ard import Curve, Row
 
     row_fields = [f.name for f in dataclasses.fields(Row)]
-    plain = _PLAIN | {float}
-    rows = [[v if type(v) in plain else encode_value(v) for v in (getattr(r, name) for name in row_fields)]
+    rows = [[v if type(v) in _SCALARS else encode_value(v) for v in (getattr(r, name) for name in row_fields)]
             for r in ard]
     curve_fields = [f.name for f in dataclasses.fields(Curve)]
     curves = []
@@ -174,8 +174,8 @@ def decode_ard(body: Any) -> Any:
     if body.get("format") != FORMAT or body.get("row_fields") != [f.name for f in dataclasses.fields(Row)]:
         raise ValueError("cached ARD of another layout")
     names = body["row_fields"]
-    rows = tuple(Row(**{n: v if type(v) in _PLAIN or type(v) is float else decode_value(v)
-                        for n, v in zip(names, values, strict=True)}) for values in body["rows"])
+    rows = tuple(Row(**{n: v if type(v) in _SCALARS else decode_value(v) for n, v in zip(names, values, strict=True)})
+                 for values in body["rows"])
     curves = []
     for item in body["curves"]:
         kw = {k: (np.array(v["data"], dtype=np.dtype(v["$array"])) if isinstance(v, dict) and "$array" in v
