@@ -127,6 +127,8 @@ def test_manifest_records_inputs_software_and_quality(twice: Twice) -> None:
     assert m["style"]["fonts"] and "style" in m["content"]["fields"]
     assert set(m["provenance"]) >= {"created", "command", "git", "project"}
     assert set(m["provenance"]["git"]) == {"commit", "dirty"}
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=FLAGSHIP.parent, capture_output=True, text=True)
+    assert m["provenance"]["git"]["commit"] == (head.stdout.strip() if head.returncode == 0 else None)
     # nothing machine-specific inside the artefacts
     root = str(FLAGSHIP.parents[1])
     for name in ARTEFACTS:
