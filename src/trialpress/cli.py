@@ -133,6 +133,9 @@ def _version_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def main(argv: list[str] | None = None) -> int:
+    from trialpress.gc_tuning import tune_for_batch
+
+    tune_for_batch()
     args = _parser().parse_args(argv)
     try:
         return _run(args)

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from trialpress.analysis import distributions as dist
+from trialpress.analysis.distributions import special
 from trialpress.analysis.cells import cells
 from trialpress.analysis.survival import Estimate
 

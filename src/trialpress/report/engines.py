@@ -65,15 +65,31 @@ def render(qmd: Path, template_dir: Path, formats: list[str], renderer: Renderer
         if "docx" in formats:
             out["docx"] = _docx(qmd, template_dir, figures_ready)
         return out
-    jobs = {"html": _pandoc_html, "pdf": _pandoc_typst_pdf, "docx": _docx}
     wanted = [f for f in DOCUMENT_FORMATS if f in formats]
     if len(wanted) < 2:
-        return {f: jobs[f](qmd, template_dir, figures_ready) for f in wanted}
-    # side by side: pandoc runs as its own process, so HTML and Word are written while the PDF is typeset
+        return {f: _JOBS[f](qmd, template_dir, figures_ready) for f in wanted}
+    # side by side: pandoc runs as its own process, so HTML and Word are written while the PDF is typeset.
+    # The PDF's conversion goes first: Typst, the longest step, waits for it (and for the figures), while
+    # the HTML can follow beside Typst (started together, the two conversions took 0.17-0.32 s against
+    # 0.12 s for one, and the figures, still being drawn, lost that CPU too)
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
+    typst_text = threading.Event()
+    if "pdf" not in wanted:
+        typst_text.set()
+
+    def job(f: str) -> Path:
+        if f == "pdf":
+            try:
+                return _pandoc_typst_pdf(qmd, template_dir, figures_ready, converted=typst_text.set)
+            finally:
+                typst_text.set()     # whatever failed: the other formats never wait for nothing
+        typst_text.wait()
+        return _JOBS[f](qmd, template_dir, figures_ready)
+
     with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
-        futures = {f: pool.submit(jobs[f], qmd, template_dir, figures_ready) for f in wanted}
+        futures = {f: pool.submit(job, f) for f in wanted}
         return {f: futures[f].result() for f in wanted}
 
 
@@ -109,13 +125,19 @@ def _pandoc_html(qmd: Path, template_dir: Path, figures_ready: Callable[[], None
     return out
 
 
-def _pandoc_typst_pdf(qmd: Path, template_dir: Path, figures_ready: Callable[[], None]) -> Path:
+def _pandoc_typst_pdf(qmd: Path, template_dir: Path, figures_ready: Callable[[], None],
+                      converted: Callable[[], None] = lambda: None) -> Path:
+    """The PDF: pandoc converts the .qmd to Typst (then `converted` is called, even if it failed), Typst sets it
+    once the figures are ready."""
     import typst
 
     typ = qmd.with_suffix(".typ")
     tpl = template_dir / "typst" / "template.typ"
-    _pandoc([qmd.name, "-f", "markdown", "-t", "typst", "--standalone", f"--template={tpl}", "--wrap=none",
-             "-o", typ.name], qmd.parent)
+    try:
+        _pandoc([qmd.name, "-f", "markdown", "-t", "typst", "--standalone", f"--template={tpl}", "--wrap=none",
+                 "-o", typ.name], qmd.parent)
+    finally:
+        converted()
     pdf = qmd.with_suffix(".pdf")
     figures_ready()
     try:
@@ -125,6 +147,10 @@ def _pandoc_typst_pdf(qmd: Path, template_dir: Path, figures_ready: Callable[[],
         raise RenderError(f"Typst could not compile {typ.name}: {exc}",
                           hint="This is a template problem: check the Typst partials of the template set.") from None
     return pdf
+
+
+_JOBS: dict[str, Callable[[Path, Path, Callable[[], None]], Path]] = {
+    "html": _pandoc_html, "pdf": _pandoc_typst_pdf, "docx": _docx}
 
 
 def _render_quarto(qmd: Path, formats: list[str]) -> dict[str, Path]:

@@ -137,6 +137,9 @@ def _warm() -> None:
 
 
 def main() -> int:
+    from trialpress.gc_tuning import tune_for_batch
+
+    tune_for_batch()
     if hasattr(os, "nice"):
         os.nice(NICENESS)
     _warm()

@@ -1,0 +1,64 @@
+"""Table cells reach Typst as string literals, never as markup: text that markup would read as a list item,
+a dash or quote shorthand, a heading, a function call or maths comes out of the PDF literally, bold and
+indented cells keep their look, and runs of spaces collapse as they would in markup."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from trialpress.report import engines
+from trialpress.report.tables import Cell, Table, _typst_cell, as_typst, label
+
+LITERAL = [
+    "1. Item read as a numbered list in markup",
+    "- a dash at the start",
+    "+ a plus at the start",
+    "= not a heading",
+    "double -- and triple --- dashes",
+    "ellipsis ... kept",
+    "'single' and \"double\" quotes",
+    "#read(\"/etc/passwd\") $x^2$ *bold* _under_ <label> @ref",
+    "back\\slash and \\n",
+    "brackets [x] {y} ~tilde",
+]
+
+
+def _pdf_text(tmp_path: Path, table: Table) -> str:
+    import typst
+    from pypdf import PdfReader
+
+    src = tmp_path / "t.typ"
+    src.write_text('#set page(width: 30cm, height: auto)\n#set text(font: "DejaVu Sans")\n' + as_typst(table),
+                   encoding="utf-8")
+    pdf = tmp_path / "t.pdf"
+    typst.compile(str(src), output=str(pdf), root=str(tmp_path), font_paths=engines.font_paths(),
+                  ignore_system_fonts=True)
+    return "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+
+
+def test_cells_are_string_literals() -> None:
+    assert _typst_cell(Cell("1. x")) == '"1. x"'
+    assert _typst_cell(Cell('say "hi" \\ bye')) == '"say \\"hi\\" \\\\ bye"'
+    assert _typst_cell(Cell("Head"), header=True) == 'strong("Head")'
+    assert _typst_cell(label("Events, n (%)", indent=1)) == 'h(0.8em) + "Events, n (%)"'
+    assert _typst_cell(label("Overall", bold=True, indent=2)) == 'h(1.6em) + strong("Overall")'
+    assert _typst_cell(Cell("  a   b  ")) == '"a b"'
+    assert _typst_cell(Cell("")) == "[]" and _typst_cell(Cell("   "), header=True) == "[]"
+    assert _typst_cell(Cell("x", colspan=2, align="left")) == 'table.cell(colspan: 2, align: left + horizon, "x")'
+
+
+def test_text_comes_out_of_the_pdf_literally(tmp_path: Path) -> None:
+    pytest.importorskip("typst")
+    pytest.importorskip("pypdf")
+    header = ((Cell(""), Cell("Spanning header", colspan=2)), (label("Term"), Cell("A"), Cell("B")))
+    body = tuple((label(t, indent=i % 2), Cell(str(i)), Cell("x  y")) for i, t in enumerate(LITERAL))
+    body += ((label("Bold row", bold=True), Cell("", colspan=2)),)
+    text = _pdf_text(tmp_path, Table("table-t", header, body, (3.0, 1.0, 1.0)))
+    flat = re.sub(r"\s+", " ", text)
+    for t in LITERAL:
+        assert re.sub(r"\s+", " ", t) in flat, t
+    assert "Spanning header" in flat and "Bold row" in flat and "x y" in flat
+    assert "–" not in flat and "—" not in flat and "…" not in flat   # no dash or ellipsis shorthand applied
