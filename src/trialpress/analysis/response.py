@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from trialpress.analysis import distributions as dist
-from trialpress.analysis.distributions import special
 from trialpress.analysis.cells import cells
+from trialpress.analysis.distributions import special   # imported there without numpy.f2py / numpy.testing
 from trialpress.analysis.survival import Estimate
 
 SEPARATION_NOTE = "complete separation: Firth penalised likelihood"
