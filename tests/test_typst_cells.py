@@ -43,8 +43,8 @@ def test_cells_are_string_literals() -> None:
     assert _typst_cell(Cell("1. x")) == '"1. x"'
     assert _typst_cell(Cell('say "hi" \\ bye')) == '"say \\"hi\\" \\\\ bye"'
     assert _typst_cell(Cell("Head"), header=True) == 'strong("Head")'
-    assert _typst_cell(label("Events, n (%)", indent=1)) == 'h(0.8em) + "Events, n (%)"'
-    assert _typst_cell(label("Overall", bold=True, indent=2)) == 'h(1.6em) + strong("Overall")'
+    assert _typst_cell(label("Events, n (%)", indent=1)) == 'pad(left: 0.8em, "Events, n (%)")'
+    assert _typst_cell(label("Overall", bold=True, indent=2)) == 'pad(left: 1.6em, strong("Overall"))'
     assert _typst_cell(Cell("  a   b  ")) == '"a b"'
     assert _typst_cell(Cell("")) == "[]" and _typst_cell(Cell("   "), header=True) == "[]"
     assert _typst_cell(Cell("x", colspan=2, align="left")) == 'table.cell(colspan: 2, align: left + horizon, "x")'
@@ -62,3 +62,30 @@ def test_text_comes_out_of_the_pdf_literally(tmp_path: Path) -> None:
         assert re.sub(r"\s+", " ", t) in flat, t
     assert "Spanning header" in flat and "Bold row" in flat and "x y" in flat
     assert "–" not in flat and "—" not in flat and "…" not in flat   # no dash or ellipsis shorthand applied
+
+
+def test_a_wrapped_indented_label_keeps_its_indent_on_every_line(tmp_path: Path) -> None:
+    """A long coded value (race 'AMERICAN INDIAN OR ALASKA NATIVE') wraps in a narrow column: its second line
+    starts where its first does, not at the margin, where it would read as a category of its own."""
+    pytest.importorskip("typst")
+    pytest.importorskip("pypdf")
+    import typst
+    from pypdf import PdfReader
+
+    header = ((label("Term"), Cell("A")),)
+    body = ((label("Race, n (%)", bold=True), Cell("")),
+            (label("AMERICAN INDIAN OR ALASKA NATIVE", indent=1), Cell("11 (8)")), (label("WHITE", indent=1), Cell("1")))
+    src = tmp_path / "t.typ"
+    src.write_text('#set page(width: 12cm, height: auto, margin: 1cm)\n#set text(font: "DejaVu Sans")\n'
+                   + as_typst(Table("t", header, body, (1.0, 1.0))), encoding="utf-8")
+    typst.compile(str(src), output=str(tmp_path / "t.pdf"), font_paths=engines.font_paths(), ignore_system_fonts=True)
+    x: dict[str, float] = {}
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        if text.strip():
+            x.setdefault(text.split()[0], cm[4] + tm[4])
+
+    PdfReader(tmp_path / "t.pdf").pages[0].extract_text(visitor_text=visit)
+    assert x["AMERICAN"] > x["Race,"] + 3          # indented
+    assert abs(x["NATIVE"] - x["AMERICAN"]) < 0.5   # the wrapped line too
+    assert abs(x["WHITE"] - x["AMERICAN"]) < 0.5

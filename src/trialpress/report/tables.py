@@ -159,8 +159,8 @@ def _typst_cell(c: Cell, header: bool = False) -> str:
         body = "[]"
     else:
         body = f'strong("{text}")' if c.bold or header else f'"{text}"'
-        if c.indent:
-            body = f"h({c.indent * 0.8}em) + {body}"
+        if c.indent:   # padded, not a leading space: a label that wraps keeps its indent on every line
+            body = f"pad(left: {c.indent * 0.8}em, {body})"
     if c.colspan > 1:
         return f"table.cell(colspan: {c.colspan}, align: {_typst_align(c.align)}, {body})"
     return body
