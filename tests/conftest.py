@@ -1,4 +1,5 @@
-"""Shared fixtures: the project root, the flagship plan, a copy of the project for destructive tests."""
+"""Shared fixtures: the project root, the flagship plan, a copy of the project for destructive tests; a Typst
+source compiled as the engines compile the PDF."""
 
 from __future__ import annotations
 
@@ -25,3 +26,16 @@ def project_copy(tmp_path: Path) -> Path:
     for folder in ("analysis", "data", "templates"):
         shutil.copytree(ROOT / folder, dst / folder)
     return dst
+
+
+def typst_pdf(tmp_path: Path, source: str) -> Path:
+    """`source` compiled to a PDF in `tmp_path` with the fonts the engines give Typst (no system fonts)."""
+    import typst
+
+    from trialpress.report import engines
+
+    src, pdf = tmp_path / "t.typ", tmp_path / "t.pdf"
+    src.write_text(source, encoding="utf-8")
+    typst.compile(str(src), output=str(pdf), root=str(tmp_path), font_paths=engines.font_paths(),
+                  ignore_system_fonts=True)
+    return pdf

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import typst_pdf
 
-from trialpress.report import engines
 from trialpress.report.tables import Cell, Table, _typst_cell, as_typst, label
 
 LITERAL = [
@@ -27,15 +27,9 @@ LITERAL = [
 
 
 def _pdf_text(tmp_path: Path, table: Table) -> str:
-    import typst
     from pypdf import PdfReader
 
-    src = tmp_path / "t.typ"
-    src.write_text('#set page(width: 30cm, height: auto)\n#set text(font: "DejaVu Sans")\n' + as_typst(table),
-                   encoding="utf-8")
-    pdf = tmp_path / "t.pdf"
-    typst.compile(str(src), output=str(pdf), root=str(tmp_path), font_paths=engines.font_paths(),
-                  ignore_system_fonts=True)
+    pdf = typst_pdf(tmp_path, '#set page(width: 30cm, height: auto)\n#set text(font: "DejaVu Sans")\n' + as_typst(table))
     return "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
 
 
@@ -69,23 +63,20 @@ def test_a_wrapped_indented_label_keeps_its_indent_on_every_line(tmp_path: Path)
     starts where its first does, not at the margin, where it would read as a category of its own."""
     pytest.importorskip("typst")
     pytest.importorskip("pypdf")
-    import typst
     from pypdf import PdfReader
 
     header = ((label("Term"), Cell("A")),)
     body = ((label("Race, n (%)", bold=True), Cell("")),
             (label("AMERICAN INDIAN OR ALASKA NATIVE", indent=1), Cell("11 (8)")), (label("WHITE", indent=1), Cell("1")))
-    src = tmp_path / "t.typ"
-    src.write_text('#set page(width: 12cm, height: auto, margin: 1cm)\n#set text(font: "DejaVu Sans")\n'
-                   + as_typst(Table("t", header, body, (1.0, 1.0))), encoding="utf-8")
-    typst.compile(str(src), output=str(tmp_path / "t.pdf"), font_paths=engines.font_paths(), ignore_system_fonts=True)
+    pdf = typst_pdf(tmp_path, '#set page(width: 12cm, height: auto, margin: 1cm)\n#set text(font: "DejaVu Sans")\n'
+                    + as_typst(Table("t", header, body, (1.0, 1.0))))
     x: dict[str, float] = {}
 
     def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
         if text.strip():
             x.setdefault(text.split()[0], cm[4] + tm[4])
 
-    PdfReader(tmp_path / "t.pdf").pages[0].extract_text(visitor_text=visit)
+    PdfReader(pdf).pages[0].extract_text(visitor_text=visit)
     assert x["AMERICAN"] > x["Race,"] + 3          # indented
     assert abs(x["NATIVE"] - x["AMERICAN"]) < 0.5   # the wrapped line too
     assert abs(x["WHITE"] - x["AMERICAN"]) < 0.5

@@ -8,27 +8,22 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, typst_pdf
 
-from trialpress.report import engines
 from trialpress.report.tables import Caption, Cell, Table, as_typst, label
 
-ARTICLE = Path(__file__).resolve().parents[1] / "templates" / "article" / "typst" / "article.typ"
+ARTICLE = ROOT / "templates" / "article" / "typst" / "article.typ"
 
 
 def _pages(tmp_path: Path, space_cm: float) -> list[str]:
-    import typst
     from pypdf import PdfReader
 
     header = ((label("Term"), Cell("A"), Cell("B")),)
     body = tuple((label(f"Row {i} label"), Cell(str(i)), Cell(str(2 * i))) for i in range(40))
     table = Table("table-t", header, body, (3.0, 1.0, 1.0), Caption("Table 9.", "9", "Caption of the table."))
-    src = tmp_path / "t.typ"
-    src.write_text(ARTICLE.read_text(encoding="utf-8")
-                   + "\n#show: doc => article(title: [T], meta: (footer: [], fields: ()), doc)\n"
-                   + f"#v({space_cm}cm)\nText before the table.\n\n" + as_typst(table) + "\n", encoding="utf-8")
-    pdf = tmp_path / "t.pdf"
-    typst.compile(str(src), output=str(pdf), root=str(tmp_path), font_paths=engines.font_paths(),
-                  ignore_system_fonts=True)
+    pdf = typst_pdf(tmp_path, ARTICLE.read_text(encoding="utf-8")
+                    + "\n#show: doc => article(title: [T], meta: (footer: [], fields: ()), doc)\n"
+                    + f"#v({space_cm}cm)\nText before the table.\n\n" + as_typst(table) + "\n")
     return [page.extract_text() for page in PdfReader(pdf).pages]
 
 
