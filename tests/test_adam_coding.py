@@ -167,3 +167,23 @@ def test_init_cleans_parquet_text_as_the_loader_does(project: Path) -> None:
     assert "related_values" not in plan_path.read_text(encoding="utf-8")
     plan = load_plan(plan_path).plan
     assert plan.safety is not None and plan.safety.variables.related_values is None
+
+
+def test_coded_order_follows_the_numeric_companion() -> None:
+    """ADaM pairs a text variable with its numeric code (AGEGR1/AGEGR1N): categories are shown in that order;
+    without a usable code (absent, text, or not one code per value) they are sorted."""
+    from trialpress.data.coding import coded_order
+
+    frame = pd.DataFrame({"AGEGR1": ["65-80", "<65", ">80", "<65", None],
+                          "AGEGR1N": [2.0, 1.0, 3.0, 1.0, None]})
+    assert coded_order(frame, "AGEGR1") == ["<65", "65-80", ">80"]
+    assert coded_order(frame, "AGEGR1", ["65-80", ">80", "unseen"]) == ["65-80", ">80", "unseen"]
+    assert coded_order(frame.drop(columns="AGEGR1N"), "AGEGR1") == ["65-80", "<65", ">80"]
+    two_codes = frame.assign(AGEGR1N=[2.0, 1.0, 3.0, 4.0, None])   # '<65' coded 1 and 4: no order to read
+    assert coded_order(two_codes, "AGEGR1") == ["65-80", "<65", ">80"]
+    shared = frame.assign(AGEGR1N=[1.0, 1.0, 3.0, 1.0, None])      # two values sharing code 1
+    assert coded_order(shared, "AGEGR1") == ["65-80", "<65", ">80"]
+    as_text = frame.assign(AGEGR1N=frame["AGEGR1N"].astype(str))
+    assert coded_order(as_text, "AGEGR1") == ["65-80", "<65", ">80"]
+    categorical = frame.assign(AGEGR1=frame["AGEGR1"].astype("category"))
+    assert coded_order(categorical, "AGEGR1") == ["<65", "65-80", ">80"]

@@ -61,3 +61,11 @@ def test_lower_first_keeps_acronyms() -> None:
     assert fmt.lower_first("Overall survival") == "overall survival"
     assert fmt.lower_first("MRD response") == "MRD response"
     assert fmt.lower_first("alloHSCT") == "alloHSCT"
+
+
+def test_lower_first_keeps_a_name_in_title_case() -> None:
+    """'xanomeline High Dose' would be neither the data's name nor a sentence's word."""
+    assert fmt.lower_first("Xanomeline High Dose") == "Xanomeline High Dose"
+    assert fmt.lower_first("Placebo") == "placebo"
+    assert fmt.lower_first("Second or later salvage") == "second or later salvage"
+    assert fmt.lower_first("Baseline FEV1 category") == "baseline FEV1 category"

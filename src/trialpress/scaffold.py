@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from trialpress.data.adam import TIME_UNIT_TERMS
-from trialpress.data.coding import collected, present_values, standard_related
+from trialpress.data.coding import coded_order, collected, present_values, standard_related
 from trialpress.data.readers import find_dataset_file, read_dataset
 from trialpress.errors import UsageError
 from trialpress.paths import PLANS_FOLDER, ROOT_MARKER, find_root, plan_root
@@ -172,7 +172,8 @@ def _groups_and_populations(d: _Draft) -> None:
     d.efficacy_pop = eff[:-2]
     d.safety_pop = "SAF" if "SAFFL" in flags else d.efficacy_pop
     in_eff = adsl[eff].eq("Y")
-    values = sorted(str(v) for v in adsl.loc[in_eff, gvar].dropna().unique() if not NOT_ASSIGNED.match(str(v)))
+    values = coded_order(adsl.loc[in_eff], gvar, [str(v) for v in adsl.loc[in_eff, gvar].dropna().unique()
+                                                   if not NOT_ASSIGNED.match(str(v))])
     left_out = sorted(str(v) for v in adsl[gvar].dropna().unique() if str(v) not in values)
     reference = next((v for v in values if re.search(r"placebo|\bpbo\b|control|standard of care", v, re.I)), values[0])
     ordered = [reference, *[v for v in values if v != reference]]

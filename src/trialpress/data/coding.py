@@ -22,6 +22,24 @@ def present_values(series: pd.Series) -> list[str]:
     return sorted({str(v) for v in series.dropna().unique()})
 
 
+def coded_order(frame: pd.DataFrame, variable: str, values: list[str] | None = None) -> list[str]:
+    """The distinct values of a text variable in the order of its numeric code, ADaM's `<variable>N` companion
+    (TRT01P/TRT01PN, AGEGR1/AGEGR1N, RACE/RACEN), when the data carry one that gives each value a single code;
+    else sorted. `values` limits (and may extend) the values ordered: one the data have no code for goes last.
+    Why: the order a study's own programmers chose (age groups young to old, doses low to high), which sorting
+    the text loses ('65-80' before '<65')."""
+    present = present_values(frame[variable]) if values is None else sorted(set(values))
+    code = f"{variable}N"
+    if code not in frame.columns or not pd.api.types.is_numeric_dtype(frame[code]):
+        return present
+    pairs = frame[[variable, code]].dropna().drop_duplicates()
+    text = pairs[variable].astype(str)
+    if text.duplicated().any() or pairs[code].duplicated().any():
+        return present   # one value with two codes, or two values sharing one: no order to read
+    rank = dict(zip(text, pairs[code].astype(float)))
+    return sorted(present, key=lambda v: (v not in rank, rank.get(v, 0.0), v))
+
+
 def collected(series: pd.Series) -> bool:
     """Whether a variable holds a value in at least one record."""
     return bool(series.notna().any())

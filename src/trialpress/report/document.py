@@ -73,10 +73,14 @@ def draft_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
     efficacy_views = [e for e in endpoints if e.role == "efficacy"]
     results = {"endpoints": endpoint_results(cb, plan, efficacy_views, efficacy, figures, FOREST_SUFFIX),
                "table": Ref(f"Table {efficacy.number}", efficacy.model.id) if efficacy else None}
+    order = _abstract_order(plan, efficacy_views, continuous)
+    binary = binary_section(cb, plan, "efficacy")
     return {
         "continuous": [c for c in continuous],
         "lead": _lead(plan, efficacy_views, continuous),
-        "abstract_order": _abstract_order(plan, efficacy_views, continuous),
+        "abstract_order": order,
+        # False in a safety study: the abstract's results then summarize the adverse events
+        "abstract_efficacy": bool(binary) or any(p["kind"] != "binary" for p in order),
         "results": results,
         "study_conventions": plan.conventions,
         "conf": cb.conf,   # '95%': the level of every CI the text names
@@ -91,7 +95,7 @@ def draft_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
         "populations": populations,
         "endpoints": efficacy_views,
         "forests": [v for key, views in figures.items() if key.endswith(FOREST_SUFFIX) for v in views],
-        "binary": binary_section(cb, plan, "efficacy"),
+        "binary": binary,
         "baseline": baseline,
         "efficacy": efficacy,
         **safety_context(cb, plan, [e for e in endpoints if e.role == "safety"]),

@@ -130,8 +130,9 @@ def percent_difference(value: float | None, lower: float | None, upper: float | 
 def lower_first(text: str) -> str:
     """'Baseline FEV1' → 'baseline FEV1' for use inside a sentence: only an ordinary capitalised first word
     (a capital followed by lower-case letters) is lowered; an acronym ('MRD response'), a code ('B: Placebo',
-    'A1c'), a number or a one-letter word keeps its form."""
-    if not re.match(r"[A-Z][a-z]+(?:-[a-z]+)*(?:[\s,;]|$)", text):
+    'A1c'), a number or a one-letter word keeps its form, and so does a name in title case ('Xanomeline High
+    Dose', where lowering one word would give 'xanomeline High Dose')."""
+    if not re.match(r"[A-Z][a-z]+(?:-[a-z]+)*(?:[\s,;]|$)", text) or re.search(r"\s[A-Z][a-z]", text):
         return text
     return text[:1].lower() + text[1:]
 

@@ -23,13 +23,16 @@ def conventions(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[s
         lines.insert(0, f"All patients form one group ({ref}): the estimates are descriptive, with no comparison "
                         "between groups.")
     if plan.baseline:
+        categorical = any(row.kind != "continuous" and not row.levels for row in plan.baseline)
         lines.append("Baseline characteristics are summarized as mean (SD) and median (range) for continuous "
-                     "variables and n (%) for categorical variables, with missing values counted.")
+                     "variables and n (%) for categorical variables, with missing values counted"
+                     + ("; categories are listed in the order of the variable's numeric code where the data carry "
+                        "one (e.g. AGEGR1N for AGEGR1), else alphabetically." if categorical else "."))
     compared = bool(plan.comparators)
     return (lines + _survival(plan, ard, conf, comps, ref) + _binary(plan, ard, conf, comps, ref)
             + (_models(plan) if compared else []) + _safety(plan, ard) + safety_methods(plan, ard)
-            + _continuous(plan, ard) + (_decisions(plan, conf) if compared else [])
-            + _common(software, renderer, compared))
+            + _continuous(plan, ard) + (_decisions(plan, conf) if compared and plan.endpoints else [])
+            + _common(plan, ard, software, renderer))
 
 
 def _populations(plan: Plan) -> list[str]:
@@ -211,15 +214,22 @@ def _decisions(plan: Plan, conf: str) -> list[str]:
             "are compared in words only when both are estimable."]
 
 
-def _common(software: dict[str, str], renderer: dict[str, str], compared: bool = True) -> list[str]:
+def _common(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, str]) -> list[str]:
+    """'NE' for the estimates that can be not estimable (survival curves, hazard ratios), P values where the ARD
+    has one, and the software."""
+    compared = bool(plan.comparators)
+    ne = ["NE (not estimable) is shown where an estimate does not exist"
+          + (": a median or CI bound the survival curve does not reach"
+             + (", or a hazard ratio for a group without subjects or events." if compared else ".")
+             if plan.time_to_event else ".")]
+    has_p = any(r.statistic == "p" for r in ard)
     versions = ", ".join(f"{name} {software.get(key, '')}" for name, key in (
         ("trialpress", "trialpress"), ("Python", "python"), ("pandas", "pandas"), ("NumPy", "numpy"),
         ("SciPy", "scipy"), ("statsmodels", "statsmodels"), ("matplotlib", "matplotlib"),
         ("great_expectations", "great_expectations")))
     return [
-        "NE (not estimable) is shown where an estimate does not exist: a median or CI bound the survival curve "
-        "does not reach" + (", or a hazard ratio for a group without subjects or events." if compared else "."),
-        *(["P values are two-sided and shown with three decimals (P < .001 below .001)."] if compared else []),
+        *ne,
+        *(["P values are two-sided and shown with three decimals (P < .001 below .001)."] if has_p else []),
         f"Software: {versions}; document rendered with "
         + ", ".join(f"{k} {v}" for k, v in renderer.items()) + ".",
     ]

@@ -25,6 +25,7 @@ from trialpress.report.context import (
     n_pct_cell,
     table_columns,
 )
+from trialpress.report.binary_view import Count
 from trialpress.report.deaths_view import death_listing, deaths_table
 from trialpress.report.disposition_view import disposition_table
 from trialpress.report.exposure_view import exposure_table
@@ -49,6 +50,15 @@ class InterestView:
 
 
 @dataclass(frozen=True)
+class SummaryLine:
+    """One overview category for the abstract: its words and each group's count and percent."""
+
+    label: str
+    counts: list[Count]
+    groups: list[GroupView]   # the group of each count
+
+
+@dataclass(frozen=True)
 class SafetySection:
     """The safety section's tables, in the order the template prints (and numbers) them."""
 
@@ -66,6 +76,7 @@ class SafetySection:
     labs: list[TableView] = field(default_factory=list)
     vitals: list[TableView] = field(default_factory=list)
     supplementary: list[TableView] = field(default_factory=list)   # all TEAEs, the listing of deaths
+    summary: list[SummaryLine] = field(default_factory=list)   # the overview's main categories, for the abstract
 
     @property
     def adverse_events(self) -> list[TableView]:
@@ -100,7 +111,7 @@ def safety_section(cb: ContextBuilder, plan: Plan) -> SafetySection | None:
     severe, any_grade = ("Grade ≥3", "Any grade") if ctcae else ("Severe", "Any severity")
     disposition = disposition_table(cb, plan)
     exposure = exposure_table(cb, plan)
-    overview = _overview(cb, plan, groups, total, cols, severe)
+    overview, summary = _overview(cb, plan, groups, total, cols, severe)
     terms = _terms(cb, plan, groups, total, cols, severe, any_grade)
     max_grade = max_grade_table(cb, plan, groups, total)
     categories = category_tables(cb, plan, groups, total)
@@ -111,7 +122,7 @@ def safety_section(cb: ContextBuilder, plan: Plan) -> SafetySection | None:
     vitals = measurement_tables(cb, plan, safety.vitals, "vs", groups, total) if safety.vitals else []
     return SafetySection(overview, terms, interest, views, plan.populations[pop].label, disposition=disposition,
                          exposure=exposure, max_grade=max_grade, categories=categories, eair=eair, deaths=deaths,
-                         labs=labs, vitals=vitals)
+                         labs=labs, vitals=vitals, summary=summary)
 
 
 def supplementary_tables(cb: ContextBuilder, plan: Plan) -> list[TableView]:
@@ -122,10 +133,16 @@ def supplementary_tables(cb: ContextBuilder, plan: Plan) -> list[TableView]:
     return [t for t in (all_terms_table(cb, plan, groups, total), death_listing(cb, plan)) if t is not None]
 
 
+SUMMARY_WORDS = {"any": "had a treatment-emergent adverse event (TEAE)", "severe": "had a {severe} TEAE",
+                 "serious": "had a serious TEAE", "discontinued": "had a TEAE leading to discontinuation"}
+
+
 def _overview(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Num, cols: list[str], severe: str
-              ) -> TableView:
+              ) -> tuple[TableView, list[SummaryLine]]:
+    """The overview table, and its main categories (any, severe, serious, leading to discontinuation) as the
+    abstract's summary lines when the data collected them."""
     assert plan.safety is not None
-    rows, missing = [], []
+    rows, missing, summary = [], [], []
     source = plan.safety.discontinuation
     for category, text in OVERVIEW_LABELS.items():
         collected = cb.ard.get(keys.safety("overview", "collected", term=category))
@@ -139,6 +156,13 @@ def _overview(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Nu
             missing.append(f"{text}: {collected.method}")
             continue
         rows.append((label(text), *(n_pct_cell(cb, keys.safety("overview", "n", g, term=category)) for g in cols)))
+        if category in SUMMARY_WORDS:
+            words = SUMMARY_WORDS[category].format(severe=fmt.lower_first(severe))
+            if category == "discontinued" and text != OVERVIEW_LABELS[category]:
+                words = fmt.lower_first(text)   # read from ADSL: the plan's label says what was counted
+            counts = [Count(cb.num(key, "count"), cb.num(key, "percent"))
+                      for key in (keys.safety("overview", "n", g.value, term=category) for g in groups)]
+            summary.append(SummaryLine(words, counts, groups))
     note = "TEAE, treatment-emergent adverse event. A subject is counted once per row."
     if missing:
         note += " Not collected: the data hold no value of the variable behind the row (" + "; ".join(missing) + ")."
@@ -146,7 +170,7 @@ def _overview(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Nu
                   (2.4,) + (1.3,) * len(cols))
     return TableView(cb.numbering.table("safety-overview"),
                      "Overview of treatment-emergent adverse events", table, note,
-                     population=plan.populations[plan.safety.population].label)
+                     population=plan.populations[plan.safety.population].label), summary
 
 
 def _terms(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Num, cols: list[str], severe: str,

@@ -136,9 +136,10 @@ BITMAP_CELLS = 50_000_000   # cells of one term-by-subject grid slab
 
 def _grade_rows(events: Events, table: np.ndarray, names: tuple[str, ...], den: dict[str, int], add: Add,
                 method: str, *, term: str = "", parent: str = "") -> None:
-    """One row per group and in total for each grade level with a subject (`table`: groups x levels)."""
+    """One row per group and in total for each grade level, 0 included (the table prints every level of the
+    scale); the level 'no grade recorded' only when a subject has it (`table`: groups x levels)."""
     for j, name in enumerate(names):
-        if table[:, j].sum() == 0:
+        if name == sk.MISSING and table[:, j].sum() == 0:
             continue
         for i, g in enumerate(events.groups):
             add(sk.max_grade(g, name, term=term, parent=parent), table[i, j], n=den[g], method=method)

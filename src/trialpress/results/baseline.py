@@ -1,7 +1,8 @@
 """Baseline characteristics of the plan → ARD rows, by group and overall, missing values counted.
 
 Continuous: n, mean, SD, median, min, max, missing. Categorical: n per level (percent of the
-group's N in the report) in the plan's order, then any unlisted level, and the subjects with no value
+group's N in the report) in the plan's order, then any unlisted level (in the order of the variable's numeric
+code, e.g. AGEGR1N, where the data carry one; else sorted), and the subjects with no value
 (statistic `missing`, so that a category named "Missing" in the data stays a category).
 """
 
@@ -11,6 +12,7 @@ import math
 
 
 from trialpress.analysis.populations import population
+from trialpress.data.coding import coded_order
 from trialpress.data.loading import StudyData
 from trialpress.plan import Plan
 from trialpress.results import keys
@@ -41,9 +43,9 @@ def collect_baseline(plan: Plan, data: StudyData, ard: ARDBuilder, pop_id: str) 
                     add(var, g, name, value if len(obs) or name in {"n", "missing"} else math.nan, n,
                         method="SD with n - 1 denominator" if name == "sd" else "")
             continue
-        present = sorted({str(v) for v in pop[var].dropna().unique()})
+        present = coded_order(pop, var)
         listed = [lv.value for lv in spec.levels] if spec.levels else present
-        extra = sorted(set(present) - set(listed))
+        extra = [v for v in present if v not in set(listed)]
         for g, part in parts:
             col = part[var]
             counts = {str(k): int(v) for k, v in col.value_counts(dropna=True).items()}

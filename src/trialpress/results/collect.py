@@ -52,11 +52,13 @@ def analyse(plan: Plan, data: StudyData) -> AnalysisResults:
 
 
 def _narrowed(plan: Plan, data: StudyData) -> StudyData:
-    """ADSL with only the variables the plan uses: with 10^6 subjects every population subset and model
+    """ADSL with only the variables the plan uses (and the numeric codes that order its categorical baseline
+    variables): with 10^6 subjects every population subset and model
     frame then copies a dozen columns, not the whole subject-level dataset."""
     adsl = data["ADSL"]
-    keep = ({r.variable for r in requirements(plan) if r.dataset == "ADSL"} | {plan.data.subject_id}
-            | optional_adsl_variables(plan))
+    used = {r.variable for r in requirements(plan) if r.dataset == "ADSL"}
+    codes = {f"{row.variable}N" for row in plan.baseline if row.kind != "continuous"}   # `coding.coded_order`
+    keep = used | codes | {plan.data.subject_id} | optional_adsl_variables(plan)
     columns = [c for c in adsl.columns if c in keep]
     if len(columns) == adsl.shape[1]:
         return data

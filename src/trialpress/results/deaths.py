@@ -124,6 +124,6 @@ def _listing_order(subjects: Subjects, died: np.ndarray, date: pd.Series | None)
     rows = np.flatnonzero(died & (subjects.group_of >= 0))
     sid = subjects.plan.data.subject_id
     keys = pd.DataFrame({"g": subjects.group_of[rows],
-                         "d": date.to_numpy()[rows] if date is not None else np.full(rows.size, np.datetime64("NaT")),
+                         "d": date.to_numpy()[rows] if date is not None else np.full(rows.size, np.datetime64("NaT", "ns")),
                          "s": subjects.frame[sid].astype(str).to_numpy()[rows], "i": rows})
     return [int(i) for i in keys.sort_values(["g", "d", "s"], kind="stable")["i"]]

@@ -246,13 +246,20 @@ def _terms(events: _Events, plan: Plan, severe: np.ndarray, out: _Rows) -> None:
     """SOC and PT counts, any grade and severe."""
     assert plan.safety is not None
     v = plan.safety.variables
-    for grade, mask in (("any", np.ones(events.subject.size, dtype=bool)), ("severe", severe)):
-        for analysis, by in ((f"soc_{grade}", [v.soc]), (f"pt_{grade}", [v.soc, v.pt])):
-            for term, by_group, n_all in events.term_counts(by, mask):
+    levels = (("soc", [v.soc]), ("pt", [v.soc, v.pt]))
+    found = {level: events.term_counts(by, np.ones(events.subject.size, dtype=bool)) for level, by in levels}
+    none = ({g: 0 for g in plan.group_values}, 0)
+    for grade in ("any", "severe"):
+        for level, by in levels:
+            counts = found[level]
+            if grade == "severe":   # every term with an event has its severe count, 0 included: tables print it
+                hit = {term: (by_group, n_all) for term, by_group, n_all in events.term_counts(by, severe)}
+                counts = [(term, *hit.get(term, none)) for term, _, _ in counts]
+            for term, by_group, n_all in counts:
                 where = {"term": term[-1], "parent": term[0] if len(term) == 2 else ""}
                 for g in plan.group_values:
-                    out.add(keys.safety(analysis, "n", g, **where), by_group[g], n=out.denominators[g])
-                out.add(keys.safety(analysis, "n", **where), n_all, n=out.total)
+                    out.add(keys.safety(f"{level}_{grade}", "n", g, **where), by_group[g], n=out.denominators[g])
+                out.add(keys.safety(f"{level}_{grade}", "n", **where), n_all, n=out.total)
 
 
 def _overview_masks(events: _Events, plan: Plan, severe: np.ndarray

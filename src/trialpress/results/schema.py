@@ -93,9 +93,11 @@ _CORE: dict[str, Analysis] = {
                    n="subjects with an event", difference="risk difference vs reference (Newcombe CI)",
                    collected="'no' when the variable behind the category was not collected (text)"),
     "soc_any": _a("Subjects with >= 1 TEAE in a system organ class (term)", n="subjects"),
-    "soc_severe": _a("Subjects with >= 1 severe (grade >= 3) TEAE in a system organ class", n="subjects"),
+    "soc_severe": _a("Subjects with >= 1 severe (grade >= 3) TEAE in a system organ class (every SOC of soc_any, "
+                     "0 included)", n="subjects"),
     "pt_any": _a("Subjects with >= 1 TEAE of a preferred term (term) within its SOC (parent)", n="subjects"),
-    "pt_severe": _a("Subjects with >= 1 severe TEAE of a preferred term", n="subjects"),
+    "pt_severe": _a("Subjects with >= 1 severe TEAE of a preferred term (every PT of pt_any, 0 included)",
+                    n="subjects"),
     "interest": _a("AEs of interest (term = the plan's id)", n="subjects", difference="risk difference"),
     "interest_severe": _a("Severe AEs of interest", n="subjects", difference="risk difference"),
     "interest_eair": _a("Exposure-adjusted incidence of an AE of interest", rate="subjects with the event per "

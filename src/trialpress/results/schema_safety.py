@@ -58,8 +58,9 @@ SAFETY_ANALYSES: dict[str, Analysis] = {
     "exposure_category": _a("Subjects by category of exposure duration (term = the category, e.g. '30-89' days)",
                             **_COUNT),
     **_term_tables(),
-    "max_grade": _a("Subjects by their maximum grade or severity of TEAE (parameter = the grade level; term/parent "
-                    "= PT/SOC, '' for any TEAE; a subject with no grade recorded on any event: '(missing)')",
+    "max_grade": _a("Subjects by their maximum grade or severity of TEAE (parameter = the grade level, every level "
+                    "of the scale with 0 included; term/parent = PT/SOC, '' for any TEAE; a subject with no grade "
+                    "recorded on any event: '(missing)', only when there is one)",
                     **_COUNT),
     "eair": _a("Exposure-adjusted incidence of an overview category (term): time at risk to the first event, or to "
                "the end of exposure without one", rate="subjects with the event per 100 patient-years at risk "
