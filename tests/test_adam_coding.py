@@ -183,7 +183,11 @@ def test_coded_order_follows_the_numeric_companion() -> None:
     assert coded_order(two_codes, "AGEGR1") == ["65-80", "<65", ">80"]
     shared = frame.assign(AGEGR1N=[1.0, 1.0, 3.0, 1.0, None])      # two values sharing code 1
     assert coded_order(shared, "AGEGR1") == ["65-80", "<65", ">80"]
-    as_text = frame.assign(AGEGR1N=frame["AGEGR1N"].astype(str))
-    assert coded_order(as_text, "AGEGR1") == ["65-80", "<65", ">80"]
+    as_text = frame.assign(AGEGR1N=["2.0", "1.0", "3.0", "1.0", None])   # a CSV's column, not yet typed
+    assert coded_order(as_text, "AGEGR1") == ["<65", "65-80", ">80"]
+    as_category = frame.assign(AGEGR1N=as_text["AGEGR1N"].astype("category"))
+    assert coded_order(as_category, "AGEGR1") == ["<65", "65-80", ">80"]
+    not_numbers = frame.assign(AGEGR1N=["B", "A", "C", "A", None])
+    assert coded_order(not_numbers, "AGEGR1") == ["65-80", "<65", ">80"]
     categorical = frame.assign(AGEGR1=frame["AGEGR1"].astype("category"))
     assert coded_order(categorical, "AGEGR1") == ["<65", "65-80", ">80"]

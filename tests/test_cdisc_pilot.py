@@ -81,6 +81,15 @@ def test_init_orders_groups_by_their_numeric_code(tmp_path: Path) -> None:
     assert v.action is None   # AEACN holds no value: discontinuation is read from ADSL (DCDECOD)
 
 
+def test_init_reads_the_numeric_code_of_a_csv_too(tmp_path: Path, raw) -> None:
+    """A CSV's TRT01PN arrives as text ('54.0'): init still orders the groups by it."""
+    folder = tmp_path / "pilot"
+    folder.mkdir()
+    for name, frame in zip(("adsl", "adae"), raw):
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    assert load_plan(init(folder, tmp_path / "p.yml")).plan.group_values == list(ARMS)
+
+
 def test_the_gate_passes(loaded) -> None:
     lplan, data = loaded
     report = run_gate(lplan.plan, data, parallel=False)

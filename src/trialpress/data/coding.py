@@ -30,14 +30,25 @@ def coded_order(frame: pd.DataFrame, variable: str, values: list[str] | None = N
     the text loses ('65-80' before '<65')."""
     present = present_values(frame[variable]) if values is None else sorted(set(values))
     code = f"{variable}N"
-    if code not in frame.columns or not pd.api.types.is_numeric_dtype(frame[code]):
+    numbers = _as_numbers(frame[code]) if code in frame.columns else None
+    if numbers is None:
         return present
-    pairs = frame[[variable, code]].dropna().drop_duplicates()
-    text = pairs[variable].astype(str)
-    if text.duplicated().any() or pairs[code].duplicated().any():
+    pairs = pd.DataFrame({"text": frame[variable].astype(object), "code": numbers}).dropna().drop_duplicates()
+    text = pairs["text"].astype(str)
+    if text.duplicated().any() or pairs["code"].duplicated().any():
         return present   # one value with two codes, or two values sharing one: no order to read
-    rank = dict(zip(text, pairs[code].astype(float)))
+    rank = dict(zip(text, pairs["code"]))
     return sorted(present, key=lambda v: (v not in rank, rank.get(v, 0.0), v))
+
+
+def _as_numbers(series: pd.Series) -> pd.Series | None:
+    """A code column as numbers: as typed, or read from text (a CSV's '54.0', not yet typed); None when a value
+    is not a number."""
+    if pd.api.types.is_numeric_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype):
+        return series.astype(float)
+    raw = series.astype(object)
+    numbers = pd.to_numeric(raw, errors="coerce")
+    return None if (numbers.isna() & raw.notna()).any() else numbers.astype(float)
 
 
 def collected(series: pd.Series) -> bool:
