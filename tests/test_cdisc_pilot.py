@@ -156,6 +156,16 @@ def test_deaths_flagged_without_a_date(ard, raw) -> None:
         assert ard[sk.deaths("n", arm)].value == n
     for sid, arm in zip(died["USUBJID"], died["TRT01A"]):
         assert ard[sk.death_listing("date", arm, sid)].text == "not recorded"
+        assert sk.death_listing("period", arm, sid) not in ard   # no date: no period to tell
+
+
+def test_the_listing_of_deaths_explains_only_its_own_columns(ard, loaded) -> None:
+    from trialpress.report.context import ContextBuilder
+    from trialpress.report.deaths_view import death_listing
+
+    view = death_listing(ContextBuilder(loaded[0].plan, ard), loaded[0].plan)
+    assert [c.text for c in view.model.header[0]] == ["Subject", "Group", "Date of death", "Study day"]
+    assert "Period" not in view.note
 
 
 def test_disposition_and_exposure_by_plain_pandas(ard, raw) -> None:

@@ -92,7 +92,8 @@ def death_listing(cb: ContextBuilder, plan: Plan) -> TableView | None:
     widths = (2.4, 1.8, 1.1, 0.8) + ((2.0,) if has_cause else ()) + ((1.1,) if has_period else ())
     table = Table("table-safety-death-listing", (tuple(head),), tuple(body), widths)
     note = ("By group, then date of death. Study day: day 1 is the day of the first dose (the day before it is "
-            f"day -1). Period: on treatment up to {s.death_window_days} days after the last dose.")
+            "day -1)." + (f" Period: on treatment up to {s.death_window_days} days after the last dose."
+                          if has_period else ""))
     if deaths is not None and deaths.value > len(dates):
         note += f" {len(dates)} of {fmt.count(deaths.value)} deaths listed."
     return TableView(cb.numbering.table("safety-death-listing"), "Listing of deaths", table, note,
