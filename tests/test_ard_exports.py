@@ -35,7 +35,7 @@ from trialpress.results.collect import analyse
 from trialpress.results.schema import ANALYSES
 
 ROOT = Path(__file__).resolve().parents[1]
-PLANS = ["blinatumomab-salvage", "velotrepin-copd", "random-cdisc-data"]
+PLANS = ["blinatumomab-salvage", "velotrepin-copd", "random-cdisc-data", "cdiscpilot01"]
 SCHEMA = ROOT / "tests" / "reference" / "ars" / "ars_ldm.schema.json"
 LINK = re.compile(r'`<a class="ard" href="#ard-([^"]+)">`\{=html\}(.*?)`</a>`\{=html\}')
 

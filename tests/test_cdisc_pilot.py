@@ -159,6 +159,17 @@ def test_deaths_flagged_without_a_date(ard, raw) -> None:
         assert sk.death_listing("period", arm, sid) not in ard   # no date: no period to tell
 
 
+def test_a_disposition_variable_that_codes_completion_is_not_called_a_reason(ard, loaded) -> None:
+    """The pilot's ADSL has DCDECOD (COMPLETED or the reason) and no EOSSTT: its block is the disposition
+    event, not 'reasons for discontinuing' with 'Completed' among them."""
+    from trialpress.report.context import ContextBuilder
+    from trialpress.report.disposition_view import disposition_table
+
+    labels = [row[0].text for row in disposition_table(ContextBuilder(loaded[0].plan, ard), loaded[0].plan).model.body]
+    assert "Disposition event, completed or reason for discontinuing (DCDECOD)" in labels
+    assert not any(t.startswith("Reason for discontinuing") for t in labels)
+
+
 def test_the_listing_of_deaths_explains_only_its_own_columns(ard, loaded) -> None:
     from trialpress.report.context import ContextBuilder
     from trialpress.report.deaths_view import death_listing

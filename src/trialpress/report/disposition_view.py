@@ -11,6 +11,7 @@ from trialpress.results.disposition import STAGES
 
 STAGE_TITLES = {"EOTSTT": "End of treatment", "EOSSTT": "End of study"}
 REASON_TITLES = {"EOTSTT": "Reason for discontinuing treatment", "EOSSTT": "Reason for discontinuing the study"}
+DISPOSITION_EVENT = "Disposition event, completed or reason for discontinuing"
 
 
 def disposition_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
@@ -78,7 +79,11 @@ def _stage(cb: ContextBuilder, body: list[tuple[Cell, ...]], rows, status_var: s
             _reasons(cb, body, reasons, reason_var or "", cols, indent=2)
     _missing(cb, body, status_var, cols, "Missing", indent=1)
     if reasons and not any(r.term == "DISCONTINUED" for r in status):
-        body.append((label(f"{REASON_TITLES[status_var]} ({reason_var})", indent=1), *(Cell("") for _ in cols)))
+        # with no status, a variable that also codes completion (DCDECOD = 'COMPLETED', as in SDTM DS) records
+        # each subject's disposition event, not only the reasons for discontinuing
+        title = (DISPOSITION_EVENT if any(r.term.strip().upper() == "COMPLETED" for r in reasons)
+                 else REASON_TITLES[status_var])
+        body.append((label(f"{title} ({reason_var})", indent=1), *(Cell("") for _ in cols)))
         _reasons(cb, body, reasons, reason_var or "", cols, indent=2)
     shown_vars = ([status_var] if status else []) + ([reason_var] if reason_var and reasons else [])
     return [f"{STAGE_TITLES[status_var].lower()}: {', '.join(shown_vars)}"]

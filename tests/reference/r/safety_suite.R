@@ -4,20 +4,25 @@
 #
 # Data: data/blinatumomab-salvage/{adsl,adae}.csv and data/velotrepin-copd/{adsl,adae}.csv (data.table::fread,
 #       every column as text, "" = missing); data/random-cdisc-data/{adsl,adae,adex,adlb,advs}.xpt (haven::read_xpt,
-#       blank text = missing; datetimes are UTC POSIXct, dates are the UTC date of them).
-# Groups: disposition by the plan's groups.variable (SALVGRP, TRT01P, TRT01P) over all ADSL subjects with a group;
-#         everything else in the safety population (SAFFL == "Y") by its group variable (SALVGRP, TRT01P, TRT01A).
+#       blank text = missing; datetimes are UTC POSIXct, dates are the UTC date of them);
+#       tests/reference/data/cdiscpilot01_{adsl,adae}.csv (the CDISC pilot, data/cdiscpilot01, exported from its
+#       Parquet by tests/reference/export_cdiscpilot01.py; read.csv, every column as text, "" = missing).
+# Groups: disposition by the plan's groups.variable (SALVGRP, TRT01P, TRT01P, TRT01P) over all ADSL subjects with a
+#         group; everything else in the safety population (SAFFL == "Y") by its group variable (SALVGRP, TRT01P,
+#         TRT01A, TRT01A).
 # Calls and definitions (written here from the plan's words, not from trialpress's code):
 # (1) disposition: counts of !is.na(RANDDT); !is.na(TRTSDT) (or TRTSDTM); each population flag == "Y" (SAF only if
 #     its own group variable holds a group); each EOSSTT / EOTSTT value and NA; DCSREAS / DCTREAS values among
-#     EOSSTT / EOTSTT == "DISCONTINUED", and those with no reason.
-# (2) exposure: duration in days = TRTDURD (bundled); public: ADEX PARAMCD "DOSE" records,
+#     EOSSTT / EOTSTT == "DISCONTINUED", and those with no reason (DCDECOD when there is no DCSREAS; with no
+#     status variable, the reason variable's values among all subjects, as the pilot's DCDECOD).
+# (2) exposure: duration in days = TRTDURD (bundled); pilot: TRTEDT - TRTSDT + 1; public: ADEX PARAMCD "DOSE" records,
 #     max(as.Date(AENDTM) or as.Date(ASTDTM)) - min(as.Date(ASTDTM)) + 1 per subject. mean, sd (n-1), median, min,
 #     max; patient-years = sum / 365.25; categories cut at 30, 90, 180, 365 (findInterval). Public doses: sum of AVAL of
 #     TDOSE and TNDOSE per subject within PARCAT2; intensity = TDOSE / (duration / 7).
 # (3) TEAEs (TRTEMFL == "Y") of safety subjects, distinct USUBJID per group and total, by AEBODSYS and
 #     AEBODSYS x AEDECOD for: serious (AESER == "Y"), related (AEREL in "Y"/"RELATED"), leading to discontinuation
-#     (AEACN == "DRUG WITHDRAWN"), fatal (AEOUT == "FATAL", or AETOXGR == 5 where grades are CTCAE).
+#     (AEACN == "DRUG WITHDRAWN"; the pilot, with no AEACN: ADSL DCDECOD == "ADVERSE EVENT" in the overview),
+#     fatal (AEOUT == "FATAL", or AETOXGR == 5 where grades are CTCAE). Pilot: related = AEREL in POSSIBLE, PROBABLE.
 #     Maximum grade: per subject (and per subject x SOC x PT) max(as.numeric(AETOXGR)), or the rank of AESEV in
 #     MILD < MODERATE < SEVERE; table(group, max).
 # (4) EAIR per overview category: first onset = min(pmax(ASTDY, 1)) over the subject's events of the category;
@@ -96,6 +101,12 @@ disposition <- function(adsl, gvar, levels, flags, safety_gvar = gvar) {
   }
   for (pair in list(c("EOTSTT", "DCTREAS"), c("EOSSTT", "DCSREAS"))) {
     st <- pair[1]; rs <- pair[2]
+    if (st == "EOSSTT" && !("DCSREAS" %in% names(d)) && "DCDECOD" %in% names(d)) rs <- "DCDECOD"
+    if (!(st %in% names(d) && any(!is.na(d[[st]]))) && rs %in% names(d) && any(!is.na(d[[rs]]))) {
+      # no status: the reason variable's values among all subjects (the pilot's DCDECOD, COMPLETED included)
+      for (v in sort(unique(na.omit(d[[rs]])))) out[[paste0(rs, ":", v)]] <- by_group(d[[rs]] %in% v, g, levels)
+      out[[paste0(rs, ":(missing)")]] <- by_group(is.na(d[[rs]]), g, levels)
+    }
     if (st %in% names(d) && any(!is.na(d[[st]]))) {
       for (v in sort(unique(na.omit(d[[st]])))) out[[paste0(st, ":", v)]] <- by_group(d[[st]] %in% v, g, levels)
       out[[paste0(st, ":(missing)")]] <- by_group(is.na(d[[st]]), g, levels)
@@ -117,7 +128,8 @@ categories <- function(days, group, levels, cuts = c(30, 90, 180, 365)) {
   out
 }
 
-ae_suite <- function(ae, saf, gvar, levels, severity, kind, related_values, duration) {
+ae_suite <- function(ae, saf, gvar, levels, severity, kind, related_values, duration, discontinued_ids = NULL) {
+  # discontinued_ids: the subjects who discontinued due to an AE as ADSL records it, when ADAE has no AEACN
   # ae: TEAE records of safety subjects with column .g (group); duration: per saf subject (named by USUBJID)
   cats <- list(
     any = rep(TRUE, nrow(ae)),
@@ -133,6 +145,8 @@ ae_suite <- function(ae, saf, gvar, levels, severity, kind, related_values, dura
   for (c in names(cats)) {
     hit <- cats[[c]]
     out$overview[[c]] <- subjects_by(ae$USUBJID[hit], ae$.g[hit], levels)
+    if (c == "discontinued" && !is.null(discontinued_ids))
+      out$overview[[c]] <- by_group(saf$USUBJID %in% discontinued_ids, saf[[gvar]], levels)
     if (c %in% c("serious", "related", "discontinued", "fatal")) {
       soc <- list(); pt <- list()
       for (s in sort(unique(ae$AEBODSYS[hit]))) soc[[s]] <- subjects_by(ae$USUBJID[hit & ae$AEBODSYS %in% s], ae$.g[hit & ae$AEBODSYS %in% s], levels)
@@ -183,7 +197,7 @@ ae_suite <- function(ae, saf, gvar, levels, severity, kind, related_values, dura
 
 deaths <- function(saf, gvar, levels, window = 30, cause = NULL) {
   died <- is_y(saf$DTHFL)
-  dth <- day_of(saf$DTHDT)
+  dth <- if ("DTHDT" %in% names(saf)) day_of(saf$DTHDT) else as.Date(rep(NA_character_, nrow(saf)))
   last <- if ("TRTEDT" %in% names(saf) && any(!is.na(saf$TRTEDT))) day_of(saf$TRTEDT) else day_of(saf$TRTEDTM)
   first <- if ("TRTSDT" %in% names(saf) && any(!is.na(saf$TRTSDT))) day_of(saf$TRTSDT) else day_of(saf$TRTSDTM)
   on <- died & !is.na(dth) & (is.na(last) | dth <= last + window)
@@ -327,6 +341,25 @@ result[["random-cdisc-data"]] <- list(
   deaths = deaths(saf, "TRT01A", LV, cause = "DTHCAUS"),
   labs = bds(adlb, saf, LV, c("ALT", "CRP", "IGA"), grades = TRUE),
   vitals = bds(advs, saf, LV, sort(unique(advs$PARAMCD)))
+)
+
+pilot <- function(name) blank_na(read.csv(file.path("tests", "reference", "data", paste0("cdiscpilot01_", name, ".csv")),
+                                          colClasses = "character", na.strings = ""))
+adsl <- pilot("adsl"); adae <- pilot("adae")
+LV <- c("Placebo", "Xanomeline Low Dose", "Xanomeline High Dose")
+saf <- adsl[is_y(adsl$SAFFL) & adsl$TRT01A %in% LV, ]
+ae <- adae[adae$TRTEMFL %in% "Y" & adae$USUBJID %in% saf$USUBJID, ]
+ae$.g <- saf$TRT01A[match(ae$USUBJID, saf$USUBJID)]
+days <- setNames(as.numeric(as.Date(saf$TRTEDT) - as.Date(saf$TRTSDT)) + 1, saf$USUBJID)
+result[["cdiscpilot01"]] <- list(
+  disposition = disposition(adsl, "TRT01P", LV, c(ITTFL = "ITT", EFFFL = "EFF", SAFFL = "SAF"), safety_gvar = "TRT01A"),
+  exposure = list(duration = summ_by(days, saf$TRT01A, LV),
+                  patient_years = lapply(c(setNames(LV, LV), Total = "Total"), function(g)
+                    sum(days[if (g == "Total") TRUE else saf$TRT01A == g]) / 365.25),
+                  categories = categories(days, saf$TRT01A, LV)),
+  ae = ae_suite(ae, saf, "TRT01A", LV, "AESEV", "mild_moderate_severe", c("POSSIBLE", "PROBABLE"), days,
+                discontinued_ids = adsl$USUBJID[adsl$DCDECOD %in% "ADVERSE EVENT"]),
+  deaths = deaths(saf, "TRT01A", LV)
 )
 
 result[["_meta"]] <- c(meta("tests/reference/r/safety_suite.R", c(
