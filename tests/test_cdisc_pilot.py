@@ -285,3 +285,12 @@ def test_a_single_group_safety_abstract_names_no_group(tmp_path: Path) -> None:
             "5 (5.8%) had a severe TEAE; 0 (0.0%) had a serious TEAE; and 8 (9.3%) discontinued the study due to "
             "an adverse event.") in plain
     assert "respectively" not in plain and "**Conclusion** With one group" in plain
+
+
+def test_an_abstract_with_nothing_to_state_has_no_empty_headings(tmp_path: Path) -> None:
+    """Baseline only (the plan's safety section removed): no Results or Conclusion heading over nothing."""
+    text = PLAN.read_text()
+    baseline_only = text[:text.index("\nsafety:")] + "\n" + text[text.index("\nreport:"):]
+    abstract, _ = _abstract(baseline_only, tmp_path)
+    assert "**Materials & Methods**" in abstract
+    assert "**Results**" not in abstract and "**Conclusion**" not in abstract
