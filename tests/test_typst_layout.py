@@ -44,3 +44,39 @@ def test_a_table_caption_stays_with_its_table(tmp_path: Path) -> None:
         assert caption == first_row, f"caption alone on page {caption + 1} ({space} cm of space above the text)"
         seen_break |= caption > _page_of_the_text(pages)
     assert seen_break   # the sweep reached the case where the table starts on the next page
+
+
+def _grouped_pages(tmp_path: Path, space_cm: float) -> list[list[str]]:
+    from pypdf import PdfReader
+
+    header = ((label("Term"), Cell("A"), Cell("B")),)
+    body = []
+    for s in range(14):
+        body.append((label(f"Heading {s}", bold=True), Cell(""), Cell("")))
+        if s % 4 == 3:   # a heading right under a heading: both stay with the first row below them
+            body.append((label(f"Subheading {s}", bold=True, indent=1), Cell(""), Cell("")))
+        body += [(label(f"Item {s}.{j}", indent=2), Cell(f"{s}{j}"), Cell(f"{j}{s}")) for j in range(3)]
+    table = Table("table-g", header, tuple(body), (3.0, 1.0, 1.0))
+    pdf = typst_pdf(tmp_path, "#set page(width: 12cm, height: 11cm)\n#set text(font: \"DejaVu Sans\")\n"
+                    + f"#v({space_cm}cm)\nText before the table.\n\n" + as_typst(table) + "\n")
+    return [[ln for ln in page.extract_text().splitlines() if ln.strip()] for page in PdfReader(pdf).pages]
+
+
+def test_a_group_heading_row_is_never_the_last_row_of_a_page(tmp_path: Path) -> None:
+    """Typst has no keep-with-next for table rows; `as_typst` ties each heading row to the row after it, so
+    a page never ends with a system organ class or section heading whose rows are all on the next page. The
+    rows keep their cells: each item's two numbers stay on its line."""
+    pytest.importorskip("typst")
+    pytest.importorskip("pypdf")
+    breaks = 0
+    for step in range(30):
+        pages = _grouped_pages(tmp_path, round(0.25 * step, 2))
+        for lines in pages[:-1]:
+            assert not re.match(r"(Sub)?[Hh]eading \d+$", lines[-1]), (step, lines[-3:])
+        breaks += len(pages) - 1
+        items = [ln for page in pages for ln in page if ln.startswith("Item")]
+        assert len(items) == 14 * 3
+        for ln in items:
+            s, j = re.match(r"Item (\d+)\.(\d+)", ln).groups()
+            assert ln.split()[-2:] == [f"{s}{j}", f"{j}{s}"], ln
+    assert breaks >= 30   # the sweep broke the table across pages at many places

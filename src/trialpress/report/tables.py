@@ -95,6 +95,14 @@ def _html_cell(c: Cell, tag: str) -> str:
     return f"<{tag} {' '.join(attrs)}>{text}</{tag}>"
 
 
+def heading_rows(table: Table) -> list[int]:
+    """The body rows that head a group: a bold label followed by an indented one (a system organ class before
+    its terms, a section before its levels). A page break must not fall right after one."""
+    body = table.body
+    return [i for i in range(len(body) - 1)
+            if body[i] and body[i][0].bold and body[i + 1] and body[i + 1][0].indent > body[i][0].indent]
+
+
 def as_typst(table: Table) -> str:
     n = table.ncols
     cols = ", ".join(f"{w}fr" for w in table.widths) if table.widths else ", ".join(["auto"] * n)
@@ -103,6 +111,12 @@ def as_typst(table: Table) -> str:
     for c in first:
         aligns.extend([c.align] * c.colspan)
     breakable = len(table.body) > BREAKABLE_ROWS
+    # Typst has no keep-with-next for table rows: a first column of no width holds, beside each heading row,
+    # one empty unbreakable cell spanning it and the row after, so that both land on the same page
+    keep = set(heading_rows(table)) if breakable else set()
+    if keep:
+        cols = "0pt, " + cols
+        aligns.insert(0, "left")
     lines = []
     if table.caption is not None:   # a figure of kind table: in the list of tables, and a target for links
         c = table.caption
@@ -123,10 +137,10 @@ def as_typst(table: Table) -> str:
         "  table.header(repeat: true,",
     ]
     for i, row in enumerate(table.header):
-        lines.append("    " + ", ".join(_typst_cell(c, header=True) for c in row) + ",")
+        lines.append("    " + ("[], " if keep else "") + ", ".join(_typst_cell(c, header=True) for c in row) + ",")
         if i < len(table.header) - 1:
             spans = []
-            x = 0
+            x = 1 if keep else 0
             for c in row:
                 if c.text.strip():
                     spans.append(f"    table.hline(start: {x}, end: {x + c.colspan}, stroke: 0.4pt),")
@@ -134,8 +148,18 @@ def as_typst(table: Table) -> str:
             lines.extend(spans)
     lines.append("    table.hline(stroke: 0.5pt),")
     lines.append("  ),")
-    for row in table.body:
-        lines.append("  " + ", ".join(_typst_cell(c) for c in row) + ",")
+    covered = 0   # body rows still spanned by the hidden column's last cell
+    for i, row in enumerate(table.body):
+        lead = ""
+        if keep and not covered:
+            span = 1
+            while i + span - 1 in keep:   # a heading whose next row heads a group too: one span for all
+                span += 1
+            lead = (f"table.cell(rowspan: {span}, breakable: false, inset: 0pt)[], " if span > 1
+                    else "table.cell(inset: 0pt)[], ")
+            covered = span
+        covered -= 1 if covered else 0
+        lines.append("  " + lead + ", ".join(_typst_cell(c) for c in row) + ",")
     lines.append("  table.hline(stroke: 0.8pt),")
     lines.append(")")
     lines.append("]")
