@@ -148,6 +148,20 @@ def as_typst(table: Table) -> str:
             lines.extend(spans)
     lines.append("    table.hline(stroke: 0.5pt),")
     lines.append("  ),")
+    lines += _typst_body(table, keep)
+    lines.append("  table.hline(stroke: 0.8pt),")
+    lines.append(")")
+    lines.append("]")
+    if table.caption is not None:
+        lines.append(f"] <{table.id}>")
+        lines.append("]")
+    return "\n".join(lines)
+
+
+def _typst_body(table: Table, keep: set[int]) -> list[str]:
+    """The body rows; with `keep` (heading rows), each row opens with its cell of the hidden first column: an
+    unbreakable one spanning a heading and the row after it, an empty one elsewhere."""
+    lines = []
     covered = 0   # body rows still spanned by the hidden column's last cell
     for i, row in enumerate(table.body):
         lead = ""
@@ -160,13 +174,7 @@ def as_typst(table: Table) -> str:
             covered = span
         covered -= 1 if covered else 0
         lines.append("  " + lead + ", ".join(_typst_cell(c) for c in row) + ",")
-    lines.append("  table.hline(stroke: 0.8pt),")
-    lines.append(")")
-    lines.append("]")
-    if table.caption is not None:
-        lines.append(f"] <{table.id}>")
-        lines.append("]")
-    return "\n".join(lines)
+    return lines
 
 
 def _typst_align(a: str) -> str:
