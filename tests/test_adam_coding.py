@@ -171,23 +171,37 @@ def test_init_cleans_parquet_text_as_the_loader_does(project: Path) -> None:
 
 def test_coded_order_follows_the_numeric_companion() -> None:
     """ADaM pairs a text variable with its numeric code (AGEGR1/AGEGR1N): categories are shown in that order;
-    without a usable code (absent, text, or not one code per value) they are sorted."""
+    without a usable code (absent, text, or not one code per value) by the numbers that define them, else
+    sorted."""
     from trialpress.data.coding import coded_order
 
     frame = pd.DataFrame({"AGEGR1": ["65-80", "<65", ">80", "<65", None],
-                          "AGEGR1N": [2.0, 1.0, 3.0, 1.0, None]})
-    assert coded_order(frame, "AGEGR1") == ["<65", "65-80", ">80"]
-    assert coded_order(frame, "AGEGR1", ["65-80", ">80", "unseen"]) == ["65-80", ">80", "unseen"]
-    assert coded_order(frame.drop(columns="AGEGR1N"), "AGEGR1") == ["65-80", "<65", ">80"]
-    two_codes = frame.assign(AGEGR1N=[2.0, 1.0, 3.0, 4.0, None])   # '<65' coded 1 and 4: no order to read
-    assert coded_order(two_codes, "AGEGR1") == ["65-80", "<65", ">80"]
+                          "AGEGR1N": [3.0, 1.0, 2.0, 1.0, None]})   # a code that is not the numbers' order
+    assert coded_order(frame, "AGEGR1") == ["<65", ">80", "65-80"]
+    assert coded_order(frame, "AGEGR1", ["65-80", ">80", "unseen"]) == [">80", "65-80", "unseen"]
+    cut = ["<65", "65-80", ">80"]
+    assert coded_order(frame.drop(columns="AGEGR1N"), "AGEGR1") == cut
+    two_codes = frame.assign(AGEGR1N=[3.0, 1.0, 2.0, 4.0, None])   # '<65' coded 1 and 4: no order to read
+    assert coded_order(two_codes, "AGEGR1") == cut
     shared = frame.assign(AGEGR1N=[1.0, 1.0, 3.0, 1.0, None])      # two values sharing code 1
-    assert coded_order(shared, "AGEGR1") == ["65-80", "<65", ">80"]
-    as_text = frame.assign(AGEGR1N=["2.0", "1.0", "3.0", "1.0", None])   # a CSV's column, not yet typed
-    assert coded_order(as_text, "AGEGR1") == ["<65", "65-80", ">80"]
+    assert coded_order(shared, "AGEGR1") == cut
+    as_text = frame.assign(AGEGR1N=["3.0", "1.0", "2.0", "1.0", None])   # a CSV's column, not yet typed
+    assert coded_order(as_text, "AGEGR1") == ["<65", ">80", "65-80"]
     as_category = frame.assign(AGEGR1N=as_text["AGEGR1N"].astype("category"))
-    assert coded_order(as_category, "AGEGR1") == ["<65", "65-80", ">80"]
+    assert coded_order(as_category, "AGEGR1") == ["<65", ">80", "65-80"]
     not_numbers = frame.assign(AGEGR1N=["B", "A", "C", "A", None])
-    assert coded_order(not_numbers, "AGEGR1") == ["65-80", "<65", ">80"]
+    assert coded_order(not_numbers, "AGEGR1") == cut
     categorical = frame.assign(AGEGR1=frame["AGEGR1"].astype("category"))
-    assert coded_order(categorical, "AGEGR1") == ["<65", "65-80", ">80"]
+    assert coded_order(categorical, "AGEGR1") == ["<65", ">80", "65-80"]
+    words = pd.DataFrame({"SEX": ["M", "F", "U"]})
+    assert coded_order(words, "SEX") == ["F", "M", "U"]
+
+
+def test_categories_cut_from_a_number_in_its_order() -> None:
+    from trialpress.data.coding import by_cut_points
+
+    assert by_cut_points(["25-<30", "<25", ">=30"]) == ["<25", "25-<30", ">=30"]
+    assert by_cut_points(["10-20", "1-2", "3-9"]) == ["1-2", "3-9", "10-20"]   # not '10-20' before '3-9'
+    assert by_cut_points(["\u2265 10", "<10"]) == ["<10", "\u2265 10"]
+    assert by_cut_points(["<=30", "> 30"]) == ["<=30", "> 30"]
+    assert by_cut_points(["<65", "65-80", "Missing"]) == ["65-80", "<65", "Missing"]   # one not a range: as text

@@ -294,3 +294,20 @@ def test_an_abstract_with_nothing_to_state_has_no_empty_headings(tmp_path: Path)
     abstract, _ = _abstract(baseline_only, tmp_path)
     assert "**Materials & Methods**" in abstract
     assert "**Results**" not in abstract and "**Conclusion**" not in abstract
+
+
+def test_init_offers_the_other_baseline_characteristics(tmp_path: Path) -> None:
+    """ADSL's *BL variables (BMIBL, HEIGHTBL, WEIGHTBL, BMIBLGR1) are offered as commented lines; uncommented
+    they make a valid plan whose baseline table holds them."""
+    text = init(DATA, tmp_path / "p.yml").read_text()
+    offered = re.findall(r"^  # - \{variable: (\w+), label: \"\w+\", kind: (\w+)\}$", text, re.M)
+    assert offered == [("BMIBL", "continuous"), ("BMIBLGR1", "categorical"), ("HEIGHTBL", "continuous"),
+                       ("WEIGHTBL", "continuous")]
+    path = tmp_path / "chosen.yml"
+    path.write_text(text.replace("  # - {variable:", "  - {variable:"))
+    lplan = load_plan(path)
+    ard = analyse(lplan.plan, _load(lplan)).ard
+    # no BMIBLGR1N in ADSL: ordered by the numbers that define the groups, not as text ("25-<30" before "<25")
+    assert [r.term for r in ard.select(analysis="baseline", parameter="BMIBLGR1", group="", statistic="n")] == \
+        ["<25", "25-<30", ">=30"]
+    assert ard[keys.baseline("WEIGHTBL", "n", "")].value == 253   # one subject has no baseline weight

@@ -315,12 +315,27 @@ def _param_name(adtte: pd.DataFrame, code: str) -> str:
     return sentence_case(re.sub(r"\s*\((days|weeks|months|years)\)\s*$", "", name, flags=re.I))
 
 
+BASELINE_NAMED = re.compile(r"[A-Z][A-Z0-9]*BL(GR\d)?")   # ADaM names a baseline characteristic *BL (WEIGHTBL, BMIBLGR1)
+
+
 def _baseline(d: _Draft) -> None:
     cols = set(d.adsl.columns)
     rows = [(v, lab, kind) for v, lab, kind in BASELINE_CANDIDATES if v in cols and d.adsl[v].notna().any()]
-    if rows:
+    more = [v for v in d.adsl.columns if BASELINE_NAMED.fullmatch(str(v)) and d.adsl[v].notna().any()]
+    if rows or more:
         d.add("", f"baseline_population: {d.efficacy_pop}", "baseline:")
         d.add(*[f"  - {{variable: {v}, label: {q(lab)}, kind: {kind}}}" for v, lab, kind in rows])
+    if more:
+        d.add("  # other baseline characteristics in ADSL: uncomment those to tabulate (CHECK their labels and units)")
+        d.add(*[f"  # - {{variable: {v}, label: {q(v)}, kind: {_kind_of(d.adsl[v])}}}" for v in more[:12]])
+
+
+def _kind_of(series: pd.Series) -> str:
+    """'continuous' for numbers (in a CSV, text that reads as numbers), else 'categorical'."""
+    if pd.api.types.is_numeric_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype):
+        return "continuous"
+    raw = series.dropna().astype(object)
+    return "continuous" if len(raw) and pd.to_numeric(raw, errors="coerce").notna().all() else "categorical"
 
 
 def _safety(d: _Draft) -> None:

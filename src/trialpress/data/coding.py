@@ -8,6 +8,8 @@ finds). A variable with no value in any record was not collected: its count is "
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 # binary relatedness codings read without the plan: value -> related?
@@ -25,20 +27,37 @@ def present_values(series: pd.Series) -> list[str]:
 def coded_order(frame: pd.DataFrame, variable: str, values: list[str] | None = None) -> list[str]:
     """The distinct values of a text variable in the order of its numeric code, ADaM's `<variable>N` companion
     (TRT01P/TRT01PN, AGEGR1/AGEGR1N, RACE/RACEN), when the data carry one that gives each value a single code;
-    else sorted. `values` limits (and may extend) the values ordered: one the data have no code for goes last.
+    else by the numbers that define them (`by_cut_points`), else sorted. `values` limits (and may extend) the values ordered: one the data have no code for goes last.
     Why: the order a study's own programmers chose (age groups young to old, doses low to high), which sorting
     the text loses ('65-80' before '<65')."""
     present = present_values(frame[variable]) if values is None else sorted(set(values))
     code = f"{variable}N"
     numbers = _as_numbers(frame[code]) if code in frame.columns else None
     if numbers is None:
-        return present
+        return by_cut_points(present)
     pairs = pd.DataFrame({"text": frame[variable].astype(object), "code": numbers}).dropna().drop_duplicates()
     text = pairs["text"].astype(str)
     if text.duplicated().any() or pairs["code"].duplicated().any():
-        return present   # one value with two codes, or two values sharing one: no order to read
+        return by_cut_points(present)   # one value with two codes, or two values sharing one: no order to read
     rank = dict(zip(text, pairs["code"]))
     return sorted(present, key=lambda v: (v not in rank, rank.get(v, 0.0), v))
+
+
+_BOUND = re.compile(r"\s*(<=|>=|<|>|\u2264|\u2265)?\s*(-?\d+(?:\.\d+)?)")
+_SIDE = {"<": -1, "<=": -1, "\u2264": -1, None: 0, ">": 1, ">=": 1, "\u2265": 1}
+
+
+def by_cut_points(values: list[str]) -> list[str]:
+    """Categories made by cutting a number ('<25', '25-<30', '>=30'; '<65', '65-80', '>80') in the order of
+    their lower bounds, a category below a cut point before the one starting at it; anything else, or a list
+    with one value not of that form, sorted as text."""
+    keys = {}
+    for v in values:
+        m = _BOUND.match(v)
+        if m is None:
+            return sorted(values)
+        keys[v] = (float(m.group(2)), _SIDE[m.group(1)], v)
+    return sorted(values, key=keys.__getitem__)
 
 
 def _as_numbers(series: pd.Series) -> pd.Series | None:

@@ -27,7 +27,8 @@ def conventions(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[s
         lines.append("Baseline characteristics are summarized as mean (SD) and median (range) for continuous "
                      "variables and n (%) for categorical variables, with missing values counted"
                      + ("; categories are listed in the order of the variable's numeric code where the data carry "
-                        "one (e.g. AGEGR1N for AGEGR1), else alphabetically." if categorical else "."))
+                        "one (e.g. AGEGR1N for AGEGR1), else by the numbers that define them (<25, 25-<30, >=30), "
+                        "else alphabetically." if categorical else "."))
     compared = bool(plan.comparators)
     return (lines + _survival(plan, ard, conf, comps, ref) + _binary(plan, ard, conf, comps, ref)
             + (_models(plan) if compared else []) + _safety(plan, ard) + safety_methods(plan, ard)
