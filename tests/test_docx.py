@@ -95,6 +95,18 @@ def test_openxml_cells_alignment_indent_bold() -> None:
     assert all(tc.find(".//w:rPr/w:b", NS) is not None for tc in rows[1].findall("w:tc", NS))
 
 
+def test_openxml_long_table_keeps_each_heading_row_with_the_next() -> None:
+    """A long table may break anywhere but right after a group's heading row (Word's keep-with-next on it)."""
+    body = []
+    for s in range(10):
+        body.append((label(f"SOC {s}", bold=True), Cell(str(s))))
+        body += [(label(f"PT {s}.{j}", indent=1), Cell(str(j))) for j in range(3)]
+    tbl = parse(as_openxml(Table("t-long", ((label("Term"), Cell("n")),), tuple(body), (3.0, 1.0))))
+    rows = tbl.findall(q("tr"))[1:]
+    kept = [r.find(f".//{q('t')}").text for r in rows if r.find(f".//{q('keepNext')}") is not None]
+    assert kept == [f"SOC {s}" for s in range(10)]
+
+
 def test_openxml_hostile_text_stays_text() -> None:
     xml = as_openxml(sample_table())
     tbl = parse(xml)

@@ -35,7 +35,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape as _xml_escape
 
 from trialpress.errors import RenderError
-from trialpress.report.tables import BREAKABLE_ROWS, Cell, Table
+from trialpress.report.tables import BREAKABLE_ROWS, Cell, Table, heading_rows
 
 # 2000-01-01T00:00:00Z, the same fixed time as the PDF (engines.FIXED_TIME)
 SOURCE_DATE_EPOCH = 946684800
@@ -106,8 +106,10 @@ def as_openxml(table: Table) -> str:
     for i, row in enumerate(table.header):
         rule = HEADER_RULE if i == last_header else SPAN_RULE
         lines.append(_row(row, grid, fixed, header=True, keep=True, rule=rule, spanning=i < last_header))
+    heads = set(heading_rows(table))   # a long table still keeps each group's heading row with its first row
     for i, row in enumerate(table.body):
-        lines.append(_row(row, grid, fixed, header=False, keep=keep_all and i < len(table.body) - 1))
+        lines.append(_row(row, grid, fixed, header=False,
+                          keep=(keep_all and i < len(table.body) - 1) or i in heads))
     lines.append("</w:tbl>")
     return "\n".join([*_caption(table), *lines])
 
