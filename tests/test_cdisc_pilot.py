@@ -244,6 +244,11 @@ def test_the_report_of_a_safety_study(rendered: Path) -> None:
 
     first = PdfReader(rendered / "report.pdf").pages[0].extract_text()
     assert "Tables" in first and "Figures" not in first
+    # each table's note once in the PDF (inside its table) and once in the HTML (after it)
+    note = "TEAE, treatment-emergent adverse event. A subject is counted once per row."
+    pdf_text = " ".join(p.extract_text() for p in PdfReader(rendered / "report.pdf").pages)
+    assert re.sub(r"\s+", " ", pdf_text).count(note) == 1
+    assert (rendered / "report.html").read_text().count(note) == 1
     # every n (%) of the tables is an ARD row: a table cell holding one without its link would be made up
     unlinked = re.findall(r"<td[^>]*>(\d+ \([^)<]*\))</td>", (rendered / "report.html").read_text())
     assert unlinked == []

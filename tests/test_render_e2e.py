@@ -52,7 +52,10 @@ def test_qmd_carries_each_table_for_html_and_typst_but_not_for_word(rendered: Pa
     """An HTML + PDF version's .qmd has each table as an HTML and a Typst raw block (it still renders with Quarto
     to both) and no Word OpenXML, which only a render that writes Word needs (`test_docx` renders one)."""
     qmd = (rendered / "report.qmd").read_text(encoding="utf-8")
-    typst_tables = len(re.findall(r"(?m)^`{3,}\{=typst\}$", qmd))
+    typst_tables = len(re.findall(r"(?m)^`{3,}\{=typst\}\n(?!#if false \[$|\]$)", qmd))   # not a note's
+    # a table's note is hidden from Typst (the PDF sets it inside the table): each hidden span is one note
+    hidden = re.findall(r"`{3,}\{=typst\}\n#if false \[\n`{3,}\n\n::: \{\.tp-note\}\n[^\n]+\n:::\n\n`{3,}\{=typst\}\n\]\n", qmd)
+    assert len(hidden) == qmd.count("#if false [") >= 10
     html_tables = len(re.findall(r'(?m)^`{3,}\{=html\}\n<div class="tp-scroll"><table class="tp-table" id=', qmd))
     assert typst_tables >= 10 and html_tables == typst_tables == qmd.count("#table(")
     assert "{=openxml}" not in qmd and "<w:tbl>" not in qmd

@@ -105,7 +105,8 @@ class TableView:
     @property
     def table(self) -> Markup:
         """The table with its caption, as raw blocks for each output format."""
-        return raw_blocks(replace(self.model, caption=Caption(self.label, str(self.number), f"{self.caption}.")))
+        return raw_blocks(replace(self.model, caption=Caption(self.label, str(self.number), f"{self.caption}."),
+                                  note=self.note))
 
 
 @dataclass(frozen=True)

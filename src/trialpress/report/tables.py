@@ -44,6 +44,7 @@ class Table:
     body: tuple[tuple[Cell, ...], ...]
     widths: tuple[float, ...] = field(default=())   # relative column widths ('' = auto)
     caption: Caption | None = None
+    note: str = ""   # the note under the table: the PDF sets it inside the table (`as_typst`), others after it
 
     @property
     def ncols(self) -> int:
@@ -114,6 +115,8 @@ def as_typst(table: Table) -> str:
     # Typst has no keep-with-next for table rows: a first column of no width holds, beside each heading row,
     # one empty unbreakable cell spanning it and the row after, so that both land on the same page
     keep = set(heading_rows(table)) if breakable else set()
+    if breakable and table.note.strip() and table.body:
+        keep.add(len(table.body) - 1)   # the last row with the note: a note never opens a page alone
     if keep:
         cols = "0pt, " + cols
         aligns.insert(0, "left")
@@ -149,7 +152,6 @@ def as_typst(table: Table) -> str:
     lines.append("    table.hline(stroke: 0.5pt),")
     lines.append("  ),")
     lines += _typst_body(table, keep)
-    lines.append("  table.hline(stroke: 0.8pt),")
     lines.append(")")
     lines.append("]")
     if table.caption is not None:
@@ -163,7 +165,9 @@ def _typst_body(table: Table, keep: set[int]) -> list[str]:
     unbreakable one spanning a heading and the row after it, an empty one elsewhere."""
     lines = []
     covered = 0   # body rows still spanned by the hidden column's last cell
-    for i, row in enumerate(table.body):
+    note = table.note.strip()
+    rows: list[tuple[Cell, ...] | None] = [*table.body, *([None] if note else [])]   # None: the note's row
+    for i, row in enumerate(rows):
         lead = ""
         if keep and not covered:
             span = 1
@@ -173,8 +177,23 @@ def _typst_body(table: Table, keep: set[int]) -> list[str]:
                     else "table.cell(inset: 0pt)[], ")
             covered = span
         covered -= 1 if covered else 0
-        lines.append("  " + lead + ", ".join(_typst_cell(c) for c in row) + ",")
+        if row is None:
+            lines.append("  table.hline(stroke: 0.8pt),")
+            lines.append("  " + lead + _typst_note(note, table.ncols) + ",")
+        else:
+            lines.append("  " + lead + ", ".join(_typst_cell(c) for c in row) + ",")
+    if not note:
+        lines.append("  table.hline(stroke: 0.8pt),")
     return lines
+
+
+def _typst_note(note: str, ncols: int) -> str:
+    """The note as the table's last row, under its closing rule, set as the text around the table is (the
+    body's 10pt serif, justified: 1.25 times the table's 8pt), where a paragraph after the table stood before:
+    inside the table it can be tied to the last row. The .qmd hides the paragraph from Typst."""
+    text = _SPACES.sub(" ", escape.typst_string(note))
+    return (f"table.cell(colspan: {ncols}, align: left, inset: (x: 0pt, top: 9pt, bottom: 0pt))"
+            f'[#set text(size: 1.25em, hyphenate: true); #set par(justify: true); #"{text}"]')
 
 
 def _typst_align(a: str) -> str:
