@@ -342,7 +342,15 @@ def render(plan_path: Path | str, *, report_root: Path | None = None, formats: l
         if _draw_beside() if draw_beside is None else draw_beside:
             worker.start()    # it imports matplotlib on the second core while this process prepares
         setup = prepare(plan_path, formats, report_date)
+        if not _draws_figures(setup.lplan.plan):
+            worker.close()    # a study with no figure (a safety study): the second core goes to the gate
         return _render(setup, report_root, progress or Progress(enabled=False), cache, worker)
+
+
+def _draws_figures(plan: Plan) -> bool:
+    """Whether the plan has a figure to draw (`figure_specs.plan_figures`: time-to-event and continuous
+    endpoints with their figure on)."""
+    return any(ep.figure for ep in plan.time_to_event) or any(c.figure for c in plan.continuous)
 
 
 def _render(setup: Setup, report_root: Path | None, progress: Progress, cache: bool, worker: FigureWorker

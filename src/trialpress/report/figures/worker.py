@@ -80,7 +80,10 @@ class FigureWorker:
             self.close()
 
     def finish(self) -> float:
-        """Wait until every job is drawn; returns the seconds since `submit`."""
+        """Wait until every job is drawn; returns the seconds since `submit` (0 with nothing to draw)."""
+        if not self._jobs:
+            self.close()
+            return 0.0
         drawn = False
         if self._proc is not None and self._jobs:
             try:
