@@ -316,3 +316,16 @@ def test_init_offers_the_other_baseline_characteristics(tmp_path: Path) -> None:
     assert [r.term for r in ard.select(analysis="baseline", parameter="BMIBLGR1", group="", statistic="n")] == \
         ["<25", "25-<30", ">=30"]
     assert ard[keys.baseline("WEIGHTBL", "n", "")].value == 253   # one subject has no baseline weight
+
+
+def test_init_offers_baseline_characteristics_as_a_valid_plan_without_the_usual_ones(tmp_path: Path, raw) -> None:
+    """An ADSL with none of the usual demographics: the offered lines, headed by a commented 'baseline:', leave
+    a valid plan, and uncommented they give one with those rows."""
+    folder = tmp_path / "s"
+    folder.mkdir()
+    raw[0].drop(columns=["AGE", "AGEGR1", "SEX", "RACE", "ETHNIC"]).to_parquet(folder / "adsl.parquet")
+    text = init(folder, tmp_path / "p.yml").read_text()
+    assert load_plan(tmp_path / "p.yml").plan.baseline == []
+    chosen = tmp_path / "chosen.yml"
+    chosen.write_text(re.sub(r"(?m)^(  )?# ((baseline|baseline_population):|- \{variable:)", r"\1\2", text))
+    assert [b.variable for b in load_plan(chosen).plan.baseline] == ["BMIBL", "BMIBLGR1", "HEIGHTBL", "WEIGHTBL"]

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from trialpress.data.adam import TIME_UNIT_TERMS
-from trialpress.data.coding import coded_order, collected, present_values, standard_related
+from trialpress.data.coding import as_numbers, coded_order, collected, present_values, standard_related
 from trialpress.data.readers import find_dataset_file, read_dataset
 from trialpress.errors import UsageError
 from trialpress.paths import PLANS_FOLDER, ROOT_MARKER, find_root, plan_root
@@ -322,20 +322,15 @@ def _baseline(d: _Draft) -> None:
     cols = set(d.adsl.columns)
     rows = [(v, lab, kind) for v, lab, kind in BASELINE_CANDIDATES if v in cols and d.adsl[v].notna().any()]
     more = [v for v in d.adsl.columns if BASELINE_NAMED.fullmatch(str(v)) and d.adsl[v].notna().any()]
-    if rows or more:
-        d.add("", f"baseline_population: {d.efficacy_pop}", "baseline:")
+    head = [f"baseline_population: {d.efficacy_pop}", "baseline:"]
+    if rows:
+        d.add("", *head)
         d.add(*[f"  - {{variable: {v}, label: {q(lab)}, kind: {kind}}}" for v, lab, kind in rows])
     if more:
-        d.add("  # other baseline characteristics in ADSL: uncomment those to tabulate (CHECK their labels and units)")
-        d.add(*[f"  # - {{variable: {v}, label: {q(v)}, kind: {_kind_of(d.adsl[v])}}}" for v in more[:12]])
-
-
-def _kind_of(series: pd.Series) -> str:
-    """'continuous' for numbers (in a CSV, text that reads as numbers), else 'categorical'."""
-    if pd.api.types.is_numeric_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype):
-        return "continuous"
-    raw = series.dropna().astype(object)
-    return "continuous" if len(raw) and pd.to_numeric(raw, errors="coerce").notna().all() else "categorical"
+        kinds = {v: "continuous" if as_numbers(d.adsl[v]) is not None else "categorical" for v in more[:12]}
+        d.add(*([] if rows else ["", *(f"# {line}" for line in head)]),
+              "  # other baseline characteristics in ADSL: uncomment those to tabulate (CHECK their labels and units)",
+              *[f"  # - {{variable: {v}, label: {q(v)}, kind: {kind}}}" for v, kind in kinds.items()])
 
 
 def _safety(d: _Draft) -> None:

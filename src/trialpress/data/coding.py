@@ -27,12 +27,13 @@ def present_values(series: pd.Series) -> list[str]:
 def coded_order(frame: pd.DataFrame, variable: str, values: list[str] | None = None) -> list[str]:
     """The distinct values of a text variable in the order of its numeric code, ADaM's `<variable>N` companion
     (TRT01P/TRT01PN, AGEGR1/AGEGR1N, RACE/RACEN), when the data carry one that gives each value a single code;
-    else by the numbers that define them (`by_cut_points`), else sorted. `values` limits (and may extend) the values ordered: one the data have no code for goes last.
+    else by the numbers that define them (`by_cut_points`), else sorted. `values` limits (and may extend) the
+    values ordered: one the data have no code for goes last.
     Why: the order a study's own programmers chose (age groups young to old, doses low to high), which sorting
     the text loses ('65-80' before '<65')."""
     present = present_values(frame[variable]) if values is None else sorted(set(values))
     code = f"{variable}N"
-    numbers = _as_numbers(frame[code]) if code in frame.columns else None
+    numbers = as_numbers(frame[code]) if code in frame.columns else None
     if numbers is None:
         return by_cut_points(present)
     pairs = pd.DataFrame({"text": frame[variable].astype(object), "code": numbers}).dropna().drop_duplicates()
@@ -60,9 +61,9 @@ def by_cut_points(values: list[str]) -> list[str]:
     return sorted(values, key=keys.__getitem__)
 
 
-def _as_numbers(series: pd.Series) -> pd.Series | None:
-    """A code column as numbers: as typed, or read from text (a CSV's '54.0', not yet typed); None when a value
-    is not a number."""
+def as_numbers(series: pd.Series) -> pd.Series | None:
+    """A column as numbers: as typed, or read from text (a CSV's '54.0', not yet typed); None when a value is
+    not a number."""
     if pd.api.types.is_numeric_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype):
         return series.astype(float)
     raw = series.astype(object)

@@ -1,8 +1,9 @@
 """Baseline characteristics of the plan → ARD rows, by group and overall, missing values counted.
 
 Continuous: n, mean, SD, median, min, max, missing. Categorical: n per level (percent of the
-group's N in the report) in the plan's order, then any unlisted level (in the order of the variable's numeric
-code, e.g. AGEGR1N, where the data carry one; else sorted), and the subjects with no value
+group's N in the report) in the plan's order, then any unlisted level (`coding.coded_order`: by the variable's
+numeric code, e.g. AGEGR1N, where the data carry one; else by the numbers that define the categories, else
+sorted), and the subjects with no value
 (statistic `missing`, so that a category named "Missing" in the data stays a category).
 """
 
@@ -45,7 +46,7 @@ def collect_baseline(plan: Plan, data: StudyData, ard: ARDBuilder, pop_id: str) 
             continue
         present = coded_order(pop, var)
         listed = [lv.value for lv in spec.levels] if spec.levels else present
-        extra = [v for v in present if v not in set(listed)]
+        extra = [v for v in present if v not in listed]
         for g, part in parts:
             col = part[var]
             counts = {str(k): int(v) for k, v in col.value_counts(dropna=True).items()}

@@ -85,7 +85,7 @@ class FigureWorker:
             self.close()
             return 0.0
         drawn = False
-        if self._proc is not None and self._jobs:
+        if self._proc is not None:
             try:
                 out, _ = self._proc.communicate(timeout=WAIT_SECONDS)
                 drawn = self._proc.returncode == 0 and out.strip() == b"ok"
