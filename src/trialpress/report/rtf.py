@@ -13,8 +13,8 @@ the caller or gets wrong for our use:
 * Pagination. rtflite 2.6 looks up per-row attributes (bold, indent, alignment) by the row's
   index *within the page*, so from page 2 on rows take another row's formatting. Pages are
   therefore cut here (estimating wrapped lines with rtflite's own font metrics), each page is
-  encoded by rtflite as a one-page document, and the pages are joined into one file. A bold
-  group row never ends a page, and the footnotes and source always sit on the last page.
+  encoded by rtflite as a one-page document, and the pages are joined into one file. A group's
+  heading row never ends a page, and the footnotes and source always sit on the last page.
 * Page numbers are ``PAGE``/``NUMPAGES`` fields in the page header (Word computes them); the
   column-header rows are repeated on every page and also flagged ``\\trhdr``.
 
@@ -36,7 +36,7 @@ import polars as pl
 import rtflite
 from rtflite.rtf import RTFSyntaxGenerator
 
-from trialpress.report.tables import Cell, Table
+from trialpress.report.tables import Cell, Table, heading_rows
 
 __all__ = [
     "TLFFigure",
@@ -187,6 +187,7 @@ class _Grid:
     body: tuple[tuple[Cell | None, ...], ...]              # per body row: a cell or None per column
     body_lines: tuple[int, ...]
     header_lines: int
+    heads: frozenset[int] = frozenset()   # body rows that head a group (`tables.heading_rows`)
 
 
 def _expand(row: Sequence[Cell], n: int, where: str) -> list[tuple[Cell, int]]:
@@ -228,7 +229,7 @@ def _grid(table: Table, layout: _Layout) -> _Grid:
             lines = max(lines, _lines(c.text, avail, bold=c.bold))
         body.append(tuple(slots))
         body_lines.append(lines)
-    return _Grid(widths, header, tuple(body), tuple(body_lines), header_lines)
+    return _Grid(widths, header, tuple(body), tuple(body_lines), header_lines, frozenset(heading_rows(table)))
 
 
 def _is_wide(table: Table) -> bool:
@@ -302,8 +303,8 @@ def _body(rows: Sequence[tuple[Cell | None, ...]], grid: _Grid) -> tuple[pl.Data
 
 def _paginate(grid: _Grid, layout: _Layout, tail_lines: int) -> list[range]:
     """Cut the body into pages of at most `layout.rows` lines (column headers included);
-    the last page also holds `tail_lines` (footnotes, source). A bold group row never ends a
-    page: it moves to the next one with the rows it heads."""
+    the last page also holds `tail_lines` (footnotes, source). A group's heading row (`grid.heads`, as the
+    PDF and Word keep it) never ends a page: it moves to the next one with the rows it heads."""
     lines = grid.body_lines
     budget = max(1, layout.rows - grid.header_lines)
     pages: list[list[int]] = [[]]
@@ -311,7 +312,7 @@ def _paginate(grid: _Grid, layout: _Layout, tail_lines: int) -> list[range]:
     for i in range(len(grid.body)):
         if pages[-1] and used + lines[i] > budget:
             moved: list[int] = []
-            while len(pages[-1]) > 1 and _is_group_row(grid.body[pages[-1][-1]]):
+            while len(pages[-1]) > 1 and pages[-1][-1] in grid.heads:
                 moved.insert(0, pages[-1].pop())
             pages.append(moved)
             used = sum(lines[j] for j in moved)
@@ -322,16 +323,12 @@ def _paginate(grid: _Grid, layout: _Layout, tail_lines: int) -> list[range]:
     carry: list[int] = []
     while len(last) > 1 and sum(lines[i] for i in last) + tail_lines > budget:
         carry.insert(0, last.pop())
-    while carry and len(last) > 1 and _is_group_row(grid.body[last[-1]]):
+    while carry and len(last) > 1 and last[-1] in grid.heads:
         carry.insert(0, last.pop())
     if carry:
         pages.append(carry)
     return [range(pg[0], pg[-1] + 1) if pg else range(0) for pg in pages]
 
-
-def _is_group_row(row: tuple[Cell | None, ...]) -> bool:
-    cells = [c for c in row if c is not None]
-    return bool(cells) and cells[0].bold and not any(c.text.strip() for c in cells[1:])
 
 
 def _heading(kind: str, number: str, title: str) -> str:
