@@ -254,6 +254,22 @@ def test_the_report_of_a_safety_study(rendered: Path) -> None:
     assert unlinked == []
 
 
+def test_baseline_ranges_keep_the_precision_of_the_data(rendered: Path, raw) -> None:
+    """Whole-number variables (AGE, MMSETOT, EDUCLVL) print their range as the data record it ("52-89", not
+    "52.0-89.0"); a variable recorded with decimals (WEIGHTBL) keeps the summary's decimal. Plain pandas."""
+    adsl, _ = raw
+    itt = adsl[adsl["ITTFL"] == "Y"]
+    html = re.sub(r"<[^>]+>", " ", (rendered / "report.html").read_text())
+    rows = [re.findall(r"[0-9.]+ \(([0-9.]+)\u2013([0-9.]+)\)", m.group(1))
+            for m in re.finditer(r"Median \(range\)((?:\s+[0-9.]+ \([0-9.]+\u2013[0-9.]+\))+)", html)]
+    by_var = dict(zip(("AGE", "MMSETOT", "DURDIS", "EDUCLVL", "WEIGHTBL", "HEIGHTBL", "BMIBL"), rows))
+    for var, decimals in (("AGE", 0), ("MMSETOT", 0), ("EDUCLVL", 0), ("WEIGHTBL", 1)):
+        want = [(f"{itt.loc[itt['TRT01P'] == arm, var].min():.{decimals}f}",
+                 f"{itt.loc[itt['TRT01P'] == arm, var].max():.{decimals}f}") for arm in ARMS]
+        assert by_var[var][:3] == want, var
+    assert "without decimals when they are whole numbers" in (rendered / "report.qmd").read_text()
+
+
 def _abstract(plan_text: str, tmp_path: Path) -> tuple[str, object]:
     from test_abstract import abstract_for
 

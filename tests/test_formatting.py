@@ -69,3 +69,13 @@ def test_lower_first_keeps_a_name_in_title_case() -> None:
     assert fmt.lower_first("Placebo") == "placebo"
     assert fmt.lower_first("Second or later salvage") == "second or later salvage"
     assert fmt.lower_first("Baseline FEV1 category") == "baseline FEV1 category"
+
+
+def test_a_range_of_whole_numbers_prints_without_decimals() -> None:
+    from trialpress.report.baseline_view import range_decimals
+
+    assert range_decimals([18.0, 80.0, 19.0, 79.0], 1) == 0
+    assert range_decimals([18.0, 80.5], 1) == 1              # one end with a fraction: the whole row keeps decimals
+    assert range_decimals([18.0, float("nan")], 2) == 0      # a group with no value does not decide
+    assert range_decimals([float("nan")], 1) == 1
+    assert range_decimals([], 1) == 1

@@ -43,13 +43,22 @@ def _continuous_rows(cb: ContextBuilder, text: str, var: str, d: int, cols: list
         return cb.row(keys.baseline(var, name, g)).value
 
     rows: list[tuple[Cell, ...]] = [(label(text, bold=True), *(Cell("") for _ in cols))]
+    rd = range_decimals([v for g in cols for v in (stat(g, "min"), stat(g, "max"))], d)
     rows.append((label("Mean (SD)", indent=1), *(
         Cell(f"{fmt.fixed(stat(g, 'mean'), d)} ({fmt.fixed(stat(g, 'sd'), d)})", keys.baseline(var, "mean", g).id)
         for g in cols)))
     rows.append((label("Median (range)", indent=1), *(
-        Cell(f"{fmt.fixed(stat(g, 'median'), d)} ({fmt.fixed(stat(g, 'min'), d)}{fmt.EN_DASH}"
-             f"{fmt.fixed(stat(g, 'max'), d)})", keys.baseline(var, "median", g).id) for g in cols)))
+        Cell(f"{fmt.fixed(stat(g, 'median'), d)} ({fmt.fixed(stat(g, 'min'), rd)}{fmt.EN_DASH}"
+             f"{fmt.fixed(stat(g, 'max'), rd)})", keys.baseline(var, "median", g).id) for g in cols)))
     missing = [cb.row(keys.baseline(var, "missing", g)) for g in cols]
     if any(r.value for r in missing):
         rows.append((label("Missing", indent=1), *(Cell(fmt.count(r.value), r.id) for r in missing)))
     return rows
+
+
+def range_decimals(ends: list[float], decimals: int) -> int:
+    """Decimals of a range's ends: none when every end in the row is a whole number (ages, counts, scores are
+    recorded so, and "18.0-80.0" claims a precision the data do not have), else the summary's `decimals`.
+    The ends are observed values, so a whole end printed without decimals is exact."""
+    found = [v for v in ends if v == v]
+    return 0 if found and all(float(v).is_integer() for v in found) else decimals

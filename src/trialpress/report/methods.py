@@ -25,7 +25,8 @@ def conventions(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[s
     if plan.baseline:
         categorical = any(row.kind != "continuous" and not row.levels for row in plan.baseline)
         lines.append("Baseline characteristics are summarized as mean (SD) and median (range) for continuous "
-                     "variables and n (%) for categorical variables, with missing values counted"
+                     "variables (the range's ends without decimals when they are whole numbers) and n (%) for "
+                     "categorical variables, with missing values counted"
                      + ("; categories are listed in the order of the variable's numeric code where the data carry "
                         "one (e.g. AGEGR1N for AGEGR1), else by the numbers that define them (<25, 25-<30, >=30), "
                         "else alphabetically." if categorical else "."))
