@@ -265,3 +265,51 @@ def test_each_binary_endpoint_is_one_results_paragraph_over_all_comparators(load
         paragraphs = [p for p in text.split("\n\n") if re.sub(r"\\(.)", r"\1", p).startswith(heading)]
         assert len(paragraphs) == 1, (b.id, len(paragraphs))
         assert paragraphs[0].count("odds ratio, ") == len(plan.comparators), b.id
+
+
+def _uncommented(text: str, paramcd: str, settings: dict[str, str]) -> str:
+    """init's plan with its proposed `continuous:` entry for `paramcd` and its `labs:` / `vitals:` lines
+    uncommented as a user would (the leading '# ' removed), `settings` replacing the placeholder lines."""
+    lines = text.splitlines()
+    head = lines.index(next(ln for ln in lines if ln.startswith("# continuous:")))
+    end = next(i for i in range(head, len(lines)) if not lines[i].startswith("#"))
+    entries: list[list[str]] = []
+    for line in lines[head + 1:end]:
+        if line.startswith("#   - id:"):
+            entries.append([])
+        if entries and not line.startswith("#   #"):
+            entries[-1].append(line[2:])
+    chosen = next(e for e in entries if f'  paramcd: "{paramcd}"' in "\n".join(e))
+    block = ["continuous:"] + [f"    {k}: {settings[k]}" if (k := ln.strip().split(":", 1)[0]) in settings else ln
+                               for ln in chosen]
+    rest = [ln.replace("  # labs: {", "  labs: {").replace("  # vitals: {", "  vitals: {") for ln in lines[end:]]
+    return "\n".join(lines[:head] + block + rest) + "\n"
+
+
+def test_init_proposes_the_continuous_endpoint_and_measurement_tables_the_committed_plan_has(ard, tmp_path: Path) \
+        -> None:
+    """The package's BDS data (ADQS, ADLB, ADVS) come out of init as commented proposals resolved against the
+    data. Uncommented, with the two choices the data cannot make set as the committed plan sets them (the better
+    direction, the stratification factor), they give every row of the committed plan's MMRM, by-visit
+    summaries, and laboratory and vital-sign tables, equal."""
+    text = init(DATA, tmp_path / "init.yml").read_text()
+    assert "better: SET-higher-or-lower" in text          # the direction is never guessed
+    plan_text = _uncommented(text, "FKSIALL", {"better": "higher", "factors": "[STRATA1]"})
+    assert "\ncontinuous:\n  - id: FKSIALL\n" in plan_text and "\n  labs: {dataset: ADLB" in plan_text
+    path = tmp_path / "uncommented.yml"
+    path.write_text(plan_text)
+    lplan = load_plan(path)
+    ours = analyse(lplan.plan, _load(lplan)).ard
+    fields = ("population", "group", "reference", "subgroup", "subgroup_level", "parameter", "parent", "term",
+              "timepoint", "statistic")
+    measured = {"cont_desc", "mmrm", "analysis_set", "vs_visit", "lab_visit", "lab_grade_shift", "vs_shift",
+                "lab_shift", "lab_grade34"}
+
+    def rows(a):  # type: ignore[no-untyped-def]
+        return {(r.analysis, *(getattr(r, f) for f in fields)): (r.value, r.lower, r.upper, r.text, r.n)
+                for r in a if r.analysis in measured}   # the endpoint's id is the user's (FKSI, FKSIALL)
+
+    mine, committed = rows(ours), rows(ard)
+    assert len(committed) > 3000 and set(mine) == set(committed)
+    same = [k for k in committed if all(x == y or (x != x and y != y) for x, y in zip(mine[k], committed[k]))]
+    assert len(same) == len(committed)

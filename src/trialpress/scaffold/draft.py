@@ -24,6 +24,8 @@ from trialpress.errors import UsageError
 from trialpress.paths import PLANS_FOLDER, ROOT_MARKER, find_root, plan_root
 from trialpress.plan.endpoints import TIME_UNITS
 from trialpress.safe_yaml import dump_scalar as q
+from trialpress.scaffold.bds import Measurements, continuous_lines, find_measurements, safety_measure_lines
+from trialpress.scaffold.words import ident, sentence_case
 
 # as-randomised variable → its as-treated counterpart (ADaM IG ADSL)
 GROUP_PAIRS = (("TRT01P", "TRT01A"), ("ARM", "ACTARM"), ("TRTP", "TRTA"))
@@ -51,6 +53,7 @@ class Found:
     folder: Path
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    measurements: list[Measurements] = field(default_factory=list)   # BDS datasets by visit (ADQS, ADLB …)
 
 
 def inspect(folder: Path) -> Found:
@@ -63,6 +66,7 @@ def inspect(folder: Path) -> Found:
     if "ADSL" not in found.frames:
         raise UsageError(f"No ADSL (adsl.xpt, .csv or .parquet) in {folder}.",
                          hint="trialpress init needs at least the subject-level dataset ADSL.")
+    found.measurements = find_measurements(folder)
     return found
 
 
@@ -89,24 +93,6 @@ def _clean_categorical(series: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(rows, categories=uniques), index=series.index, name=series.name)
 
 
-def sentence_case(text: str) -> str:
-    """'Progression Free Survival' → 'Progression free survival'; 'OVERALL SURVIVAL' → 'Overall survival';
-    acronyms (two or more capitals) keep their form."""
-    words = text.split(" ")
-    if text.isupper():
-        return text[:1] + text[1:].lower()
-    small = {"of", "the", "and", "by", "to", "in", "for", "a", "an", "on", "with", "at", "or", "from", "vs"}
-    if len(words) > 1 and all(w[:1].isupper() for w in words if w and w[0].isalpha() and w not in small):
-        rest = [w if (sum(ch.isupper() for ch in w) > 1 or not w[:1].isalpha()) else w.lower() for w in words[1:]]
-        return " ".join([words[0], *rest])
-    return text
-
-
-def _ident(code: str) -> str:
-    ident = re.sub(r"[^A-Za-z0-9_]", "_", code)
-    return ident if ident[:1].isalpha() else "EP_" + ident
-
-
 @dataclass
 class _Draft:
     found: Found
@@ -130,6 +116,7 @@ def draft_plan(found: Found, study_id: str, data_folder: str) -> str:
     _groups_and_populations(d)
     _binary(d)
     _time_to_event(d)
+    d.add(*continuous_lines(found.measurements, d.efficacy_pop, d.adsl))
     _baseline(d)
     _safety(d)
     d.add("", "report:", "  template: article", "  formats: [html, pdf]", "")
@@ -217,13 +204,13 @@ def _binary(d: _Draft) -> None:
         responding = [v for v in vals if v.upper() in RESPONSE_VALUES]
         per_subject = not rows.duplicated([c for c in ("USUBJID", "PARAMCD") if c in rows.columns]).any()
         if not (BEST_RESPONSE.search(code) or BEST_RESPONSE.search(name)) or not responding or not per_subject:
-            lines.append(f"#   - {{id: {_ident(code)}, label: {q(sentence_case(name))}, population: {d.efficacy_pop}, "
+            lines.append(f"#   - {{id: {ident(code)}, label: {q(sentence_case(name))}, population: {d.efficacy_pop}, "
                          f"source: {{dataset: ADRS, paramcd: {q(code)}, variable: AVALC, values: [...]}}}}"
                          f"   # AVALC values: {', '.join(q(v) for v in vals[:10])}")
             continue
-        ident = _ident(code)
-        d.responders = d.responders or ident
-        lines += [f"  - id: {ident}", f"    label: {q(sentence_case(name) + ' (' + '/'.join(responding) + ')')}",
+        eid = ident(code)
+        d.responders = d.responders or eid
+        lines += [f"  - id: {eid}", f"    label: {q(sentence_case(name) + ' (' + '/'.join(responding) + ')')}",
                   f"    population: {d.efficacy_pop}",
                   f"    source: {{dataset: ADRS, paramcd: {q(code)}, variable: AVALC, "
                   f"values: [{', '.join(q(v) for v in responding)}]}}   # CHECK the responding values; found: "
@@ -275,7 +262,7 @@ def _time_to_event(d: _Draft) -> None:
         role = "safety" if SAFETY_WORDS.search(name) else "efficacy"
         origin = _origin(rows, d.adsl)
         better = "shorter" if SHORTER_BETTER.search(name) else "longer"
-        d.add(f"  - id: {_ident(code)}", f"    paramcd: {q(code)}", f"    label: {q(name)}",
+        d.add(f"  - id: {ident(code)}", f"    paramcd: {q(code)}", f"    label: {q(name)}",
               f"    population: {d.efficacy_pop if role == 'efficacy' else d.safety_pop}",
               f"    unit: {unit}{why}", f"    origin: {q(origin)}" + ("" if origin != "start" else
                                                                    "   # CHECK: time zero (no STARTDT to tell)"),
@@ -336,6 +323,9 @@ def _baseline(d: _Draft) -> None:
 def _safety(d: _Draft) -> None:
     ae = d.found.frames.get("ADAE")
     if ae is None:
+        measured = [m.name for m in d.found.measurements if m.name in ("ADLB", "ADVS")]
+        if measured:
+            d.add("", f"# {', '.join(measured)}: their tables belong to a safety section, which needs ADAE")
         return
     ae_cols = set(ae.columns)
     soc = "AEBODSYS" if "AEBODSYS" in ae_cols else "AESOC"
@@ -368,7 +358,8 @@ def _safety(d: _Draft) -> None:
                     d.add(f"  discontinuation: {{variable: {var}, values: [{', '.join(q(v) for v in reasons)}]}}"
                           "   # CHECK: ADAE has no action taken; discontinuation due to an AE from ADSL")
                     break
-    d.add("  # of_interest: [{id: X, label: ..., pt: [...]} or {..., soc: [...]}]")
+    d.add("  # of_interest: [{id: X, label: ..., pt: [...]} or {..., soc: [...]}]",
+          *safety_measure_lines(d.found.measurements))
 
 
 def init(data_folder: Path, out: Path | None = None, study_id: str | None = None) -> Path:
