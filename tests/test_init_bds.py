@@ -139,7 +139,8 @@ def test_derived_records_and_no_change_from_baseline(tmp_path: Path) -> None:
     plan = init(folder, tmp_path / "plan.yml", study_id="s1")
     text = plan.read_text()
     score, raw = _entries(text)["SCORE"], _entries(text)["RAW"]
-    assert not any("rows:" in ln for ln in score)           # observed records (DTYPE missing) are unique
+    assert not any(ln.startswith("    rows:") for ln in score)   # observed records (DTYPE missing) are unique
+    assert any(ln.startswith('    # rows: {dtype: "LOCF"}') for ln in score)   # the imputed ones offered
     assert _field(raw, "value") == "AVAL" and _field(raw, "model") == "descriptive"
     assert not any("factors:" in ln for ln in raw)
     lplan = load_plan(_uncomment(plan, text, "SCORE"))

@@ -135,6 +135,10 @@ def _entry(m: Measurements, code: str, population: str, strata: list[str]) -> li
              f"#     primary_visit: {q(primary)}   # CHECK: post-baseline visits: {visits}"]
     if rows_line:
         lines.append(f"#     {rows_line}")
+    derived = present_values(rows["DTYPE"]) if m.has("DTYPE") else []
+    if derived:   # imputed records (LOCF, WOCF …): the observed ones are analysed unless the plan says
+        lines.append(f"#     # rows: {{dtype: {q(derived[0])}}}   # CHECK: analyses the {', '.join(derived[:4])} "
+                     "records instead of the observed ones")
     if has_base:
         lines += ["#     model: mmrm   # CHECK: or ancova (at the primary visit only)",
                   "#     covariates: [BASE]", "#     covariate_by_visit: [BASE]"]
