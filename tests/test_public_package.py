@@ -313,3 +313,24 @@ def test_init_proposes_the_continuous_endpoint_and_measurement_tables_the_commit
     assert len(committed) > 3000 and set(mine) == set(committed)
     same = [k for k in committed if all(x == y or (x != x and y != y) for x, y in zip(mine[k], committed[k]))]
     assert len(same) == len(committed)
+
+
+def test_a_higher_rate_names_the_group_it_is_higher_than(loaded) -> None:
+    """With two comparators "patients who received A had higher rates of X (75% vs. 63%)" would not say 63% of
+    whom: each count pair names the group compared with. Counts by plain pandas."""
+    import re
+
+    from test_abstract import abstract_for
+
+    lplan, data = loaded
+    text, _ = abstract_for(lplan.plan, data)
+    plain = re.sub(r"`<[^`]*>`\{=html\}", "", text).replace("\\", "")
+    adrs, _ = pyreadstat.read_xport(str(DATA / "adrs.xpt"))
+    adsl, _ = pyreadstat.read_xport(str(DATA / "adsl.xpt"))
+    itt = adsl[adsl["ITTFL"] == "Y"]
+    invet = adrs[(adrs["PARAMCD"] == "INVET") & adrs["AVALC"].isin(["CR", "PR"]) & adrs["USUBJID"].isin(itt["USUBJID"])]
+    arm = itt.set_index("USUBJID")["ARM"]
+    n = {g: int((arm.reindex(invet["USUBJID"]) == g).sum()) for g in ARMS}
+    assert n == {"A: Drug X": 100, "B: Placebo": 84, "C: Combination": 81}
+    assert (f"Patients who received A: Drug X had higher rates of end-of-induction response by investigator (CR/PR) "
+            f"(n = {n['A: Drug X']} [75%] vs. n = {n['B: Placebo']} [63%] with B: Placebo; odds ratio") in plain

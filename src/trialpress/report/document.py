@@ -91,6 +91,7 @@ def draft_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
         "groups_label": plan.groups.label or "group",
         "groups_kind": plan.groups.kind,
         "comparative": bool(plan.comparators),   # False: one group, every estimate described, nothing compared
+        "several_comparators": len(plan.comparators) > 1,   # a comparison names the group compared with
         "total_n": cb.num(keys.population(first_pop), "count"),
         "populations": populations,
         "endpoints": efficacy_views,
