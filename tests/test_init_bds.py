@@ -24,7 +24,8 @@ def _adsl() -> pd.DataFrame:
     return pd.DataFrame({
         "STUDYID": "S1", "USUBJID": [f"S1-{i:03d}" for i in range(N)],
         "TRT01P": ["Placebo" if i % 2 else "Drug" for i in range(N)],
-        "ITTFL": "Y", "SAFFL": "Y", "AGE": [40 + i for i in range(N)], "STRATA1": ["A" if i % 3 else "B" for i in range(N)],
+        "ITTFL": "Y", "SAFFL": "Y", "AGE": [40 + i for i in range(N)],
+        "STRATA1": ["A" if i % 3 else "B" for i in range(N)],
     })
 
 

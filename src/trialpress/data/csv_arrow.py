@@ -39,6 +39,11 @@ FIELDS_HINT = ("Re-export the file; if a value holds a comma, quote or newline i
 QUOTING_HINT = ("Check quoting on the line named: a field with a comma, quote or newline must be enclosed in double "
                 "quotes, and a quote inside it doubled (\"\").")
 UTF8_HINT = "Export the CSV as UTF-8 (or convert it, e.g. iconv -f latin1 -t utf-8)."
+# Missing values: an empty field, and an unquoted NA, as R's write.csv and readr's write_csv write them (both
+# quote a text value that is literally "NA", which stays text); a quoted empty field is missing too.
+NULLS = ("", "NA")
+# an unquoted NA field, found in the raw bytes (to say in the report that the convention was applied)
+_NA_FIELDS = (b",NA,", b",NA\n", b",NA\r", b"\nNA,")
 
 
 @dataclass
@@ -49,6 +54,7 @@ class _Scan:
     bad_utf8: tuple[int, str] | None = None
     quotes: int = 0
     error: BaseException | None = None
+    unquoted_na: bool = False
 
 
 def read_csv_arrow(path: Path, header: Sequence[str], keep: Sequence[str], bom: int,
@@ -81,8 +87,8 @@ def read_csv_arrow(path: Path, header: Sequence[str], keep: Sequence[str], bom: 
                 parse_options=pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
                 convert_options=pcsv.ConvertOptions(include_columns=include,
                                                     column_types={c: text_type for c in include},
-                                                    strings_can_be_null=True, null_values=[""],
-                                                    quoted_strings_can_be_null=True))
+                                                    strings_can_be_null=True, null_values=list(NULLS),
+                                                    quoted_strings_can_be_null=False))
             failure = None
             break
         except pa.ArrowInvalid as exc:
@@ -105,7 +111,10 @@ def read_csv_arrow(path: Path, header: Sequence[str], keep: Sequence[str], bom: 
     if failure is not None:
         raise failure
     assert table is not None
-    return _to_frame(table, keep, encoded, identifier)
+    frame, ids = _to_frame(table, keep, encoded, identifier)
+    if scan.unquoted_na:
+        frame.attrs["unquoted_na"] = True
+    return frame, ids
 
 
 # ----------------------------------------------------------------------------------------- the frame
@@ -157,7 +166,14 @@ def dictionary_codes(column: Any) -> tuple[np.ndarray, Any]:
     if indices.null_count:
         indices = pc.fill_null(indices, -1)
     codes = indices.to_numpy().astype(np.int32, copy=False)
-    return codes, unified.chunk(0).dictionary
+    values = unified.chunk(0).dictionary
+    blank = pc.index(values, "").as_py()   # a quoted empty field ("") is missing, as an empty one is
+    if blank >= 0:
+        remap = np.append(np.arange(len(values), dtype=np.int32) - (np.arange(len(values)) > blank), -1)
+        remap[blank] = -1
+        codes = remap[codes]
+        values = pc.filter(values, pc.not_equal(values, ""))
+    return codes, values
 
 
 def clean_text(values: Any) -> Any:
@@ -212,6 +228,8 @@ def _scan_bytes(path: Path, bom: int, out: _Scan) -> None:
             fh.seek(bom)
             while chunk := fh.read(BLOCK):
                 out.quotes += chunk.count(b'"')
+                if not out.unquoted_na:
+                    out.unquoted_na = any(f in chunk for f in _NA_FIELDS) or chunk.startswith(b"NA,")
                 pending = len(decoder.getstate()[0])
                 if pending or not chunk.isascii():
                     try:

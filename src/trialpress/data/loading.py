@@ -35,6 +35,7 @@ class StudyData:
     # per record-level dataset: the frame and each record's subject as an ADSL row (-1: not in ADSL)
     subject_rows: dict[str, tuple[pd.DataFrame, np.ndarray]] = field(default_factory=dict, compare=False,
                                                                      repr=False)
+    na_files: tuple[str, ...] = ()   # CSV files with unquoted NA fields, read as missing (R's convention)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.frames[name]
@@ -78,6 +79,7 @@ def load_study(lplan: LoadedPlan) -> StudyData:
     folder = lplan.data_folder
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
+    na_files: list[str] = []
     try:
         for name in needed:
             path = find_dataset_file(folder, name, plan.data.files.get(name))
@@ -90,13 +92,16 @@ def load_study(lplan: LoadedPlan) -> StudyData:
                          "plan.",
                 )
             frame = read_dataset(path, columns_to_read(plan, name), plan.data.subject_id, encoded=True)
+            if frame.attrs.get("unquoted_na"):
+                na_files.append(path.name)
             frames[name] = apply_types(frame, [r for r in reqs if r.dataset == name], path, plan.data.subject_id,
                                        lplan)
             files[name] = path
         subject_rows = _subject_rows(frames, files, plan.data.subject_id)
     finally:   # the ids the readers kept for the join are dropped, whether or not loading succeeded
         forget_identifiers()
-    data = StudyData(frames=frames, files=files, requirements=tuple(reqs), subject_rows=subject_rows)
+    data = StudyData(frames=frames, files=files, requirements=tuple(reqs), subject_rows=subject_rows,
+                     na_files=tuple(na_files))
     release_memory()
     return data
 

@@ -225,6 +225,10 @@ def _common(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, 
              + (", or a hazard ratio for a group without subjects or events." if compared else ".")
              if plan.time_to_event else ".")]
     has_p = any(r.statistic == "p" for r in ard)
+    na = ard.get(keys.na_missing())
+    if na is not None:
+        ne.append(f"In {na.text}, a field written NA without quotes is a missing value, as R's write.csv and "
+                  "readr's write_csv write one (a quoted \"NA\" is kept as text).")
     versions = ", ".join(f"{name} {software.get(key, '')}" for name, key in (
         ("trialpress", "trialpress"), ("Python", "python"), ("pandas", "pandas"), ("NumPy", "numpy"),
         ("SciPy", "scipy"), ("statsmodels", "statsmodels"), ("matplotlib", "matplotlib"),

@@ -66,12 +66,16 @@ def _narrowed(plan: Plan, data: StudyData) -> StudyData:
 
 
 def _study_facts(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
-    """The data cut-off: the latest date of the plan's cut-off variable (pooled studies may have one each)."""
+    """The data cut-off: the latest date of the plan's cut-off variable (pooled studies may have one each); the
+    CSV files read with R's NA convention."""
     var = plan.data.cutoff_variable
     adsl = data["ADSL"]
     found = var and var in adsl.columns and adsl[var].notna().any()
     text = adsl[var].max().date().isoformat() if found else "not recorded"
     ard.add(row(keys.cutoff(), text=text, method=f"latest ADSL {var}" if found else "no cut-off variable in ADSL"))
+    if data.na_files:
+        ard.add(row(keys.na_missing(), text=", ".join(data.na_files),
+                    method="unquoted NA fields read as missing (R write.csv / readr convention)"))
 
 
 def _population_counts(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:

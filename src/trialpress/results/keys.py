@@ -23,6 +23,11 @@ def cutoff() -> Key:
     return Key(STUDY, "study", "cutoff")
 
 
+def na_missing() -> Key:
+    """The CSV files whose unquoted NA fields were read as missing values (text: their names)."""
+    return Key(STUDY, "study", "na_missing")
+
+
 def analysis_set(endpoint: str, statistic: str, group: str = "") -> Key:
     return Key(endpoint, "analysis_set", statistic, group=group)
 

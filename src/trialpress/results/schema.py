@@ -57,7 +57,8 @@ _LOGIT = {"or": "odds ratio of `group` vs `reference` (Wald or profile CI: `meth
 
 _CORE: dict[str, Analysis] = {
     "population": _a("Size of a population per group (term = population id)", n="subjects"),
-    "study": _a("Facts about the data", text=("cutoff",), cutoff="data cut-off date (text, ISO 8601)"),
+    "study": _a("Facts about the data", text=("cutoff", "na_missing"), cutoff="data cut-off date (text, ISO 8601)",
+                na_missing="CSV files whose unquoted NA fields were read as missing values (text: file names)"),
     "analysis_set": _a("Subjects an endpoint is analyzed in, per group (text = who they are)", text=("label",),
                        n="subjects analyzed", label="who the analyzed subjects are (text)",
                        excluded="subjects of the population left out (not in the analyzed set or without a "

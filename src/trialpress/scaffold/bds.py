@@ -130,7 +130,8 @@ def _entry(m: Measurements, code: str, population: str, strata: list[str]) -> li
     visits = ", ".join(q(v) for v in per_visit.index[:12]) + (", …" if len(per_visit) > 12 else "")
     has_base = m.has("BASE") and rows["BASE"].notna().any()
     lines = [f"#   - id: {ident(code)}", f"#     label: {q(label)}", f"#     dataset: {m.name}",
-             f"#     paramcd: {q(code)}", f"#     value: {value}" + ("" if value == "CHG" else "   # no CHG: the value"),
+             f"#     paramcd: {q(code)}",
+             f"#     value: {value}" + ("" if value == "CHG" else "   # no CHG: the value"),
              f"#     population: {population}",
              f"#     primary_visit: {q(primary)}   # CHECK: post-baseline visits: {visits}"]
     if rows_line:
