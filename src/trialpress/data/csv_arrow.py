@@ -12,6 +12,9 @@ How each check is kept:
   located (its line, whether the file ends inside it) by a serial Arrow parse that stops there;
 - a quoted value never closed: Arrow reads the rest of the file into it, so it is found from the quote count
   (odd) and, only then, by following the quotes to the end of the file.
+
+Missing values: an empty field (quoted or not), and an unquoted NA, as R's write.csv and readr's write_csv write
+a missing value (`_r_missing_values`); a quoted "NA" stays text.
 """
 
 from __future__ import annotations
@@ -39,11 +42,9 @@ FIELDS_HINT = ("Re-export the file; if a value holds a comma, quote or newline i
 QUOTING_HINT = ("Check quoting on the line named: a field with a comma, quote or newline must be enclosed in double "
                 "quotes, and a quote inside it doubled (\"\").")
 UTF8_HINT = "Export the CSV as UTF-8 (or convert it, e.g. iconv -f latin1 -t utf-8)."
-# Missing values: an empty field, and an unquoted NA, as R's write.csv and readr's write_csv write them (both
-# quote a text value that is literally "NA", which stays text); a quoted empty field is missing too.
-NULLS = ("", "NA")
-# an unquoted NA field, found in the raw bytes (to say in the report that the convention was applied)
-_NA_FIELDS = (b",NA,", b",NA\n", b",NA\r", b"\nNA,")
+# R's write.csv and readr's write_csv write a missing value as an unquoted NA, and quote a text value that is
+# literally "NA" (which stays text)
+R_MISSING = "NA"
 
 
 @dataclass
@@ -54,7 +55,6 @@ class _Scan:
     bad_utf8: tuple[int, str] | None = None
     quotes: int = 0
     error: BaseException | None = None
-    unquoted_na: bool = False
 
 
 def read_csv_arrow(path: Path, header: Sequence[str], keep: Sequence[str], bom: int,
@@ -64,7 +64,6 @@ def read_csv_arrow(path: Path, header: Sequence[str], keep: Sequence[str], bom: 
     the subject id (`identifier`, case-insensitive) in Arrow form, trimmed, blanks missing, dictionary-encoded
     (None when not read)."""
     import pyarrow as pa
-    import pyarrow.csv as pcsv
 
     scan = _Scan()
     scanner = threading.Thread(target=_scan_bytes, args=(path, bom, scan), daemon=True)
@@ -76,19 +75,11 @@ def read_csv_arrow(path: Path, header: Sequence[str], keep: Sequence[str], bom: 
         bad_rows.append(row)
         return "error"
 
-    text_type = pa.dictionary(pa.int32(), pa.string())
     table = None
     failure: BaseException | None = None
     for block in (ARROW_BLOCK, 16 * ARROW_BLOCK):   # a record longer than a block: once more, larger blocks
         try:
-            table = pcsv.read_csv(
-                path,
-                read_options=pcsv.ReadOptions(use_threads=True, block_size=block),
-                parse_options=pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
-                convert_options=pcsv.ConvertOptions(include_columns=include,
-                                                    column_types={c: text_type for c in include},
-                                                    strings_can_be_null=True, null_values=list(NULLS),
-                                                    quoted_strings_can_be_null=False))
+            table = _arrow_read(path, include, block, invalid)
             failure = None
             break
         except pa.ArrowInvalid as exc:
@@ -111,10 +102,58 @@ def read_csv_arrow(path: Path, header: Sequence[str], keep: Sequence[str], bom: 
     if failure is not None:
         raise failure
     assert table is not None
+    table, unquoted_na = _r_missing_values(path, table, block)
     frame, ids = _to_frame(table, keep, encoded, identifier)
-    if scan.unquoted_na:
+    if unquoted_na:
         frame.attrs["unquoted_na"] = True
     return frame, ids
+
+
+def _arrow_read(path: Path, include: list[str], block: int, invalid: Any, *, r_missing: bool = False) -> Any:
+    """The columns `include` as dictionary-encoded text, empty fields (quoted or not) missing; with `r_missing`
+    also the unquoted NA fields, while a quoted empty field is then read as '' (made missing by
+    `dictionary_codes`)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    text_type = pa.dictionary(pa.int32(), pa.string())
+    return pcsv.read_csv(
+        path,
+        read_options=pcsv.ReadOptions(use_threads=True, block_size=block),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
+        convert_options=pcsv.ConvertOptions(include_columns=include, column_types={c: text_type for c in include},
+                                            strings_can_be_null=True,
+                                            null_values=["", R_MISSING] if r_missing else [""],
+                                            quoted_strings_can_be_null=not r_missing))
+
+
+def _r_missing_values(path: Path, table: Any, block: int) -> tuple[Any, bool]:
+    """The columns holding NA read again with R's convention (unquoted NA missing, quoted "NA" text) where they
+    hold an unquoted NA; and whether any did. Arrow cannot tell a quoted value from an unquoted one after the
+    parse, so only a column whose distinct values include NA pays for a second parse (restricted to such columns):
+    a file without NA, as SAS, data.table and pandas write them, is read once."""
+    holding = [name for name in table.column_names if _count(table.column(name), R_MISSING)]
+    if not holding:
+        return table, False
+    again = _arrow_read(path, holding, block, lambda row: "skip", r_missing=True)
+    changed = False
+    for name in holding:
+        if _count(again.column(name), R_MISSING) < _count(table.column(name), R_MISSING):   # some were unquoted
+            table = table.set_column(table.column_names.index(name), name, again.column(name))
+            changed = True
+    return table, changed
+
+
+def _count(column: Any, value: str) -> int:
+    """How many values of a dictionary-encoded chunked column equal `value` (looked up once per dictionary)."""
+    import pyarrow.compute as pc
+
+    total = 0
+    for chunk in column.chunks:
+        at = pc.index(chunk.dictionary, value).as_py()
+        if at >= 0:
+            total += pc.sum(pc.equal(chunk.indices, at)).as_py() or 0
+    return total
 
 
 # ----------------------------------------------------------------------------------------- the frame
@@ -228,8 +267,6 @@ def _scan_bytes(path: Path, bom: int, out: _Scan) -> None:
             fh.seek(bom)
             while chunk := fh.read(BLOCK):
                 out.quotes += chunk.count(b'"')
-                if not out.unquoted_na:
-                    out.unquoted_na = any(f in chunk for f in _NA_FIELDS) or chunk.startswith(b"NA,")
                 pending = len(decoder.getstate()[0])
                 if pending or not chunk.isascii():
                     try:
