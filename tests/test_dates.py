@@ -39,7 +39,19 @@ CASES = [
     ("2019/02/22x", pd.NaT),
     ("Week 2", pd.NaT),
     (None, pd.NaT),
+    ("2019-02-22T11:09:25Z", T("2019-02-22 11:09:25")),        # readr's write_csv: every datetime in UTC
+    ("2019-02-22T11:09:25+01:00", T("2019-02-22 11:09:25")),   # an offset: the local time as written
+    ("2019-02-22 11:09:25.5-0500", T("2019-02-22 11:09:25.5")),
 ]
+
+
+def test_a_column_of_local_times_across_a_clock_change_is_read_as_written() -> None:
+    """Offsets that differ within a column (+01:00 in winter, +02:00 in summer), or an offset beside times without
+    one, stopped loading with a traceback (pandas refuses mixed offsets); each time is read as written."""
+    text = pd.Series(["2019-03-30T08:00:00+01:00", "2019-04-01T08:00:00+02:00", "2019-04-02T08:00:00",
+                      "2019-04-03"], dtype=object)
+    assert parse_text(text).tolist() == [T("2019-03-30 08:00"), T("2019-04-01 08:00"), T("2019-04-02 08:00"),
+                                         T("2019-04-03")]
 
 
 @pytest.mark.parametrize("text, expected", CASES)

@@ -1,7 +1,8 @@
 """Dates and datetimes written as text, read the way ADaM files carry them.
 
 * ISO 8601 (`2019-02-22`, `2019-02-22T11:09:25`, a space for the `T`): what R, Python and SAS's E8601DA./
-  E8601DT. formats write.
+  E8601DT. formats write. A UTC offset (`Z` as readr writes it, `+01:00`) is dropped and the time kept as
+  written: ADaM times are the collection's local times, and offsets may differ within a column.
 * The SAS formats a SAS export to CSV prints for ADaM's numeric dates: DATE9. (`22FEB2019`) and DATETIME.
   with a four-digit year (`22FEB2019:11:09:25`, with or without seconds or their fractions). English month
   abbreviations in any case, as SAS writes them whatever the session's locale.
@@ -25,6 +26,9 @@ ACCEPTED = ("an ISO date or datetime (2019-02-22, 2019-02-22T11:09:25) or a SAS 
 _SAS_FORMATS = ("%d%b%Y", "%d%b%Y:%H:%M:%S", "%d%b%Y:%H:%M", "%d%b%Y:%H:%M:%S.%f")
 _SAS_SHAPE = r"\d{1,2}[A-Za-z]{3}\d{4}(?::\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
 _TWO_DIGIT_YEAR = r"\d{1,2}[A-Za-z]{3}\d{2}(?::\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
+# an ISO datetime with a UTC offset, as readr writes every datetime ('2019-02-24T11:09:25Z') and local-time
+# exports do across a daylight-saving change (+01:00, +02:00): the offset is dropped, the local time kept
+_ISO_OFFSET = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 NOT_READ = ("a two-digit year (22FEB19) is not read, as its century is not in the file: export the dates with "
             "DATE9., DATETIME20. or E8601DA.")
 
@@ -33,9 +37,9 @@ def parse_text(values: pd.Series) -> pd.Series:
     """`values` (text, stripped; None or NaN for missing) as datetime64[ns], NaT where missing or not a date in
     one of the accepted forms. Callers pass distinct values, so each is parsed once."""
     values = pd.Series(values, dtype=object).reset_index(drop=True)
-    parsed = pd.Series(pd.to_datetime(values, format="ISO8601", errors="coerce"))
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):   # an offset in the text: kept as written (local time)
-        parsed = parsed.dt.tz_localize(None)
+    text = values.where(values.map(type) == str)
+    local = text.str.replace(_ISO_OFFSET, r"\1", regex=True)   # an offset (Z, +01:00): the time as written
+    parsed = pd.Series(pd.to_datetime(local.where(local.notna(), values), format="ISO8601", errors="coerce"))
     parsed = parsed.astype("datetime64[ns]")
     left = parsed.isna() & values.notna()
     if not bool(left.any()):
