@@ -52,9 +52,11 @@ def test_a_file_without_unquoted_na_is_not_flagged(tmp_path: Path) -> None:
 
 def _column(values: pd.Series, kind: str, style: str) -> pd.Series:
     """A column as R writes it: missing NA unquoted; text quoted (write.csv: always; readr: when needed, and a
-    text that reads NA); numbers in R's 15 significant digits; dates and datetimes ISO, unquoted."""
+    text that reads NA); numbers in R's 15 significant digits; dates and datetimes ISO, unquoted (readr's
+    datetimes with a Z)."""
     if kind:
-        text = pd.to_datetime(values).dt.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S")
+        stamp = "%Y-%m-%dT%H:%M:%SZ" if style == "readr" else "%Y-%m-%d %H:%M:%S"   # readr: ISO 8601 in UTC
+        text = pd.to_datetime(values).dt.strftime("%Y-%m-%d" if kind == "date" else stamp)
     elif values.dtype == object:
         text = values.where(values != "")            # haven reads a blank XPT text as "", R users write NA
         quoted = '"' + text.str.replace('"', '""', regex=False) + '"'
