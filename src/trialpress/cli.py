@@ -83,7 +83,7 @@ def _study_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     i = sub.add_parser("init", help="inspect a folder of ADaM files and write a starting analysis plan",
                        description="Recognise the standard ADaM datasets and variables in a folder (XPT, CSV, "
-                                   "Parquet) and write analysis/<study>.yml with comments; it validates and renders "
+                                   "Parquet, sas7bdat) and write analysis/<study>.yml with comments; it validates and renders "
                                    "as it is. Never overwrites a plan.")
     i.add_argument("folder", type=Path, help="folder holding adsl.* and optionally adtte.*, adrs.*, adae.*")
     i.add_argument("--out", type=Path, default=None,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from trialpress.errors import DataError
 
-FORMATS: dict[str, str] = {".csv": "csv", ".xpt": "xpt", ".parquet": "parquet", ".pq": "parquet"}
+FORMATS: dict[str, str] = {".csv": "csv", ".xpt": "xpt", ".parquet": "parquet", ".pq": "parquet",
+                            ".sas7bdat": "sas7bdat"}
 
 
 def find_dataset_file(folder: Path, name: str, override: str | None = None) -> Path | None:

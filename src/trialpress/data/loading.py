@@ -86,7 +86,7 @@ def load_study(lplan: LoadedPlan) -> StudyData:
             if path is None:
                 users = sorted({r.why.split(".")[0].split("[")[0] for r in reqs if r.dataset == name})
                 raise DataError(
-                    f"{name} is needed by the plan ({', '.join(users)}) but no {name.lower()}.xpt, .csv or .parquet "
+                    f"{name} is needed by the plan ({', '.join(users)}) but no {name.lower()}.xpt, .csv, .parquet or .sas7bdat "
                     f"is in {folder}.",
                     hint=f"Add the dataset, name its file under data.files.{name}, or remove those sections from the "
                          "plan.",

@@ -1,4 +1,4 @@
-"""Read one ADaM dataset from SAS XPT, CSV or Parquet into a pandas frame, without guessing.
+"""Read one ADaM dataset from SAS XPT, CSV, Parquet or a SAS dataset (sas7bdat) into a pandas frame, without guessing.
 
 CSV is read as text and typed afterwards by `loading.apply_types` (so '007' stays '007'
 unless the plan says the column is numeric). XPT and Parquet carry their own types.
@@ -30,6 +30,8 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x00\x00\x00\x00\x00\x00\x00\x00", "a SAS7BDAT or other binary file"),
     (b"%PDF", "a PDF document"),
 )
+# a SAS dataset's header: 12 zero bytes, then SAS's magic number (ReadStat's sas7bdat reader checks the same 32 bytes)
+SAS7BDAT_MAGIC = bytes(12) + bytes.fromhex("c2ea8160b31411cfbd92080009c7318c181f1011")
 
 
 class Names(tuple[str, ...]):
@@ -58,7 +60,7 @@ def read_dataset(path: Path, columns: Collection[str] | None = None, identifier:
     wanted = None if columns is None else {c.upper() for c in columns}
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise DataError(f"{path}: unsupported file type {path.suffix!r}.", hint="Use .xpt, .csv or .parquet.")
+        raise DataError(f"{path}: unsupported file type {path.suffix!r}.", hint="Use .xpt, .csv, .parquet or .sas7bdat.")
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -72,6 +74,8 @@ def read_dataset(path: Path, columns: Collection[str] | None = None, identifier:
             frame = _read_csv(path, wanted, identifier, encoded)
         elif kind == "parquet":
             frame = _read_parquet(path, wanted, identifier)
+        elif kind == "sas7bdat":
+            frame = _read_sas7bdat(path, wanted)
         else:
             frame = _read_xpt(path, wanted, identifier, encoded)
     except DataError:
@@ -118,6 +122,8 @@ def _sniff(path: Path) -> str | None:
 
 
 def _sniff_bytes(head: bytes) -> str | None:
+    if head.startswith(SAS7BDAT_MAGIC):
+        return "a SAS dataset (sas7bdat)"
     for magic, what in MAGIC:
         if head.startswith(magic):
             return what
@@ -125,7 +131,8 @@ def _sniff_bytes(head: bytes) -> str | None:
 
 
 def _matches(actual: str, kind: str) -> bool:
-    return (kind == "xpt" and "XPT" in actual) or (kind == "parquet" and "Parquet" in actual)
+    return ((kind == "xpt" and "XPT" in actual) or (kind == "parquet" and "Parquet" in actual)
+            or (kind == "sas7bdat" and "sas7bdat" in actual))
 
 
 SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
@@ -160,7 +167,7 @@ def _read_csv(path: Path, wanted: set[str] | None, identifier: str | None, encod
         if actual is not None or b"\x00" in head[:4096]:
             raise DataError(f"{path}: this is not a CSV text file; it looks like {actual or 'a binary file'}.",
                             hint="Export the dataset as CSV (or give the file the extension of its real format: "
-                                 ".xpt or .parquet).")
+                                 ".xpt, .parquet or .sas7bdat).")
         bom = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
         rest = head[bom:]
         while not rest.strip() and fh.tell() < size:   # leading blank space: find the first text
@@ -292,6 +299,21 @@ def _read_xpt(path: Path, wanted: set[str] | None, identifier: str | None, encod
     if lay.table_name:
         frame.attrs["table_name"] = lay.table_name
     _keep_identifiers(path, identifier, ids)
+    return frame
+
+
+def _read_sas7bdat(path: Path, wanted: set[str] | None) -> pd.DataFrame:
+    """A SAS dataset as pyreadstat (ReadStat) reads it: the needed variables only, text in the file's own
+    encoding, SAS date and datetime formats as dates, as for XPT."""
+    import pyreadstat
+
+    _, meta = pyreadstat.read_sas7bdat(str(path), metadataonly=True)
+    names = list(meta.column_names)
+    usecols = None if wanted is None else [n for n in names if n.upper() in wanted]
+    frame, meta = pyreadstat.read_sas7bdat(str(path), usecols=usecols)
+    frame.attrs["all_columns"] = names
+    if getattr(meta, "table_name", None):
+        frame.attrs["table_name"] = str(meta.table_name)
     return frame
 
 
