@@ -303,27 +303,25 @@ def _read_xpt(path: Path, wanted: set[str] | None, identifier: str | None, encod
 
 
 def _read_sas7bdat(path: Path, wanted: set[str] | None) -> pd.DataFrame:
-    """A SAS dataset as pyreadstat (ReadStat) reads it: the needed variables only, text in the file's own
-    encoding, SAS date and datetime formats as dates, as for XPT."""
+    """A SAS dataset as pyreadstat (ReadStat) reads it: text in the file's own encoding, SAS date and datetime
+    formats as dates, as for XPT."""
     import pyreadstat
 
-    _, meta = pyreadstat.read_sas7bdat(str(path), metadataonly=True)
-    names = list(meta.column_names)
-    usecols = None if wanted is None else [n for n in names if n.upper() in wanted]
-    frame, meta = pyreadstat.read_sas7bdat(str(path), usecols=usecols)
-    frame.attrs["all_columns"] = names
-    if getattr(meta, "table_name", None):
-        frame.attrs["table_name"] = str(meta.table_name)
-    return frame
+    return _read_pyreadstat(pyreadstat.read_sas7bdat, path, wanted)
 
 
 def _read_xpt_pyreadstat(path: Path, wanted: set[str] | None) -> pd.DataFrame:
     import pyreadstat
 
-    _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+    return _read_pyreadstat(pyreadstat.read_xport, path, wanted)
+
+
+def _read_pyreadstat(read: Any, path: Path, wanted: set[str] | None) -> pd.DataFrame:
+    """The needed variables only (`usecols`), every name of the file kept for messages, and its table name."""
+    _, meta = read(str(path), metadataonly=True)
     names = list(meta.column_names)
     usecols = None if wanted is None else [n for n in names if n.upper() in wanted]
-    frame, meta = pyreadstat.read_xport(str(path), usecols=usecols)
+    frame, meta = read(str(path), usecols=usecols)
     frame.attrs["all_columns"] = names
     if getattr(meta, "table_name", None):
         frame.attrs["table_name"] = str(meta.table_name)
