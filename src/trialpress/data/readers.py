@@ -70,14 +70,7 @@ def read_dataset(path: Path, columns: Collection[str] | None = None, identifier:
         raise DataError(f"{path} is empty (0 bytes).", hint="Re-export the dataset.")
     use_system_pool()
     try:
-        if kind == "csv":
-            frame = _read_csv(path, wanted, identifier, encoded)
-        elif kind == "parquet":
-            frame = _read_parquet(path, wanted, identifier)
-        elif kind == "sas7bdat":
-            frame = _read_sas7bdat(path, wanted)
-        else:
-            frame = _read_xpt(path, wanted, identifier, encoded)
+        frame = _read_kind(kind, path, wanted, identifier, encoded)
     except DataError:
         raise
     except UnicodeDecodeError as exc:
@@ -110,6 +103,17 @@ def read_dataset(path: Path, columns: Collection[str] | None = None, identifier:
                         hint="Re-export the dataset with its records; if the study truly has none, remove the plan "
                              "sections that need this dataset.")
     return frame
+
+
+def _read_kind(kind: str, path: Path, wanted: set[str] | None, identifier: str | None,
+               encoded: bool) -> pd.DataFrame:
+    if kind == "csv":
+        return _read_csv(path, wanted, identifier, encoded)
+    if kind == "parquet":
+        return _read_parquet(path, wanted, identifier)
+    if kind == "sas7bdat":
+        return _read_sas7bdat(path, wanted)
+    return _read_xpt(path, wanted, identifier, encoded)
 
 
 def _sniff(path: Path) -> str | None:
