@@ -59,7 +59,9 @@ def test_broken_files_name_the_file(tmp_path: Path) -> None:
     latin = tmp_path / "adae.csv"
     latin.write_bytes("USUBJID,AEDECOD\n1,Na\xefve\n".encode("latin-1"))
     with pytest.raises(DataError, match="not valid UTF-8"):
-        read_dataset(latin)
+        read_dataset(latin, encoding="utf-8")
+    read = read_dataset(latin)   # auto: not UTF-8, read as Windows-1252 (tests/test_text_encoding.py)
+    assert read["AEDECOD"].tolist() == ["Na\xefve"] and read.attrs["text_encoding"] == "cp1252"
 
 
 def test_parquet_reads_needed_columns_clean_and_typed(project_copy: Path) -> None:

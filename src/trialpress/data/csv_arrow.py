@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialpress.data.encoding import AUTO, NOT_UTF8
 from trialpress.errors import DataError
 
 BLOCK = 16 << 20           # the scan's chunk
@@ -41,7 +42,8 @@ FIELDS_HINT = ("Re-export the file; if a value holds a comma, quote or newline i
                "quotes.")
 QUOTING_HINT = ("Check quoting on the line named: a field with a comma, quote or newline must be enclosed in double "
                 "quotes, and a quote inside it doubled (\"\").")
-UTF8_HINT = "Export the CSV as UTF-8 (or convert it, e.g. iconv -f latin1 -t utf-8)."
+UTF8_HINT = ("The plan's data.encoding says UTF-8: set it to the file's encoding (e.g. cp1252 for SAS on Windows) "
+             "or 'auto', or convert the file (iconv -f cp1252 -t utf-8).")
 # R's write.csv and readr's write_csv write a missing value as an unquoted NA, and quote a text value that is
 # literally "NA" (which stays text)
 R_MISSING = "NA"
@@ -58,11 +60,12 @@ class _Scan:
 
 
 def read_csv_arrow(path: Path, header: Sequence[str], keep: Sequence[str], bom: int,
-                   encoded: bool, identifier: str | None) -> tuple[pd.DataFrame, Any]:
+                   encoded: bool, identifier: str | None, encoding: str = AUTO) -> tuple[pd.DataFrame, Any]:
     """The columns `keep` (raw header names, file order) of a CSV whose header is `header`, as text: pandas
     Categoricals (`encoded`) or objects (missing: NaN, as pandas' own reader gave them). With `encoded`, also
     the subject id (`identifier`, case-insensitive) in Arrow form, trimmed, blanks missing, dictionary-encoded
-    (None when not read)."""
+    (None when not read). Text is UTF-8 unless `encoding` names a codec; with `auto`, a file that is not
+    UTF-8 is read again as `encoding.NOT_UTF8` says (`frame.attrs["text_encoding"]`)."""
     import pyarrow as pa
 
     scan = _Scan()
@@ -75,41 +78,61 @@ def read_csv_arrow(path: Path, header: Sequence[str], keep: Sequence[str], bom: 
         bad_rows.append(row)
         return "error"
 
-    table = None
-    failure: BaseException | None = None
-    for block in (ARROW_BLOCK, 16 * ARROW_BLOCK):   # a record longer than a block: once more, larger blocks
-        try:
-            table = _arrow_read(path, include, block, invalid)
-            failure = None
-            break
-        except pa.ArrowInvalid as exc:
-            failure = exc
-            if bad_rows or "straddl" not in str(exc):
-                break
+    def attempt(codec: str) -> tuple[Any, BaseException | None, int]:
+        bad_rows.clear()
+        failure: BaseException | None = None
+        for block in (ARROW_BLOCK, 16 * ARROW_BLOCK):   # a record longer than a block: once more, larger blocks
+            try:
+                return _arrow_read(path, include, block, invalid, codec=codec), None, block
+            except pa.ArrowInvalid as exc:
+                failure = exc
+                if bad_rows or "straddl" not in str(exc):
+                    break
+        return None, failure, block
+
+    used = "utf-8" if encoding == AUTO else encoding
+    table, failure, block = attempt(used)
     scanner.join()
     if scan.error is not None:
         raise scan.error
-    if scan.bad_utf8 is not None:
+    if scan.bad_utf8 is not None and used == "utf-8":
         offset, reason = scan.bad_utf8
-        raise DataError(f"{path}: not valid UTF-8 text (line {_line_of(path, bom + offset, bom)}, byte {offset}: "
-                        f"{reason}).", hint=UTF8_HINT)
+        if encoding != AUTO:
+            raise DataError(f"{path}: not valid UTF-8 text (line {_line_of(path, bom + offset, bom)}, byte "
+                            f"{offset}: {reason}).", hint=UTF8_HINT)
+        for used in NOT_UTF8:   # the last, latin-1, decodes any byte
+            try:
+                table, failure, block = attempt(used)
+                break
+            except UnicodeDecodeError:
+                continue
+    _raise_structure(path, header, bom, bool(bad_rows), scan.quotes, failure)
+    assert table is not None
+    table, unquoted_na = _r_missing_values(path, table, block, used)
+    frame, ids = _to_frame(table, keep, encoded, identifier)
+    if unquoted_na:
+        frame.attrs["unquoted_na"] = True
+    if used != "utf-8":
+        frame.attrs["text_encoding"] = used
+    return frame, ids
+
+
+def _raise_structure(path: Path, header: Sequence[str], bom: int, bad_rows: bool, quotes: int,
+                     failure: BaseException | None) -> None:
+    """The read's failure, located: a record with the wrong number of fields, a quote never closed, a record
+    longer than Arrow's largest block; else Arrow's own error."""
     straddled = failure is not None and "straddl" in str(failure)
-    if bad_rows or scan.quotes % 2 or straddled:
-        _structure_error(path, header, bom, scan.quotes % 2 == 1)
+    if bad_rows or quotes % 2 or straddled:
+        _structure_error(path, header, bom, quotes % 2 == 1)
     if straddled:
         raise DataError(f"{path}: malformed CSV (a record is longer than {max(1, 16 * ARROW_BLOCK >> 20)} MB: is a "
                         "quoted value not closed?).", hint=QUOTING_HINT)
     if failure is not None:
         raise failure
-    assert table is not None
-    table, unquoted_na = _r_missing_values(path, table, block)
-    frame, ids = _to_frame(table, keep, encoded, identifier)
-    if unquoted_na:
-        frame.attrs["unquoted_na"] = True
-    return frame, ids
 
 
-def _arrow_read(path: Path, include: list[str], block: int, invalid: Any, *, r_missing: bool = False) -> Any:
+def _arrow_read(path: Path, include: list[str], block: int, invalid: Any, *, r_missing: bool = False,
+                codec: str = "utf-8") -> Any:
     """The columns `include` as dictionary-encoded text, empty fields (quoted or not) missing; with `r_missing`
     also the unquoted NA fields, while a quoted empty field is then read as '' (made missing by
     `dictionary_codes`)."""
@@ -119,7 +142,7 @@ def _arrow_read(path: Path, include: list[str], block: int, invalid: Any, *, r_m
     text_type = pa.dictionary(pa.int32(), pa.string())
     return pcsv.read_csv(
         path,
-        read_options=pcsv.ReadOptions(use_threads=True, block_size=block),
+        read_options=pcsv.ReadOptions(use_threads=True, block_size=block, encoding=codec),
         parse_options=pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
         convert_options=pcsv.ConvertOptions(include_columns=include, column_types={c: text_type for c in include},
                                             strings_can_be_null=True,
@@ -127,7 +150,7 @@ def _arrow_read(path: Path, include: list[str], block: int, invalid: Any, *, r_m
                                             quoted_strings_can_be_null=not r_missing))
 
 
-def _r_missing_values(path: Path, table: Any, block: int) -> tuple[Any, bool]:
+def _r_missing_values(path: Path, table: Any, block: int, codec: str = "utf-8") -> tuple[Any, bool]:
     """The columns holding NA read again with R's convention (unquoted NA missing, quoted "NA" text) where they
     hold an unquoted NA; and whether any did. Arrow cannot tell a quoted value from an unquoted one after the
     parse, so only a column whose distinct values include NA pays for a second parse (restricted to such columns):
@@ -135,7 +158,7 @@ def _r_missing_values(path: Path, table: Any, block: int) -> tuple[Any, bool]:
     holding = [name for name in table.column_names if _count(table.column(name), R_MISSING)]
     if not holding:
         return table, False
-    again = _arrow_read(path, holding, block, lambda row: "skip", r_missing=True)
+    again = _arrow_read(path, holding, block, lambda row: "skip", r_missing=True, codec=codec)
     changed = False
     for name in holding:
         if _count(again.column(name), R_MISSING) < _count(table.column(name), R_MISSING):   # some were unquoted

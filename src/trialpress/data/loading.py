@@ -36,6 +36,7 @@ class StudyData:
     subject_rows: dict[str, tuple[pd.DataFrame, np.ndarray]] = field(default_factory=dict, compare=False,
                                                                      repr=False)
     na_files: tuple[str, ...] = ()   # CSV files with unquoted NA fields, read as missing (R's convention)
+    encodings: tuple[tuple[str, str], ...] = ()   # (file, codec) of the files whose text is not UTF-8
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.frames[name]
@@ -80,6 +81,7 @@ def load_study(lplan: LoadedPlan) -> StudyData:
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
     na_files: list[str] = []
+    encodings: list[tuple[str, str]] = []
     try:
         for name in needed:
             path = find_dataset_file(folder, name, plan.data.files.get(name))
@@ -91,9 +93,12 @@ def load_study(lplan: LoadedPlan) -> StudyData:
                     hint=f"Add the dataset, name its file under data.files.{name}, or remove those sections from the "
                          "plan.",
                 )
-            frame = read_dataset(path, columns_to_read(plan, name), plan.data.subject_id, encoded=True)
+            frame = read_dataset(path, columns_to_read(plan, name), plan.data.subject_id, encoded=True,
+                                 encoding=plan.data.encoding)
             if frame.attrs.get("unquoted_na"):
                 na_files.append(path.name)
+            if frame.attrs.get("text_encoding"):
+                encodings.append((path.name, frame.attrs["text_encoding"]))
             frames[name] = apply_types(frame, [r for r in reqs if r.dataset == name], path, plan.data.subject_id,
                                        lplan)
             files[name] = path
@@ -101,7 +106,7 @@ def load_study(lplan: LoadedPlan) -> StudyData:
     finally:   # the ids the readers kept for the join are dropped, whether or not loading succeeded
         forget_identifiers()
     data = StudyData(frames=frames, files=files, requirements=tuple(reqs), subject_rows=subject_rows,
-                     na_files=tuple(na_files))
+                     na_files=tuple(na_files), encodings=tuple(encodings))
     release_memory()
     return data
 

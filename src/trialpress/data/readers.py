@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from trialpress.data.encoding import AUTO, NOT_UTF8
 from trialpress.data.memory import use_system_pool
 from trialpress.errors import DataError
 
@@ -49,14 +50,15 @@ class Names(tuple[str, ...]):
 
 
 def read_dataset(path: Path, columns: Collection[str] | None = None, identifier: str | None = None, *,
-                 encoded: bool = False) -> pd.DataFrame:
+                 encoded: bool = False, encoding: str = AUTO) -> pd.DataFrame:
     """Read a dataset file; `columns` (case-insensitive) limits what is read. Every column name of the file
     stays known in `frame.attrs["all_columns"]` (for messages about missing or misplaced variables).
     `identifier` names the subject id: nearly one value per subject, so Parquet reads it as plain text.
     `encoded` (the loader's reads): CSV and XPT text as Categoricals (each distinct value typed once, no
     Python string per row), the subject id trimmed with blanks missing, and its Arrow form kept for the
     subject join (`read_identifiers`); without it, text as objects, as pandas and pyreadstat give it.
-    Parquet text is always a Categorical."""
+    Parquet text is always a Categorical. `encoding` is the text encoding of XPT and CSV files (`data.encoding`:
+    auto reads UTF-8, else Windows-1252; `frame.attrs["text_encoding"]` names a codec other than UTF-8 used)."""
     wanted = None if columns is None else {c.upper() for c in columns}
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
@@ -70,13 +72,14 @@ def read_dataset(path: Path, columns: Collection[str] | None = None, identifier:
         raise DataError(f"{path} is empty (0 bytes).", hint="Re-export the dataset.")
     use_system_pool()
     try:
-        frame = _read_kind(kind, path, wanted, identifier, encoded)
+        frame = _read_kind(kind, path, wanted, identifier, encoded, encoding)
     except DataError:
         raise
-    except UnicodeDecodeError as exc:
-        line = exc.object[:exc.start].count(b"\n") + 1 if isinstance(exc.object, bytes) else "?"
-        raise DataError(f"{path}: not valid UTF-8 text (line {line}, byte {exc.start}: {exc.reason}).",
-                        hint="Export the CSV as UTF-8 (or convert it, e.g. iconv -f latin1 -t utf-8).") from None
+    except UnicodeDecodeError as exc:   # only with a plan's data.encoding: `auto` falls back to Windows-1252
+        raise DataError(f"{path}: text is not valid {exc.encoding} ({exc.reason}), the encoding the plan's "
+                        f"data.encoding names.",
+                        hint="Set data.encoding to the file's encoding (e.g. cp1252 for SAS on Windows, shift_jis), "
+                             "or to 'auto'.") from None
     except PermissionError:
         raise DataError(f"{path} cannot be read: permission denied.",
                         hint="Make the file readable for the user running trialpress.") from None
@@ -106,14 +109,14 @@ def read_dataset(path: Path, columns: Collection[str] | None = None, identifier:
 
 
 def _read_kind(kind: str, path: Path, wanted: set[str] | None, identifier: str | None,
-               encoded: bool) -> pd.DataFrame:
+               encoded: bool, encoding: str) -> pd.DataFrame:
     if kind == "csv":
-        return _read_csv(path, wanted, identifier, encoded)
+        return _read_csv(path, wanted, identifier, encoded, encoding)
     if kind == "parquet":
         return _read_parquet(path, wanted, identifier)
     if kind == "sas7bdat":
         return _read_sas7bdat(path, wanted)
-    return _read_xpt(path, wanted, identifier, encoded)
+    return _read_xpt(path, wanted, identifier, encoded, encoding)
 
 
 def _sniff(path: Path) -> str | None:
@@ -156,7 +159,8 @@ def _refuse_other_separators(path: Path, header: list[str]) -> None:
                                  "spreadsheet: CSV UTF-8, comma delimited), or as XPT.")
 
 
-def _read_csv(path: Path, wanted: set[str] | None, identifier: str | None, encoded: bool) -> pd.DataFrame:
+def _read_csv(path: Path, wanted: set[str] | None, identifier: str | None, encoded: bool,
+              encoding: str = AUTO) -> pd.DataFrame:
     """The checks that need only the first bytes and the header line, then Arrow (`csv_arrow`), which checks
     the rest of the file's structure as it reads."""
     from trialpress.data.csv_arrow import first_row_after_blank_header, read_csv_arrow, read_header
@@ -201,7 +205,7 @@ def _read_csv(path: Path, wanted: set[str] | None, identifier: str | None, encod
                         f"{', '.join(map(str, unnamed))}).",
                         hint="Name every column in the header line (each variable must appear once).")
     keep = [h for h in header if wanted is None or h.strip().upper() in wanted]
-    frame, ids = read_csv_arrow(path, header, keep, bom, encoded, identifier)
+    frame, ids = read_csv_arrow(path, header, keep, bom, encoded, identifier, encoding)
     # an unnamed column is named as pandas names it ('Unnamed: 3')
     frame.columns = [c if c.strip() else f"Unnamed: {header.index(c)}" for c in frame.columns]
     frame.attrs["all_columns"] = list(header)
@@ -286,7 +290,8 @@ def read_identifiers(path: Path, identifier: str) -> Any:
     return clean_text(pq.read_table(path, columns=[name]).column(0))
 
 
-def _read_xpt(path: Path, wanted: set[str] | None, identifier: str | None, encoded: bool) -> pd.DataFrame:
+def _read_xpt(path: Path, wanted: set[str] | None, identifier: str | None, encoded: bool,
+              encoding: str = AUTO) -> pd.DataFrame:
     """Version 5 transport files in chunks (`xpt_chunks`); anything else as pyreadstat reads it."""
     from trialpress.data import xpt_chunks
 
@@ -296,9 +301,9 @@ def _read_xpt(path: Path, wanted: set[str] | None, identifier: str | None, encod
                         "it was truncated in copying or export.",
                         hint="Copy or export the XPT file again.")
     try:
-        frame, lay, ids = xpt_chunks.read_xpt(path, wanted, encoded, identifier)
+        frame, lay, ids = xpt_chunks.read_xpt(path, wanted, encoded, identifier, encoding=encoding)
     except xpt_chunks.Unsupported:
-        return _read_xpt_pyreadstat(path, wanted)
+        return _read_xpt_pyreadstat(path, wanted, encoding)
     frame.attrs["all_columns"] = [v.name for v in lay.variables]
     if lay.table_name:
         frame.attrs["table_name"] = lay.table_name
@@ -314,18 +319,31 @@ def _read_sas7bdat(path: Path, wanted: set[str] | None) -> pd.DataFrame:
     return _read_pyreadstat(pyreadstat.read_sas7bdat, path, wanted)
 
 
-def _read_xpt_pyreadstat(path: Path, wanted: set[str] | None) -> pd.DataFrame:
+def _read_xpt_pyreadstat(path: Path, wanted: set[str] | None, encoding: str = AUTO) -> pd.DataFrame:
     import pyreadstat
 
-    return _read_pyreadstat(pyreadstat.read_xport, path, wanted)
+    tried = ("utf-8", *NOT_UTF8) if encoding == AUTO else (encoding,)   # latin-1, the last, decodes any byte
+    for used in tried:
+        try:
+            frame = _read_pyreadstat(pyreadstat.read_xport, path, wanted, used)
+        except UnicodeDecodeError:
+            if used == tried[-1]:
+                raise
+            continue
+        if used != "utf-8":
+            frame.attrs["text_encoding"] = used
+        return frame
+    raise AssertionError("unreachable")
 
 
-def _read_pyreadstat(read: Any, path: Path, wanted: set[str] | None) -> pd.DataFrame:
-    """The needed variables only (`usecols`), every name of the file kept for messages, and its table name."""
-    _, meta = read(str(path), metadataonly=True)
+def _read_pyreadstat(read: Any, path: Path, wanted: set[str] | None, encoding: str | None = None) -> pd.DataFrame:
+    """The needed variables only (`usecols`), every name of the file kept for messages, and its table name;
+    text in `encoding` (Python's codec name; none: the file's own, else UTF-8)."""
+    named = {} if encoding is None else {"encoding": encoding.upper()}   # ReadStat takes iconv's names
+    _, meta = read(str(path), metadataonly=True, **named)
     names = list(meta.column_names)
     usecols = None if wanted is None else [n for n in names if n.upper() in wanted]
-    frame, meta = read(str(path), usecols=usecols)
+    frame, meta = read(str(path), usecols=usecols, **named)
     frame.attrs["all_columns"] = names
     if getattr(meta, "table_name", None):
         frame.attrs["table_name"] = str(meta.table_name)

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialpress.data.csv_arrow import categorical
+from trialpress.data.csv_arrow import arrow_ids, categorical, clean_ids, id_objects
+from trialpress.data.encoding import AUTO, NOT_UTF8
 
 CHUNK_BYTES = 4 << 20    # records converted together: a few MB, so that every column's pass finds them in cache
 LINE = 80
@@ -68,9 +69,9 @@ class Layout:
     rows: int             # records (trailing blank records dropped)
 
 
-def _c_string(raw: bytes) -> str:
-    """readstat's conversion: trailing blanks and NULs removed, then up to the first NUL; UTF-8."""
-    return raw.rstrip(b" \x00").split(b"\x00", 1)[0].decode("utf-8")
+def _c_string(raw: bytes, encoding: str = "utf-8") -> str:
+    """readstat's conversion: trailing blanks and NULs removed, then up to the first NUL; UTF-8 unless said."""
+    return raw.rstrip(b" \x00").split(b"\x00", 1)[0].decode(encoding)
 
 
 def _header(record: bytes) -> tuple[str, bytes]:
@@ -236,18 +237,18 @@ def _hash_text(buffer: Any, rows: int, row_length: int, position: int, width: in
             encoded.dictionary.cast(pa.binary()))   # a copy: the chunk's buffer is reused
 
 
-def _decode(raw: Any) -> tuple[np.ndarray, np.ndarray]:
+def _decode(raw: Any, encoding: str = "utf-8") -> tuple[np.ndarray, np.ndarray]:
     """Distinct raw values → (code of each into the distinct decoded texts, those texts), decoded as readstat
-    and pyreadstat do (`_c_string`); vectorised unless a value holds a NUL or is not UTF-8."""
+    and pyreadstat do (`_c_string`); vectorised for UTF-8 unless a value holds a NUL or is not UTF-8."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     try:
-        if pc.any(pc.match_substring(raw, "\x00")).as_py():
-            raise ValueError("NUL")
+        if encoding != "utf-8" or pc.any(pc.match_substring(raw, "\x00")).as_py():
+            raise ValueError("per value")
         texts = pc.utf8_rtrim(raw.cast(pa.string()), characters=" ")
-    except (ValueError, pa.ArrowInvalid):
-        texts = pa.array([_c_string(v) for v in raw.to_pylist()], type=pa.string())   # raises as pyreadstat
+    except (ValueError, pa.ArrowInvalid):   # raises UnicodeDecodeError as pyreadstat does
+        texts = pa.array([_c_string(v, encoding) for v in raw.to_pylist()], type=pa.string())
     encoded = texts.dictionary_encode()
     return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), encoded.dictionary
 
@@ -270,18 +271,18 @@ def _chunk(path: Path, lay: Layout, keep: list[Variable], start: int, count: int
 
 
 def read_xpt(path: Path, wanted: Collection[str] | None, encoded: bool, identifier: str | None = None,
-             workers: int | None = None) -> tuple[pd.DataFrame, Layout, Any]:
+             workers: int | None = None, encoding: str = AUTO) -> tuple[pd.DataFrame, Layout, Any]:
     """The wanted variables (upper-case names; None: all) as a frame: text as Categoricals (`encoded`) or
     objects; numbers as float64; dates, datetimes and times as objects (or Categoricals of them). Chunks of
     4 MB are read and converted by `workers` threads (numpy and Arrow release the GIL). The subject id
     (`identifier`, a text variable) is, with `encoded`, trimmed, blanks missing, and also returned in Arrow
-    form for the join."""
+    form for the join. A transport file does not record its encoding: `auto` reads UTF-8, and a file whose
+    text is not UTF-8 as Windows-1252 (SAS's wlatin1; `frame.attrs["text_encoding"]` says so)."""
     import os
     from concurrent.futures import ThreadPoolExecutor
 
     import pyarrow as pa
 
-    from trialpress.data.csv_arrow import arrow_ids, clean_ids, id_objects
 
     lay = layout(path)
     keep = [v for v in lay.variables if wanted is None or v.name.upper() in wanted]
@@ -302,11 +303,37 @@ def read_xpt(path: Path, wanted: Collection[str] | None, encoded: bool, identifi
                 else:
                     array = out[v.name]
                     numbers[v.name][start:start + len(array)] = array
+    used = "utf-8" if encoding == AUTO else encoding
+    try:
+        columns, ids = _assemble(keep, chunk_codes, chunk_values, numbers, lay.rows, encoded, identifier, used)
+    except UnicodeDecodeError:
+        if encoding != AUTO:
+            raise
+        for used in NOT_UTF8:   # latin-1 decodes any byte: the loop ends with columns
+            try:
+                columns, ids = _assemble(keep, chunk_codes, chunk_values, numbers, lay.rows, encoded, identifier,
+                                         used)
+                break
+            except UnicodeDecodeError:
+                continue
+    pa.default_memory_pool().release_unused()
+    frame = pd.DataFrame(columns, copy=False) if columns else pd.DataFrame(index=pd.RangeIndex(lay.rows))
+    if ids is not None:
+        frame.attrs["clean_text"] = [identifier.upper()]
+    if used != "utf-8":
+        frame.attrs["text_encoding"] = used
+    return frame, lay, ids
+
+
+def _assemble(keep: list[Variable], chunk_codes: dict[str, list[np.ndarray]], chunk_values: dict[str, list[Any]],
+              numbers: dict[str, np.ndarray], rows: int, encoded: bool, identifier: str | None,
+              encoding: str) -> tuple[dict[str, Any], Any]:
+    """The frame's columns from the chunks' codes and raw distinct values (text decoded with `encoding`)."""
     columns: dict[str, Any] = {}
     ids = None
     for v in keep:
         if v.text:
-            codes, values = _merge(chunk_codes.pop(v.name), chunk_values.pop(v.name), lay.rows)
+            codes, values = _merge(chunk_codes[v.name], chunk_values[v.name], rows, encoding)
             if encoded and identifier is not None and v.name.strip().upper() == identifier.upper():
                 codes, values = clean_ids(codes, values)
                 ids = arrow_ids(codes, values)
@@ -315,24 +342,21 @@ def read_xpt(path: Path, wanted: Collection[str] | None, encoded: bool, identifi
             categories = values.to_numpy(zero_copy_only=False).astype(object)
             columns[v.name] = categorical(codes, categories) if encoded else categories[codes]
         elif v.kind == "number":
-            columns[v.name] = numbers.pop(v.name)
+            columns[v.name] = numbers[v.name]
         else:
             # datetimes stay objects either way: the frame makes them datetime64, as pyreadstat's frame does
-            columns[v.name] = _objects(numbers.pop(v.name), CONVERT[v.kind], encoded and v.kind != "datetime")
-    pa.default_memory_pool().release_unused()
-    frame = pd.DataFrame(columns, copy=False) if columns else pd.DataFrame(index=pd.RangeIndex(lay.rows))
-    if ids is not None:
-        frame.attrs["clean_text"] = [identifier.upper()]
-    return frame, lay, ids
+            columns[v.name] = _objects(numbers[v.name], CONVERT[v.kind], encoded and v.kind != "datetime")
+    return columns, ids
 
 
-def _merge(codes: list[np.ndarray], values: list[Any], rows: int) -> tuple[np.ndarray, np.ndarray]:
+def _merge(codes: list[np.ndarray], values: list[Any], rows: int,
+           encoding: str = "utf-8") -> tuple[np.ndarray, np.ndarray]:
     """Per-chunk codes and distinct raw values → codes of every record into the distinct decoded texts."""
     import pyarrow as pa
 
     raw = pa.concat_arrays(values) if values else pa.array([], type=pa.binary())
     together = raw.dictionary_encode()
-    to_text, texts = _decode(together.dictionary)
+    to_text, texts = _decode(together.dictionary, encoding)
     lookup = to_text[together.indices.to_numpy(zero_copy_only=False)]
     out = np.empty(rows, dtype=np.int32)
     offset = at = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from enum import Enum
 from typing import Literal
 
@@ -103,6 +104,21 @@ class DataSpec(Strict):
     files: dict[str, str] = Field(default_factory=dict, description="Dataset name -> file name override.")
     cutoff_variable: str | None = Field(default="DCUTDT", description="ADSL data cut-off date variable.")
     subject_id: str = "USUBJID"
+    encoding: str = Field(default="auto", description="Text encoding of the XPT and CSV files, which do not record "
+                          "one: 'auto' (UTF-8, else Windows-1252 as SAS on Windows writes; the methods say so) or a "
+                          "codec (cp1252, latin-1, shift_jis …).")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, value: str) -> str:
+        """Python's name of the codec ('windows-1252' → 'cp1252'), so that the report names one codec one way."""
+        if value == "auto":
+            return value
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(f"unknown text encoding {value!r}: give 'auto' or a codec such as cp1252, latin-1, "
+                             "shift_jis") from None
 
 
 class Severity(str, Enum):

@@ -57,6 +57,7 @@ class CheckResult:
 class GateReport:
     results: list[CheckResult]
     files: dict[str, str]
+    reading: tuple[str, ...] = ()   # how files were read where they record no convention (encoding, NA)
 
     @property
     def errors(self) -> list[CheckResult]:
@@ -85,7 +86,9 @@ class GateReport:
         return out
 
     def to_json(self) -> str:
-        body = {"summary": self.summary(), "files": self.files, "results": [asdict(r) for r in self.results]}
+        body = {"summary": self.summary(), "files": self.files, **({"reading": list(self.reading)} if self.reading
+                                                                   else {}),
+                "results": [asdict(r) for r in self.results]}
         return json.dumps(body, indent=1, ensure_ascii=False, default=_jsonable) + "\n"
 
 
@@ -123,7 +126,17 @@ def run_gate(plan: Plan, data: StudyData, *, parallel: bool | None = None) -> Ga
     if parallel is None:
         parallel = os.environ.get("TRIALPRESS_GATE_PARALLEL", "1") != "0"
     results = _validate(checks, data, plan.data.subject_id, parallel)
-    return GateReport(results, {k: str(v) for k, v in data.files.items()})
+    return GateReport(results, {k: str(v) for k, v in data.files.items()}, reading_notes(plan, data))
+
+
+def reading_notes(plan: Plan, data: StudyData) -> tuple[str, ...]:
+    """What the loader decided for files that do not record it: a text encoding other than UTF-8, R's NA."""
+    said = "as the plan's data.encoding says" if plan.data.encoding != "auto" else \
+        "its text is not UTF-8 (set data.encoding in the plan if it is another encoding)"
+    notes = [f"{file}: read as {codec}, {said}" for file, codec in data.encodings]
+    notes += [f"{file}: unquoted NA fields read as missing values (R's write.csv / readr convention)"
+              for file in data.na_files]
+    return tuple(notes)
 
 
 def enforce(report: GateReport) -> None:

@@ -216,6 +216,22 @@ def _decisions(plan: Plan, conf: str) -> list[str]:
             "are compared in words only when both are estimable."]
 
 
+CODEC_NAMES = {"cp1252": "Windows-1252 (SAS wlatin1, the encoding of SAS on Windows)",
+               "iso8859-1": "ISO 8859-1 (latin1)"}
+
+
+def _encodings(plan: Plan, ard: ARD) -> list[str]:
+    """Files whose text is not UTF-8, by the codec they were read with (ARD `study.encoding` rows)."""
+    by_codec: dict[str, list[str]] = {}
+    for r in ard.select(analysis="study", statistic="encoding"):
+        by_codec.setdefault(r.text, []).append(r.term)
+    if plan.data.encoding != "auto":
+        return [f"Text in {', '.join(files)} was read as {CODEC_NAMES.get(c, c)}, as the plan's data.encoding says."
+                for c, files in by_codec.items()]
+    return [f"Text in {', '.join(files)} is not UTF-8 and was read as {CODEC_NAMES.get(c, c)}; a file written in "
+            "another encoding is named in the plan's data.encoding." for c, files in by_codec.items()]
+
+
 def _common(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, str]) -> list[str]:
     """'NE' for the estimates that can be not estimable (survival curves, hazard ratios), P values where the ARD
     has one, and the software."""
@@ -225,6 +241,7 @@ def _common(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, 
              + (", or a hazard ratio for a group without subjects or events." if compared else ".")
              if plan.time_to_event else ".")]
     has_p = any(r.statistic == "p" for r in ard)
+    ne += _encodings(plan, ard)
     na = ard.get(keys.na_missing())
     if na is not None:
         ne.append(f"In {na.text}, a field written NA without quotes is a missing value, as R's write.csv and "

@@ -91,10 +91,13 @@ def print_gate_failure(exc: QualityGateError) -> None:
 
 def print_gate_summary(report: Any) -> None:
     from rich.console import Console
+    from rich.text import Text
 
     console = Console(stderr=False, highlight=False)
     s = report.summary()
     console.print(f"Quality gate passed: {s['passed']}/{s['checks']} checks, {s['warnings']} warning(s).")
+    for note in getattr(report, "reading", ()):
+        console.print(Text(f"Read: {note}"), soft_wrap=True)
     if report.warnings:
         console.print(_blocks(_rows(report, failed_only=True), report.files))
 

@@ -146,7 +146,7 @@ LABELS: dict[str, str] = {
     "df": "Degrees of Freedom", "mean": "Mean", "sd": "SD", "median": "Median", "min": "Min", "max": "Max",
     "sum": "Patient-years", "tot_person_time": "Person-years", "curve_id": "Curve ID",
     "n.times": "Number of Distinct Times", "cutoff": "Data Cut-off Date", "collected": "Collected", "label": "Label",
-    "na_missing": "Files with Unquoted NA Read as Missing",
+    "na_missing": "Files with Unquoted NA Read as Missing", "encoding": "Text Encoding",
 }
 _ESTIMATE_LABELS: dict[tuple[str, str], str] = {
     ("km", "median"): "Median Time", ("km", "q25"): "25th Percentile of Time", ("km", "q75"): "75th Percentile of Time",
@@ -231,7 +231,9 @@ def layout(r: Row, plan: Plan) -> Layout:
     if a == "population":
         return Layout(variable=(group_variable(plan, r.population), r.group) if r.group else (TOTAL, ""))
     if a == "study":
-        return Layout(variable=(plan.data.cutoff_variable or "cutoff", "") if s == "cutoff" else ("data", ""))
+        if s == "cutoff":
+            return Layout(variable=(plan.data.cutoff_variable or "cutoff", ""))
+        return Layout(variable=("file", r.term) if r.term else ("data", ""))
     if a in {"km", "subgroup", "followup"} and s in _QUANTILE:
         return Layout(sub, variable=("prob", _QUANTILE[s]))
     if a in {"km", "risk"} and r.timepoint:

@@ -73,6 +73,10 @@ def _study_facts(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
     found = var and var in adsl.columns and adsl[var].notna().any()
     text = adsl[var].max().date().isoformat() if found else "not recorded"
     ard.add(row(keys.cutoff(), text=text, method=f"latest ADSL {var}" if found else "no cut-off variable in ADSL"))
+    for file, codec in data.encodings:
+        ard.add(row(keys.encoding(file), text=codec,
+                    method="the data's encoding (plan data.encoding)" if plan.data.encoding != "auto" else
+                    "not UTF-8: read as " + codec + " (data.encoding auto)"))
     if data.na_files:
         ard.add(row(keys.na_missing(), text=", ".join(data.na_files),
                     method="unquoted NA fields read as missing (R write.csv / readr convention)"))

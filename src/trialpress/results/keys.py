@@ -23,6 +23,11 @@ def cutoff() -> Key:
     return Key(STUDY, "study", "cutoff")
 
 
+def encoding(file: str) -> Key:
+    """A data file whose text is not UTF-8 (term: the file; text: the codec it was read with)."""
+    return Key(STUDY, "study", "encoding", term=file)
+
+
 def na_missing() -> Key:
     """The CSV files whose unquoted NA fields were read as missing values (text: their names)."""
     return Key(STUDY, "study", "na_missing")

@@ -43,7 +43,7 @@ def adsl_for_safety(plan: Plan, data: StudyData) -> pd.DataFrame:
     from trialpress.data.readers import read_dataset
 
     sid = plan.data.subject_id
-    extra = read_dataset(path, {*wanted, sid}, sid)
+    extra = read_dataset(path, {*wanted, sid}, sid, encoding=plan.data.encoding)
     present = [c for c in wanted if c in extra.columns]
     if not present or len(extra) != len(adsl):
         return adsl

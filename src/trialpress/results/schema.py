@@ -57,7 +57,9 @@ _LOGIT = {"or": "odds ratio of `group` vs `reference` (Wald or profile CI: `meth
 
 _CORE: dict[str, Analysis] = {
     "population": _a("Size of a population per group (term = population id)", n="subjects"),
-    "study": _a("Facts about the data", text=("cutoff", "na_missing"), cutoff="data cut-off date (text, ISO 8601)",
+    "study": _a("Facts about the data", text=("cutoff", "na_missing", "encoding"),
+                cutoff="data cut-off date (text, ISO 8601)",
+                encoding="a file (term) whose text is not UTF-8: the codec it was read with (text)",
                 na_missing="CSV files whose unquoted NA fields were read as missing values (text: file names)"),
     "analysis_set": _a("Subjects an endpoint is analyzed in, per group (text = who they are)", text=("label",),
                        n="subjects analyzed", label="who the analyzed subjects are (text)",
