@@ -303,19 +303,8 @@ def read_xpt(path: Path, wanted: Collection[str] | None, encoded: bool, identifi
                 else:
                     array = out[v.name]
                     numbers[v.name][start:start + len(array)] = array
-    used = "utf-8" if encoding == AUTO else encoding
-    try:
-        columns, ids = _assemble(keep, chunk_codes, chunk_values, numbers, lay.rows, encoded, identifier, used)
-    except UnicodeDecodeError:
-        if encoding != AUTO:
-            raise
-        for used in NOT_UTF8:   # latin-1 decodes any byte: the loop ends with columns
-            try:
-                columns, ids = _assemble(keep, chunk_codes, chunk_values, numbers, lay.rows, encoded, identifier,
-                                         used)
-                break
-            except UnicodeDecodeError:
-                continue
+    used = _encoding_of(chunk_values, encoding)
+    columns, ids = _assemble(keep, chunk_codes, chunk_values, numbers, lay.rows, encoded, identifier, used)
     pa.default_memory_pool().release_unused()
     frame = pd.DataFrame(columns, copy=False) if columns else pd.DataFrame(index=pd.RangeIndex(lay.rows))
     if ids is not None:
@@ -323,6 +312,31 @@ def read_xpt(path: Path, wanted: Collection[str] | None, encoded: bool, identifi
     if used != "utf-8":
         frame.attrs["text_encoding"] = used
     return frame, lay, ids
+
+
+def _encoding_of(chunk_values: dict[str, list[Any]], encoding: str) -> str:
+    """The codec of the file's text: the plan's, else UTF-8 if every distinct value is UTF-8, else the first of
+    `encoding.NOT_UTF8` that decodes them all (latin-1 decodes any byte). Only distinct values are looked at."""
+    import pyarrow as pa
+
+    if encoding != AUTO:
+        return encoding
+    raw = [v for values in chunk_values.values() for v in values]
+    try:
+        for v in raw:
+            v.cast(pa.string())
+        return "utf-8"
+    except pa.ArrowInvalid:   # or bytes after a NUL, which readstat never decodes: value by value
+        pass
+    for codec in ("utf-8", *NOT_UTF8):
+        try:
+            for v in raw:
+                for text in v.to_pylist():
+                    _c_string(text, codec)
+            return codec
+        except UnicodeDecodeError:
+            continue
+    return NOT_UTF8[-1]
 
 
 def _assemble(keep: list[Variable], chunk_codes: dict[str, list[np.ndarray]], chunk_values: dict[str, list[Any]],
@@ -333,7 +347,7 @@ def _assemble(keep: list[Variable], chunk_codes: dict[str, list[np.ndarray]], ch
     ids = None
     for v in keep:
         if v.text:
-            codes, values = _merge(chunk_codes[v.name], chunk_values[v.name], rows, encoding)
+            codes, values = _merge(chunk_codes.pop(v.name), chunk_values.pop(v.name), rows, encoding)
             if encoded and identifier is not None and v.name.strip().upper() == identifier.upper():
                 codes, values = clean_ids(codes, values)
                 ids = arrow_ids(codes, values)
@@ -342,10 +356,10 @@ def _assemble(keep: list[Variable], chunk_codes: dict[str, list[np.ndarray]], ch
             categories = values.to_numpy(zero_copy_only=False).astype(object)
             columns[v.name] = categorical(codes, categories) if encoded else categories[codes]
         elif v.kind == "number":
-            columns[v.name] = numbers[v.name]
+            columns[v.name] = numbers.pop(v.name)
         else:
             # datetimes stay objects either way: the frame makes them datetime64, as pyreadstat's frame does
-            columns[v.name] = _objects(numbers[v.name], CONVERT[v.kind], encoded and v.kind != "datetime")
+            columns[v.name] = _objects(numbers.pop(v.name), CONVERT[v.kind], encoded and v.kind != "datetime")
     return columns, ids
 
 
