@@ -323,17 +323,18 @@ def _read_xpt_pyreadstat(path: Path, wanted: set[str] | None, encoding: str = AU
     import pyreadstat
 
     tried = ("utf-8", *NOT_UTF8) if encoding == AUTO else (encoding,)   # latin-1, the last, decodes any byte
-    for used in tried:
+    for used in tried[:-1]:
         try:
             frame = _read_pyreadstat(pyreadstat.read_xport, path, wanted, used)
+            break
         except UnicodeDecodeError:
-            if used == tried[-1]:
-                raise
             continue
-        if used != "utf-8":
-            frame.attrs["text_encoding"] = used
-        return frame
-    raise AssertionError("unreachable")
+    else:
+        used = tried[-1]
+        frame = _read_pyreadstat(pyreadstat.read_xport, path, wanted, used)
+    if used != "utf-8":
+        frame.attrs["text_encoding"] = used
+    return frame
 
 
 def _read_pyreadstat(read: Any, path: Path, wanted: set[str] | None, encoding: str | None = None) -> pd.DataFrame:

@@ -241,10 +241,10 @@ def _common(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, 
              + (", or a hazard ratio for a group without subjects or events." if compared else ".")
              if plan.time_to_event else ".")]
     has_p = any(r.statistic == "p" for r in ard)
-    ne += _encodings(plan, ard)
+    reading = _encodings(plan, ard)
     na = ard.get(keys.na_missing())
     if na is not None:
-        ne.append(f"In {na.text}, a field written NA without quotes is a missing value, as R's write.csv and "
+        reading.append(f"In {na.text}, a field written NA without quotes is a missing value, as R's write.csv and "
                   "readr's write_csv write one (a quoted \"NA\" is kept as text).")
     versions = ", ".join(f"{name} {software.get(key, '')}" for name, key in (
         ("trialpress", "trialpress"), ("Python", "python"), ("pandas", "pandas"), ("NumPy", "numpy"),
@@ -252,6 +252,7 @@ def _common(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, 
         ("great_expectations", "great_expectations")))
     return [
         *ne,
+        *reading,
         *(["P values are two-sided and shown with three decimals (P < .001 below .001)."] if has_p else []),
         f"Software: {versions}; document rendered with "
         + ", ".join(f"{k} {v}" for k, v in renderer.items()) + ".",

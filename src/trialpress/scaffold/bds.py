@@ -19,6 +19,7 @@ from trialpress.data.coding import present_values
 from trialpress.data.files import FORMATS
 from trialpress.data.readers import read_dataset
 from trialpress.safe_yaml import dump_scalar as q
+from trialpress.scaffold.text import blanks_missing
 from trialpress.scaffold.words import ident, sentence_case
 
 # datasets init reads for other sections, or that are not measurements by visit
@@ -55,10 +56,7 @@ def find_measurements(folder: Path) -> list[Measurements]:
         frame = read_dataset(path, columns=(*NEEDED, *OPTIONAL))
         if not set(NEEDED) <= set(frame.columns):
             continue
-        for col in frame.columns:   # blank text is missing, as the loader reads it
-            if frame[col].dtype == object:
-                s = frame[col].map(lambda v: v.strip() if isinstance(v, str) else v)
-                frame[col] = s.mask(s.eq(""))
+        frame = blanks_missing(frame)
         out.append(Measurements(name, path, frame, set(frame.columns)))
     return out
 

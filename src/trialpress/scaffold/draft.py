@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from trialpress.data.adam import TIME_UNIT_TERMS
@@ -25,6 +24,7 @@ from trialpress.paths import PLANS_FOLDER, ROOT_MARKER, find_root, plan_root
 from trialpress.plan.endpoints import TIME_UNITS
 from trialpress.safe_yaml import dump_scalar as q
 from trialpress.scaffold.bds import Measurements, continuous_lines, find_measurements, safety_measure_lines
+from trialpress.scaffold.text import blanks_missing
 from trialpress.scaffold.words import ident, sentence_case
 
 # as-randomised variable → its as-treated counterpart (ADaM IG ADSL)
@@ -62,35 +62,12 @@ def inspect(folder: Path) -> Found:
         path = find_dataset_file(folder, name)
         if path is not None:
             found.files[name] = path
-            found.frames[name] = _blanks_missing(read_dataset(path))
+            found.frames[name] = blanks_missing(read_dataset(path))
     if "ADSL" not in found.frames:
         raise UsageError(f"No ADSL (adsl.xpt, .csv, .parquet or .sas7bdat) in {folder}.",
                          hint="trialpress init needs at least the subject-level dataset ADSL.")
     found.measurements = find_measurements(folder)
     return found
-
-
-def _blanks_missing(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text as the loader will see it: trimmed, blanks missing (XPT stores missing text as blanks). Parquet
-    text arrives as Categoricals: their categories are cleaned the same way (categories that trim to the same
-    text merge). Unlike the loader's typing, nothing here fails on a malformed value."""
-    out = frame.copy()
-    for col in out.columns:
-        series = out[col]
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            out[col] = _clean_categorical(series)
-        elif series.dtype == object:
-            s = series.map(lambda v: v.strip() if isinstance(v, str) else v)
-            out[col] = s.mask(s.eq(""))
-    return out
-
-
-def _clean_categorical(series: pd.Series) -> pd.Series:
-    """A Categorical with its categories trimmed and the blank category made missing."""
-    cats = pd.Series([v.strip() if isinstance(v, str) else v for v in series.cat.categories], dtype=object)
-    codes, uniques = pd.factorize(cats.mask(cats.eq("")), use_na_sentinel=True)   # '' → code -1 (missing)
-    rows = np.append(codes, -1)[series.cat.codes.to_numpy()]                     # row code -1 stays -1
-    return pd.Series(pd.Categorical.from_codes(rows, categories=uniques), index=series.index, name=series.name)
 
 
 @dataclass
