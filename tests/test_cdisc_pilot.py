@@ -23,6 +23,8 @@ from trialpress.results import safety_keys as sk
 from trialpress.results.collect import analyse
 from trialpress.scaffold import init
 
+from public_packages import lines_init_wrote_but_the_plan_lacks, study_fixtures
+
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "analysis" / "cdiscpilot01.yml"
 DATA = ROOT / "data" / "cdiscpilot01"
@@ -36,16 +38,7 @@ def raw() -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.read_parquet(DATA / "adsl.parquet"), pd.read_parquet(DATA / "adae.parquet")
 
 
-@pytest.fixture(scope="module")
-def loaded():
-    lplan = load_plan(PLAN)
-    return lplan, _load(lplan)
-
-
-@pytest.fixture(scope="module")
-def ard(loaded):
-    lplan, data = loaded
-    return analyse(lplan.plan, data).ard
+loaded, ard = study_fixtures(PLAN)
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +56,7 @@ def subjects_by_arm(adsl: pd.DataFrame, ae: pd.DataFrame) -> dict[str, int]:
 
 
 def test_committed_plan_is_init_with_check_lines_set(tmp_path: Path) -> None:
-    written = init(DATA, tmp_path / "plan.yml").read_text().splitlines()
-    kept = [ln for ln in written if "CHECK" not in ln and not ln.lstrip().startswith("#") and ln.strip()
-            and not ln.lstrip().startswith("folder:")]
-    it = iter(PLAN.read_text().splitlines())
-    missing = [ln for ln in kept if not any(ln == c for c in it)]
-    assert not missing, missing
+    assert lines_init_wrote_but_the_plan_lacks(DATA, PLAN, tmp_path) == []
 
 
 def test_init_orders_groups_by_their_numeric_code(tmp_path: Path) -> None:

@@ -437,3 +437,16 @@ def test_importing_figures_loads_no_statistics_package():
             "print(sorted(m for m in ('scipy', 'lifelines', 'statsmodels', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_km_axis_says_what_the_curve_shows_for_a_time_to_endpoint() -> None:
+    """A KM curve is the share still free of the event: 'Overall survival (%)' is that share, 'Time to first
+    dermatologic event (%)' (the CDISC pilot's TTDE, a bundled COPD study's exacerbations) is not."""
+    from trialpress.report.figure_specs import km_axis_label
+
+    assert km_axis_label("Overall survival") == "Overall survival (%)"
+    assert km_axis_label("Time to first dermatologic event") == "Free of dermatologic event (%)"
+    assert km_axis_label("Time to first moderate or severe exacerbation") == \
+        "Free of moderate or severe exacerbation (%)"
+    assert km_axis_label("time to a new anticancer therapy") == "Free of new anticancer therapy (%)"
+    assert km_axis_label("Time to") == "Time to (%)"

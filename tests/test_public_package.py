@@ -7,7 +7,6 @@ Count checks use plain pandas written here, separately from the engine."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pyreadstat
@@ -20,46 +19,22 @@ from trialpress.results import keys
 from trialpress.results.collect import analyse
 from trialpress.scaffold import init
 
+from public_packages import close, lines_init_wrote_but_the_plan_lacks, study_fixtures
+
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "analysis" / "random-cdisc-data.yml"
 DATA = ROOT / "data" / "random-cdisc-data"
 R = json.loads((ROOT / "tests" / "reference" / "expected" / "public.json").read_text())
 ARMS = ("A: Drug X", "B: Placebo", "C: Combination")
 COMPARATORS = ("A: Drug X", "C: Combination")
-REL = 1e-6
 
 
-def close(ours: float, theirs: float | None, rel: float = REL) -> bool:
-    if theirs is None:
-        return math.isnan(ours)
-    return ours == pytest.approx(theirs, rel=rel, abs=1e-12)
-
-
-@pytest.fixture(scope="module")
-def loaded():
-    lplan = load_plan(PLAN)
-    data = _load(lplan)
-    return lplan, data
-
-
-@pytest.fixture(scope="module")
-def ard(loaded):
-    lplan, data = loaded
-    return analyse(lplan.plan, data).ard
+loaded, ard = study_fixtures(PLAN)
 
 
 def test_committed_plan_is_init_with_check_lines_set(tmp_path: Path) -> None:
-    """Every line init writes that is not a CHECK line (or a comment) stands unchanged, in order, in the
-    committed plan: the user only confirmed what init asked them to."""
-    path = init(DATA, tmp_path / "plan.yml")
-    assert load_plan(path).data_folder == DATA.resolve()   # named relative to where it was written
-    written = path.read_text().splitlines()
-    committed = PLAN.read_text().splitlines()
-    kept = [ln for ln in written if "CHECK" not in ln and not ln.lstrip().startswith("#") and ln.strip()
-            and not ln.lstrip().startswith("folder:")]   # the committed plan names it from the project's analysis/
-    it = iter(committed)
-    missing = [ln for ln in kept if not any(ln == c for c in it)]
-    assert not missing, missing
+    assert load_plan(init(DATA, tmp_path / "plan.yml")).data_folder == DATA.resolve()   # relative to where written
+    assert lines_init_wrote_but_the_plan_lacks(DATA, PLAN, tmp_path) == []
 
 
 def test_init_plan_renders_through_the_gate_with_no_errors(loaded) -> None:

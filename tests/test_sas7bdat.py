@@ -4,7 +4,6 @@ random-cdisc-data-sas7bdat, README there) and its other datasets as XPT gives th
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 
@@ -12,10 +11,10 @@ import pytest
 
 from trialpress.data.readers import read_dataset
 from trialpress.errors import DataError
-from trialpress.pipeline import _load
 from trialpress.plan import load_plan
-from trialpress.results.collect import analyse
 from trialpress.scaffold import init
+
+from public_packages import ard_rows, differing, plan_on
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ROOT / "data" / "random-cdisc-data"
@@ -45,18 +44,10 @@ def test_a_sas_dataset_reads_as_its_transport_file(folder: Path) -> None:
 
 
 def test_the_public_package_as_sas_datasets_gives_the_xpt_ard(folder: Path, tmp_path: Path) -> None:
-    plan = tmp_path / "plan.yml"
-    plan.write_text(PLAN.read_text().replace('folder: "data/random-cdisc-data"', f'folder: "{folder}"'))
-    results = []
-    for path in (plan, PLAN):
-        lplan = load_plan(path)
-        data = _load(lplan)
-        results.append({r.id: dataclasses.astuple(r) for r in analyse(lplan.plan, data).ard})
-        if path == plan:
-            assert data.files["ADSL"].suffix == ".sas7bdat" and data.files["ADQS"].suffix == ".xpt"
-    ours, theirs = results
-    assert set(ours) == set(theirs) and len(theirs) > 5000
-    assert [k for k in theirs if any(not (a == b or (a != a and b != b)) for a, b in zip(ours[k], theirs[k]))] == []
+    ours, data = ard_rows(plan_on(PLAN, folder, tmp_path))
+    assert data.files["ADSL"].suffix == ".sas7bdat" and data.files["ADQS"].suffix == ".xpt"
+    theirs, _ = ard_rows(PLAN)
+    assert set(ours) == set(theirs) and len(theirs) > 5000 and differing(ours, theirs) == []
 
 
 def test_init_reads_a_folder_of_sas_datasets(folder: Path, tmp_path: Path) -> None:

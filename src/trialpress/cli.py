@@ -83,8 +83,8 @@ def _study_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     i = sub.add_parser("init", help="inspect a folder of ADaM files and write a starting analysis plan",
                        description="Recognise the standard ADaM datasets and variables in a folder (XPT, CSV, "
-                                   "Parquet, sas7bdat) and write analysis/<study>.yml with comments; it validates and renders "
-                                   "as it is. Never overwrites a plan.")
+                                   "Parquet, sas7bdat, Dataset-JSON) and write analysis/<study>.yml with comments; it "
+                                   "validates and renders as it is. Never overwrites a plan.")
     i.add_argument("folder", type=Path, help="folder holding adsl.* and optionally adtte.*, adrs.*, adae.*")
     i.add_argument("--out", type=Path, default=None,
                    help="plan path (default: analysis/<folder name>.yml in the project that holds the data, else "

@@ -1,4 +1,4 @@
-"""Where a dataset lives in a data folder (`adsl.csv`, `ADSL.xpt`, `adsl.parquet` …), without pandas."""
+"""Where a dataset lives in a data folder (`adsl.csv`, `ADSL.xpt`, `adsl.parquet`, `adsl.json` …), without pandas."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from trialpress.errors import DataError
 
 FORMATS: dict[str, str] = {".csv": "csv", ".xpt": "xpt", ".parquet": "parquet", ".pq": "parquet",
-                            ".sas7bdat": "sas7bdat"}
+                            ".sas7bdat": "sas7bdat", ".json": "dataset-json", ".ndjson": "dataset-json"}
 
 
 def find_dataset_file(folder: Path, name: str, override: str | None = None) -> Path | None:

@@ -35,7 +35,8 @@ class StudyData:
     # per record-level dataset: the frame and each record's subject as an ADSL row (-1: not in ADSL)
     subject_rows: dict[str, tuple[pd.DataFrame, np.ndarray]] = field(default_factory=dict, compare=False,
                                                                      repr=False)
-    na_files: tuple[str, ...] = ()   # CSV files with unquoted NA fields, read as missing (R's convention)
+    na_files: tuple[str, ...] = ()   # CSV files with unquoted NA fields, Dataset-JSON files with numbers written NA:
+    #                                   read as missing (R's convention)
     encodings: tuple[tuple[str, str], ...] = ()   # (file, codec) of the files whose text is not UTF-8
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -88,14 +89,14 @@ def load_study(lplan: LoadedPlan) -> StudyData:
             if path is None:
                 users = sorted({r.why.split(".")[0].split("[")[0] for r in reqs if r.dataset == name})
                 raise DataError(
-                    f"{name} is needed by the plan ({', '.join(users)}) but no {name.lower()}.xpt, .csv, .parquet or .sas7bdat "
-                    f"is in {folder}.",
+                    f"{name} is needed by the plan ({', '.join(users)}) but no {name.lower()}.xpt, .csv, .parquet, "
+                    f".sas7bdat or .json is in {folder}.",
                     hint=f"Add the dataset, name its file under data.files.{name}, or remove those sections from the "
                          "plan.",
                 )
             frame = read_dataset(path, columns_to_read(plan, name), plan.data.subject_id, encoded=True,
                                  encoding=plan.data.encoding)
-            if frame.attrs.get("unquoted_na"):
+            if frame.attrs.get("unquoted_na") or frame.attrs.get("na_text"):
                 na_files.append(path.name)
             if frame.attrs.get("text_encoding"):
                 encodings.append((path.name, frame.attrs["text_encoding"]))

@@ -1,4 +1,5 @@
-"""Read one ADaM dataset from SAS XPT, CSV, Parquet or a SAS dataset (sas7bdat) into a pandas frame, without guessing.
+"""Read one ADaM dataset from SAS XPT, CSV, Parquet, a SAS dataset (sas7bdat) or CDISC Dataset-JSON into a pandas
+frame, without guessing.
 
 CSV is read as text and typed afterwards by `loading.apply_types` (so '007' stays '007'
 unless the plan says the column is numeric). XPT and Parquet carry their own types.
@@ -62,7 +63,8 @@ def read_dataset(path: Path, columns: Collection[str] | None = None, identifier:
     wanted = None if columns is None else {c.upper() for c in columns}
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise DataError(f"{path}: unsupported file type {path.suffix!r}.", hint="Use .xpt, .csv, .parquet or .sas7bdat.")
+        raise DataError(f"{path}: unsupported file type {path.suffix!r}.",
+                        hint="Use .xpt, .csv, .parquet, .sas7bdat or Dataset-JSON (.json, .ndjson).")
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -116,6 +118,10 @@ def _read_kind(kind: str, path: Path, wanted: set[str] | None, identifier: str |
         return _read_parquet(path, wanted, identifier)
     if kind == "sas7bdat":
         return _read_sas7bdat(path, wanted)
+    if kind == "dataset-json":
+        from trialpress.data.dataset_json import read_dataset_json
+
+        return read_dataset_json(path, wanted)
     return _read_xpt(path, wanted, identifier, encoded, encoding)
 
 
@@ -175,7 +181,7 @@ def _read_csv(path: Path, wanted: set[str] | None, identifier: str | None, encod
         if actual is not None or b"\x00" in head[:4096]:
             raise DataError(f"{path}: this is not a CSV text file; it looks like {actual or 'a binary file'}.",
                             hint="Export the dataset as CSV (or give the file the extension of its real format: "
-                                 ".xpt, .parquet or .sas7bdat).")
+                                 ".xpt, .parquet, .sas7bdat or .json).")
         bom = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
         rest = head[bom:]
         while not rest.strip() and fh.tell() < size:   # leading blank space: find the first text

@@ -85,6 +85,16 @@ def _kind(text: bool, form: str, width: int, decimals: int) -> str:
     if text:
         return "text"
     full = f"{form}{width}.{decimals}" if decimals else f"{form}{width}" if width else form
+    return _format_name_kind(full)
+
+
+def sas_format_kind(display_format: str) -> str:
+    """"date", "datetime", "time" or "number": what a SAS format as written ('DATE9.', 'E8601DT19.') makes of
+    a numeric variable (pyreadstat's lists, as for XPT)."""
+    return _format_name_kind(display_format.strip().upper().removesuffix("."))
+
+
+def _format_name_kind(full: str) -> str:
     m = _FORMAT.match(full)
     name = m.group(1) if m else ""
     if name in SAS_DATE_FORMATS:

@@ -135,7 +135,8 @@ def reading_notes(plan: Plan, data: StudyData) -> tuple[str, ...]:
         "its text is not UTF-8 (set data.encoding in the plan if it is another encoding)"
     notes = [f"{file}: read as {codec}, {said}" for file, codec in data.encodings]
     notes += [f"{file}: unquoted NA fields read as missing values (R's write.csv / readr convention)"
-              for file in data.na_files]
+              if file.lower().endswith(".csv") else f"{file}: numbers written as the text NA read as missing values "
+              "(R's missing value)" for file in data.na_files]
     return tuple(notes)
 
 

@@ -75,12 +75,15 @@ def draft_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
                "table": Ref(f"Table {efficacy.number}", efficacy.model.id) if efficacy else None}
     order = _abstract_order(plan, efficacy_views, continuous)
     binary = binary_section(cb, plan, "efficacy")
+    # False in a safety study: the abstract's results then summarize the adverse events
+    abstract_efficacy = bool(binary) or any(p["kind"] != "binary" for p in order)
+    # safety time-to-event endpoints (time to a first adverse event of interest) follow the efficacy results
+    order += [{"kind": "tte", "id": v.id, "view": v} for v in endpoints if v.role == "safety" and v.in_abstract]
     return {
         "continuous": [c for c in continuous],
         "lead": _lead(plan, efficacy_views, continuous),
         "abstract_order": order,
-        # False in a safety study: the abstract's results then summarize the adverse events
-        "abstract_efficacy": bool(binary) or any(p["kind"] != "binary" for p in order),
+        "abstract_efficacy": abstract_efficacy,
         "results": results,
         "study_conventions": plan.conventions,
         "conf": cb.conf,   # '95%': the level of every CI the text names

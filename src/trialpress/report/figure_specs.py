@@ -7,6 +7,7 @@ the curves are the KM step data the analysis computed. `figures/` only draws, fr
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,17 @@ from trialpress.results import keys
 from trialpress.results.ard import ARD, Curve
 
 
+
+
+_TIME_TO = re.compile(r"time\s+to\s+(?:(?:the\s+)?first\s+|an?\s+)?(?P<event>.+)", re.I)
+
+
+def km_axis_label(label: str) -> str:
+    """The y axis of a Kaplan-Meier figure: the share of patients still free of the event. An endpoint named as a
+    survival ('Overall survival') is that share; one named as a time ('Time to first hospitalization') is
+    not, so its axis says what the curve shows: 'Free of hospitalization (%)'."""
+    m = _TIME_TO.fullmatch(label.strip())
+    return f"Free of {m.group('event')} (%)" if m else f"{label} (%)"
 
 
 def _risk(ard: ARD, ep: str, group: str, ticks: list[str], subgroup: str = "", level: str = "") -> RiskRow:
@@ -80,7 +92,7 @@ def plan_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fa
         ticks = _ticks(ard, ep.id, plan.group_values[0])
         unit = ep.shown_unit
         xlabel = f"{unit.capitalize()} since {ep.origin}"
-        ylabel = ep.y_label or f"{ep.label} (%)"
+        ylabel = ep.y_label or km_axis_label(ep.label)
         panel = KMPanel(
             title="", curves=_curves(ard, plan, ep.id), labels=labels,
             risk={g: _risk(ard, ep.id, g, ticks) for g in plan.group_values},

@@ -243,9 +243,15 @@ def _common(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, 
     has_p = any(r.statistic == "p" for r in ard)
     reading = _encodings(plan, ard)
     na = ard.get(keys.na_missing())
-    if na is not None:
-        reading.append(f"In {na.text}, a field written NA without quotes is a missing value, as R's write.csv and "
-                  "readr's write_csv write one (a quoted \"NA\" is kept as text).")
+    files = [] if na is None else na.text.split(", ")
+    csv = [f for f in files if f.lower().endswith(".csv")]
+    json = [f for f in files if f not in csv]
+    if csv:
+        reading.append(f"In {', '.join(csv)}, a field written NA without quotes is a missing value, as R's write.csv "
+                       "and readr's write_csv write one (a quoted \"NA\" is kept as text).")
+    if json:
+        reading.append(f"In {', '.join(json)}, a number written as the text NA is a missing value, as R writes one "
+                       "(Dataset-JSON's missing value is null).")
     versions = ", ".join(f"{name} {software.get(key, '')}" for name, key in (
         ("trialpress", "trialpress"), ("Python", "python"), ("pandas", "pandas"), ("NumPy", "numpy"),
         ("SciPy", "scipy"), ("statsmodels", "statsmodels"), ("matplotlib", "matplotlib"),

@@ -146,7 +146,7 @@ LABELS: dict[str, str] = {
     "df": "Degrees of Freedom", "mean": "Mean", "sd": "SD", "median": "Median", "min": "Min", "max": "Max",
     "sum": "Patient-years", "tot_person_time": "Person-years", "curve_id": "Curve ID",
     "n.times": "Number of Distinct Times", "cutoff": "Data Cut-off Date", "collected": "Collected", "label": "Label",
-    "na_missing": "Files with Unquoted NA Read as Missing", "encoding": "Text Encoding",
+    "na_missing": "Files with NA Read as Missing", "encoding": "Text Encoding",
 }
 _ESTIMATE_LABELS: dict[tuple[str, str], str] = {
     ("km", "median"): "Median Time", ("km", "q25"): "25th Percentile of Time", ("km", "q75"): "75th Percentile of Time",

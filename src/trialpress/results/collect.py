@@ -79,7 +79,8 @@ def _study_facts(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
                     "not UTF-8: read as " + codec + " (data.encoding auto)"))
     if data.na_files:
         ard.add(row(keys.na_missing(), text=", ".join(data.na_files),
-                    method="unquoted NA fields read as missing (R write.csv / readr convention)"))
+                    method="unquoted NA fields of CSV files and numbers written as the text NA in Dataset-JSON "
+                           "files read as missing (R's convention)"))
 
 
 def _population_counts(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:

@@ -64,7 +64,7 @@ def inspect(folder: Path) -> Found:
             found.files[name] = path
             found.frames[name] = blanks_missing(read_dataset(path))
     if "ADSL" not in found.frames:
-        raise UsageError(f"No ADSL (adsl.xpt, .csv, .parquet or .sas7bdat) in {folder}.",
+        raise UsageError(f"No ADSL (adsl.xpt, .csv, .parquet, .sas7bdat or .json) in {folder}.",
                          hint="trialpress init needs at least the subject-level dataset ADSL.")
     found.measurements = find_measurements(folder)
     return found
