@@ -159,3 +159,14 @@ def test_a_json_file_that_is_not_dataset_json_says_so(tmp_path: Path) -> None:
     columns = [{"name": "USUBJID", "dataType": "text"}]
     with pytest.raises(DataError, match="dataType 'text', which Dataset-JSON does not define"):
         read_dataset(_small(tmp_path, [["S1"]], columns))
+
+
+def test_the_variable_labels_are_the_same_in_every_format_that_records_them() -> None:
+    """init offers a baseline variable under the file's own label ('Baseline BMI (kg/m^2)'), not its name."""
+    from trialpress.data.readers import variable_labels
+
+    xpt = variable_labels(PUBLIC / "adsl.xpt")
+    assert xpt["USUBJID"] == "Unique Subject Identifier" and len(xpt) == 51
+    assert variable_labels(DSJ / "adsl.json") == xpt
+    assert variable_labels(ROOT / "tests" / "reference" / "data" / "random-cdisc-data-sas7bdat" / "adsl.sas7bdat") == xpt
+    assert variable_labels(ROOT / "data" / "cdiscpilot01" / "adsl.parquet") == {}   # Parquet records none

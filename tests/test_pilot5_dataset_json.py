@@ -158,3 +158,9 @@ def test_the_copy_equals_an_independent_copy_of_the_study() -> None:
             differ[col] = {i: (ours.at[i, col], theirs.at[i, col]) for i in ours.index[bad]}
     assert differ == {"BMIBLGR1": {"01-702-1082": ("", "<25")}}
     assert np.isnan(ours.at["01-702-1082", "BMIBL"]) and np.isnan(ours.at["01-702-1082", "WEIGHTBL"])
+
+
+def test_init_offers_baseline_variables_under_the_files_labels(tmp_path: Path) -> None:
+    text = init(DATA, tmp_path / "p.yml").read_text()
+    assert '# - {variable: BMIBL, label: "Baseline BMI (kg/m^2)", kind: continuous}' in text
+    assert '# - {variable: WEIGHTBL, label: "Baseline Weight (kg)", kind: continuous}' in text

@@ -76,6 +76,12 @@ def read_dataset_json(path: Path, wanted: set[str] | None) -> pd.DataFrame:
     return frame
 
 
+def column_labels(path: Path) -> list[tuple[str, str]]:
+    """(name, label) of every column the file labels."""
+    _, columns, _ = _parse(path)
+    return [(str(c.get("name", "")), str(c["label"])) for c in columns if c.get("label")]
+
+
 # ------------------------------------------------------------------------------------------ the structure
 def _parse(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:
     """(metadata, column definitions, rows) of a 1.1 file, an NDJSON file or a 1.0 file."""

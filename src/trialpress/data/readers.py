@@ -110,6 +110,29 @@ def read_dataset(path: Path, columns: Collection[str] | None = None, identifier:
     return frame
 
 
+def variable_labels(path: Path) -> dict[str, str]:
+    """The variable labels the file records (XPT, sas7bdat, Dataset-JSON; CSV and Parquet record none), by upper-case
+    name, for `init`'s suggestions. A courtesy: a file that cannot give them gives none (reading it says why)."""
+    kind = FORMATS.get(path.suffix.lower())
+    try:
+        if kind in ("xpt", "sas7bdat"):
+            import pyreadstat
+
+            read = pyreadstat.read_xport if kind == "xpt" else pyreadstat.read_sas7bdat
+            _, meta = read(str(path), metadataonly=True)
+            pairs = list(meta.column_names_to_labels.items())
+        elif kind == "dataset-json":
+            from trialpress.data.dataset_json import column_labels
+
+            pairs = column_labels(path)
+        else:
+            return {}
+    except Exception:  # noqa: BLE001 - see the docstring
+        return {}
+    return {str(n).strip().upper(): " ".join(str(label).split()) for n, label in pairs
+            if label is not None and str(label).strip()}
+
+
 def _read_kind(kind: str, path: Path, wanted: set[str] | None, identifier: str | None,
                encoded: bool, encoding: str) -> pd.DataFrame:
     if kind == "csv":

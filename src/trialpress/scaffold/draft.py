@@ -18,7 +18,7 @@ import pandas as pd
 
 from trialpress.data.adam import TIME_UNIT_TERMS
 from trialpress.data.coding import as_numbers, coded_order, collected, present_values, standard_related
-from trialpress.data.readers import find_dataset_file, read_dataset
+from trialpress.data.readers import find_dataset_file, read_dataset, variable_labels
 from trialpress.errors import UsageError
 from trialpress.paths import PLANS_FOLDER, ROOT_MARKER, find_root, plan_root
 from trialpress.plan.endpoints import TIME_UNITS
@@ -292,9 +292,11 @@ def _baseline(d: _Draft) -> None:
         d.add(*[f"  - {{variable: {v}, label: {q(lab)}, kind: {kind}}}" for v, lab, kind in rows])
     if more:
         kinds = {v: "continuous" if as_numbers(d.adsl[v]) is not None else "categorical" for v in more[:12]}
+        labels = variable_labels(d.found.files["ADSL"])   # the file's own labels ('Baseline BMI (kg/m^2)')
         d.add(*([] if rows else ["", *(f"# {line}" for line in head)]),
               "  # other baseline characteristics in ADSL: uncomment those to tabulate (CHECK their labels and units)",
-              *[f"  # - {{variable: {v}, label: {q(v)}, kind: {kind}}}" for v, kind in kinds.items()])
+              *[f"  # - {{variable: {v}, label: {q(labels.get(v.upper(), v))}, kind: {kind}}}"
+                for v, kind in kinds.items()])
 
 
 def _safety(d: _Draft) -> None:
