@@ -170,3 +170,23 @@ def test_the_variable_labels_are_the_same_in_every_format_that_records_them() ->
     assert variable_labels(DSJ / "adsl.json") == xpt
     assert variable_labels(ROOT / "tests" / "reference" / "data" / "random-cdisc-data-sas7bdat" / "adsl.sas7bdat") == xpt
     assert variable_labels(ROOT / "data" / "cdiscpilot01" / "adsl.parquet") == {}   # Parquet records none
+
+
+def test_a_folder_with_xpt_beside_dataset_json_reads_the_format_the_plan_names(tmp_path: Path) -> None:
+    """A submission in transition carries both: init picks XPT and says so; the plan's data.format decides; without
+    it the choice is refused with the way out."""
+    both = tmp_path / "both"
+    shutil.copytree(PUBLIC, both)
+    for name in FILES.values():
+        shutil.copy(DSJ / name, both / name)
+    text = init(both, tmp_path / "p.yml").read_text()
+    assert "  format: xpt   # CHECK: the folder holds adsl.json and adsl.xpt: the format to read" in text
+    plan = plan_on(PLAN, both, tmp_path)
+    with pytest.raises(DataError, match=r"ADSL exists in more than one file .*adsl\.json, adsl\.xpt") as info:
+        ard_rows(plan)
+    assert "set data.format in the plan to the format to read (dataset-json, xpt)" in (info.value.hint or "")
+    plan.write_text(plan.read_text().replace("\ndata:\n", "\ndata:\n  format: dataset-json\n", 1))
+    ours, data = ard_rows(plan)
+    assert data.files["ADSL"].suffix == ".json" and data.files["ADAE"].suffix == ".xpt"
+    theirs, _ = ard_rows(PLAN)
+    assert set(ours) == set(theirs) and differing(ours, theirs) == []

@@ -292,7 +292,8 @@ def _data_files(lplan: LoadedPlan) -> list[Path]:
 
     plan = lplan.plan
     needed = sorted({r.dataset for r in requirements(plan)})
-    return [f for f in (find_dataset_file(lplan.data_folder, n, plan.data.files.get(n)) for n in needed) if f]
+    return [f for f in (find_dataset_file(lplan.data_folder, n, plan.data.files.get(n), plan.data.format)
+                        for n in needed) if f]
 
 
 def _existing(final: Path) -> Path | None:

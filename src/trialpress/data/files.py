@@ -10,8 +10,20 @@ FORMATS: dict[str, str] = {".csv": "csv", ".xpt": "xpt", ".parquet": "parquet", 
                             ".sas7bdat": "sas7bdat", ".json": "dataset-json", ".ndjson": "dataset-json"}
 
 
-def find_dataset_file(folder: Path, name: str, override: str | None = None) -> Path | None:
-    """The file holding dataset `name` (e.g. ADSL) in `folder`: `adsl.csv`, `ADSL.xpt`, `adsl.parquet`…"""
+# which format init reads when a folder holds a dataset in several (a submission in transition carries XPT and
+# Dataset-JSON side by side): the regulators' transport format first
+INIT_PREFERENCE = ("xpt", "dataset-json", "sas7bdat", "parquet", "csv")
+
+
+def dataset_files(folder: Path, name: str) -> list[Path]:
+    """Every file of `folder` that holds dataset `name` (e.g. ADSL), in any format, by name."""
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.stem.lower() == name.lower() and p.suffix.lower() in FORMATS)
+
+
+def find_dataset_file(folder: Path, name: str, override: str | None = None, prefer: str | None = None) -> Path | None:
+    """The file holding dataset `name` (e.g. ADSL) in `folder`: `adsl.csv`, `ADSL.xpt`, `adsl.parquet`…; where
+    several formats hold it, the one of format `prefer` (the plan's data.format)."""
     if override:
         path = folder / override
         if not path.is_file():
@@ -21,9 +33,12 @@ def find_dataset_file(folder: Path, name: str, override: str | None = None) -> P
     if not folder.is_dir():
         raise DataError(f"The data folder {folder} does not exist.",
                         hint="Fix data.folder in the plan (it is relative to the project root).")
-    hits = sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.stem.lower() == name.lower() and p.suffix.lower() in FORMATS)
+    hits = dataset_files(folder, name)
+    if len(hits) > 1 and prefer is not None:
+        hits = [p for p in hits if FORMATS[p.suffix.lower()] == prefer] or hits
     if len(hits) > 1:
+        formats = sorted({FORMATS[p.suffix.lower()] for p in hits})
+        how = f"set data.format in the plan to the format to read ({', '.join(formats)}), " if len(formats) > 1 else ""
         raise DataError(f"{name} exists in more than one file in {folder}: {', '.join(p.name for p in hits)}.",
-                        hint=f"Keep one, or name the one to use under data.files.{name} in the plan.")
+                        hint=f"Keep one, {how}or name the one to use under data.files.{name} in the plan.")
     return hits[0] if hits else None

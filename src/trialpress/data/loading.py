@@ -85,7 +85,7 @@ def load_study(lplan: LoadedPlan) -> StudyData:
     encodings: list[tuple[str, str]] = []
     try:
         for name in needed:
-            path = find_dataset_file(folder, name, plan.data.files.get(name))
+            path = find_dataset_file(folder, name, plan.data.files.get(name), plan.data.format)
             if path is None:
                 users = sorted({r.why.split(".")[0].split("[")[0] for r in reqs if r.dataset == name})
                 raise DataError(

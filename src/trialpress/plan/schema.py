@@ -104,6 +104,9 @@ class DataSpec(Strict):
     files: dict[str, str] = Field(default_factory=dict, description="Dataset name -> file name override.")
     cutoff_variable: str | None = Field(default="DCUTDT", description="ADSL data cut-off date variable.")
     subject_id: str = "USUBJID"
+    format: Literal["xpt", "csv", "parquet", "sas7bdat", "dataset-json"] | None = Field(
+        default=None, description="Format to read where the folder holds a dataset in several (e.g. adsl.xpt and "
+                                  "adsl.json, as a submission in transition carries both); none: only one may exist.")
     encoding: str = Field(default="auto", description="Text encoding of the XPT and CSV files, which do not record "
                           "one: 'auto' (UTF-8, else Windows-1252 as SAS on Windows writes; the methods say so) or a "
                           "codec (cp1252, latin-1, shift_jis …).")

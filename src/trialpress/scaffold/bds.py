@@ -45,14 +45,18 @@ class Measurements:
         return var in self.columns and bool(self.frame[var].notna().any())
 
 
-def find_measurements(folder: Path) -> list[Measurements]:
-    """The folder's BDS datasets with PARAMCD, AVAL and visits (ADQS, ADLB …), by name."""
+def find_measurements(folder: Path, prefer: str | None = None) -> list[Measurements]:
+    """The folder's BDS datasets with PARAMCD, AVAL and visits (ADQS, ADLB …), by name; a dataset in several
+    formats is read in format `prefer` (else the first file of it)."""
     out = []
-    for path in sorted(folder.iterdir()):
+    seen: set[str] = set()
+    paths = sorted(folder.iterdir(), key=lambda p: (p.stem.upper(), FORMATS.get(p.suffix.lower()) != prefer, p.name))
+    for path in paths:
         name = path.stem.upper()
         if (not path.is_file() or path.suffix.lower() not in FORMATS or name in NOT_MEASUREMENTS
-                or not DATASET_NAME.fullmatch(name)):
+                or not DATASET_NAME.fullmatch(name) or name in seen):
             continue
+        seen.add(name)
         frame = read_dataset(path, columns=(*NEEDED, *OPTIONAL))
         if not set(NEEDED) <= set(frame.columns):
             continue

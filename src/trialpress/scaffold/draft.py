@@ -18,6 +18,7 @@ import pandas as pd
 
 from trialpress.data.adam import TIME_UNIT_TERMS
 from trialpress.data.coding import as_numbers, coded_order, collected, present_values, standard_related
+from trialpress.data.files import FORMATS, INIT_PREFERENCE, dataset_files
 from trialpress.data.readers import find_dataset_file, read_dataset, variable_labels
 from trialpress.errors import UsageError
 from trialpress.paths import PLANS_FOLDER, ROOT_MARKER, find_root, plan_root
@@ -54,20 +55,34 @@ class Found:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     measurements: list[Measurements] = field(default_factory=list)   # BDS datasets by visit (ADQS, ADLB …)
+    format: str | None = None          # the format read where the folder holds datasets in several
+    duplicated: str = ""               # e.g. 'adsl.xpt and adsl.json', for the plan's CHECK line
 
 
 def inspect(folder: Path) -> Found:
     found = Found(folder)
+    if folder.is_dir():
+        found.format, found.duplicated = _format_to_read(folder)
     for name in ("ADSL", "ADTTE", "ADRS", "ADAE"):
-        path = find_dataset_file(folder, name)
+        path = find_dataset_file(folder, name, prefer=found.format)
         if path is not None:
             found.files[name] = path
             found.frames[name] = blanks_missing(read_dataset(path))
     if "ADSL" not in found.frames:
         raise UsageError(f"No ADSL (adsl.xpt, .csv, .parquet, .sas7bdat or .json) in {folder}.",
                          hint="trialpress init needs at least the subject-level dataset ADSL.")
-    found.measurements = find_measurements(folder)
+    found.measurements = find_measurements(folder, found.format)
     return found
+
+
+def _format_to_read(folder: Path) -> tuple[str | None, str]:
+    """Where ADSL is in several formats (XPT beside Dataset-JSON, as a submission in transition carries them), the
+    one to read by `INIT_PREFERENCE`, and the files that made the choice; (None, '') where it is in one."""
+    files = dataset_files(folder, "ADSL")
+    kinds = {FORMATS[p.suffix.lower()] for p in files}
+    if len(kinds) < 2:
+        return None, ""
+    return next(k for k in INIT_PREFERENCE if k in kinds), " and ".join(p.name for p in files)
 
 
 @dataclass
@@ -111,6 +126,8 @@ def _header(d: _Draft, study_id: str, data_folder: str) -> None:
           "study:", f"  id: {q(study_id)}", f"  title: {q(title)}   # CHECK: the study title",
           "  # treatment: name of the study treatment, used in the abstract", "",
           "data:", f"  folder: {q(data_folder)}",
+          *([f"  format: {d.found.format}   # CHECK: the folder holds {d.found.duplicated}: the format to read"]
+            if d.found.format else []),
           f"  cutoff_variable: {'DCUTDT' if 'DCUTDT' in cols else 'null   # no DCUTDT in ADSL: the cut-off is not shown'}",
           "")
 
