@@ -109,6 +109,13 @@ def test_a_cut_off_file_names_where_the_json_ends(tmp_path: Path) -> None:
         read_dataset(cut)
 
 
+def test_an_ndjson_file_of_blank_lines_holds_no_data(tmp_path: Path) -> None:
+    path = tmp_path / "adsl.ndjson"
+    path.write_text("\n \n")
+    with pytest.raises(DataError, match=r"adsl\.ndjson holds no data"):
+        read_dataset(path)
+
+
 def test_fewer_records_than_declared_is_an_incomplete_file(tmp_path: Path) -> None:
     path = _small(tmp_path, [["S1", 50, "2020-01-02"]], records=3)
     with pytest.raises(DataError, match="declares 3 records but holds 1: it is incomplete"):

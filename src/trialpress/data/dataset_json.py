@@ -88,6 +88,8 @@ def _parse(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]
     raw = path.read_bytes()
     if path.suffix.lower() == ".ndjson":
         lines = [line for line in raw.splitlines() if line.strip()]
+        if not lines:
+            raise DataError(f"{path} holds no data (blank lines only).", hint=HINT)
         meta = _load(path, lines[0], 1)
         rows = [_load(path, line, n) for n, line in enumerate(lines[1:], 2)]
     else:
