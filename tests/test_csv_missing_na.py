@@ -33,7 +33,7 @@ def test_unquoted_na_is_missing_and_quoted_na_is_text(tmp_path: Path) -> None:
                     '"S-2",NA,"NAIVE",NA,""\n'             # a quoted empty field: missing
                     'NA,51,NA,2020-03-04,"x"\n')           # NA first in its record
     frame = read_dataset(path, encoded=True)
-    assert frame.attrs.get("unquoted_na") is True
+    assert frame.attrs.get("r_missing") is True
     assert list(frame["REGION"].astype(object).where(frame["REGION"].notna(), None)) == ["NA", "NAIVE", None]
     assert frame["AGE"].isna().tolist() == [False, True, False]
     assert frame["DTHDT"].isna().tolist() == [False, True, False]
@@ -46,7 +46,7 @@ def test_a_file_without_unquoted_na_is_not_flagged(tmp_path: Path) -> None:
     path = tmp_path / "adsl.csv"
     path.write_text('USUBJID,AGE,REGION\nS-1,34,"NA"\nS-2,,NAIVE\nS-3,51,NANA\n')
     frame = read_dataset(path, encoded=True)
-    assert "unquoted_na" not in frame.attrs
+    assert "r_missing" not in frame.attrs
     assert frame["REGION"].astype(object).tolist() == ["NA", "NAIVE", "NANA"]
 
 

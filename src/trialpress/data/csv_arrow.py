@@ -111,7 +111,7 @@ def read_csv_arrow(path: Path, header: Sequence[str], keep: Sequence[str], bom: 
     table, unquoted_na = _r_missing_values(path, table, block, used)
     frame, ids = _to_frame(table, keep, encoded, identifier)
     if unquoted_na:
-        frame.attrs["unquoted_na"] = True
+        frame.attrs["r_missing"] = True   # said in the methods (loading.StudyData.na_files)
     if used != "utf-8":
         frame.attrs["text_encoding"] = used
     return frame, ids

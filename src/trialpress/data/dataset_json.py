@@ -11,7 +11,7 @@ Values are typed by the column's declared dataType, never guessed: string and UR
 double and decimal (which 1.1 writes as a JSON string to keep its digits) as numbers; date, datetime and time
 as ISO 8601 text, or as SAS numbers (days or seconds since 1960-01-01) where the writer kept the numeric form;
 a number with a SAS date format (`displayFormat` DATE9.) as a date, as in XPT. A number written as the text NA
-(R's missing value) is missing, and `attrs["na_text"]` names its columns for the methods. Dates become datetimes and
+(R's missing value) is missing, and `attrs["r_missing"]` says so for the methods. Dates become datetimes and
 times `datetime.time` values, as the XPT reader gives them. A value that does not fit its dataType is an error
 naming the record, never a silent missing value.
 
@@ -69,7 +69,7 @@ def read_dataset_json(path: Path, wanted: set[str] | None) -> pd.DataFrame:
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
     frame.attrs["all_columns"] = names
     if r_missing:
-        frame.attrs["na_text"] = r_missing
+        frame.attrs["r_missing"] = True
     if meta.get("name"):
         frame.attrs["table_name"] = str(meta["name"])
     frame.attrs["dataset_json_version"] = str(meta.get("datasetJSONVersion", ""))
@@ -167,8 +167,9 @@ def _typed(values: list[Any], column: dict[str, Any], name: str, path: Path, ids
     if kind not in TEXT:
         raise DataError(f"{path}: column {name} has dataType {kind!r}, which Dataset-JSON does not define.",
                         hint="Use string, integer, float, double, decimal, boolean, date, datetime, time or URI.")
-    bad = [i for i, v in enumerate(values) if v is not None and not isinstance(v, str)]
-    if bad and not all(isinstance(values[i], (int, float)) and not isinstance(values[i], bool) for i in bad):
+    bad = [i for i, v in enumerate(values)   # a number in a text column is kept as its text ('1015')
+           if v is not None and not isinstance(v, str) and (isinstance(v, bool) or not isinstance(v, (int, float)))]
+    if bad:
         _refuse(values, bad, name, path, ids, "text (dataType string)")
     return pd.Series([v if v is None or isinstance(v, str) else _number_text(v) for v in values], dtype=object)
 

@@ -10,15 +10,23 @@ FORMATS: dict[str, str] = {".csv": "csv", ".xpt": "xpt", ".parquet": "parquet", 
                             ".sas7bdat": "sas7bdat", ".json": "dataset-json", ".ndjson": "dataset-json"}
 
 
+def format_of(file_name: str) -> str | None:
+    """The format of a file by its extension ('csv', 'xpt', 'dataset-json' …), None if not a dataset file."""
+    return FORMATS.get(Path(file_name).suffix.lower())
+
+
 # which format init reads when a folder holds a dataset in several (a submission in transition carries XPT and
 # Dataset-JSON side by side): the regulators' transport format first
 INIT_PREFERENCE = ("xpt", "dataset-json", "sas7bdat", "parquet", "csv")
 
 
-def dataset_files(folder: Path, name: str) -> list[Path]:
-    """Every file of `folder` that holds dataset `name` (e.g. ADSL), in any format, by name."""
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.stem.lower() == name.lower() and p.suffix.lower() in FORMATS)
+def dataset_files(folder: Path) -> dict[str, list[Path]]:
+    """The dataset files of `folder` by upper-case dataset name (ADSL: adsl.xpt, adsl.json …), in any format."""
+    out: dict[str, list[Path]] = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix.lower() in FORMATS:
+            out.setdefault(p.stem.upper(), []).append(p)
+    return out
 
 
 def find_dataset_file(folder: Path, name: str, override: str | None = None, prefer: str | None = None) -> Path | None:
@@ -33,7 +41,7 @@ def find_dataset_file(folder: Path, name: str, override: str | None = None, pref
     if not folder.is_dir():
         raise DataError(f"The data folder {folder} does not exist.",
                         hint="Fix data.folder in the plan (it is relative to the project root).")
-    hits = dataset_files(folder, name)
+    hits = dataset_files(folder).get(name.upper(), [])
     if len(hits) > 1 and prefer is not None:
         hits = [p for p in hits if FORMATS[p.suffix.lower()] == prefer] or hits
     if len(hits) > 1:

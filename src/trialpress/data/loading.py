@@ -96,7 +96,7 @@ def load_study(lplan: LoadedPlan) -> StudyData:
                 )
             frame = read_dataset(path, columns_to_read(plan, name), plan.data.subject_id, encoded=True,
                                  encoding=plan.data.encoding)
-            if frame.attrs.get("unquoted_na") or frame.attrs.get("na_text"):
+            if frame.attrs.get("r_missing"):
                 na_files.append(path.name)
             if frame.attrs.get("text_encoding"):
                 encodings.append((path.name, frame.attrs["text_encoding"]))

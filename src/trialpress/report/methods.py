@@ -244,7 +244,7 @@ def _common(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, 
     reading = _encodings(plan, ard)
     na = ard.get(keys.na_missing())
     files = [] if na is None else na.text.split(", ")
-    csv = [f for f in files if f.lower().endswith(".csv")]
+    csv = [f for f in files if f.lower().endswith(".csv")]   # the ARD names the files; the report reads only it
     json = [f for f in files if f not in csv]
     if csv:
         reading.append(f"In {', '.join(csv)}, a field written NA without quotes is a missing value, as R's write.csv "

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from trialpress.data.coding import present_values
-from trialpress.data.files import FORMATS
+from trialpress.data.files import dataset_files, find_dataset_file
 from trialpress.data.readers import read_dataset
 from trialpress.safe_yaml import dump_scalar as q
 from trialpress.scaffold.text import blanks_missing
@@ -47,16 +47,13 @@ class Measurements:
 
 def find_measurements(folder: Path, prefer: str | None = None) -> list[Measurements]:
     """The folder's BDS datasets with PARAMCD, AVAL and visits (ADQS, ADLB …), by name; a dataset in several
-    formats is read in format `prefer` (else the first file of it)."""
+    formats is read in format `prefer`, as the loader will (`find_dataset_file`)."""
     out = []
-    seen: set[str] = set()
-    paths = sorted(folder.iterdir(), key=lambda p: (p.stem.upper(), FORMATS.get(p.suffix.lower()) != prefer, p.name))
-    for path in paths:
-        name = path.stem.upper()
-        if (not path.is_file() or path.suffix.lower() not in FORMATS or name in NOT_MEASUREMENTS
-                or not DATASET_NAME.fullmatch(name) or name in seen):
+    for name in dataset_files(folder):
+        if name in NOT_MEASUREMENTS or not DATASET_NAME.fullmatch(name):
             continue
-        seen.add(name)
+        path = find_dataset_file(folder, name, prefer=prefer)
+        assert path is not None
         frame = read_dataset(path, columns=(*NEEDED, *OPTIONAL))
         if not set(NEEDED) <= set(frame.columns):
             continue

@@ -18,7 +18,7 @@ import pandas as pd
 
 from trialpress.data.adam import TIME_UNIT_TERMS
 from trialpress.data.coding import as_numbers, coded_order, collected, present_values, standard_related
-from trialpress.data.files import FORMATS, INIT_PREFERENCE, dataset_files
+from trialpress.data.files import INIT_PREFERENCE, dataset_files, format_of
 from trialpress.data.readers import find_dataset_file, read_dataset, variable_labels
 from trialpress.errors import UsageError
 from trialpress.paths import PLANS_FOLDER, ROOT_MARKER, find_root, plan_root
@@ -76,13 +76,16 @@ def inspect(folder: Path) -> Found:
 
 
 def _format_to_read(folder: Path) -> tuple[str | None, str]:
-    """Where ADSL is in several formats (XPT beside Dataset-JSON, as a submission in transition carries them), the
-    one to read by `INIT_PREFERENCE`, and the files that made the choice; (None, '') where it is in one."""
-    files = dataset_files(folder, "ADSL")
-    kinds = {FORMATS[p.suffix.lower()] for p in files}
-    if len(kinds) < 2:
+    """Where datasets are in several formats (XPT beside Dataset-JSON, as a submission in transition carries them),
+    the one to read by `INIT_PREFERENCE` among those every such dataset has, and the files that show it (ADSL's,
+    else the first such dataset's); (None, '') where each dataset is in one."""
+    doubled = {name: files for name, files in dataset_files(folder).items()
+               if len({format_of(p.name) for p in files}) > 1}
+    if not doubled:
         return None, ""
-    return next(k for k in INIT_PREFERENCE if k in kinds), " and ".join(p.name for p in files)
+    shared = set.intersection(*({format_of(p.name) for p in files} for files in doubled.values()))
+    choice = next((k for k in INIT_PREFERENCE if k in shared), None)
+    return choice, " and ".join(p.name for p in doubled.get("ADSL", next(iter(doubled.values()))))
 
 
 @dataclass
