@@ -3,6 +3,7 @@ and the direction words follow the estimates (checked on altered data)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import statistics
@@ -136,3 +137,15 @@ def test_the_confidence_level_follows_the_plans_alpha() -> None:
     prose = re.sub(r"\\(.)", r"\1", text)
     assert "95%" not in prose
     assert prose.count("90% CI") > 10 and "90% confidence interval" in prose
+
+
+@pytest.mark.parametrize(("favours", "better", "expected"), [
+    ("comparator", "longer", "longer"), ("reference", "longer", "shorter"),
+    ("comparator", "shorter", "shorter"), ("reference", "shorter", "longer"), ("neither", "longer", "")])
+def test_a_safety_time_is_described_by_the_side_the_decision_favours(favours: str, better: str,
+                                                                     expected: str) -> None:
+    from trialpress.report.tte_view import Comparison, _comparator_time
+
+    comp = Comparison(None, None, None, None, None, True, favours)  # type: ignore[arg-type]
+    assert _comparator_time(comp, better) == expected
+    assert _comparator_time(dataclasses.replace(comp, significant=False), better) == ""

@@ -213,7 +213,18 @@ def _decisions(plan: Plan, conf: str) -> list[str]:
     return [f"The text calls a difference significant when its {conf} CI excludes no difference (an HR or OR of 1, a "
             "mean difference of 0), "
             "and names the group it favors by the plan's better direction (" + "; ".join(sides) + "); medians "
-            "are compared in words only when both are estimable."]
+            "are compared in words only when both are estimable."
+            + _safety_times(plan)]
+
+
+def _safety_times(plan: Plan) -> str:
+    """How the text states a significant difference in a safety time to event: as the time it makes longer or
+    shorter with each group than with the reference, not as a result favoring one of them."""
+    names = [lower_first(e.label) for e in plan.time_to_event if e.role == "safety"]
+    if not names:
+        return ""
+    return (f" For {' and '.join(names)}, a safety endpoint, the text states whether the time was longer or shorter "
+            "with each group than with the reference, in the order of the hazard ratio.")
 
 
 CODEC_NAMES = {"cp1252": "Windows-1252 (SAS wlatin1, the encoding of SAS on Windows)",

@@ -56,6 +56,14 @@ class Contrast:
     comparison: Comparison
 
     unit: str = ""
+    # the comparator's time against the reference's, by the estimate's side and the plan's better direction:
+    # 'longer', 'shorter', or '' when nothing is favored; safety endpoints are described so, comparator first
+    comparator_time: str = ""
+
+    @property
+    def comparator_medians(self) -> Markup:
+        """The medians in the HR's own order: the comparator's, then the reference's."""
+        return self.medians if self.first is self.comparison.group else self.medians_reversed
 
     @property
     def medians_comparable(self) -> bool:
@@ -126,10 +134,18 @@ def tte_view(cb: ContextBuilder, ep: TimeToEvent, figures: list[FigureView]) -> 
         longer_group = cb.decision(keys.decision(ep.id, "longer", c, on="km"))
         longer = "" if not longer_group else ("first" if longer_group == first.value else "second")
         contrasts.append(Contrast(first, second, medians[first.value], medians[second.value], longer, comp,
-                                  ep.shown_unit))
+                                  ep.shown_unit, _comparator_time(comp, ep.better)))
     by_group = [GroupMedian(g, medians[g.value], cb.ci(keys.km(ep.id, "median", g.value), "time")) for g in groups]
     return TTEView(ep.id, ep.label, ep.abbreviation, ep.shown_unit, ep.better, ep.role, cb.analysed_label(ep.id),
                    ep.description, groups, medians, contrasts, figures, ep.in_abstract, by_group)
+
+
+def _comparator_time(comp: Comparison, better: str) -> str:
+    """Whether the favored side makes the comparator's time the longer or the shorter ('' if nothing is
+    favored): favoring the comparator means a longer time when longer is better, a shorter one otherwise."""
+    if not comp.significant or comp.favours == "neither":
+        return ""
+    return "longer" if (comp.favours == "comparator") == (better == "longer") else "shorter"
 
 
 def _median_in_prose(cb: ContextBuilder, key: keys.Key) -> Num:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from trialpress.data.adam import TIME_UNIT_TERMS
 from trialpress.data.coding import as_numbers, coded_order, collected, present_values, standard_related
+from trialpress.data.dates import parse_text
 from trialpress.data.files import INIT_PREFERENCE, dataset_files, format_of
 from trialpress.data.readers import find_dataset_file, read_dataset, variable_labels
 from trialpress.errors import UsageError
@@ -233,14 +234,23 @@ def _origin(rows: pd.DataFrame, adsl: pd.DataFrame) -> str:
     """What time zero is, from STARTDT: the ADSL date it equals for most records."""
     if "STARTDT" not in rows.columns or "USUBJID" not in rows.columns:
         return "start"
-    start = pd.to_datetime(rows.set_index("USUBJID")["STARTDT"], errors="coerce")
+    start = _dates(rows.set_index("USUBJID")["STARTDT"])
     names = {"RANDDT": "randomisation", "TRTSDT": "first dose", "TRTSDTM": "first dose"}
     for var, name in names.items():
         if var in adsl.columns:
-            ref = pd.to_datetime(adsl.set_index("USUBJID")[var], errors="coerce").dt.normalize()
+            ref = _dates(adsl.set_index("USUBJID")[var]).dt.normalize()
             if float((start.dt.normalize() == ref.reindex(start.index)).mean()) > 0.9:
                 return name
     return "start"
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """A date column as the loader reads it: a file's dates as they are, text (a CSV's ISO or DATE9. values)
+    through the data layer's one date parser, so init and the analysis agree on what is a date."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    text = values.astype(object).map(lambda v: (v.strip() or None) if isinstance(v, str) else None)
+    return pd.Series(parse_text(text).to_numpy(), index=values.index)
 
 
 def _time_to_event(d: _Draft) -> None:
@@ -259,13 +269,13 @@ def _time_to_event(d: _Draft) -> None:
         role = "safety" if SAFETY_WORDS.search(name) else "efficacy"
         origin = _origin(rows, d.adsl)
         better = "shorter" if SHORTER_BETTER.search(name) else "longer"
+        population = d.efficacy_pop if role == "efficacy" else d.safety_pop
         d.add(f"  - id: {ident(code)}", f"    paramcd: {q(code)}", f"    label: {q(name)}",
-              f"    population: {d.efficacy_pop if role == 'efficacy' else d.safety_pop}",
+              f"    population: {population}",
               f"    unit: {unit}{why}", f"    origin: {q(origin)}" + ("" if origin != "start" else
                                                                    "   # CHECK: time zero (no STARTDT to tell)"),
               f"    role: {role}   # CHECK: efficacy or safety section",
               f"    better: {better}   # CHECK: which time is the better outcome")
-        in_set = rows["USUBJID"].nunique() if "USUBJID" in rows.columns else len(rows)
         if DURATION_OF_RESPONSE.search(code) or DURATION_OF_RESPONSE.search(name):
             d.add("    in_abstract: false   # CHECK: a responders-only endpoint, in the tables and figures",
                   '    y_label: "Remaining in response (%)"')
@@ -275,9 +285,22 @@ def _time_to_event(d: _Draft) -> None:
             else:
                 d.add("    subset: {label: responders}   # CHECK: add `responders: <binary id>` to analyse "
                       "responders only")
-        elif in_set < int(d.adsl["USUBJID"].nunique()) * 0.9 if "USUBJID" in d.adsl.columns else False:
+        elif _records_for_part_of(d, rows, population):
             d.add(f"    subset: {{label: {q('patients with a ' + code + ' record')}}}   # CHECK: who these "
                   "patients are (records for part of the population)")
+
+
+def _records_for_part_of(d: _Draft, rows: pd.DataFrame, population: str) -> bool:
+    """Whether fewer than 90% of the population's subjects have a record. Counted in the population, not in all
+    of ADSL: a package whose ADSL also holds screen failures has no endpoint records for them, and they are
+    outside every analysed population anyway."""
+    if "USUBJID" not in d.adsl.columns or "USUBJID" not in rows.columns:
+        return False
+    flag = f"{population}FL"
+    members = d.adsl.loc[d.adsl[flag].eq("Y"), "USUBJID"] if flag in d.adsl.columns else d.adsl["USUBJID"]
+    subjects = set(members.dropna().astype(str))
+    with_records = subjects & set(rows["USUBJID"].dropna().astype(str))
+    return bool(subjects) and len(with_records) < 0.9 * len(subjects)
 
 
 # the usual primary and key secondary time-to-event parameters come first (the abstract leads with the first)
