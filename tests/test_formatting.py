@@ -79,3 +79,26 @@ def test_a_range_of_whole_numbers_prints_without_decimals() -> None:
     assert range_decimals([18.0, float("nan")], 2) == 0      # a group with no value does not decide
     assert range_decimals([float("nan")], 1) == 1
     assert range_decimals([], 1) == 1
+
+
+@pytest.mark.parametrize(("small", "large"), [(1, 0), (0, 0), (2, 1), (1, 1)])
+def test_the_methods_state_the_percent_precision_the_tables_use(small: int, large: int) -> None:
+    """The methods' sentence on n (%) names what `percent` does at the 100-subject threshold and at the ends."""
+    from trialpress.plan.schema import Conventions
+    from trialpress.report.methods import _percentages
+
+    class Plan:
+        conventions = Conventions(percent_decimals_small_n=small, percent_decimals_large_n=large)
+
+    style = fmt.NumberStyle(percent_decimals_small_n=small, percent_decimals_large_n=large)
+    text = _percentages(Plan())  # type: ignore[arg-type]
+    at_100, at_101 = fmt.percent(1, 100, style), fmt.percent(1, 101, style)
+    assert at_100 == fmt.fixed(1.0, small) and at_101 == fmt.fixed(100 / 101, large)
+    words = {0: "whole numbers", 1: "one decimal", 2: "two decimals"}
+    assert (f"with {words[small]} where that denominator is 100 or fewer and {words[large]} above" in text
+            if small != large else f"with {words[small]};" in text)
+    for d in range(1, 100_001, 7):      # the smallest and largest shares short of none and all
+        for n in (1, d - 1):
+            shown = fmt.percent(n, d, style)
+            if 0 < n < d and shown.startswith(("<", ">")):
+                assert f"as {shown}" in text, (n, d, shown)

@@ -8,7 +8,7 @@ note columns, never from the plan's wish list.
 from __future__ import annotations
 
 from trialpress.plan import Plan
-from trialpress.report.formatting import conf_label, lower_first
+from trialpress.report.formatting import conf_label, fixed, lower_first
 from trialpress.report.safety_view import safety_methods
 from trialpress.results import keys
 from trialpress.results.ard import ARD
@@ -243,6 +243,21 @@ def _encodings(plan: Plan, ard: ARD) -> list[str]:
             "another encoding is named in the plan's data.encoding." for c, files in by_codec.items()]
 
 
+def _percentages(plan: Plan) -> str:
+    """The precision of n (%): set by each percentage's own denominator (plan conventions), so that a table with
+    groups on both sides of the threshold shows both, and the reader is told why."""
+    c = plan.conventions
+    small, large = c.percent_decimals_small_n, c.percent_decimals_large_n
+    places = {0: "whole numbers", 1: "one decimal", 2: "two decimals"}
+    rule = (f"with {places[small]}" if small == large else
+            f"with {places[small]} where that denominator is 100 or fewer and {places[large]} above")
+    # only a denominator over 200 can give a share that rounds to 0 or 100: the large-N decimals say how it shows
+    least, most = f"<{fixed(10.0 ** -large, large)}", f">{fixed(100 - 10.0 ** -large, large)}"
+    return (f"Percentages in n (%) are of the denominator the table names (usually the N of the column), {rule}; "
+            f"a share above 0 that would round to 0 is shown as {least}, one short of all that would round to 100 "
+            f"as {most}.")
+
+
 def _common(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, str]) -> list[str]:
     """'NE' for the estimates that can be not estimable (survival curves, hazard ratios), P values where the ARD
     has one, and the software."""
@@ -270,6 +285,7 @@ def _common(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, 
     return [
         *ne,
         *reading,
+        _percentages(plan),
         *(["P values are two-sided and shown with three decimals (P < .001 below .001)."] if has_p else []),
         f"Software: {versions}; document rendered with "
         + ", ".join(f"{k} {v}" for k, v in renderer.items()) + ".",
