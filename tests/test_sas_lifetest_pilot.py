@@ -1,7 +1,7 @@
 """The Kaplan–Meier curves of a real submission against **SAS**: the R Submission Pilot 5 package
 (data/rconsortium-pilot5, study CDISCPILOT01, time to first dermatologic event) as trialpress analyses it,
 against PROC LIFETEST's product-limit estimates of the same study published by the PhUSE results-metadata
-project (tests/reference/data/phuse-sas-lifetest: provenance there). R's survfit is the reference of
+project (tests/reference/data/phuse-sas-results: provenance there). R's survfit is the reference of
 test_pilot5_dataset_json.py; this is the second, independent one, from the software regulators' reviewers use."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from public_packages import study_fixtures
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "analysis" / "rconsortium-pilot5.yml"
-SAS = pd.read_csv(ROOT / "tests" / "reference" / "data" / "phuse-sas-lifetest" / "FIG1X01.csv")
+SAS = pd.read_csv(ROOT / "tests" / "reference" / "data" / "phuse-sas-results" / "FIG1X01.csv")
 ARMS = ("Placebo", "Xanomeline Low Dose", "Xanomeline High Dose")
 
 loaded, ard = study_fixtures(PLAN)
