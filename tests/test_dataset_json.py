@@ -138,6 +138,17 @@ def test_a_value_that_does_not_fit_its_data_type_names_the_subject(tmp_path: Pat
         read_dataset(path)
 
 
+def test_a_number_among_text_dates_is_refused_not_dropped(tmp_path: Path) -> None:
+    """A date column written as ISO text with one value as a number (a hand edit, a writer's bug) cannot say
+    which day that number is: it is named, never read as a missing date."""
+    path = _small(tmp_path, [["S1", 50, "2020-01-02"], ["S2", 61, 21915]])
+    with pytest.raises(DataError, match=r"column TRTSDT must be a date .* 1 value\(s\) are not \(S2: 21915\)"):
+        read_dataset(path)
+    columns = [{"name": "USUBJID", "dataType": "string"}, {"name": "ATM", "dataType": "time"}]
+    with pytest.raises(DataError, match=r"column ATM must be a time .* \(S2: 3600\)"):
+        read_dataset(_small(tmp_path, [["S1", "10:11:12"], ["S2", 3600]], columns))
+
+
 def test_numbers_dates_and_missing_values_as_the_format_writes_them(tmp_path: Path) -> None:
     columns = [{"name": "USUBJID", "dataType": "string"}, {"name": "AVAL", "dataType": "decimal"},
                {"name": "ADT", "dataType": "date"}, {"name": "ADTM", "dataType": "datetime"},

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialpress.data.dates import ACCEPTED, parse_text
+from trialpress.data.dates import ACCEPTED, distinct_text, on_rows, parse_text
 from trialpress.data.xpt_chunks import sas_format_kind
 from trialpress.errors import DataError
 
@@ -218,21 +218,16 @@ def _dates(values: list[Any], kind: str, name: str, path: Path, ids: list[Any] |
     numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if numeric and len(numeric) == sum(v is not None for v in values):
         return _sas_numbers(np.array(values, dtype=float), kind, name, path, ids, values)
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    distinct = pd.Series(uniques, dtype=object)
-    text = distinct.map(lambda v: v.strip() if isinstance(v, str) else v)
-    blank = text.map(lambda v: not isinstance(v, str) or not v).to_numpy()
+    codes, text = distinct_text(pd.Series(values, dtype=object))   # stripped, blank as None; a number stays
     if kind == "time":
         parsed = text.map(_time)
-        lost = ~blank & parsed.isna().to_numpy()
-        _refuse_codes(values, codes, lost, name, path, ids, "a time (ISO 8601: 11:45:00)")
-        out = np.append(parsed.where(~pd.Series(blank), None).to_numpy(dtype=object), None)[codes]
-        return pd.Series(out, dtype=object)
-    parsed = parse_text(text.where(~pd.Series(blank), None))
-    lost = ~blank & parsed.isna().to_numpy()
-    _refuse_codes(values, codes, lost, name, path, ids, f"a {kind} ({ACCEPTED})")
-    full = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
-    return pd.Series(full[codes], dtype="datetime64[ns]")
+        _refuse_codes(values, codes, (text.notna() & parsed.isna()).to_numpy(), name, path, ids,
+                      "a time (ISO 8601: 11:45:00)")
+        return pd.Series(on_rows(codes, parsed.to_numpy(dtype=object), None), dtype=object)
+    parsed = parse_text(text)
+    _refuse_codes(values, codes, (text.notna() & parsed.isna()).to_numpy(), name, path, ids, f"a {kind} ({ACCEPTED})")
+    return pd.Series(on_rows(codes, parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns")),
+                     dtype="datetime64[ns]")
 
 
 def _sas_numbers(numbers: np.ndarray, kind: str, name: str, path: Path, ids: list[Any] | None,
@@ -261,7 +256,7 @@ def _time(value: Any) -> dt.time | None:
 def _refuse_codes(values: list[Any], codes: np.ndarray, lost: np.ndarray, name: str, path: Path,
                   ids: list[Any] | None, what: str) -> None:
     if bool(lost.any()):
-        _refuse(values, list(np.flatnonzero(np.append(lost, False)[codes])), name, path, ids, what)
+        _refuse(values, list(np.flatnonzero(on_rows(codes, lost, False))), name, path, ids, what)
 
 
 def _refuse(values: list[Any], bad: list[int], name: str, path: Path, ids: list[Any] | None, what: str) -> None:

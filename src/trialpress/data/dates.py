@@ -72,6 +72,14 @@ def on_rows(codes: np.ndarray, per_value: np.ndarray, missing: object) -> np.nda
     return np.append(per_value, np.array([missing], dtype=per_value.dtype))[codes]
 
 
+def parse_column(series: pd.Series) -> pd.Series:
+    """A text column as datetime64[ns] on its own index: each distinct value parsed once (`distinct_text`,
+    `parse_text`), NaT where missing or not a date in an accepted form."""
+    codes, text = distinct_text(series)
+    parsed = parse_text(text).to_numpy(dtype="datetime64[ns]")
+    return pd.Series(on_rows(codes, parsed, np.datetime64("NaT", "ns")), index=series.index)
+
+
 def two_digit_years(values: pd.Series) -> bool:
     """Whether any value is a SAS date or datetime with a two-digit year (DATE7., DATETIME16.): a date that cannot
     be read without guessing its century."""

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from trialpress.data import adam
-from trialpress.data.dates import distinct_text, on_rows, parse_text
+from trialpress.data.dates import parse_column
 from trialpress.quality.rules import Check, Rule
 
 NUM_TYPES = ["float64", "int64", "float32", "int32"]
@@ -133,12 +133,8 @@ def as_datetime(series: pd.Series) -> pd.Series | None:
         return series
     if pd.api.types.is_numeric_dtype(series):
         return None
-    codes, text = distinct_text(series)
-    parsed = parse_text(text)
-    if parsed.notna().sum() == 0:
-        return None
-    return pd.Series(on_rows(codes, parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns")),
-                     index=series.index)
+    parsed = parse_column(series)
+    return parsed if bool(parsed.notna().any()) else None
 
 
 def date_var(frame: pd.DataFrame, name: str, values: pd.Series | None = None) -> DateVar | None:

@@ -63,7 +63,7 @@ class Contrast:
     @property
     def comparator_medians(self) -> Markup:
         """The medians in the HR's own order: the comparator's, then the reference's."""
-        return self.medians if self.first is self.comparison.group else self.medians_reversed
+        return self.medians if self.first.value == self.comparison.group.value else self.medians_reversed
 
     @property
     def medians_comparable(self) -> bool:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from trialpress.data.adam import TIME_UNIT_TERMS
 from trialpress.data.coding import as_numbers, coded_order, collected, present_values, standard_related
-from trialpress.data.dates import parse_text
+from trialpress.data.dates import parse_column
 from trialpress.data.files import INIT_PREFERENCE, dataset_files, format_of
 from trialpress.data.readers import find_dataset_file, read_dataset, variable_labels
 from trialpress.errors import UsageError
@@ -247,10 +247,7 @@ def _origin(rows: pd.DataFrame, adsl: pd.DataFrame) -> str:
 def _dates(values: pd.Series) -> pd.Series:
     """A date column as the loader reads it: a file's dates as they are, text (a CSV's ISO or DATE9. values)
     through the data layer's one date parser, so init and the analysis agree on what is a date."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    text = values.astype(object).map(lambda v: (v.strip() or None) if isinstance(v, str) else None)
-    return pd.Series(parse_text(text).to_numpy(), index=values.index)
+    return values if pd.api.types.is_datetime64_any_dtype(values) else parse_column(values)
 
 
 def _time_to_event(d: _Draft) -> None:
