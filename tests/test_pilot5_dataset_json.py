@@ -170,3 +170,14 @@ def test_init_offers_baseline_variables_under_the_files_labels(tmp_path: Path) -
     text = init(DATA, tmp_path / "p.yml").read_text()
     assert '# - {variable: BMIBL, label: "Baseline BMI (kg/m^2)", kind: continuous}' in text
     assert '# - {variable: WEIGHTBL, label: "Baseline Weight (kg)", kind: continuous}' in text
+
+
+def test_the_methods_describe_a_safety_time_without_a_favored_group(tmp_path: Path) -> None:
+    """The pilot's only comparison is a safety time to event: the methods say how it is described (longer or
+    shorter, in the HR's order) and claim no 'group it favors' for it."""
+    from trialpress.report.methods import _decisions
+
+    (text,) = _decisions(load_plan(PLAN).plan, "95%")
+    assert "names the group it favors" not in text
+    assert "For time to first dermatologic event, a safety endpoint, the text states whether the time was longer " \
+           "or shorter" in text

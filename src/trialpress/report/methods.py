@@ -209,11 +209,12 @@ def _continuous(plan: Plan, ard: ARD) -> list[str]:
 
 
 def _decisions(plan: Plan, conf: str) -> list[str]:
-    sides = sorted({f"{lower_first(e.label)}: {e.better} is better" for e in plan.endpoints})
+    safety_times = {e.id for e in plan.time_to_event if e.role == "safety"}   # described by _safety_times
+    sides = sorted({f"{lower_first(e.label)}: {e.better} is better" for e in plan.endpoints
+                    if e.id not in safety_times})
+    favors = f"names the group it favors by the plan's better direction ({'; '.join(sides)}); " if sides else ""
     return [f"The text calls a difference significant when its {conf} CI excludes no difference (an HR or OR of 1, a "
-            "mean difference of 0), "
-            "and names the group it favors by the plan's better direction (" + "; ".join(sides) + "); medians "
-            "are compared in words only when both are estimable."
+            f"mean difference of 0), and {favors}medians are compared in words only when both are estimable."
             + _safety_times(plan)]
 
 
