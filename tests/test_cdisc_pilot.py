@@ -305,6 +305,21 @@ def test_an_abstract_with_nothing_to_state_has_no_empty_headings(tmp_path: Path)
     assert "**Results**" not in abstract and "**Conclusion**" not in abstract
 
 
+def test_a_safety_abstract_counts_the_safety_population(tmp_path: Path, raw) -> None:
+    """'In total, N patients' of a safety study's abstract is the safety population, whose adverse events it
+    states, not the baseline (ITT) population: here some randomised subjects left out of it (as if never
+    treated, by an expression). Plain pandas on ADSL."""
+    adsl, _ = raw
+    saf = adsl[(adsl["SAFFL"] == "Y") & (adsl["AGE"] < 85)]
+    assert 0 < len(saf) < int((adsl["ITTFL"] == "Y").sum())
+    text = PLAN.read_text().replace("SAF: {flag: SAFFL,", "SAF: {expression: \"SAFFL == 'Y' and AGE < 85\",")
+    abstract, _ = _abstract(text, tmp_path)
+    plain = re.sub(r"\\(.)", r"\1", re.sub(r"`<[^`]*>`\{=html\}", "", abstract))
+    by_arm = "; ".join(f"{arm if arm != 'Placebo' else 'placebo'}, n = {int((saf['TRT01A'] == arm).sum())}"
+                       for arm in ARMS)
+    assert f"In total, {len(saf)} patients were included ({by_arm})." in plain, plain
+
+
 def test_init_offers_the_other_baseline_characteristics(tmp_path: Path) -> None:
     """ADSL's *BL variables (BMIBL, HEIGHTBL, WEIGHTBL, BMIBLGR1) are offered as commented lines; uncommented
     they make a valid plan whose baseline table holds them."""

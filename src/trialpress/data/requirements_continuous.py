@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 # BDS variables that are covariates of the record (the baseline value), not of the subject
 BDS_COVARIATES = frozenset({"BASE", "BASE2"})
 # read whenever present, for the gate's BDS checks (one record per subject, parameter and visit; CHG = AVAL − BASE)
+# and for the unit of a value (AVALU) that the plan does not name
 BDS_CONVENTION = frozenset({"PARAMCD", "AVAL", "BASE", "CHG", "PCHG", "ABLFL", "DTYPE", "AVISIT", "AVISITN",
-                            "ATPT", "ANL01FL"})
+                            "ATPT", "ANL01FL", "AVALU"})
 
 
 def is_record_covariate(ep: Continuous, name: str) -> bool:

@@ -63,8 +63,10 @@ class Continuous(Strict):
                                                                      "dose-response test.")
     better: Literal["higher", "lower"] = Field(description="Which direction of the analysed value is better "
                                                            "(e.g. lower for a symptom score, higher for FEV1).")
-    role: Role = "efficacy"
-    unit: str | None = Field(default=None, description="Unit of the value for tables (default: AVALU, else none).")
+    role: Role = Field(default="efficacy", description="Where it is reported: the efficacy results, or the safety "
+                                                       "section (its differences described, not favoring a group).")
+    unit: str | None = Field(default=None, description="Unit of the value (default: the records' AVALU when they "
+                                                       "carry one; a percent change is in %).")
     decimals: int = Field(default=1, ge=0, le=4)
     in_abstract: bool = True
     figure: bool = True

@@ -35,6 +35,15 @@ class ContinuousContrast:
     favours: str                # 'comparator', 'reference' or 'neither'
     comparator: GroupView
     reference: GroupView
+    comparator_direction: str = ""   # a safety endpoint's words: 'higher' / 'lower' ('' when nothing is favored)
+
+    @property
+    def comparator_lsmean(self) -> Num:
+        return self.first_lsmean if self.first.value == self.comparator.value else self.second_lsmean
+
+    @property
+    def reference_lsmean(self) -> Num:
+        return self.second_lsmean if self.first.value == self.comparator.value else self.first_lsmean
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,8 @@ class ContinuousView:
     label: str
     abbreviation: str | None    # None also when the label already holds it
     unit: str
+    role: str                   # 'efficacy' (the results) or 'safety' (the safety section, described not favored)
+    better: str                 # 'higher' / 'lower'
     visit: str                  # the primary visit
     what: str                   # 'change from baseline' / 'value' / 'percent change from baseline'
     model: str                  # 'MMRM' / 'ANCOVA' / ''
@@ -66,6 +77,13 @@ class ContinuousView:
 
 
 WHAT = {"CHG": "change from baseline", "AVAL": "value", "PCHG": "percent change from baseline"}
+
+
+def _unit(cb: ContextBuilder, ep: Continuous, parameter: str) -> str:
+    """The unit the ARD gives `parameter`'s values (BASE, AVAL, CHG or PCHG): the plan's, else the data's AVALU,
+    % for a percent change; '' when there is none."""
+    return next((r.unit for r in cb.ard.select(endpoint=ep.id, analysis="cont_desc", statistic="mean",
+                                                parameter=parameter) if r.unit), "")
 
 
 def _d(cb: ContextBuilder, key: keys.Key, decimals: int) -> Num:
@@ -97,8 +115,17 @@ def _contrasts(cb: ContextBuilder, ep: Continuous, groups: list[GroupView]) -> l
         out.append(ContinuousContrast(first, second, lsm[first.value], lsm[second.value], _d(cb, diff, ep.decimals),
                                       _signed_ci(cb, diff, ep.decimals),
                                       cb.p_phrase(keys.continuous(ep.id, ep.model, "p", c, visit=ep.primary_visit)),
-                                      sig, side, by[c], by[ref]))
+                                      sig, side, by[c], by[ref], _comparator_direction(sig, side, ep.better)))
     return out
+
+
+def _comparator_direction(significant: bool | None, favours: str, better: str) -> str:
+    """Whether the comparator's (LS) mean is the higher or the lower ('' unless a group is significantly
+    favored), from the ARD's decision and the plan's better direction: favoring the comparator means a higher
+    mean when higher is better, a lower one otherwise."""
+    if not significant or favours == "neither":
+        return ""
+    return "higher" if (favours == "comparator") == (better == "higher") else "lower"
 
 
 def _desc_rows(cb: ContextBuilder, ep: Continuous, parameter: str, visit: str, cols: list[str]) -> list[tuple[Cell, ...]]:
@@ -123,13 +150,16 @@ def _desc_rows(cb: ContextBuilder, ep: Continuous, parameter: str, visit: str, c
 def continuous_table(cb: ContextBuilder, plan: Plan, ep: Continuous) -> TableView:
     groups = cb.analysed_groups(ep.id, ep.population)
     cols = [g.value for g in groups]
-    unit = f", {ep.unit}" if ep.unit else ""
-    rows: list[tuple[Cell, ...]] = [(label(f"Baseline{unit}", bold=True), *(Cell("") for _ in cols))]
+    def unit(parameter: str) -> str:
+        u = _unit(cb, ep, parameter)
+        return f", {u}" if u else ""
+
+    rows: list[tuple[Cell, ...]] = [(label(f"Baseline{unit('BASE')}", bold=True), *(Cell("") for _ in cols))]
     rows += _desc_rows(cb, ep, "BASE", "", cols)
-    rows.append((label(f"{ep.primary_visit}{unit}", bold=True), *(Cell("") for _ in cols)))
+    rows.append((label(f"{ep.primary_visit}{unit('AVAL')}", bold=True), *(Cell("") for _ in cols)))
     rows += _desc_rows(cb, ep, "AVAL", ep.primary_visit, cols)
     if ep.value != "AVAL":
-        rows.append((label(f"{fmt.upper_first(WHAT[ep.value])} at {ep.primary_visit}", bold=True),
+        rows.append((label(f"{fmt.upper_first(WHAT[ep.value])} at {ep.primary_visit}{unit(ep.value)}", bold=True),
                      *(Cell("") for _ in cols)))
         rows += _desc_rows(cb, ep, ep.value, ep.primary_visit, cols)
     if ep.model != "descriptive":
@@ -196,14 +226,14 @@ def means_figure(cb: ContextBuilder, plan: Plan, ep: Continuous, figdir: Path, k
         return cb.row(keys.continuous(ep.id, "mmrm", "lsmean", g, visit=v) if use_model else
                       keys.continuous(ep.id, "desc", "mean", g, parameter=ep.value, visit=v))
 
-    gv = plan.group_values
+    gv, unit = plan.group_values, _unit(cb, ep, ep.value)
     panel = MeansPanel(tuple(visits), {g: plan.group_labels[g] for g in gv},
                        {g: tuple(row(g, v).value for v in visits) for g in gv},
                        {g: tuple(row(g, v).lower for v in visits) for g in gv},
                        {g: tuple(row(g, v).upper for v in visits) for g in gv},
                        {g: tuple(int(cb.row(keys.continuous(ep.id, "desc", "n", g, parameter=ep.value, visit=v)).value)
                                  for v in visits) for g in gv},
-                       f"{'LS mean ' if use_model else 'Mean '}{WHAT[ep.value]}" + (f" ({ep.unit})" if ep.unit else ""),
+                       f"{'LS mean ' if use_model else 'Mean '}{WHAT[ep.value]}" + (f" ({unit})" if unit else ""),
                        0.0 if ep.value != "AVAL" else None)
     stem = figdir / f"means-{ep.id.lower()}"
     jobs.append(FigureJob(panel, stem, kinds))
@@ -217,15 +247,18 @@ def means_figure(cb: ContextBuilder, plan: Plan, ep: Continuous, figdir: Path, k
                       "; the numbers below the axis are the subjects with a value at each visit.")
 
 
-def continuous_views(cb: ContextBuilder, plan: Plan, figures: dict[str, list[FigureView]]) -> list[ContinuousView]:
+def continuous_views(cb: ContextBuilder, plan: Plan, figures: dict[str, list[FigureView]],
+                     role: str = "efficacy") -> list[ContinuousView]:
+    """The views of the plan's continuous endpoints of one role (their tables are numbered when built: the
+    efficacy ones after the efficacy outcomes, the safety ones after the safety outcomes)."""
     out = []
-    for ep in plan.continuous:
+    for ep in (e for e in plan.continuous if e.role == role):
         groups = cb.analysed_groups(ep.id, ep.population)
         # an abbreviation the label already spells ('FKSI-19 total score') is not repeated after it
         shown = None if ep.abbreviation and ep.abbreviation in ep.label else ep.abbreviation
         modelled = ep.model != "descriptive"
-        out.append(ContinuousView(ep.id, ep.label, shown, ep.unit or "", ep.primary_visit, WHAT[ep.value],
-                                  MODEL_NAMES.get(ep.model, ""), cb.analysed_label(ep.id),
+        out.append(ContinuousView(ep.id, ep.label, shown, _unit(cb, ep, ep.value), ep.role, ep.better, ep.primary_visit,
+                                  WHAT[ep.value], MODEL_NAMES.get(ep.model, ""), cb.analysed_label(ep.id),
                                   _contrasts(cb, ep, groups), ep.in_abstract, continuous_table(cb, plan, ep),
                                   figures.get(ep.id, []), _by_group(cb, ep, groups),
                                   "LS mean" if modelled else "mean"))

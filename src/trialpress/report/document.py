@@ -61,27 +61,29 @@ def with_quality(draft: dict[str, Any], meta: Meta) -> dict[str, Any]:
 def draft_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str, list[FigureView]]) -> dict[str, Any]:
     """Everything the templates receive but the gate's checks (`with_quality` adds them): a render builds it
     while the gate still runs."""
-    lead = next((e for e in plan.time_to_event if e.role == "efficacy"), None)
-    first_pop = lead.population if lead else next(iter(plan.populations))
-    groups = cb.groups(first_pop)
-    populations = [{"id": pid, "label": p.label, "n": cb.num(keys.population(pid), "count"),
-                    "groups": cb.groups(pid)} for pid, p in plan.populations.items()]
     baseline = baseline_table(cb, plan)               # numbered first: Table 1
     efficacy = outcomes_table(cb, plan, "efficacy")   # Table 2 (safety tables are numbered after it)
-    continuous = continuous_views(cb, plan, figures)   # their tables follow Table 2
+    continuous = continuous_views(cb, plan, figures)   # the efficacy ones: their tables follow Table 2
     endpoints = [tte_view(cb, ep, figures.get(ep.id, [])) for ep in plan.time_to_event]
     efficacy_views = [e for e in endpoints if e.role == "efficacy"]
+    lead = _lead(plan, efficacy_views, continuous)
     results = {"endpoints": endpoint_results(cb, plan, efficacy_views, efficacy, figures, FOREST_SUFFIX),
                "table": Ref(f"Table {efficacy.number}", efficacy.model.id) if efficacy else None}
     order = _abstract_order(plan, efficacy_views, continuous)
     binary = binary_section(cb, plan, "efficacy")
     # False in a safety study: the abstract's results then summarize the adverse events
     abstract_efficacy = bool(binary) or any(p["kind"] != "binary" for p in order)
-    # safety time-to-event endpoints (time to a first adverse event of interest) follow the efficacy results
+    safety = safety_context(cb, plan, [e for e in endpoints if e.role == "safety"], figures)
+    # safety endpoints (time to a first adverse event of interest, a laboratory value) follow the efficacy results
     order += [{"kind": "tte", "id": v.id, "view": v} for v in endpoints if v.role == "safety" and v.in_abstract]
+    order += [{"kind": "continuous", "id": v.id, "view": v} for v in safety["safety_continuous"] if v.in_abstract]
+    included = _included_population(plan, lead, abstract_efficacy)
+    groups = cb.groups(included)
+    populations = [{"id": pid, "label": p.label, "n": cb.num(keys.population(pid), "count"),
+                    "groups": cb.groups(pid)} for pid, p in plan.populations.items()]
     return {
-        "continuous": [c for c in continuous],
-        "lead": _lead(plan, efficacy_views, continuous),
+        "continuous": continuous,
+        "lead": lead,
         "abstract_order": order,
         "abstract_efficacy": abstract_efficacy,
         "results": results,
@@ -95,19 +97,39 @@ def draft_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
         "groups_kind": plan.groups.kind,
         "comparative": bool(plan.comparators),   # False: one group, every estimate described, nothing compared
         "several_comparators": len(plan.comparators) > 1,   # a comparison names the group compared with
-        "total_n": cb.num(keys.population(first_pop), "count"),
+        "total_n": cb.num(keys.population(included), "count"),
         "populations": populations,
         "endpoints": efficacy_views,
         "forests": [v for key, views in figures.items() if key.endswith(FOREST_SUFFIX) for v in views],
         "binary": binary,
         "baseline": baseline,
         "efficacy": efficacy,
-        **safety_context(cb, plan, [e for e in endpoints if e.role == "safety"]),
+        **safety,
         "definitions": [{"label": e.label, "description": e.description}
                         for e in [*plan.time_to_event, *plan.binary] if e.description],
         "conventions": conventions(plan, cb.ard, meta.software, meta.renderer),
         "appendix": appendix_draft(cb, meta.inputs, meta.software),
     }
+
+
+def _included_population(plan: Plan, lead: dict[str, Any] | None, efficacy: bool) -> str:
+    """The population the abstract's "In total, N patients" counts: that of the plan's primary endpoint, else of
+    the endpoint the conclusion follows; an abstract without efficacy results counts the safety population (the
+    adverse events', else its first safety endpoint's); otherwise the baseline population, else the plan's
+    first."""
+    by_id = {e.id: e.population for e in plan.endpoints}
+    if plan.primary in by_id:
+        return by_id[plan.primary]
+    if lead is not None:
+        return by_id[lead["view"].id]
+    if not efficacy:
+        if plan.safety is not None:
+            return plan.safety.population
+        first = next((e for e in [*plan.time_to_event, *plan.continuous] if e.role == "safety" and e.in_abstract),
+                     None)
+        if first is not None:
+            return first.population
+    return plan.baseline_population or next(iter(plan.populations))
 
 
 def _lead(plan: Plan, tte: list[Any], continuous: list[Any]) -> dict[str, Any] | None:

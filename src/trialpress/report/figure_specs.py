@@ -80,50 +80,59 @@ def km_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = Fals
 
 def plan_figures(plan: Plan, cb: ContextBuilder, figdir: Path, raster: bool = False) -> tuple[Figures, list[FigureJob]]:
     """The figures of every endpoint from the ARD: their views (numbers, captions, files) and the jobs that
-    draw them, nothing drawn yet. `raster`: also a 300-dpi PNG of each (for Word and the RTF package)."""
+    draw them, nothing drawn yet. `raster`: also a 300-dpi PNG of each (for Word and the RTF package).
+    Numbered in the document's order: the efficacy results' KM and means figures, the forest plots, then the
+    safety section's."""
+    from trialpress.report.continuous_view import means_figure
+
     kinds = ("svg", "png") if raster else ("svg",)
-    ard = cb.ard
     out: Figures = {}
     jobs: list[FigureJob] = []
-    labels = {lv.value: lv.label for lv in plan.groups.levels}
-    for ep in plan.time_to_event:
-        if not ep.figure:
-            continue
-        ticks = _ticks(ard, ep.id, plan.group_values[0])
-        unit = ep.shown_unit
-        xlabel = f"{unit.capitalize()} since {ep.origin}"
-        ylabel = ep.y_label or km_axis_label(ep.label)
-        panel = KMPanel(
-            title="", curves=_curves(ard, plan, ep.id), labels=labels,
-            risk={g: _risk(ard, ep.id, g, ticks) for g in plan.group_values},
-            ticks=tuple(float(t) for t in ticks),
-            medians={g: ard[keys.km(ep.id, "median", g)].value for g in plan.group_values},
-            annotation=_annotation(cb, ep), xlabel=xlabel, ylabel=ylabel)
-        stem = figdir / f"km-{ep.id.lower()}"
-        jobs.append(FigureJob((panel,), stem, kinds))
-        n = cb.numbering.figure(f"km-{ep.id}")
-        pop = fmt.lower_first(cb.analysed_label(ep.id))
-        grouping = fmt.lower_first(plan.groups.label or "group")
-        by = f" by {grouping}" if plan.comparators else ""   # one group: one curve
-        caption = f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)}{by} ({pop})"
-        hr = " HR, hazard ratio (Cox model);" if plan.comparators else ""
-        note = ("Tick marks show censored observations; dashed lines mark the medians; the table gives the numbers at "
-                f"risk, censored and with an event at each time. CI, confidence interval;{hr} NE, not estimable.")
-        alt = _km_alt(cb, ep)
-        if ep.by_subgroup_figure:
-            views = [FigureView(f"figure-{n}a", f"{n}A", caption, f"figures/{stem.name}.svg", alt, note),
-                     _by_subgroup_figure(plan, cb, ep, figdir, ticks, xlabel, ylabel, f"{n}B", kinds, jobs)]
-        else:
-            views = [FigureView(f"figure-{n}", str(n), caption, f"figures/{stem.name}.svg", alt, note)]
-        out[ep.id] = views
-    for c in plan.continuous:
-        if c.figure:
-            from trialpress.report.continuous_view import means_figure
-
-            out[c.id] = [means_figure(cb, plan, c, figdir, kinds, jobs)]
-    for ep_id, forests in forest_figures(plan, cb, figdir, kinds, jobs).items():
-        out[f"{ep_id}{FOREST_SUFFIX}"] = forests
+    for role in ("efficacy", "safety"):
+        for ep in plan.time_to_event:
+            if ep.figure and ep.role == role:
+                out[ep.id] = _km_views(plan, cb, ep, figdir, kinds, jobs)
+        for c in plan.continuous:
+            if c.figure and c.role == role:
+                out[c.id] = [means_figure(cb, plan, c, figdir, kinds, jobs)]
+        if role == "efficacy":
+            for ep_id, forests in forest_figures(plan, cb, figdir, kinds, jobs).items():
+                out[f"{ep_id}{FOREST_SUFFIX}"] = forests
     return out, jobs
+
+
+def _km_views(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir: Path, kinds: tuple[str, ...],
+              jobs: list[FigureJob]) -> list[FigureView]:
+    """An endpoint's KM figure (and its by-subgroup panels), its job added to `jobs`."""
+    ard = cb.ard
+    labels = {lv.value: lv.label for lv in plan.groups.levels}
+    ticks = _ticks(ard, ep.id, plan.group_values[0])
+    unit = ep.shown_unit
+    xlabel = f"{unit.capitalize()} since {ep.origin}"
+    ylabel = ep.y_label or km_axis_label(ep.label)
+    panel = KMPanel(
+        title="", curves=_curves(ard, plan, ep.id), labels=labels,
+        risk={g: _risk(ard, ep.id, g, ticks) for g in plan.group_values},
+        ticks=tuple(float(t) for t in ticks),
+        medians={g: ard[keys.km(ep.id, "median", g)].value for g in plan.group_values},
+        annotation=_annotation(cb, ep), xlabel=xlabel, ylabel=ylabel)
+    stem = figdir / f"km-{ep.id.lower()}"
+    jobs.append(FigureJob((panel,), stem, kinds))
+    n = cb.numbering.figure(f"km-{ep.id}")
+    pop = fmt.lower_first(cb.analysed_label(ep.id))
+    grouping = fmt.lower_first(plan.groups.label or "group")
+    by = f" by {grouping}" if plan.comparators else ""   # one group: one curve
+    caption = f"Kaplan-Meier estimates of {fmt.lower_first(ep.label)}{by} ({pop})"
+    hr = " HR, hazard ratio (Cox model);" if plan.comparators else ""
+    note = ("Tick marks show censored observations; dashed lines mark the medians; the table gives the numbers at "
+            f"risk, censored and with an event at each time. CI, confidence interval;{hr} NE, not estimable.")
+    alt = _km_alt(cb, ep)
+    if ep.by_subgroup_figure:
+        views = [FigureView(f"figure-{n}a", f"{n}A", caption, f"figures/{stem.name}.svg", alt, note),
+                 _by_subgroup_figure(plan, cb, ep, figdir, ticks, xlabel, ylabel, f"{n}B", kinds, jobs)]
+    else:
+        views = [FigureView(f"figure-{n}", str(n), caption, f"figures/{stem.name}.svg", alt, note)]
+    return views
 
 
 def _km_alt(cb: ContextBuilder, ep: TimeToEvent) -> str:

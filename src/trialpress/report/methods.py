@@ -7,6 +7,8 @@ note columns, never from the plan's wish list.
 
 from __future__ import annotations
 
+from typing import Any
+
 from trialpress.plan import Plan
 from trialpress.report.formatting import conf_label, fixed, lower_first
 from trialpress.report.safety_view import safety_methods
@@ -209,23 +211,31 @@ def _continuous(plan: Plan, ard: ARD) -> list[str]:
 
 
 def _decisions(plan: Plan, conf: str) -> list[str]:
-    safety_times = {e.id for e in plan.time_to_event if e.role == "safety"}   # described by _safety_times
+    described = {e.id for e in [*plan.time_to_event, *plan.continuous] if e.role == "safety"}   # _safety_wording
     sides = sorted({f"{lower_first(e.label)}: {e.better} is better" for e in plan.endpoints
-                    if e.id not in safety_times})
+                    if e.id not in described})
     favors = f"names the group it favors by the plan's better direction ({'; '.join(sides)}); " if sides else ""
     return [f"The text calls a difference significant when its {conf} CI excludes no difference (an HR or OR of 1, a "
             f"mean difference of 0), and {favors}medians are compared in words only when both are estimable."
-            + _safety_times(plan)]
+            + _safety_wording(plan)]
 
 
-def _safety_times(plan: Plan) -> str:
-    """How the text states a significant difference in a safety time to event: as the time it makes longer or
-    shorter with each group than with the reference, not as a result favoring one of them."""
-    names = [lower_first(e.label) for e in plan.time_to_event if e.role == "safety"]
-    if not names:
-        return ""
-    return (f" For {' and '.join(names)}, a safety endpoint, the text states whether the time was longer or shorter "
-            "with each group than with the reference, in the order of the hazard ratio.")
+def _safety_wording(plan: Plan) -> str:
+    """How the text states a significant difference in a safety time to event or a safety continuous endpoint:
+    as the time it makes longer or shorter, the mean it makes higher or lower, with each group than with the
+    reference, not as a result favoring one of them."""
+    def names(endpoints: list[Any]) -> str:
+        labels = [lower_first(e.label) for e in endpoints if e.role == "safety"]
+        return f"{' and '.join(labels)}, {'a safety endpoint' if len(labels) == 1 else 'safety endpoints'}"
+
+    out = ""
+    if any(e.role == "safety" for e in plan.time_to_event):
+        out += (f" For {names(plan.time_to_event)}, the text states whether the time was longer or shorter with each "
+                "group than with the reference, in the order of the hazard ratio.")
+    if any(e.role == "safety" for e in plan.continuous):
+        out += (f" For {names(plan.continuous)}, the text states whether the mean at the primary visit was higher or "
+                "lower with each group than with the reference, in the order of the difference.")
+    return out
 
 
 CODEC_NAMES = {"cp1252": "Windows-1252 (SAS wlatin1, the encoding of SAS on Windows)",

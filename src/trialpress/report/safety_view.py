@@ -18,6 +18,7 @@ from trialpress.report.ae_view import (
 )
 from trialpress.report.context import (
     ContextBuilder,
+    FigureView,
     GroupView,
     Num,
     TableView,
@@ -256,17 +257,21 @@ def _interest(cb: ContextBuilder, plan: Plan, groups: list[GroupView], total: Nu
     return view, views
 
 
-def safety_context(cb: ContextBuilder, plan: Plan, endpoints: list[Any]) -> dict[str, Any]:
+def safety_context(cb: ContextBuilder, plan: Plan, endpoints: list[Any],
+                   figures: dict[str, list[FigureView]] | None = None) -> dict[str, Any]:
     """What templates/article/safety.qmd.j2 reads: the safety tables, and the endpoints the plan reports as safety
-    outcomes (their table and figures). Numbered in the template's order: the main tables, the safety outcomes,
-    then the supplementary tables."""
+    outcomes (their table and figures, then each continuous one with its sentence, table and figure). Numbered in
+    the template's order: the main tables, the safety outcomes, then the supplementary tables."""
+    from trialpress.report.continuous_view import continuous_views
     from trialpress.report.efficacy import outcomes_table
 
     section = safety_section(cb, plan)
     outcomes = outcomes_table(cb, plan, "safety")
+    continuous = continuous_views(cb, plan, figures or {}, role="safety")
     if section is not None:
         section = replace(section, supplementary=supplementary_tables(cb, plan))
-    return {"safety": section, "safety_outcomes": outcomes, "safety_endpoints": endpoints}
+    return {"safety": section, "safety_outcomes": outcomes, "safety_endpoints": endpoints,
+            "safety_continuous": continuous}
 
 
 def safety_methods(plan: Plan, ard: ARD) -> list[str]:

@@ -11,7 +11,8 @@ from trialpress.report.context import FigureView, TableView
 
 def _tables(context: dict[str, Any]) -> list[TableView]:
     found: list[TableView] = [t for t in (context.get("baseline"), context.get("efficacy")) if t is not None]
-    found += [c.table for c in context.get("continuous", []) if c.table is not None]
+    found += [c.table for c in [*context.get("continuous", []), *context.get("safety_continuous", [])]
+              if c.table is not None]
     safety = context.get("safety")
     if safety is not None:
         found += safety.tables
@@ -22,7 +23,8 @@ def _tables(context: dict[str, Any]) -> list[TableView]:
 
 def _figures(context: dict[str, Any]) -> list[FigureView]:
     figures: list[FigureView] = [f for ep in [*context["endpoints"], *context.get("continuous", []),
-                                              *context["safety_endpoints"]] for f in ep.figures]
+                                              *context["safety_endpoints"], *context.get("safety_continuous", [])]
+                                 for f in ep.figures]
     figures += context.get("forests", [])
     figures.sort(key=lambda f: (int("".join(ch for ch in f.number if ch.isdigit()) or 0), f.number))
     return figures

@@ -44,6 +44,7 @@ class _Records:
     frame: pd.DataFrame          # columns: subject, group, visit, order, value, AVAL, CHG, base, covariates
     visits: list[str]            # post-baseline visits analyzed, in order
     baseline: pd.DataFrame       # one row per analyzed subject: group, base
+    units: list[str]             # the distinct non-blank AVALU of the parameter's selected records
 
 
 def collect_continuous(ep: Continuous, data: StudyData, plan: Plan, ard: ARDBuilder) -> None:
@@ -54,6 +55,9 @@ def collect_continuous(ep: Continuous, data: StudyData, plan: Plan, ard: ARDBuil
 
     subjects = analysed(ep, data, plan)
     rec = _records(ep, data, plan, subjects, gvar)
+    # the plan's unit, else the data's own (AVALU, when the parameter's records carry one); a percent change is in %
+    unit = ep.unit or (rec.units[0] if len(rec.units) == 1 else "")
+    ep = ep.model_copy(update={"unit": unit})
     _analysis_set(ep, data, plan, rec, gvar, add)
     _descriptives(ep, plan, rec, add)
     if ep.model == "ancova":
@@ -96,7 +100,8 @@ def _records(ep: Continuous, data: StudyData, plan: Plan, subjects: pd.DataFrame
     order = frame.loc[post].groupby("visit", sort=False)["order"].min().sort_values()
     visits = list(ep.visits) if ep.visits is not None else [str(v) for v in order.index]
     baseline = frame.dropna(subset=["base"]).drop_duplicates("subject")[["subject", "group", "base"]]
-    return _Records(frame.loc[post & frame["visit"].isin(visits)].reset_index(drop=True), visits, baseline)
+    units = sorted({str(u).strip() for u in sel["AVALU"].dropna()} - {""}) if "AVALU" in sel.columns else []
+    return _Records(frame.loc[post & frame["visit"].isin(visits)].reset_index(drop=True), visits, baseline, units)
 
 
 def _analysis_set(ep: Continuous, data: StudyData, plan: Plan, rec: _Records, gvar: str, add: Add) -> None:
@@ -120,7 +125,12 @@ def _describe(add: Add, ep: Continuous, g: str, parameter: str, visit: str, valu
         value = float(getattr(d, stat)) if d.n else (0.0 if stat == "n" else math.nan)
         extra = {"lower": d.mean - half, "upper": d.mean + half} if stat == "mean" and d.n > 1 else {}
         add(keys.continuous(ep.id, "desc", stat, g, parameter=parameter, visit=visit), value, n=d.n,
-            method=desc_method(conf_level), unit="" if stat == "n" else (ep.unit or ""), **extra)
+            method=desc_method(conf_level), unit="" if stat == "n" else _unit(ep, parameter), **extra)
+
+
+def _unit(ep: Continuous, parameter: str) -> str:
+    """The unit of a value of `parameter` (BASE, AVAL, CHG or PCHG): the endpoint's, a percent change's %."""
+    return "%" if parameter == "PCHG" else (ep.unit or "")
 
 
 def _descriptives(ep: Continuous, plan: Plan, rec: _Records, add: Add) -> None:
@@ -142,13 +152,13 @@ def _model_rows(add: Add, ep: Continuous, plan: Plan, analysis: str, method: str
     for m in lsmeans:
         v = visit_of(m)
         add(keys.continuous(ep.id, analysis, "lsmean", str(m.group), visit=v), m.estimate, lower=m.lower,
-            upper=m.upper, n=n, method=method, note=m.note or note, unit=ep.unit or "")
+            upper=m.upper, n=n, method=method, note=m.note or note, unit=_unit(ep, ep.value))
         add(keys.continuous(ep.id, analysis, "lsmean_se", str(m.group), visit=v), m.se, n=n, method=method)
     for d in diffs:
         v = visit_of(d)
         common = {"reference": ref, "n": n, "method": method, "note": d.note or note}
         add(keys.continuous(ep.id, analysis, "difference", str(d.group), visit=v), d.estimate, lower=d.lower,
-            upper=d.upper, unit=ep.unit or "", **common)
+            upper=d.upper, unit=_unit(ep, ep.value), **common)
         for stat, value in (("difference_se", d.se), ("df", d.df), ("t", d.t), ("p", d.p)):
             add(keys.continuous(ep.id, analysis, stat, str(d.group), visit=v), value, **common)
 
@@ -172,7 +182,7 @@ def _ancova(ep: Continuous, plan: Plan, rec: _Records, add: Add) -> None:
     _model_rows(add, ep, plan, "ancova", method, lsm, fit.differences, lambda _m: ep.primary_visit, fit.n_used,
                 fit.note)
     add(keys.continuous(ep.id, "ancova", "residual_sd", visit=ep.primary_visit), fit.residual_sd, n=fit.n_used,
-        method=method, unit=ep.unit or "")
+        method=method, unit=_unit(ep, ep.value))
     add(keys.continuous(ep.id, "ancova", "excluded", visit=ep.primary_visit), fit.n_dropped, method=method,
         note="subjects with a missing value, covariate or factor at the visit")
     if fit.dose_response is not None:

@@ -39,7 +39,8 @@ COLUMN_DOCS: dict[str, str] = {
     "n": "Number of subjects the statistic is based on: the denominator of a count or proportion, the subjects "
          "in a Kaplan-Meier curve or a model. NaN where no subject count applies.",
     "unit": "Unit of value/lower/upper when they carry one (days, weeks, months, years, patient-years, "
-            "per 100 patient-years, %); '' for counts, ratios and P values.",
+            "per 100 patient-years, %; a continuous endpoint's: the plan's, else its records' AVALU, % for a "
+            "percent change); '' for counts, ratios and P values.",
     "method": "How the number was computed, in words (estimator, CI method, model, ties, adjustment).",
     "note": "Why a value is not estimable, what was excluded, a model warning; for a decision, the rule applied.",
 }

@@ -62,9 +62,11 @@ def find_measurements(folder: Path, prefer: str | None = None) -> list[Measureme
     return out
 
 
-def continuous_lines(found: list[Measurements], population: str, adsl: pd.DataFrame) -> list[str]:
+def continuous_lines(found: list[Measurements], population: str, adsl: pd.DataFrame, safety_population: str = ""
+                     ) -> list[str]:
     """Commented `continuous:` entries: every parameter of the non-safety datasets first, then the safety ones'
-    parameters named (a laboratory value can be the primary endpoint, e.g. HbA1c)."""
+    parameters named (a laboratory value can be the primary endpoint, e.g. HbA1c; a vital sign reported as a
+    safety outcome takes `role: safety` and the safety population)."""
     entries: list[str] = []
     strata = [c for c in adsl.columns if re.fullmatch(r"STRATA?\d*[A-Z]?|STRAT\d+[A-Z]*", str(c))
               and adsl[c].notna().any()]
@@ -78,7 +80,12 @@ def continuous_lines(found: list[Measurements], population: str, adsl: pd.DataFr
         rest = [p for p in params if p not in full]
         if rest:
             named = ", ".join(q(p) for p in rest[:20]) + (", …" if len(rest) > 20 else "")
-            entries.append(f"#   # also in {m.name}: {named} (copy an entry; set dataset, paramcd, label)")
+            how = "copy an entry; set dataset, paramcd, label"
+            if m.name in SAFETY_MEASURES and safety_population and safety_population != population:
+                how += f"; as a safety outcome, role: safety and population: {safety_population}"
+            elif m.name in SAFETY_MEASURES:
+                how += "; as a safety outcome, role: safety"
+            entries.append(f"#   # also in {m.name}: {named} ({how})")
     if not entries:
         return []
     return ["", "# continuous:   # BDS parameters by visit: uncomment the primary endpoint (and any others), set",

@@ -112,7 +112,7 @@ def draft_plan(found: Found, study_id: str, data_folder: str) -> str:
     _groups_and_populations(d)
     _binary(d)
     _time_to_event(d)
-    d.add(*continuous_lines(found.measurements, d.efficacy_pop, d.adsl))
+    d.add(*continuous_lines(found.measurements, d.efficacy_pop, d.adsl, d.safety_pop))
     _baseline(d)
     _safety(d)
     d.add("", "report:", "  template: article", "  formats: [html, pdf]", "")
