@@ -99,8 +99,10 @@ def test_the_public_package_written_by_r_gives_the_xpt_results(tmp_path: Path, s
     ard = analyse(lplan.plan, _load(lplan)).ard
     ours = {r.id: dataclasses.astuple(r) for r in ard}
     theirs = {r.id: dataclasses.astuple(r) for r in xpt_ard}
-    ours.pop(keys.na_missing().id)
-    assert "adsl.csv" in ard[keys.na_missing()].text.split(", ")   # the files holding one, named
+    na = {r.term: r.text for r in ard.select(analysis="study", statistic="na_missing")}
+    assert na.get("adsl.csv") == "csv" and set(na.values()) == {"csv"}   # each file holding one, with its format
+    for file in na:
+        ours.pop(keys.na_missing(file).id)
     assert set(ours) == set(theirs) and len(theirs) > 5000
     unequal = [k for k in theirs if any(not (a == b or (a != a and b != b)) for a, b in zip(ours[k], theirs[k]))]
     assert unequal == [], unequal[:5]
@@ -117,7 +119,7 @@ def test_the_methods_say_how_na_was_read(tmp_path: Path, xpt_ard) -> None:
     plan.write_text(PLAN.read_text().replace('folder: "data/random-cdisc-data"', f'folder: "{project}"'))
     lplan = load_plan(plan)
     ard = analyse(lplan.plan, _load(lplan)).ard
-    assert ard[keys.na_missing()].text == "adsl.csv"     # only the file that holds them
+    assert [(r.term, r.text) for r in ard.select(analysis="study", statistic="na_missing")] == [("adsl.csv", "csv")]
     lines = conventions(lplan.plan, ard, {}, {})
     assert any(line.startswith("In adsl.csv, a field written NA without quotes is a missing value") for line in lines)
     assert not any("written NA" in line for line in conventions(load_plan(PLAN).plan, xpt_ard, {}, {}))

@@ -138,8 +138,10 @@ def test_dataset_json_1_0_reads_to_the_same_values() -> None:
 def test_dataset_json_1_0_gives_the_same_ard(tmp_path: Path) -> None:
     ours, data = ard_rows(plan_on(PLAN, LZZT, tmp_path))
     assert data.files["ADSL"].name == "ADSL.json" and data.na_files == ()   # 1.0 writes null, not "NA"
-    theirs, _ = ard_rows(PLAN)
-    assert set(theirs) - set(ours) == {keys.na_missing().id} and set(ours) < set(theirs)
+    theirs, written_by_r = ard_rows(PLAN)
+    assert written_by_r.na_files and {fmt for _, fmt in written_by_r.na_files} == {"dataset-json"}
+    assert set(theirs) - set(ours) == {keys.na_missing(f).id for f, _ in written_by_r.na_files}
+    assert set(ours) < set(theirs)
     assert differing(ours, theirs) == []
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from trialpress.data.dates import ACCEPTED, NOT_READ, parse_text, two_digit_years
-from trialpress.data.files import find_dataset_file
+from trialpress.data.files import find_dataset_file, format_of
 from trialpress.data.memory import release_memory
 from trialpress.data.readers import forget_identifiers, read_dataset
 from trialpress.data.requirements import Requirement, columns_to_read, requirements
@@ -35,8 +35,9 @@ class StudyData:
     # per record-level dataset: the frame and each record's subject as an ADSL row (-1: not in ADSL)
     subject_rows: dict[str, tuple[pd.DataFrame, np.ndarray]] = field(default_factory=dict, compare=False,
                                                                      repr=False)
-    na_files: tuple[str, ...] = ()   # CSV files with unquoted NA fields, Dataset-JSON files with numbers written NA:
-    #                                   read as missing (R's convention)
+    # (file, format) of the CSV files with unquoted NA fields and the Dataset-JSON files with numbers written NA:
+    # read as missing (R's convention)
+    na_files: tuple[tuple[str, str], ...] = ()
     encodings: tuple[tuple[str, str], ...] = ()   # (file, codec) of the files whose text is not UTF-8
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -81,7 +82,7 @@ def load_study(lplan: LoadedPlan) -> StudyData:
     folder = lplan.data_folder
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
-    na_files: list[str] = []
+    na_files: list[tuple[str, str]] = []
     encodings: list[tuple[str, str]] = []
     try:
         for name in needed:
@@ -97,7 +98,7 @@ def load_study(lplan: LoadedPlan) -> StudyData:
             frame = read_dataset(path, columns_to_read(plan, name), plan.data.subject_id, encoded=True,
                                  encoding=plan.data.encoding)
             if frame.attrs.get("r_missing"):
-                na_files.append(path.name)
+                na_files.append((path.name, format_of(path.name) or ""))
             if frame.attrs.get("text_encoding"):
                 encodings.append((path.name, frame.attrs["text_encoding"]))
             frames[name] = apply_types(frame, [r for r in reqs if r.dataset == name], path, plan.data.subject_id,

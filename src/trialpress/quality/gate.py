@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialpress.data.files import format_of
 from trialpress.data.loading import StudyData
 from trialpress.data.memory import release_memory
 from trialpress.errors import QualityGateError
@@ -136,8 +135,8 @@ def reading_notes(plan: Plan, data: StudyData) -> tuple[str, ...]:
         "its text is not UTF-8 (set data.encoding in the plan if it is another encoding)"
     notes = [f"{file}: read as {codec}, {said}" for file, codec in data.encodings]
     notes += [f"{file}: unquoted NA fields read as missing values (R's write.csv / readr convention)"
-              if format_of(file) == "csv" else f"{file}: numbers written as the text NA read as missing values "
-              "(R's missing value)" for file in data.na_files]
+              if fmt == "csv" else f"{file}: numbers written as the text NA read as missing values "
+              "(R's missing value)" for file, fmt in data.na_files]
     return tuple(notes)
 
 

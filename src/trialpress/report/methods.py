@@ -279,10 +279,9 @@ def _common(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, 
              if plan.time_to_event else ".")]
     has_p = any(r.statistic == "p" for r in ard)
     reading = _encodings(plan, ard)
-    na = ard.get(keys.na_missing())
-    files = [] if na is None else na.text.split(", ")
-    csv = [f for f in files if f.lower().endswith(".csv")]   # the ARD names the files; the report reads only it
-    json = [f for f in files if f not in csv]
+    na = ard.select(analysis="study", statistic="na_missing")    # each file with the format it was read as
+    csv = [r.term for r in na if r.text == "csv"]
+    json = [r.term for r in na if r.text != "csv"]
     if csv:
         reading.append(f"In {', '.join(csv)}, a field written NA without quotes is a missing value, as R's write.csv "
                        "and readr's write_csv write one (a quoted \"NA\" is kept as text).")

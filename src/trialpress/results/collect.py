@@ -77,10 +77,10 @@ def _study_facts(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:
         ard.add(row(keys.encoding(file), text=codec,
                     method="the data's encoding (plan data.encoding)" if plan.data.encoding != "auto" else
                     "not UTF-8: read as " + codec + " (data.encoding auto)"))
-    if data.na_files:
-        ard.add(row(keys.na_missing(), text=", ".join(data.na_files),
-                    method="unquoted NA fields of CSV files and numbers written as the text NA in Dataset-JSON "
-                           "files read as missing (R's convention)"))
+    for file, fmt in data.na_files:
+        ard.add(row(keys.na_missing(file), text=fmt,
+                    method="unquoted NA fields read as missing (R's convention)" if fmt == "csv" else
+                    "numbers written as the text NA read as missing (R's convention)"))
 
 
 def _population_counts(plan: Plan, data: StudyData, ard: ARDBuilder) -> None:

@@ -28,9 +28,10 @@ def encoding(file: str) -> Key:
     return Key(STUDY, "study", "encoding", term=file)
 
 
-def na_missing() -> Key:
-    """The CSV files whose unquoted NA fields were read as missing values (text: their names)."""
-    return Key(STUDY, "study", "na_missing")
+def na_missing(file: str) -> Key:
+    """A data file whose NA values were read as missing (term: the file; text: its format, 'csv' or
+    'dataset-json', which says what an NA was in it)."""
+    return Key(STUDY, "study", "na_missing", term=file)
 
 
 def analysis_set(endpoint: str, statistic: str, group: str = "") -> Key:

@@ -61,8 +61,9 @@ _CORE: dict[str, Analysis] = {
     "study": _a("Facts about the data", text=("cutoff", "na_missing", "encoding"),
                 cutoff="data cut-off date (text, ISO 8601)",
                 encoding="a file (term) whose text is not UTF-8: the codec it was read with (text)",
-                na_missing="CSV files whose unquoted NA fields, and Dataset-JSON files whose numbers written as the "
-                           "text NA, were read as missing values (text: file names)"),
+                na_missing="a file (term) whose NA values were read as missing: a CSV file's unquoted NA fields, "
+                           "a Dataset-JSON file's numbers written as the text NA (text: its format, csv or "
+                           "dataset-json)"),
     "analysis_set": _a("Subjects an endpoint is analyzed in, per group (text = who they are)", text=("label",),
                        n="subjects analyzed", label="who the analyzed subjects are (text)",
                        excluded="subjects of the population left out (not in the analyzed set or without a "
