@@ -77,6 +77,40 @@ class BinarySection:
         return [c for c in self.contrasts if not c.significant]
 
 
+@dataclass(frozen=True)
+class LeadContrast:
+    """One comparison of a binary endpoint the abstract's conclusion follows, ordered as a time-to-event or
+    continuous one is: the group its significant difference favors first, else the comparator."""
+
+    first: GroupView
+    second: GroupView
+    comparison: Comparison
+
+
+@dataclass(frozen=True)
+class BinaryLead:
+    """A binary primary endpoint as the conclusion states it."""
+
+    id: str
+    label: str
+    better: str               # 'higher' or 'lower': the rate the favored group has
+    contrasts: list[LeadContrast]
+
+
+def binary_lead(section: BinarySection, endpoint: str) -> BinaryLead | None:
+    """The conclusion's view of binary endpoint `endpoint` (None when the section does not hold it)."""
+    mine = [c for c in section.contrasts if c.id == endpoint]
+    if not mine:
+        return None
+    out = []
+    for c in mine:
+        comp = c.comparison
+        favoured = c.favourable_group == comp.reference.value
+        out.append(LeadContrast(comp.reference if favoured else comp.group, comp.group if favoured else comp.reference,
+                                comp))
+    return BinaryLead(endpoint, mine[0].label, mine[0].better, out)
+
+
 def count(cb: ContextBuilder, ep: Binary, group: str) -> Count:
     key = keys.rate(ep.id, "n", group)
     return Count(cb.num(key, "count"), cb.num(key, "percent"))

@@ -8,7 +8,7 @@ from typing import Any
 
 from trialpress.plan import Plan
 from trialpress.report.appendix import appendix_draft, with_checks
-from trialpress.report.binary_view import binary_section
+from trialpress.report.binary_view import BinarySection, binary_lead, binary_section
 from trialpress.report.context import FOREST_SUFFIX, ContextBuilder, FigureView
 from trialpress.report.continuous_view import continuous_views
 from trialpress.report.efficacy import outcomes_table
@@ -66,11 +66,11 @@ def draft_context(plan: Plan, cb: ContextBuilder, meta: Meta, figures: dict[str,
     continuous = continuous_views(cb, plan, figures)   # the efficacy ones: their tables follow Table 2
     endpoints = [tte_view(cb, ep, figures.get(ep.id, [])) for ep in plan.time_to_event]
     efficacy_views = [e for e in endpoints if e.role == "efficacy"]
-    lead = _lead(plan, efficacy_views, continuous)
+    binary = binary_section(cb, plan, "efficacy")
+    lead = _lead(plan, efficacy_views, continuous, binary)
     results = {"endpoints": endpoint_results(cb, plan, efficacy_views, efficacy, figures, FOREST_SUFFIX),
                "table": Ref(f"Table {efficacy.number}", efficacy.model.id) if efficacy else None}
     order = _abstract_order(plan, efficacy_views, continuous)
-    binary = binary_section(cb, plan, "efficacy")
     # False in a safety study: the abstract's results then summarize the adverse events
     abstract_efficacy = bool(binary) or any(p["kind"] != "binary" for p in order)
     safety = safety_context(cb, plan, [e for e in endpoints if e.role == "safety"], figures)
@@ -132,10 +132,14 @@ def _included_population(plan: Plan, lead: dict[str, Any] | None, efficacy: bool
     return plan.baseline_population or next(iter(plan.populations))
 
 
-def _lead(plan: Plan, tte: list[Any], continuous: list[Any]) -> dict[str, Any] | None:
-    """The endpoint the abstract's conclusion follows: the plan's primary, else the first efficacy time-to-event
-    endpoint stated in the abstract, else the first continuous one."""
-    views = {v.id: (kind, v) for kind, group in (("tte", tte), ("continuous", continuous)) for v in group}
+def _lead(plan: Plan, tte: list[Any], continuous: list[Any], binary: BinarySection | None) -> dict[str, Any] | None:
+    """The endpoint the abstract's conclusion follows: the plan's efficacy primary (of any kind), else the first
+    efficacy time-to-event endpoint stated in the abstract, else the first continuous one."""
+    views: dict[str, tuple[str, Any]] = {v.id: (kind, v) for kind, group in (("tte", tte), ("continuous", continuous))
+                                         for v in group}
+    primary = binary_lead(binary, plan.primary) if binary is not None and plan.primary else None
+    if primary is not None:
+        views[primary.id] = ("binary", primary)
     if plan.primary and plan.primary in views:
         kind, view = views[plan.primary]
         return {"kind": kind, "view": view, "no_difference": _no_difference(view.contrasts)}

@@ -1,0 +1,51 @@
+"""A binary primary endpoint leads the abstract's conclusion, on the public ADaM package: its plan with
+`primary: INVET` (end-of-induction response). Which group the conclusion names, and in which direction, is held
+to R's logistic regression (tests/reference/r/public.R: glm odds ratios with Wald CIs) and the plan's better
+direction, set both ways; the second comparator, whose CI includes 1, is said not to differ."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from test_abstract import abstract_for
+from trialpress.pipeline import _load
+from trialpress.plan import load_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "analysis" / "random-cdisc-data.yml"
+R_OR = json.loads((ROOT / "tests" / "reference" / "expected" / "public.json").read_text(encoding="utf-8"))[
+    "response"]["INVET"]["odds_ratio"]
+LABEL = "end-of-induction response by investigator (CR/PR)"
+
+
+def _conclusion(tmp_path: Path, better: str) -> str:
+    text = PLAN.read_text(encoding="utf-8").replace('folder: "data/random-cdisc-data"',
+                                                    f'folder: "{ROOT / "data" / "random-cdisc-data"}"')
+    text = "primary: INVET\n" + text
+    invet = 'population: ITT, better: higher,\n     source: {dataset: ADRS, paramcd: "INVET"'
+    assert invet in text
+    text = text.replace(invet, invet.replace("better: higher", f"better: {better}"))
+    path = tmp_path / "plan.yml"
+    path.write_text(text, encoding="utf-8")
+    lplan = load_plan(path)
+    abstract, _ = abstract_for(lplan.plan, _load(lplan))
+    plain = re.sub(r"\\(.)", r"\1", re.sub(r"`<[^`]*>`\{=html\}", "", abstract))
+    return plain.split("**Conclusion**", 1)[1].strip()
+
+
+@pytest.mark.parametrize("better", ["higher", "lower"])
+def test_the_conclusion_follows_a_binary_primary(tmp_path: Path, better: str) -> None:
+    drug_x, combination = R_OR["A: Drug X"], R_OR["C: Combination"]
+    assert drug_x["lower"] > 1 and combination["lower"] < 1 < combination["upper"]   # what R finds
+    conclusion = _conclusion(tmp_path, better)
+    # the odds of response are higher with Drug X: favorable if a higher rate is better, unfavorable otherwise
+    favored, other = ("A: Drug X", "B: Placebo") if better == "higher" else ("B: Placebo", "A: Drug X")
+    assert conclusion.startswith(f"Outcomes were more favorable with {favored} than with {other}: a {better} rate of "
+                                 f"{LABEL}."), conclusion
+    assert (f"{LABEL[0].upper()}{LABEL[1:]} did not differ significantly between C: Combination and B: Placebo."
+            in conclusion), conclusion
+    assert "survival" not in conclusion   # not the first time-to-event endpoint's
