@@ -117,3 +117,21 @@ def test_a_visit_listed_under_visits_is_named_at_its_line(tmp_path: Path) -> Non
                 if "WEEK 2 DAY 16" in ln)
     with pytest.raises(PlanError, match=rf"random-cdisc-data\.yml:{line}: visit 'WEEK 2 DAY 16' does not occur"):
         _load(load_plan(plan_path))
+
+
+def test_records_in_two_units_stop_the_gate_and_blank_units_do_not(tmp_path: Path) -> None:
+    """AVALU: three FKSIALL records in another unit are the three failures (a mean over both units would be
+    reported); records without a unit are not another unit; another parameter's unit is not looked at."""
+    def units(other: str):  # type: ignore[no-untyped-def]
+        def change(qs):  # type: ignore[no-untyped-def]
+            qs["AVALU"] = "points"
+            fk = qs.index[(qs["PARAMCD"] == "FKSIALL") & (qs["AVISITN"] > 0)]
+            qs.loc[fk[:3], "AVALU"] = other
+            qs.loc[fk[3:10], "AVALU"] = ""
+            qs.loc[qs["PARAMCD"] != "FKSIALL", "AVALU"] = "score"
+            return qs
+        return change
+
+    errors = _errors(_project(tmp_path / "a", units("percent")))
+    assert errors == {"ADQS.FKSIALL.one_AVALU": 3}
+    assert _errors(_project(tmp_path / "b", units(""))) == {}

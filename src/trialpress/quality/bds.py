@@ -1,7 +1,8 @@
 """BDS rules for the datasets of continuous endpoints (ADQS, ADEFF, ADLB, ADVS …), on the records each endpoint
 analyses: one analysis record per subject, parameter and visit (error: the model needs one value per cell),
 CHG equal to AVAL − BASE where all three exist (error: a wrong change would be analysed), BASE constant within
-subject and parameter (error: the baseline covariate must be one value)."""
+subject and parameter (error: the baseline covariate must be one value), one AVALU among the records (error: a
+mean of values in two units is no number at all)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,13 @@ BASE_CONSTANT = rule(
     "BASE is one value within each {sid} and PARAMCD {paramcd}",
     "BASE is the subject's baseline value of the parameter: the same on every record (ADaM IG).",
     Basis(IG, "ADaM IG, BDS (BASE: the baseline value of the parameter)"), ERROR)
+
+ONE_UNIT = rule(
+    "{ds}.{paramcd}.one_AVALU", "{ds}",
+    "AVALU is one unit among the records the plan selects (PARAMCD {paramcd}: {units})",
+    "Convert AVAL to one unit (the records in the other units are listed), or select the records of one unit "
+    "(a parameter per unit, as ADaM's PARAM is).",
+    Basis(IG, "ADaM IG, BDS (AVALU: the unit of AVAL; PARAM describes one analysis parameter)"), ERROR)
 
 
 def _selected(ctx: Ctx, ep: Continuous) -> pd.Series:
@@ -73,4 +81,18 @@ def bds_checks(ctx: Ctx, dataset: str) -> list[Check]:
             bad = rows & (spread.fillna(0) > 1e-9)
             out.append(BASE_CONSTANT.derived(~bad, detail=detail(bad, BASE=base), ds=dataset, sid=sid,
                                              paramcd=ep.paramcd))
+        if "AVALU" in d.columns:
+            out.append(_one_unit(d, sel, dataset, ep))
     return out
+
+
+def _one_unit(d: pd.DataFrame, sel: pd.Series, dataset: str, ep: Continuous) -> Check:
+    """The selected records whose AVALU is not the most common one, when they carry two or more (blank AVALU is
+    no unit, not another one)."""
+    unit = d["AVALU"].astype("string").str.strip().where(sel)
+    unit = unit.where(unit != "")
+    counts = unit.value_counts().sort_index().sort_values(ascending=False, kind="stable")   # ties: by name
+    bad = unit.notna() & (unit != counts.index[0]) if len(counts) > 1 else pd.Series(False, index=d.index)
+    shown = detail(bad.astype(bool), **{ep.rows.visit: d[ep.rows.visit]}, AVALU=d["AVALU"])
+    return ONE_UNIT.derived(~bad.astype(bool), detail=shown, ds=dataset, paramcd=ep.paramcd,
+                            units=", ".join(map(str, counts.index)) or "none recorded")
