@@ -110,9 +110,11 @@ def _survival(plan: Plan, ard: ARD, conf: str, comps: str, ref: str) -> list[str
             line += " Left out: " + "; ".join(left) + "."
         lines.append(line)
     if plan.subgroups and any(e.subgroups for e in plan.time_to_event):
-        lines.append("Subgroup hazard ratios come from Cox models fitted within each subgroup level; the "
-                     "interaction P value is the Wald test of the group-by-subgroup interaction term(s) in a Cox "
-                     "model with both main effects.")
+        # whatever the primary analysis is stratified or adjusted by: both are fitted on the group alone
+        lines.append("Subgroup hazard ratios come from Cox models of the group alone (unstratified, unadjusted) "
+                     "fitted within each subgroup level; the interaction P value is the Wald test of the "
+                     "group-by-subgroup interaction term(s) in a Cox model with both main effects, not estimated when "
+                     "a group has no subject or no event in a subgroup level.")
     lines.append("Kaplan-Meier, log-rank and Cox estimates are computed by trialpress's own implementations (Cox: "
                  "Newton-Raphson on the partial likelihood, stopping at a relative log-likelihood change below "
                  "1e-9, as R coxph), tested against R survival on public reference datasets.")

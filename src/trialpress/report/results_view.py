@@ -50,6 +50,7 @@ class SubgroupFinding:
     p_phrase: Num
     by_group: list[LevelMedians] = field(default_factory=list)   # medians per level within each group
     figures: list[Ref] = field(default_factory=list)
+    reason: str = ""                  # why the interaction test could not be estimated (the ARD row's note)
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,9 @@ def _subgroups(cb: ContextBuilder, ep: TimeToEvent, groups: list[GroupView], for
                 meds = [(text, cb.num(keys.subgroup(ep.id, "median", g.value, sg.variable, value), "time"))
                         for value, text in levels if cb.has(keys.subgroup(ep.id, "median", g.value, sg.variable, value))]
                 by_group.append(LevelMedians(g, meds))
+        reason = cb.row(keys.interaction(ep.id, sg.variable)).note if decision is None else ""
         out.append(SubgroupFinding(prose_label(plan, sg.variable, sg.label), decision,
-                                   cb.p_phrase(keys.interaction(ep.id, sg.variable)), by_group, figs))
+                                   cb.p_phrase(keys.interaction(ep.id, sg.variable)), by_group, figs, reason))
     return out
 
 
