@@ -318,6 +318,32 @@ def test_forest_text_does_not_overlap():
     _assert_no_overlap_on_page(F.build_forest_figure(make_forest()))
 
 
+def test_forest_axis_labels_of_a_wide_ci_and_long_level_names_do_not_touch():
+    """The public package's region and race subgroups (a CI of 0.05-12.1 takes the axis to 1/8-8, long level
+    names leave it narrow): the tick labels are thinned until none touches another (drawn extents, not the
+    layout's estimate), and 1 stays labelled."""
+    R, nan = F.ForestRow, math.nan
+    rows = (R("Race", True, (), nan, nan, nan, "", "NE"),
+            R("Race: NATIVE HAWAIIAN OR OTHER PACIFIC ISLANDER", False, ("1/1", "0/0"), nan, nan, nan, "NE", ""),
+            R("Race: AMERICAN INDIAN OR ALASKA NATIVE", False, ("4/11", "5/8"), 2.01, 0.54, 7.51, "2.01 (0.54–7.51)", ""),
+            R("Region", True, (), nan, nan, nan, "", ".681"),
+            R("Region: Eurasia", False, ("5/8", "1/5"), 0.19, 0.02, 1.65, "0.19 (0.02–1.65)", ""),
+            R("Region: Europe", False, ("1/3", "1/4"), 0.76, 0.05, 12.14, "0.76 (0.05–12.14)", ""),
+            R("All patients", False, ("58/134", "58/134"), 1.00, 0.70, 1.44, "1.00 (0.70–1.44)", ""))
+    spec = F.ForestSpec(rows, ("Subgroup", "Events/N, B: Placebo", "Events/N, A: Drug X", "HR (95% CI)",
+                               "P interaction"), "Hazard ratio, A: Drug X vs B: Placebo",
+                        ("Favors A: Drug X", "Favors B: Placebo"))
+    fig = F.build_forest_figure(spec)
+    ax = next(a for a in fig.axes if a.get_gid() == "forest-axes")
+    assert ax.get_xlim() == (0.125, 8.0)
+    fig.canvas.draw()
+    labels = [(t.get_text(), _extent(fig, t)) for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+    assert "1" in [text for text, _ in labels] and len(labels) >= 3
+    for (ta, a), (tb, b) in itertools.combinations(labels, 2):
+        assert not a.overlaps(b), (ta, tb)
+    _assert_no_overlap_on_page(fig)
+
+
 def test_drawing_cleans_each_text_but_keeps_the_spec_structure():
     """What draw_forest / draw_km draw (`style._drawable`): a control character or line break inside a text
     becomes a space, while the count cells stay separate columns and the annotation keeps its lines."""

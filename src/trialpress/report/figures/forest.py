@@ -90,9 +90,10 @@ def _forest_xlim(spec: ForestSpec) -> tuple[float, float]:
     return 2.0 ** k_lo, 2.0 ** k_hi
 
 
-def _forest_ticks(lo: float, hi: float) -> list[float]:
+def _forest_ticks(lo: float, hi: float, width_in: float = math.inf, fs: float = 0.0) -> list[float]:
     """Doubling ticks inside the limits, plus the limits themselves if they are off that ladder
-    (a doubling tick crowding a limit gives way)."""
+    (a doubling tick crowding a limit gives way); on an axis `width_in` inches wide whose labels are `fs`
+    points, only those whose labels do not touch (`_uncrowded`)."""
     k0, k1 = math.ceil(math.log2(lo) - 1e-9), math.floor(math.log2(hi) + 1e-9)
     ticks = [2.0 ** k for k in range(k0, k1 + 1)]
     if len(ticks) > 7:
@@ -101,7 +102,37 @@ def _forest_ticks(lo: float, hi: float) -> list[float]:
     for edge in (lo, hi):
         if all(abs(math.log(edge / t)) > 1e-6 for t in ticks):
             ticks = [t for t in ticks if abs(math.log(edge / t)) > math.log(1.6)] + [edge]
-    return sorted(ticks)
+    return _uncrowded(sorted(ticks), lo, hi, width_in, fs)
+
+
+def _uncrowded(ticks: list[float], lo: float, hi: float, width_in: float, fs: float) -> list[float]:
+    """`ticks` if their labels keep a character's gap between them on the axis; else every second (third …)
+    tick counted from 1, the smallest stride whose labels clear, with a limit added back only where it clears
+    too. Label widths are estimated from DejaVu Sans's digit advance (0.64 em), a bound for an HR label."""
+    if not fs or not math.isfinite(width_in) or 1.0 not in ticks:
+        return ticks
+    em = fs / 72.0
+
+    def clear(a: float, b: float) -> bool:
+        gap = width_in * abs(math.log(b / a)) / math.log(hi / lo)
+        return gap >= 0.5 * (len(_fmt_hr_tick(a)) + len(_fmt_hr_tick(b))) * 0.64 * em + 0.64 * em
+
+    def fits(ts: list[float]) -> bool:
+        return all(clear(a, b) for a, b in zip(ts, ts[1:]))
+
+    if fits(ticks):
+        return ticks
+    limits = [t for t in (lo, hi) if t in ticks and abs(math.log2(t) - round(math.log2(t))) > 1e-9]
+    ladder = [t for t in ticks if t not in limits]
+    one = ladder.index(1.0)
+    for stride in range(2, len(ladder) + 1):
+        kept = [t for i, t in enumerate(ladder) if (i - one) % stride == 0]
+        if fits(kept):
+            for t in limits:
+                if fits(sorted([*kept, t])):
+                    kept = sorted([*kept, t])
+            return kept
+    return [1.0]
 
 
 def _fmt_hr_tick(v: float) -> str:
@@ -207,7 +238,7 @@ def _forest_axes(fig: Figure, spec: ForestSpec, lay: _ForestLayout, n: int, lo: 
     ax.set_ylim(n - 0.5, -0.5)
     ax.spines["left"].set_visible(False)
     ax.yaxis.set_visible(False)
-    ticks = _forest_ticks(lo, hi)
+    ticks = _forest_ticks(lo, hi, lay.plot_w, fs)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels([_fmt_hr_tick(t) for t in ticks], fontsize=fs)
