@@ -17,12 +17,13 @@ from trialpress.plan import load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "analysis" / "random-cdisc-data.yml"
-R_OR = json.loads((ROOT / "tests" / "reference" / "expected" / "public.json").read_text(encoding="utf-8"))[
-    "response"]["INVET"]["odds_ratio"]
+R_INVET = json.loads((ROOT / "tests" / "reference" / "expected" / "public.json").read_text(encoding="utf-8"))[
+    "response"]["INVET"]
+R_OR = R_INVET["odds_ratio"]
 LABEL = "end-of-induction response by investigator (CR/PR)"
 
 
-def _conclusion(tmp_path: Path, better: str) -> str:
+def _abstract(tmp_path: Path, better: str) -> str:
     text = PLAN.read_text(encoding="utf-8").replace('folder: "data/random-cdisc-data"',
                                                     f'folder: "{ROOT / "data" / "random-cdisc-data"}"')
     text = "primary: INVET\n" + text
@@ -33,8 +34,11 @@ def _conclusion(tmp_path: Path, better: str) -> str:
     path.write_text(text, encoding="utf-8")
     lplan = load_plan(path)
     abstract, _ = abstract_for(lplan.plan, _load(lplan))
-    plain = re.sub(r"\\(.)", r"\1", re.sub(r"`<[^`]*>`\{=html\}", "", abstract))
-    return plain.split("**Conclusion**", 1)[1].strip()
+    return re.sub(r"\\(.)", r"\1", re.sub(r"`<[^`]*>`\{=html\}", "", abstract))
+
+
+def _conclusion(tmp_path: Path, better: str) -> str:
+    return _abstract(tmp_path, better).split("**Conclusion**", 1)[1].strip()
 
 
 @pytest.mark.parametrize("better", ["higher", "lower"])
@@ -49,3 +53,16 @@ def test_the_conclusion_follows_a_binary_primary(tmp_path: Path, better: str) ->
     assert (f"{LABEL[0].upper()}{LABEL[1:]} did not differ significantly between C: Combination and B: Placebo."
             in conclusion), conclusion
     assert "survival" not in conclusion   # not the first time-to-event endpoint's
+
+
+def test_a_rate_that_does_not_differ_is_stated_comparator_first_as_its_odds_ratio(tmp_path: Path) -> None:
+    """C: Combination's response rate is below placebo's (R: 81/132 vs 84/134, OR 0.95): the sentence gives the
+    comparator's count first, as the odds ratio it carries is the comparator's vs the reference's."""
+    arms = R_INVET["arms"]
+    c, b = arms["C: Combination"], arms["B: Placebo"]
+    assert c["prop"] < b["prop"]
+    results = _abstract(tmp_path, "higher").split("**Results**", 1)[1].split("**Conclusion**", 1)[0]
+    want = (f"Rates of {LABEL} did not differ significantly (n = {c['n']} [{round(100 * c['prop'])}%] with "
+            f"C: Combination vs. n = {b['n']} [{round(100 * b['prop'])}%] with B: Placebo; odds ratio, "
+            f"{R_OR['C: Combination']['or']:.2f};")
+    assert want in results, results

@@ -36,6 +36,15 @@ class BinaryContrast:
     significant: bool | None
     favourable_group: str     # the group the significant difference favors ('' if none)
 
+    @property
+    def comparator_count(self) -> Count:
+        """The comparator's count: with the reference's, in the odds ratio's own order."""
+        return self.first_count if self.first.value == self.comparison.group.value else self.second_count
+
+    @property
+    def reference_count(self) -> Count:
+        return self.second_count if self.first.value == self.comparison.group.value else self.first_count
+
 
 @dataclass(frozen=True)
 class BinaryRate:
