@@ -79,3 +79,31 @@ def test_a_higher_rate_of_the_reference_names_the_odds_ratios_direction(tmp_path
             f"vs. n = {b['n']} [{round(100 * b['prop'])}%] with B: Placebo; odds ratio of B: Placebo vs. A: Drug X, "
             f"{1 / R_OR['A: Drug X']['or']:.2f};")
     assert want in results, results
+
+
+def test_the_results_state_each_odds_ratio_with_the_comparator_first(tmp_path: Path) -> None:
+    """The Results paragraph of the endpoint: 'n = 81 (61%) with C: Combination vs. n = 84 (63%) with B: Placebo;
+    odds ratio, 0.95', each pair in its odds ratio's order (R's counts and OR)."""
+    from test_abstract import ROOT as _root
+    from trialpress.report.context import ContextBuilder
+    from trialpress.report.document import Meta, build_context
+    from trialpress.report.templating import render_template
+
+    text = PLAN.read_text(encoding="utf-8").replace('folder: "data/random-cdisc-data"',
+                                                    f'folder: "{ROOT / "data" / "random-cdisc-data"}"')
+    path = tmp_path / "plan.yml"
+    path.write_text(text, encoding="utf-8")
+    lplan = load_plan(path)
+    from trialpress.results.collect import analyse
+
+    ard = analyse(lplan.plan, _load(lplan)).ard
+    ctx = build_context(lplan.plan, ContextBuilder(lplan.plan, ard),
+                        Meta(version="t", cutoff="", report_date="2026-01-01", software={}, renderer={}), {})
+    results = re.sub(r"\\(.)", r"\1", re.sub(r"`<[^`]*>`\{=html\}", "",
+                                               render_template(_root / "templates" / "article", "results_text.qmd.j2", ctx)))
+    arms = R_INVET["arms"]
+    for arm in ("A: Drug X", "C: Combination"):
+        mine, b = arms[arm], arms["B: Placebo"]
+        want = (f"n = {mine['n']} ({round(100 * mine['prop'])}%) with {arm} vs. n = {b['n']} "
+                f"({round(100 * b['prop'])}%) with B: Placebo; odds ratio, {R_OR[arm]['or']:.2f} (")
+        assert want in results, (want, results)
