@@ -276,8 +276,8 @@ def _common(plan: Plan, ard: ARD, software: dict[str, str], renderer: dict[str, 
     has one, and the software."""
     compared = bool(plan.comparators)
     ne = ["NE (not estimable) is shown where an estimate does not exist"
-          + (": a median or CI bound the survival curve does not reach"
-             + (", or a hazard ratio for a group without subjects or events." if compared else ".")
+          + (": a median or CI bound the survival curve does not reach, a rate at a time past the group's last "
+             "follow-up" + (", or a hazard ratio for a group without subjects or events." if compared else ".")
              if plan.time_to_event else ".")]
     has_p = any(r.statistic == "p" for r in ard)
     reading = _encodings(plan, ard)

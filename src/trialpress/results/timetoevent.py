@@ -164,7 +164,11 @@ def _km_rows(e: _Endpoint, curve: sv.KMCurve, g: str, ticks: np.ndarray) -> None
             note=est.note, unit=unit)
     for t in ep.landmarks:
         est, n_risk = sv.km_at(curve, t)
-        note = est.note or ("no subjects followed this long" if n_risk == 0 and curve.n else "")
+        note = est.note
+        if n_risk == 0 and curve.n and not est.value == 0:
+            # past the group's last follow-up the curve is not observed: no rate (R's extend = TRUE would carry
+            # the last estimate forward); a curve already at 0 stays 0 (every subject had the event)
+            est, note = sv.Estimate(math.nan), "no subjects followed this long"
         add(keys.km(ep.id, "rate", g, at=t), est.value, lower=est.lower, upper=est.upper, method=e.rate_method,
             n=curve.n, note=note)
         add(keys.km(ep.id, "at_risk", g, at=t), n_risk, method=e.rate_method, n=curve.n)
