@@ -344,6 +344,31 @@ def test_forest_axis_labels_of_a_wide_ci_and_long_level_names_do_not_touch():
     _assert_no_overlap_on_page(fig)
 
 
+def test_means_key_sits_above_the_plot_and_covers_no_ci_bar():
+    """The public package's diastolic blood pressure (Drug X's bars reach the plot's top right corner, where
+    matplotlib's 'best' key once covered one): the key is above the axes, and no text overlaps another."""
+    from trialpress.report.figures.means import build_means_figure
+    from trialpress.report.figures.specs import MeansPanel
+
+    visits = ("WEEK 1 DAY 8", "WEEK 2 DAY 15", "WEEK 3 DAY 22", "WEEK 4 DAY 29", "WEEK 5 DAY 36")
+    est = {"B": (-1.9, -1.8, -3.4, -2.1, -5.2), "A": (4.1, 5.5, 5.2, 3.7, 4.9), "C": (-5.6, -2.8, -2.9, -3.5, -5.0)}
+    panel = MeansPanel(visits, {"B": "B: Placebo", "A": "A: Drug X", "C": "C: Combination"}, est,
+                       {k: tuple(v - 4.7 for v in e) for k, e in est.items()},
+                       {k: tuple(v + 4.7 for v in e) for k, e in est.items()},
+                       {k: (134,) * 5 for k in est}, "Mean change from baseline (Pa)")
+    fig = build_means_figure(panel)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    key = ax.get_legend()
+    renderer = fig.canvas.get_renderer()
+    assert key.get_window_extent(renderer).y0 >= ax.get_window_extent(renderer).y1 - 0.5
+    ymin, ymax = ax.get_ylim()
+    shown = [(t, b) for t, b in _drawn_boxes(fig) if not (t.lstrip("\u2212-").isdigit()   # ticks past the limits
+                                                         and not ymin <= float(t.replace("\u2212", "-")) <= ymax)]
+    for (ta, a), (tb, b) in itertools.combinations(shown, 2):
+        assert not a.overlaps(b), (ta, tb)
+
+
 def test_drawing_cleans_each_text_but_keeps_the_spec_structure():
     """What draw_forest / draw_km draw (`style._drawable`): a control character or line break inside a text
     becomes a space, while the count cells stay separate columns and the annotation keeps its lines."""

@@ -102,3 +102,13 @@ def test_the_methods_state_the_percent_precision_the_tables_use(small: int, larg
             shown = fmt.percent(n, d, style)
             if 0 < n < d and shown.startswith(("<", ">")):
                 assert f"as {shown}" in text, (n, d, shown)
+
+
+def test_a_span_with_a_negative_bound_reads_to_not_a_dash() -> None:
+    from trialpress.report.formatting import EN_DASH, span
+
+    assert span(1.23, 3.456, 1) == f"1.2{EN_DASH}3.5"
+    assert span(-25.6, 14.3, 1) == "-25.6 to 14.3"
+    assert span(-3.0, -1.0, 1) == "-3.0 to -1.0"
+    assert span(-0.04, 2.0, 1) == f"0.0{EN_DASH}2.0"     # rounds to 0.0: no minus shown, no 'to'
+    assert span(float("nan"), 2.0, 1) == f"NE{EN_DASH}2.0"

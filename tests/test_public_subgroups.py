@@ -74,14 +74,14 @@ def test_a_level_without_subjects_in_a_group_is_not_estimable(ard) -> None:  # t
         row = ard[keys.subgroup("OS", "hr", "A: Drug X", "RACE", level)]
         assert row.value != row.value and row.note == "no subjects in group A: Drug X"
     p = ard[keys.interaction("OS", "RACE", "p")]
-    assert p.value != p.value and p.note == "a group-by-subgroup cell has no events"
+    assert p.value != p.value and p.note == "a group has no subjects in a subgroup level"
 
 
 def test_the_report_says_which_interaction_could_not_be_estimated(plan_path: Path, tmp_path: Path) -> None:
     folder = render(plan_path, report_root=tmp_path / "report", formats=["html"], report_date="2026-01-01").folder
     text = re.sub(r"\\(.)", r"\1", re.sub(r"`</?a[^`]*`\{=html\}", "", (folder / "report.qmd").read_text("utf-8")))
     assert "The hazard ratio did not differ significantly across subgroups of sex, biomarker 2 and region (" in text
-    assert ("The interaction of group and race could not be estimated (a group-by-subgroup cell has no events)."
+    assert ("The interaction of group and race could not be estimated (a group has no subjects in a subgroup level)."
             in text)
     assert ("Subgroup hazard ratios come from Cox models of the group alone (unstratified, unadjusted) fitted within "
             "each subgroup level") in text

@@ -323,7 +323,7 @@ def test_methods_state_the_conventions() -> None:
     for phrase in ("ADEX: first ASTDTM to last AENDTM", "patient-years", "plus 30 days", "low and high",
                    "ONTRTFL = 'Y'", "ASTDY, day 1 being the day of the first dose", "'missing' when none",
                    "negative grades are the low direction", "MedDRA (version not recorded", "DTHCAUS",
-                   "reasons among the subjects who discontinued"):
+                   "reasons counted for the subjects who discontinued (as percentages of all subjects in the group"):
         assert phrase in text, phrase
     versioned = plan.model_copy(update={"safety": plan.safety.model_copy(update={"meddra_version": "26.0",
                                                                                   "ctcae_version": "5.0"})})

@@ -141,8 +141,8 @@ def _desc_rows(cb: ContextBuilder, ep: Continuous, parameter: str, visit: str, c
         (label("n", indent=1), *(cell(g, fmt.count(stat(g, "n")), "n") for g in cols)),
         (label("Mean (SD)", indent=1), *(cell(g, f"{fmt.fixed(stat(g, 'mean'), d)} ({fmt.fixed(stat(g, 'sd'), d)})")
                                          for g in cols)),
-        (label("Median (Q1–Q3)", indent=1), *(cell(g, f"{fmt.fixed(stat(g, 'median'), d)} ({fmt.fixed(stat(g, 'q1'), d)}"
-                                                     f"{fmt.EN_DASH}{fmt.fixed(stat(g, 'q3'), d)})", "median")
+        (label("Median (Q1–Q3)", indent=1), *(cell(g, f"{fmt.fixed(stat(g, 'median'), d)} "
+                                                     f"({fmt.span(stat(g, 'q1'), stat(g, 'q3'), d)})", "median")
                                              for g in cols)),
     ]
 

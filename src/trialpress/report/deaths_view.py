@@ -91,9 +91,11 @@ def death_listing(cb: ContextBuilder, plan: Plan) -> TableView | None:
         body.append(tuple(cells))
     widths = (2.4, 1.8, 1.1, 0.8) + ((2.0,) if has_cause else ()) + ((1.1,) if has_period else ())
     table = Table("table-safety-death-listing", (tuple(head),), tuple(body), widths)
+    on = cb.ard.get(sk.deaths("n", period=ON))
+    rule = (on.method.removeprefix("Deaths on treatment: ") if on is not None else
+            f"death up to {s.death_window_days} days after the last dose")   # the deaths table's own words
     note = ("By group, then date of death. Study day: day 1 is the day of the first dose (the day before it is "
-            "day -1)." + (f" Period: on treatment up to {s.death_window_days} days after the last dose."
-                          if has_period else ""))
+            "day -1)." + (f" Period, on treatment: {rule}; follow-up otherwise." if has_period else ""))
     if deaths is not None and deaths.value > len(dates):
         note += f" {len(dates)} of {fmt.count(deaths.value)} deaths listed."
     return TableView(cb.numbering.table("safety-death-listing"), "Listing of deaths", table, note,

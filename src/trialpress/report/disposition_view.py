@@ -56,7 +56,7 @@ def disposition_table(cb: ContextBuilder, plan: Plan) -> TableView | None:
     if read:
         note += " Values are as recorded in ADSL (" + "; ".join(read) + ")."
     if any(r.term == "DISCONTINUED" for r in rows):
-        note += " Reasons are given among the subjects who discontinued."
+        note += " Reasons are counted for the subjects who discontinued, as percentages of the column's N."
     table = Table("table-safety-disposition", (tuple(head),), tuple(body), (2.8,) + (1.2,) * len(cols))
     return TableView(cb.numbering.table("safety-disposition"), "Subject disposition and analysis sets", table, note,
                      population="All subjects")

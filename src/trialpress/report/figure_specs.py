@@ -108,7 +108,7 @@ def _km_views(plan: Plan, cb: ContextBuilder, ep: TimeToEvent, figdir: Path, kin
     labels = {lv.value: lv.label for lv in plan.groups.levels}
     ticks = _ticks(ard, ep.id, plan.group_values[0])
     unit = ep.shown_unit
-    xlabel = f"{unit.capitalize()} since {ep.origin}"
+    xlabel = in_variety(f"{unit.capitalize()} since {ep.origin}", plan.conventions.spelling)
     ylabel = ep.y_label or km_axis_label(ep.label)
     panel = KMPanel(
         title="", curves=_curves(ard, plan, ep.id), labels=labels,
@@ -237,8 +237,10 @@ def forest_figures(plan: Plan, cb: ContextBuilder, figdir: Path, kinds: tuple[st
             n = cb.numbering.figure(f"forest-{ep.id}-{c}")
             caption = (f"Hazard ratios for {fmt.lower_first(ep.label)} in subgroups, {fmt.lower_first(plan.group_labels[c])} "
                        f"vs {fmt.lower_first(plan.group_labels[ref])}")
+            joint = " of all groups at once (the same P in each comparison's plot)" if len(plan.comparators) > 1 else ""
             note = (f"HRs from Cox models within each subgroup level (Wald {cb.conf} CI); P interaction from a Cox "
-                    "model with the group-by-subgroup interaction (Wald test). HR, hazard ratio; NE, not estimable.")
+                    f"model with the group-by-subgroup interaction{joint} (Wald test). HR, hazard ratio; NE, not "
+                    "estimable.")
             alt = (f"Forest plot of hazard ratios for {fmt.lower_first(ep.label)} by subgroup "
                    f"({', '.join(fmt.lower_first(sg.label) for sg in plan.subgroups)}), with the overall hazard ratio "
                    f"{_hr_text(overall.value, overall.lower, overall.upper, d)}.")

@@ -106,6 +106,12 @@ def ci(lower: float | None, upper: float | None, decimals: int, sep: str) -> str
     return f"{fixed(lower, decimals)}{sep}{fixed(upper, decimals)}"
 
 
+def span(lower: float | None, upper: float | None, decimals: int) -> str:
+    """'1.2–3.4', or '-25.6 to 14.3' when a bound is negative (an en dash beside a minus sign reads as one)."""
+    negative = any(not is_missing(v) and fixed(v, decimals).startswith("-") for v in (lower, upper))
+    return ci(lower, upper, decimals, " to " if negative else EN_DASH)
+
+
 def conf_label(alpha: float) -> str:
     """'95%' for alpha 0.05: the confidence level every CI of the plan is computed at, as the ARD's method
     strings name it (`results.ard.ci_level`)."""

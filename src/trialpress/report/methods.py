@@ -80,8 +80,8 @@ def _survival(plan: Plan, ard: ARD, conf: str, comps: str, ref: str) -> list[str
     lines = [
         "Censoring follows ADaM: CNSR = 0 is an event and any positive integer a censoring (the integer says why).",
         f"Time-to-event endpoints were estimated by the Kaplan-Meier method with Greenwood variance; {conf} CIs "
-        "for the median and quartiles follow Brookmeyer and Crowley with the log-log transform (the SAS PROC "
-        "LIFETEST default), and landmark rates have pointwise log-log CIs. Where the survival curve equals 0.5 "
+        "for the median (and for the quartiles in the analysis results) follow Brookmeyer and Crowley with the "
+        "log-log transform (the SAS PROC LIFETEST default), and landmark rates have pointwise log-log CIs. Where the survival curve equals 0.5 "
         "over an interval, the median is the midpoint of that interval. Median follow-up was estimated by the "
         "reverse Kaplan-Meier method.",
     ]
@@ -181,9 +181,9 @@ def _continuous(plan: Plan, ard: ARD) -> list[str]:
     if not plan.continuous:
         return []
     conf = conf_label(plan.conventions.alpha)
-    lines = [f"Continuous endpoints are summarized by visit as n, mean with a t-based {conf} CI, SD, median, first "
-             "and third quartiles (SAS QNTLDEF=5, R type 2) and range, for the baseline value, the value and its "
-             "change from baseline."]
+    lines = [f"Continuous endpoints are summarized by visit as n, mean (SD) and median with first and third "
+             "quartiles (SAS QNTLDEF=5, R type 2), for the baseline value, the value and its change from baseline; "
+             f"the analysis results also hold each mean's t-based {conf} CI and the range."]
     for c in plan.continuous:
         if c.model == "descriptive":
             continue

@@ -294,8 +294,8 @@ def _disposition_methods(plan: Plan, ard: ARD) -> list[str]:
     read = sorted({r.parameter for r in ard.select(analysis="disposition") if r.parameter not in ("", "population")})
     line = (f"Disposition is summarized for all subjects assigned to a group by {plan.groups.variable}, with the "
             "analysis sets counted by the same variable; statuses and reasons are read as recorded in ADSL "
-            f"({', '.join(read) or 'no disposition variable'}), reasons among the subjects who discontinued, and "
-            "blank values counted as missing.")
+            f"({', '.join(read) or 'no disposition variable'}), reasons counted for the subjects who discontinued "
+            "(as percentages of all subjects in the group, as every row), and blank values counted as missing.")
     return [line]
 
 

@@ -347,8 +347,10 @@ def _interaction(data: pd.DataFrame, plan: Plan, gvar: str, var: str, levels: li
     if not icols:
         return math.nan, math.nan, math.nan, "only one subgroup level"
     counts = d.groupby([gvar, var], observed=True)["_event"].sum()
-    if (counts == 0).any() or len(counts) < len(plan.group_values) * len(levels):
-        return math.nan, float(len(icols)), math.nan, "a group-by-subgroup cell has no events"
+    if len(counts) < len(plan.group_values) * len(levels):
+        return math.nan, float(len(icols)), math.nan, "a group has no subjects in a subgroup level"
+    if (counts == 0).any():
+        return math.nan, float(len(icols)), math.nan, "a group has no events in a subgroup level"
     full = sv.cox_fit_raw(d, "_time", "_event", [*gcols, *lcols, *icols], ties=ties)
     if full is None:
         return math.nan, float(len(icols)), math.nan, "interaction model did not converge"

@@ -235,7 +235,7 @@ def _origin(rows: pd.DataFrame, adsl: pd.DataFrame) -> str:
     if "STARTDT" not in rows.columns or "USUBJID" not in rows.columns:
         return "start"
     start = _dates(rows.set_index("USUBJID")["STARTDT"])
-    names = {"RANDDT": "randomisation", "TRTSDT": "first dose", "TRTSDTM": "first dose"}
+    names = {"RANDDT": "randomization", "TRTSDT": "first dose", "TRTSDTM": "first dose"}   # US: the engine's variety
     for var, name in names.items():
         if var in adsl.columns:
             ref = _dates(adsl.set_index("USUBJID")[var]).dt.normalize()

@@ -49,16 +49,21 @@ def build_means_figure(p: MeansPanel, *, width_in: float = 7.0) -> Figure:
         left = max(_text_size_in(renderer, lab, FONT_SIZE)[0] for lab in p.labels.values()) + 0.35
         plot_h, table_h = 2.6, (len(keys) + 1) * _LINE_H
         axis_h = (3.0 + 3.0 + FONT_SIZE * 1.2 + 4.0 + LABEL_SIZE * 1.25) / 72.0 + 0.15
-        height = 0.15 + plot_h + axis_h + table_h + 0.1
-        fig.set_size_inches(width_in, height)
         plot_w = width_in - left - 0.25
-        ax = fig.add_axes((left / width_in, (height - 0.15 - plot_h) / height, plot_w / width_in, plot_h / height))
-        _draw_series(ax, p, keys)
+        # the key sits above the plot, in as many columns as fit: inside it, it could cover a CI bar
+        entry_w = max(_text_size_in(renderer, lab, FONT_SIZE)[0] for lab in p.labels.values()) + 0.75
+        ncol = max(1, min(len(keys), int(plot_w // entry_w)))
+        key_h = -(-len(keys) // ncol) * _LINE_H + 0.08
+        height = 0.15 + key_h + plot_h + axis_h + table_h + 0.1
+        fig.set_size_inches(width_in, height)
+        ax = fig.add_axes((left / width_in, (height - 0.15 - key_h - plot_h) / height, plot_w / width_in,
+                           plot_h / height))
+        _draw_series(ax, p, keys, ncol)
         _draw_table(fig, ax, p, keys, left, width_in, height, table_h)
     return fig
 
 
-def _draw_series(ax: Axes, p: MeansPanel, keys: list[str]) -> None:
+def _draw_series(ax: Axes, p: MeansPanel, keys: list[str], ncol: int) -> None:
     colours, styles = group_colours(keys), group_linestyles(keys)
     x = np.arange(len(p.visits), dtype=float)
     width = 0.08 * (len(keys) - 1)
@@ -79,7 +84,9 @@ def _draw_series(ax: Axes, p: MeansPanel, keys: list[str]) -> None:
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels(list(p.visits))
     ax.set_ylabel(p.ylabel, labelpad=4.0)
-    ax.legend(handles=handles, loc="best", frameon=False, fontsize=FONT_SIZE)
+    key = ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=ncol, frameon=False,
+                    fontsize=FONT_SIZE, borderaxespad=0.2, borderpad=0.0, columnspacing=1.2)
+    key.set_gid("means-key")
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
 
