@@ -19,7 +19,7 @@ Plan-agnostic: arrays and frames in, numbers out. Nothing here formats.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -169,6 +169,9 @@ class LogisticResult:
 
 
 ML_METHOD = "maximum-likelihood logistic regression (Newton-Raphson, R glm convergence rule); Wald CI and P"
+ML_LR_METHOD = ("maximum-likelihood logistic regression (Newton-Raphson, R glm convergence rule); profile-likelihood "
+                "CI and likelihood-ratio P")
+PROFILE_ML_CI = "profile likelihood"
 FIRTH_METHOD = ("Firth penalised-likelihood logistic regression (Jeffreys prior, Newton-Raphson); "
                 "profile penalised-likelihood CI and penalised likelihood-ratio P (logistf defaults)")
 WALD_CI = "Wald"
@@ -180,8 +183,13 @@ ALIAS_TOL = 1e-11  # R glm's QR tolerance (glm.fit: qr(..., tol = min(1e-07, eps
 
 
 def logistic(frame: pd.DataFrame, outcome: str, covariates: list[str],
-             conf_level: float = 0.95) -> LogisticResult:
+             conf_level: float = 0.95, inference: str = "wald") -> LogisticResult:
     """Logistic regression of a 0/1 outcome on numeric covariates, with intercept (complete cases).
+
+    `inference`: "wald" gives Wald CIs and P (SAS PROC LOGISTIC's and R confint.default's); "likelihood-ratio"
+    gives profile-likelihood CIs and likelihood-ratio P, each term against the model without it (R confint's
+    intervals), which keep their coverage where a rate nears 0 or 1 and the Wald test loses power (Hauck and
+    Donner 1977); `wald` and `wald_p` of each term hold the Wald ones either way.
 
     An outcome that does not vary (all 0 or all 1) gives no odds ratio at all: NaN with the note
     "outcome does not vary". A covariate that is constant in the analysed subjects, or collinear with
@@ -224,7 +232,8 @@ def logistic(frame: pd.DataFrame, outcome: str, covariates: list[str],
             if reason is None and fit is None:
                 return _nan_result(names, n, events, "model did not converge: " + "; ".join(caught), **info)
         if reason is None:
-            return _ml_result(fit, design, names, z, n, events, caught, info)  # type: ignore[arg-type]
+            profile = (y, f, conf_level) if inference == "likelihood-ratio" else None
+            return _ml_result(fit, design, names, z, n, events, caught, info, profile)  # type: ignore[arg-type]
     return _firth_result(design, y, f, names, z, conf_level, n, events, [reason, *caught], info)
 
 
@@ -270,18 +279,22 @@ def _design(values: np.ndarray, f: np.ndarray, names: list[str]) -> _Design:
 
 def _ml_result(fit: tuple[np.ndarray, np.ndarray, bool, float, float, np.ndarray], design: _Design,
                names: list[str], z: float, n: int, events: int, caught: list[str],
-               info: dict[str, Any]) -> LogisticResult:
-    """The maximum-likelihood fit on the covariates' own scale: Wald CI and P, and the LR test."""
+               info: dict[str, Any], profile: tuple[np.ndarray, np.ndarray, float] | None = None) -> LogisticResult:
+    """The maximum-likelihood fit on the covariates' own scale: Wald CI and P (or, with `profile` = (y, f,
+    conf_level), profile-likelihood CI and likelihood-ratio P), and the LR test of the whole model."""
     beta_s, cov_s, converged, ll, ll0, _eta = fit
     t = design.t
     beta, cov = t @ beta_s, t @ cov_s @ t.T
     lr = 2 * (ll - ll0)
     se = np.sqrt(np.diag(cov))
-    wald = _wald(beta, se, z)
+    ci = _wald(beta, se, z) if profile is None else _profile(design.xs, profile[0], profile[1], beta_s, ll, t, se,
+                                                             profile[2], penalised=False)
     df = design.df
-    return _result(names, design.kept, beta, se, wald, z, n, events, converged, ML_METHOD, ll, lr, df,
-                   dist.chi2_sf(lr, df) if df else math.nan, firth=False,
-                   note="" if converged else "model did not converge", caught=caught, **info)
+    result = _result(names, design.kept, beta, se, ci, z, n, events, converged,
+                     ML_METHOD if profile is None else ML_LR_METHOD, ll, lr, df,
+                     dist.chi2_sf(lr, df) if df else math.nan, firth=False,
+                     note="" if converged else "model did not converge", caught=caught, **info)
+    return result if profile is None else replace(result, ci_method=PROFILE_ML_CI)
 
 
 def _firth_result(design: _Design, y: np.ndarray, f: np.ndarray, names: list[str], z: float, conf_level: float,
@@ -538,15 +551,16 @@ def _penalised_loglik(x: np.ndarray, y: np.ndarray, f: np.ndarray, beta: np.ndar
 
 
 def _damped_step(x: np.ndarray, y: np.ndarray, f: np.ndarray, beta: np.ndarray, delta: np.ndarray, pll: float,
-                 maxstep: float) -> tuple[np.ndarray, float, bool]:
+                 maxstep: float, penalised: bool = True) -> tuple[np.ndarray, float, bool]:
     """The Newton step as logistf takes it: capped at `maxstep`, then halved (up to 30 times) while the
-    penalised log-likelihood falls. Returns the step, the new l*, and whether the step was taken whole."""
+    (penalised) log-likelihood falls. Returns the step, the new l*, and whether the step was taken whole."""
+    objective = _penalised_loglik if penalised else _loglik
     big = np.max(np.abs(delta)) / maxstep
     if big > 1:
         delta = delta / big
     full_step = big <= 1
     for _half in range(30):
-        new = _penalised_loglik(x, y, f, beta + delta)
+        new = objective(x, y, f, beta + delta)
         if new >= pll - 1e-12:
             break
         delta = delta / 2
@@ -585,10 +599,12 @@ def _firth_fit(x: np.ndarray, y: np.ndarray, f: np.ndarray, maxit: int = 100, to
     return beta, cov, converged, _penalised_loglik(x, y, f, beta)
 
 
-def _firth_constrained(x: np.ndarray, y: np.ndarray, f: np.ndarray, a: np.ndarray, c: float, start: np.ndarray,
-                       maxit: int = 100, tol: float = 1e-10, maxstep: float = 5.0) -> tuple[np.ndarray, float]:
-    """max l*(b) = l(b) + ½ log|I(b)| subject to a'b = c, with the FULL model's penalty (as logistf's
-    constrained fits, which keep the whole design in the Fisher information and fit the other columns).
+def _constrained(x: np.ndarray, y: np.ndarray, f: np.ndarray, a: np.ndarray, c: float, start: np.ndarray,
+                 penalised: bool = True, maxit: int = 100, tol: float = 1e-10, maxstep: float = 5.0
+                 ) -> tuple[np.ndarray, float]:
+    """max l*(b) = l(b) + ½ log|I(b)| (or, not `penalised`, l(b)) subject to a'b = c, with the FULL model's
+    penalty (as logistf's constrained fits, which keep the whole design in the Fisher information and fit the
+    other columns).
 
     b = b0 + N g with N an orthonormal basis of a's null space: Newton–Raphson on g with score N'U*(b)
     and information N'I(b)N, the step capped at `maxstep` and halved while l* falls (as `_firth_fit`).
@@ -598,20 +614,22 @@ def _firth_constrained(x: np.ndarray, y: np.ndarray, f: np.ndarray, a: np.ndarra
     b0 = a * (c / (a @ a))
     basis = null_space(a[None, :])
     beta = b0 + basis @ (basis.T @ (start - b0))
-    pll = _penalised_loglik(x, y, f, beta)
+    pll = (_penalised_loglik if penalised else _loglik)(x, y, f, beta)
     if basis.shape[1] == 0:
         return beta, pll
     for _ in range(maxit):
         p = special.expit(x @ beta)
         fw = f * p * (1 - p)
         info = _information(x, fw)
-        info_inv = np.linalg.inv(info)
-        h = fw * np.einsum("ij,ij->i", x @ info_inv, x)
-        score = basis.T @ (x.T @ (f * (y - p) + h * (0.5 - p)))
+        if penalised:
+            h = fw * np.einsum("ij,ij->i", x @ np.linalg.inv(info), x)
+            score = basis.T @ (x.T @ (f * (y - p) + h * (0.5 - p)))
+        else:
+            score = basis.T @ (x.T @ (f * (y - p)))
         if np.max(np.abs(score)) < tol:
             break
         delta, pll, full_step = _damped_step(x, y, f, beta, basis @ np.linalg.solve(basis.T @ info @ basis, score),
-                                             pll, maxstep)
+                                             pll, maxstep, penalised)
         beta = beta + delta
         if full_step and np.max(np.abs(delta)) < tol:
             break
@@ -619,9 +637,11 @@ def _firth_constrained(x: np.ndarray, y: np.ndarray, f: np.ndarray, a: np.ndarra
 
 
 def _profile(x: np.ndarray, y: np.ndarray, f: np.ndarray, beta_s: np.ndarray, pll_max: float, t: np.ndarray,
-             se: np.ndarray, conf_level: float) -> list[tuple[float, float, float]]:
+             se: np.ndarray, conf_level: float, penalised: bool = True) -> list[tuple[float, float, float]]:
     """Profile penalised-likelihood CI and penalised likelihood-ratio P for each coefficient (logistf's
-    defaults, Heinze & Schemper 2002), as (lower, upper, P) on the log-odds scale.
+    defaults, Heinze & Schemper 2002), as (lower, upper, P) on the log-odds scale; not `penalised`, the
+    profile-likelihood CI and likelihood-ratio P of a maximum-likelihood fit (R confint.glm's intervals,
+    here found exactly rather than interpolated, and drop-one-term LR tests).
 
     With D(c) = 2 [l*(b̂) − max{l*(b) : b_j = c}] (the full model's penalty throughout), the CI is
     {c : D(c) ≤ χ²₁(conf_level)} and P = P(χ²₁ ≥ D(0)). The fit runs on centred and scaled covariates
@@ -630,7 +650,7 @@ def _profile(x: np.ndarray, y: np.ndarray, f: np.ndarray, beta_s: np.ndarray, pl
     of the Wald SE from b̂_j and found by Brent's method; a limit that D never reaches (within 2^40 SE)
     is infinite.
     """
-    from scipy.optimize import brentq   # here: only Firth fits profile their CIs
+    from scipy.optimize import brentq   # here: only profiled fits need it
 
     q = dist.chi2_ppf(conf_level, 1)
     beta = t @ beta_s
@@ -641,7 +661,7 @@ def _profile(x: np.ndarray, y: np.ndarray, f: np.ndarray, beta_s: np.ndarray, pl
 
         def dev(c: float, a: np.ndarray = a, last: list[np.ndarray] = last) -> float:
             try:
-                b, pll = _firth_constrained(x, y, f, a, c, last[0])
+                b, pll = _constrained(x, y, f, a, c, last[0], penalised)
             except np.linalg.LinAlgError:
                 return math.inf
             if math.isfinite(pll):

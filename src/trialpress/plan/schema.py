@@ -75,6 +75,10 @@ class Conventions(Strict):
     estimate_decimals: int = Field(default=2, ge=0, le=4)
     time_decimals: int = Field(default=1, ge=0, le=3)
     spelling: Literal["us", "uk"] = Field(default="us", description="Spelling variety of the document's prose.")
+    odds_ratio_inference: Literal["wald", "likelihood-ratio"] = Field(
+        default="wald", description="Odds-ratio CIs and P: Wald (SAS PROC LOGISTIC's default), or profile-likelihood "
+                                    "CIs with likelihood-ratio P, which keep their coverage where a rate nears 0 or "
+                                    "100% (R confint's intervals).")
 
 
 class DesignFacts(Strict):

@@ -161,7 +161,9 @@ def binary_note(cb: ContextBuilder, plan: Plan, endpoints: list[Binary]) -> str:
         return f"Percentages of the patients analyzed. Exact (Clopper-Pearson) {conf} CIs for rates."
     return (f"OR, odds ratio. Percentages of the patients analyzed in the group. Exact (Clopper-Pearson) {conf} CIs "
             f"for rates; differences in proportions with Newcombe hybrid score {conf} CIs; odds ratios "
-            f"({_vs(plan)}) from logistic regression with Wald {conf} CI and P, "
+            f"({_vs(plan)}) from logistic regression with "
+            + (f"profile-likelihood {conf} CI and likelihood-ratio P, "
+               if plan.conventions.odds_ratio_inference == "likelihood-ratio" else f"Wald {conf} CI and P, ")
             + (f"unadjusted and adjusted for {adjusted}" if adjusted else "unadjusted")
             + ("; where the data separate completely (as noted), Firth's penalized likelihood with profile "
                "penalized-likelihood CI and penalized likelihood-ratio P." if firth else "."))

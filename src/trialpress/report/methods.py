@@ -132,7 +132,7 @@ def _binary(plan: Plan, ard: ARD, conf: str, comps: str, ref: str) -> list[str]:
     line = (f"Response rates are n/N of the patients analyzed in the group with exact Clopper-Pearson {conf} CIs; "
             f"differences in proportions ({comps} minus {ref}) have Newcombe hybrid score CIs. Odds ratios "
             f"({comps} vs {ref}) come from logistic regression with an indicator for each group, unadjusted{adjusted}, "
-            "with Wald CIs and P values. Where the data separate completely, Firth's penalized likelihood is used "
+            f"with {_or_inference(plan)}. Where the data separate completely, Firth's penalized likelihood is used "
             "instead, with profile penalized-likelihood CIs and penalized likelihood-ratio P values (the logistf "
             "defaults), and the table notes it; an outcome that does not vary has no odds ratio. Logistic models are "
             "fitted by trialpress's own Newton-Raphson (converged by R glm's rule, a relative deviance change below "
@@ -210,6 +210,14 @@ def _continuous(plan: Plan, ard: ARD) -> list[str]:
                      f"{_DF[c.df_method]}; LS means with {weights}. Every observed visit of a subject is used; missing "
                      "visits are assumed missing at random, and nothing is imputed.")
     return lines
+
+
+def _or_inference(plan: Plan) -> str:
+    """How the odds ratios' CIs and P values are obtained (plan conventions.odds_ratio_inference)."""
+    if plan.conventions.odds_ratio_inference == "likelihood-ratio":
+        return ("profile-likelihood CIs and likelihood-ratio P values (each group's term against the model without "
+                "it; these keep their coverage where a rate nears 0 or 100%, where Wald's lose power)")
+    return "Wald CIs and P values"
 
 
 def _decisions(plan: Plan, conf: str) -> list[str]:

@@ -2,8 +2,9 @@
 
 Per group of the analyzed set: responders n, N, proportion with Clopper–Pearson CI. Each group vs the
 reference: difference in proportions (Newcombe hybrid score CI), odds ratio by logistic regression with
-every group indicator in one model, unadjusted and adjusted for the plan's covariates (Wald CI and P;
-Firth's penalised likelihood when the data separate), and the coefficient table of the adjusted model.
+every group indicator in one model, unadjusted and adjusted for the plan's covariates (Wald CI and P, or
+profile-likelihood CI and likelihood-ratio P as conventions.odds_ratio_inference says; Firth's penalised
+likelihood when the data separate), and the coefficient table of the adjusted model.
 Subjects of the analyzed set without a record of the endpoint count as non-responders.
 """
 
@@ -96,7 +97,7 @@ def _analysis_set(ep: Binary, data: StudyData, plan: Plan, frame: pd.DataFrame, 
 
 def _odds_ratios(add, model: pd.DataFrame, columns: list[str], ep: Binary, plan: Plan, analysis: str,  # type: ignore[no-untyped-def]
                  conf: float, extra: str = "", note: str = "") -> rs.LogisticResult:
-    fit = rs.logistic(model, "_y", columns, conf)
+    fit = rs.logistic(model, "_y", columns, conf, plan.conventions.odds_ratio_inference)
     method = fit.method + extra
     for i, c in enumerate(plan.comparators):
         term = fit.terms[f"_g_{i}"]
