@@ -122,7 +122,7 @@ def test_public_package_exported_with_sas_date_formats_gives_the_ard_of_its_xpt_
     assert csv["ADSL"]["RANDDT"].equals(xpt["ADSL"]["RANDDT"])
     gate_xpt, gate_csv = run_gate(reference.plan, xpt, parallel=False), run_gate(exported.plan, csv, parallel=False)
     # the same checks, and for each *DTM the CSV holds as text, whether its values read as dates (all do)
-    assert gate_csv.errors == [] and gate_csv.warnings == []
+    assert gate_csv.errors == [] and [r.id for r in gate_csv.warnings] == [r.id for r in gate_xpt.warnings]
     extra = [r.id for r in gate_csv.results if r.id not in {x.id for x in gate_xpt.results}]
     assert extra and all(i.endswith("DTM.date_text") for i in extra)
     assert [r.id for r in gate_csv.results if r.id not in extra] == [r.id for r in gate_xpt.results]

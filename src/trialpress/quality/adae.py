@@ -12,7 +12,7 @@ from trialpress.data import adam
 from trialpress.quality.common import structure_checks
 from trialpress.quality.context import Ctx
 from trialpress.quality.helpers import detail, is_text
-from trialpress.quality.rules import WARNING, Check, ct, plan_says, rule, structure
+from trialpress.quality.rules import WARNING, Check, ct, ig, plan_says, rule, structure
 
 KEYS = rule(
     "ADAE.keys.unique", "ADAE", "one record per {sid} and {seq} in ADAE", "Renumber {seq} or remove duplicated AE records.",
@@ -43,6 +43,11 @@ GRADE5_FATAL = rule(
     "ADAE.{grade}.grade5_fatal", "ADAE", "a grade 5 AE has a fatal outcome ({outcome} in {fatal})",
     "Grade 5 means death from the AE: correct {grade} or {outcome}.",
     ct("C66768 Outcome of Event (FATAL) and NCI CTCAE grade 5 (death)"), WARNING)
+FATAL_DEATH = rule(
+    "ADAE.{outcome}.fatal_is_a_death", "ADAE", "a subject with a fatal AE ({outcome} in {fatal}) is dead in ADSL "
+    "(DTHFL = 'Y')", "A fatal AE and a living subject contradict each other: correct {outcome} or ADSL DTHFL (and "
+    "DTHDT); the AE table counts fatal AEs from {outcome}, the deaths table deaths from DTHFL.",
+    ig("ADSL DTHFL (subject death flag); CDISC CT C66768 Outcome of Event (FATAL)"), WARNING, "cross-dataset")
 INTEREST = rule(
     "ADAE.{var}.interest_terms_present", "ADAE", "the {what} of the plan's AEs of interest occur in {var}",
     "A term with no AE is either a typo in safety.of_interest or truly absent; check the spelling against the "
@@ -91,6 +96,13 @@ def _terms(ctx: Ctx) -> list[Check]:
             out.append(GRADE5_FATAL.derived(~bad, detail=detail(bad, **{v.pt: e[v.pt], v.severity: e[v.severity],
                                                                         v.outcome: e[v.outcome]}),
                                             grade=v.severity, outcome=v.outcome, fatal=", ".join(v.fatal_values)))
+        adsl = ctx.data["ADSL"]
+        if "DTHFL" in adsl.columns:
+            at = ctx.data.rows_in_adsl("ADAE", ctx.sid)
+            dead = adsl["DTHFL"].isin(["Y"]).to_numpy()[at.clip(min=0)] & (at >= 0)
+            bad = pd.Series(e[v.outcome].isin(v.fatal_values).to_numpy() & (at >= 0) & ~dead, index=e.index)
+            out.append(FATAL_DEATH.derived(~bad, detail=detail(bad, **{v.pt: e[v.pt], v.outcome: e[v.outcome]}),
+                                           outcome=v.outcome, fatal=", ".join(v.fatal_values)))
     if v.action and is_text(e, v.action):
         out.append(ACTION.native("ExpectColumnValuesToBeInSet",
                                  {"column": v.action, "value_set": sorted(set(adam.AE_ACTION) | set(v.withdrawn_values))},
