@@ -182,3 +182,15 @@ def test_init_tells_how_to_report_a_vital_sign_as_a_safety_outcome(tmp_path: Pat
     assert '"DIABP"' in line and '"TEMP"' in line
     assert line.endswith("(copy an entry; set dataset, paramcd, label; as a safety outcome, role: safety and "
                          "population: SAF)"), line
+
+
+def test_the_pdf_writes_every_negative_number_with_the_minus_sign(rendered: Path) -> None:
+    """Typst's markup turns '-4.16' after a space into a minus sign but not '(-2.30' or a table cell's
+    '-7.18': the template makes them all U+2212, and leaves hyphens between letters or digits alone."""
+    from pypdf import PdfReader
+
+    text = " ".join(pg.extract_text() or "" for pg in PdfReader(str(rendered / "report.pdf")).pages)
+    assert text.count("\u2212") > 10
+    hyphen_minus = re.findall(r"(?<![\w.])-\d", text)
+    assert hyphen_minus == [], hyphen_minus[:10]
+    assert "FKSI-19" in text    # a hyphen inside a name stays one
