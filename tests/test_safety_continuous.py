@@ -194,3 +194,16 @@ def test_the_pdf_writes_every_negative_number_with_the_minus_sign(rendered: Path
     hyphen_minus = re.findall(r"(?<![\w.])-\d", text)
     assert hyphen_minus == [], hyphen_minus[:10]
     assert "FKSI-19" in text    # a hyphen inside a name stays one
+
+
+def test_the_contents_list_the_safety_subsections(rendered: Path) -> None:
+    """The safety section's subsections (level 4: disposition … and each safety endpoint) are in the HTML's
+    and the PDF's contents, where a reader looks for them."""
+    from pypdf import PdfReader
+
+    page = htmllib.unescape((rendered / "report.html").read_text(encoding="utf-8"))
+    toc = page.split('id="TOC"', 1)[1].split("</nav>", 1)[0]
+    pdf_contents = re.sub(r"\s+", " ", PdfReader(str(rendered / "report.pdf")).pages[0].extract_text())
+    for heading in ("Adverse events", "Diastolic blood pressure", "Temperature"):
+        assert heading in toc, heading
+        assert heading in pdf_contents, heading

@@ -115,7 +115,7 @@ def _pandoc_html(qmd: Path, template_dir: Path, figures_ready: Callable[[], None
     css = template_dir / "html" / "style.css"
     tpl = template_dir / "html" / "template.html"
     args = [qmd.name, "-f", "markdown", "-t", "html5", "--standalone", f"--css={css}", "--wrap=none",
-            f"--template={tpl}", "--toc", "--toc-depth=3", "-o", out.name]
+            f"--template={tpl}", "--toc", "--toc-depth=4", "-o", out.name]
     _pandoc(args, qmd.parent)
     # self-contained: stylesheet and figures embedded (pandoc's --embed-resources: see html_embed)
     from trialpress.report.html_embed import embed_resources
