@@ -102,8 +102,9 @@ def _iso(values: pd.Series, days: int = 0) -> pd.Series:
 def test_bundled_and_public_plans_pass_with_zero_errors(study: str) -> None:
     report = _gate(ROOT / "analysis" / f"{study}.yml")
     _clean(report)
-    # the public package is synthetic: AEs with a fatal outcome in subjects ADSL has alive (see below)
-    expected = {"ADAE.AEOUT.fatal_is_a_death"} if study == PUBLIC else set()
+    # the public package is synthetic: AEs with a fatal outcome in subjects ADSL has alive, and ADSL's last dose
+    # years after ADEX's (both tested below)
+    expected = {"ADAE.AEOUT.fatal_is_a_death", "ADSL.TRTEDTM.is_last_ADEX_dose"} if study == PUBLIC else set()
     assert {r.id for r in report.warnings} == expected, [(r.id, r.examples[:2]) for r in report.warnings]
     assert all(r.basis and r.default_severity for r in report.results)
 
@@ -503,3 +504,36 @@ def test_rule_registry_ids_are_stable_and_declared_once() -> None:
     assert {"ADSL.{sid}.unique", "ADTTE.keys.unique", "ADRS.keys.unique", "ADTTE.CNSR.in_set",
             "{ds}.subjects.in_ADSL", "ADTTE.AVAL.matches_dates", "ADTTE.{paramcd}.AVALU_matches_plan",
             "ADTTE.CNSR.matches_EVNTDESC", "ADTTE.AVAL.within_study_span", "{ds}.text.no_control_characters"} <= errors
+
+
+def test_adsl_last_dose_is_the_exposure_datasets_last_administration(tmp_path: Path) -> None:
+    """The public package's ADSL TRTEDTM runs to 2022 while its ADEX doses end in 2019 (38 days of exposure):
+    every subject with both is flagged (plain pandas count), since the exposure table reads ADEX and the
+    on-treatment periods read ADSL. With TRTEDTM set to each subject's last ADEX dose (AENDTM of DOSE) the
+    check passes; two subjects moved two days late fail, and only they."""
+    import pyreadstat
+
+    adex, _ = pyreadstat.read_xport(str(ROOT / "data" / PUBLIC / "adex.xpt"))
+    dose = adex[adex["PARAMCD"] == "DOSE"]
+    last = pd.to_datetime(dose["AENDTM"]).groupby(dose["USUBJID"]).max()
+    adsl = _read(ROOT / "data" / PUBLIC / "adsl.xpt")
+    known = adsl["USUBJID"].isin(last.index) & adsl["TRTEDTM"].notna()
+    far = (pd.to_datetime(adsl["TRTEDTM"]).dt.normalize()
+           - adsl["USUBJID"].map(last).dt.normalize()).abs() > pd.Timedelta(days=1)
+    rule = "ADSL.TRTEDTM.is_last_ADEX_dose"
+
+    def failed(change: Change | None) -> int:
+        report = _gate(_project(tmp_path / str(len(list(tmp_path.iterdir()))), PUBLIC, change))
+        return next(r.failed for r in report.results if r.id == rule)
+
+    assert failed(None) == int((known & far).sum()) > 300
+
+    def aligned(frames: dict[str, pd.DataFrame], late: tuple[str, ...] = ()) -> None:
+        a = frames["adsl"]
+        a["TRTEDTM"] = a["USUBJID"].map(last).where(a["USUBJID"].isin(last.index), a["TRTEDTM"])
+        moved = a["USUBJID"].isin(late)
+        a.loc[moved, "TRTEDTM"] = a.loc[moved, "TRTEDTM"] + pd.Timedelta(days=2)
+
+    assert failed(aligned) == 0
+    two = tuple(last.index[:2])
+    assert failed(lambda frames: aligned(frames, two)) == 2

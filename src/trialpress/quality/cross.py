@@ -16,7 +16,7 @@ from trialpress.data import adam
 from trialpress.plan import TimeToEvent
 from trialpress.quality.adtte import TTE, event_dates
 from trialpress.quality.context import Ctx
-from trialpress.quality.helpers import DateVar, comparable, detail, is_text, order_check
+from trialpress.quality.helpers import DateVar, as_datetime, comparable, detail, is_text, order_check
 from trialpress.quality.rules import ERROR, WARNING, Check, ig, plan_says, rule
 
 ORIGIN_MATCH = 0.9   # share of a parameter's records whose STARTDT equals an ADSL date to call it the origin
@@ -45,6 +45,14 @@ SAFETY_SUBJECTS = rule(
     "AEs of subjects outside the safety population are not analysed: check {flag}.", plan_says("safety.population"),
     WARNING, "cross-dataset")
 
+LAST_DOSE = rule(
+    "ADSL.{last}.is_last_{ds}_dose", "ADSL", "ADSL {last} is within a day of the subject's last administration in "
+    "{ds} (the latest {end} of its records{which})",
+    "The exposure table reads {ds}, the on-treatment periods (deaths, time at risk) read ADSL {last}: correct "
+    "{last} or the {ds} records, so that both say when treatment ended.",
+    ig("ADSL TRTEDT (date of last exposure to treatment)"), WARNING, "cross-dataset")
+LAST_DOSE_DAYS = 1   # a datetime's day and the record's end date may differ by the day an infusion spans
+
 
 def cross_checks(ctx: Ctx) -> list[Check]:
     out: list[Check] = []
@@ -53,6 +61,7 @@ def cross_checks(ctx: Ctx) -> list[Check]:
             out += _record_checks(ctx, ds)
     out += _origins(ctx)
     out += _safety_subjects(ctx)
+    out += _last_dose(ctx)
     return out
 
 
@@ -131,3 +140,35 @@ def _safety_subjects(ctx: Ctx) -> list[Check]:
     flag = ctx.subject_values(e, pop.flag)
     bad = pd.Series(ctx.positions(e) >= 0, index=e.index) & ~flag.eq("Y").fillna(False).astype(bool)
     return [SAFETY_SUBJECTS.derived(~bad, detail=detail(bad, **{sid: e[sid], pop.flag: flag}), flag=pop.flag)]
+
+
+def _last_dose(ctx: Ctx) -> list[Check]:
+    """ADSL's last dose date against the exposure dataset the plan reads (safety.exposure): the two sources of
+    "when treatment ended" that the safety tables use."""
+    plan = ctx.plan
+    e = plan.safety.exposure if plan.safety else None
+    if e is None or not e.start or not ctx.data.has(e.dataset):
+        return []
+    last = next((ctx.adsl_dates[n] for n in ("TRTEDT", "TRTEDTM") if n in ctx.adsl_dates), None)
+    x = ctx.data[e.dataset]
+    if last is None or e.start not in x.columns or (e.end and e.end not in x.columns):
+        return []
+    start = as_datetime(x[e.start])
+    end = as_datetime(x[e.end]) if e.end else start
+    if start is None or end is None:
+        return []
+    dated = end.fillna(start).dt.normalize()
+    rows = ctx.data.rows_in_adsl(e.dataset, ctx.sid)
+    pick = (rows >= 0) & dated.notna().to_numpy()
+    if e.dates_parameters and "PARAMCD" in x.columns:
+        pick &= x["PARAMCD"].isin(e.dates_parameters).to_numpy()
+    a = ctx.adsl
+    ex_last = pd.Series(dated.to_numpy()[pick]).groupby(rows[pick]).max()
+    theirs = pd.Series(pd.NaT, index=range(len(a)), dtype="datetime64[ns]")
+    theirs.iloc[ex_last.index.to_numpy()] = ex_last.to_numpy()
+    theirs.index = a.index
+    ours = last.values.dt.normalize()
+    bad = ours.notna() & theirs.notna() & ((ours - theirs).abs() > pd.Timedelta(days=LAST_DOSE_DAYS))
+    which = f" of {', '.join(e.dates_parameters)}" if e.dates_parameters else ""
+    shown = detail(bad, **{last.name: last.values, f"last {e.dataset} {e.end or e.start}": theirs})
+    return [LAST_DOSE.derived(~bad, detail=shown, last=last.name, ds=e.dataset, end=e.end or e.start, which=which)]
