@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -348,3 +349,19 @@ def test_init_offers_baseline_characteristics_as_a_valid_plan_without_the_usual_
     chosen = tmp_path / "chosen.yml"
     chosen.write_text(re.sub(r"(?m)^(  )?# ((baseline|baseline_population):|- \{variable:)", r"\1\2", text))
     assert [b.variable for b in load_plan(chosen).plan.baseline] == ["BMIBL", "BMIBLGR1", "HEIGHTBL", "WEIGHTBL"]
+
+
+def test_init_decodes_sex_by_its_cdisc_codelist(tmp_path: Path, raw) -> None:
+    """ADSL SEX holds the CDISC codes (C66731: F, M …): init gives them their decoded names for Table 1, only the
+    codes present; a value outside the codelist leaves SEX as coded (no levels to drop it by)."""
+    text = init(DATA, tmp_path / "p.yml").read_text()
+    assert ('  - {variable: SEX, label: "Sex", kind: categorical, levels: [{value: "F", label: "Female"}, '
+            '{value: "M", label: "Male"}]}') in text
+    adsl, _ = raw
+    odd = adsl.copy()
+    odd.loc[odd.index[0], "SEX"] = "X"
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    odd.to_parquet(folder / "adsl.parquet", index=False)
+    shutil.copy(DATA / "adae.parquet", folder / "adae.parquet")
+    assert '  - {variable: SEX, label: "Sex", kind: categorical}' in init(folder, tmp_path / "q.yml").read_text()

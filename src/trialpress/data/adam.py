@@ -61,6 +61,7 @@ def named_pre_treatment(name: str) -> bool:
 
 # -------------------------------------------------------------------------------- controlled terms
 SEX = ("M", "F", "U", "UNDIFFERENTIATED")                                 # C66731 Sex
+SEX_DECODES = {"F": "Female", "M": "Male", "U": "Unknown", "UNDIFFERENTIATED": "Undifferentiated"}   # C66731's
 NY = ("Y", "N")                                                           # C66742 No Yes Response
 AE_OUTCOME = ("RECOVERED/RESOLVED", "RECOVERING/RESOLVING", "NOT RECOVERED/NOT RESOLVED",   # C66768 OUT
               "RECOVERED/RESOLVED WITH SEQUELAE", "FATAL", "UNKNOWN")

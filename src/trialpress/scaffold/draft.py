@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from trialpress.data import adam
 from trialpress.data.adam import TIME_UNIT_TERMS
 from trialpress.data.coding import as_numbers, coded_order, collected, present_values, standard_related
 from trialpress.data.dates import parse_column
@@ -322,6 +323,18 @@ def _param_name(adtte: pd.DataFrame, code: str) -> str:
 BASELINE_NAMED = re.compile(r"[A-Z][A-Z0-9]*BL(GR\d)?")   # ADaM names a baseline characteristic *BL (WEIGHTBL, BMIBLGR1)
 
 
+def _decoded_levels(adsl: pd.DataFrame, variable: str) -> str:
+    """', levels: [...]' giving SEX's CDISC codes (C66731: F, M, U, UNDIFFERENTIATED) their decoded names for the
+    tables, in the order of the codes; '' for any other variable or a value outside the codelist."""
+    if variable != "SEX":
+        return ""
+    found = present_values(adsl[variable])
+    if not found or not set(found) <= set(adam.SEX_DECODES):
+        return ""
+    levels = ", ".join(f"{{value: {q(v)}, label: {q(adam.SEX_DECODES[v])}}}" for v in adam.SEX_DECODES if v in found)
+    return f", levels: [{levels}]"
+
+
 def _baseline(d: _Draft) -> None:
     cols = set(d.adsl.columns)
     rows = [(v, lab, kind) for v, lab, kind in BASELINE_CANDIDATES if v in cols and d.adsl[v].notna().any()]
@@ -329,7 +342,8 @@ def _baseline(d: _Draft) -> None:
     head = [f"baseline_population: {d.efficacy_pop}", "baseline:"]
     if rows:
         d.add("", *head)
-        d.add(*[f"  - {{variable: {v}, label: {q(lab)}, kind: {kind}}}" for v, lab, kind in rows])
+        d.add(*[f"  - {{variable: {v}, label: {q(lab)}, kind: {kind}{_decoded_levels(d.adsl, v)}}}"
+                for v, lab, kind in rows])
     if more:
         kinds = {v: "continuous" if as_numbers(d.adsl[v]) is not None else "categorical" for v in more[:12]}
         labels = variable_labels(d.found.files["ADSL"])   # the file's own labels ('Baseline BMI (kg/m^2)')
