@@ -3,7 +3,6 @@ and the direction words follow the estimates (checked on altered data)."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 import statistics
@@ -144,8 +143,11 @@ def test_the_confidence_level_follows_the_plans_alpha() -> None:
     ("comparator", "shorter", "shorter"), ("reference", "shorter", "longer"), ("neither", "longer", "")])
 def test_a_safety_time_is_described_by_the_side_the_decision_favours(favours: str, better: str,
                                                                      expected: str) -> None:
-    from trialpress.report.tte_view import Comparison, _comparator_time
+    from trialpress.report.context import comparator_side
 
-    comp = Comparison(None, None, None, None, None, True, favours)  # type: ignore[arg-type]
-    assert _comparator_time(comp, better) == expected
-    assert _comparator_time(dataclasses.replace(comp, significant=False), better) == ""
+    assert comparator_side(True, favours, better, "longer", "shorter") == expected
+    assert comparator_side(False, favours, better, "longer", "shorter") == ""
+    assert comparator_side(None, favours, better, "longer", "shorter") == ""
+    # a safety mean in the same words' positions: higher for longer, lower for shorter
+    mean = {"longer": "higher", "shorter": "lower"}
+    assert comparator_side(True, favours, mean[better], "higher", "lower") == mean.get(expected, "")

@@ -19,7 +19,7 @@ Plan-agnostic: arrays and frames in, numbers out. Nothing here formats.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -290,11 +290,11 @@ def _ml_result(fit: tuple[np.ndarray, np.ndarray, bool, float, float, np.ndarray
     ci = _wald(beta, se, z) if profile is None else _profile(design.xs, profile[0], profile[1], beta_s, ll, t, se,
                                                              profile[2], penalised=False)
     df = design.df
-    result = _result(names, design.kept, beta, se, ci, z, n, events, converged,
-                     ML_METHOD if profile is None else ML_LR_METHOD, ll, lr, df,
-                     dist.chi2_sf(lr, df) if df else math.nan, firth=False,
-                     note="" if converged else "model did not converge", caught=caught, **info)
-    return result if profile is None else replace(result, ci_method=PROFILE_ML_CI)
+    return _result(names, design.kept, beta, se, ci, z, n, events, converged,
+                   ML_METHOD if profile is None else ML_LR_METHOD, ll, lr, df,
+                   dist.chi2_sf(lr, df) if df else math.nan, firth=False,
+                   note="" if converged else "model did not converge", caught=caught,
+                   ci_method=WALD_CI if profile is None else PROFILE_ML_CI, **info)
 
 
 def _firth_result(design: _Design, y: np.ndarray, f: np.ndarray, names: list[str], z: float, conf_level: float,
@@ -388,9 +388,11 @@ def _wald(beta: np.ndarray, se: np.ndarray, z: float) -> list[tuple[float, float
 def _result(names: list[str], kept: list[str], beta: np.ndarray, se: np.ndarray,
             ci: list[tuple[float, float, float]], z: float, n: int, events: int, converged: bool, method: str,
             ll: float, lr: float, df: int, lr_p: float, *, firth: bool, note: str, caught: list[str],
-            dropped: dict[str, str], n_excluded: int, excluded: dict[str, int]) -> LogisticResult:
+            dropped: dict[str, str], n_excluded: int, excluded: dict[str, int],
+            ci_method: str | None = None) -> LogisticResult:
     """Terms in the order of `names`: fitted ones (`kept`) with `ci` = (lower, upper, P) per coefficient
-    (Wald for ML, profile penalised likelihood for Firth), dropped ones NaN with their reason."""
+    (Wald or profile likelihood for ML, profile penalised likelihood for Firth; `ci_method` names it, by
+    default from `firth`), dropped ones NaN with their reason."""
     or_note = FIRTH_NOTE if firth else ""
     rows = []
     for name in names:
@@ -406,7 +408,8 @@ def _result(names: list[str], kept: list[str], beta: np.ndarray, se: np.ndarray,
         rows.append(LogisticTerm(name, b, s, Estimate(math.exp(b), math.exp(lo), math.exp(hi), or_note), zval, p,
                                  wald, wald_p))
     return LogisticResult({t.term: t for t in rows[1:]}, rows[0], n, events, converged, method, float(ll),
-                          float(lr), df, lr_p, firth, note, tuple(caught), PROFILE_CI if firth else WALD_CI,
+                          float(lr), df, lr_p, firth, note, tuple(caught),
+                          ci_method or (PROFILE_CI if firth else WALD_CI),
                           dict(dropped), dict(dropped), n_excluded, excluded)
 
 

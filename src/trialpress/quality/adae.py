@@ -96,11 +96,9 @@ def _terms(ctx: Ctx) -> list[Check]:
             out.append(GRADE5_FATAL.derived(~bad, detail=detail(bad, **{v.pt: e[v.pt], v.severity: e[v.severity],
                                                                         v.outcome: e[v.outcome]}),
                                             grade=v.severity, outcome=v.outcome, fatal=", ".join(v.fatal_values)))
-        adsl = ctx.data["ADSL"]
-        if "DTHFL" in adsl.columns:
-            at = ctx.data.rows_in_adsl("ADAE", ctx.sid)
-            dead = adsl["DTHFL"].isin(["Y"]).to_numpy()[at.clip(min=0)] & (at >= 0)
-            bad = pd.Series(e[v.outcome].isin(v.fatal_values).to_numpy() & (at >= 0) & ~dead, index=e.index)
+        if "DTHFL" in ctx.adsl.columns:
+            known = pd.Series(ctx.positions(e) >= 0, index=e.index)
+            bad = e[v.outcome].isin(v.fatal_values) & known & ~ctx.per_record(e, ctx.adsl["DTHFL"].isin(["Y"]))
             out.append(FATAL_DEATH.derived(~bad, detail=detail(bad, **{v.pt: e[v.pt], v.outcome: e[v.outcome]}),
                                            outcome=v.outcome, fatal=", ".join(v.fatal_values)))
     if v.action and is_text(e, v.action):

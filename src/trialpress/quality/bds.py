@@ -92,7 +92,8 @@ def _one_unit(d: pd.DataFrame, sel: pd.Series, dataset: str, ep: Continuous) -> 
     unit = d["AVALU"].astype("string").str.strip().where(sel)
     unit = unit.where(unit != "")
     counts = unit.value_counts().sort_index().sort_values(ascending=False, kind="stable")   # ties: by name
-    bad = unit.notna() & (unit != counts.index[0]) if len(counts) > 1 else pd.Series(False, index=d.index)
-    shown = detail(bad.astype(bool), **{ep.rows.visit: d[ep.rows.visit]}, AVALU=d["AVALU"])
-    return ONE_UNIT.derived(~bad.astype(bool), detail=shown, ds=dataset, paramcd=ep.paramcd,
+    bad = (unit.ne(counts.index[0]) & unit.notna()).fillna(False).astype(bool) if len(counts) > 1 else \
+        pd.Series(False, index=d.index)
+    shown = detail(bad, **{ep.rows.visit: d[ep.rows.visit]}, AVALU=d["AVALU"])
+    return ONE_UNIT.derived(~bad, detail=shown, ds=dataset, paramcd=ep.paramcd,
                             units=", ".join(map(str, counts.index)) or "none recorded")

@@ -163,10 +163,8 @@ def _last_dose(ctx: Ctx) -> list[Check]:
     if e.dates_parameters and "PARAMCD" in x.columns:
         pick &= x["PARAMCD"].isin(e.dates_parameters).to_numpy()
     a = ctx.adsl
-    ex_last = pd.Series(dated.to_numpy()[pick]).groupby(rows[pick]).max()
-    theirs = pd.Series(pd.NaT, index=range(len(a)), dtype="datetime64[ns]")
-    theirs.iloc[ex_last.index.to_numpy()] = ex_last.to_numpy()
-    theirs.index = a.index
+    by_row = pd.Series(dated.to_numpy()[pick]).groupby(rows[pick]).max().reindex(range(len(a)))
+    theirs = pd.Series(by_row.to_numpy(), index=a.index)   # each ADSL row's last administration (NaT: none)
     ours = last.values.dt.normalize()
     bad = ours.notna() & theirs.notna() & ((ours - theirs).abs() > pd.Timedelta(days=LAST_DOSE_DAYS))
     which = f" of {', '.join(e.dates_parameters)}" if e.dates_parameters else ""

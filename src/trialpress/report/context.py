@@ -227,6 +227,16 @@ class ContextBuilder:
         return self.decision_text(keys.cutoff()) or "not recorded"
 
 
+def comparator_side(significant: bool | None, favours: str, better: str, up: str, down: str) -> str:
+    """The comparator's side of a significant difference in the endpoint's own words (`up`: 'longer' time,
+    'higher' mean; `down` the other), from the ARD's decision and the plan's better direction: favoring the
+    comparator means `up` when `up` is better, `down` otherwise; '' when nothing is favored. How a safety
+    endpoint's difference is stated, comparator first, instead of naming a favored group."""
+    if not significant or favours == "neither":
+        return ""
+    return up if (favours == "comparator") == (better == up) else down
+
+
 def n_pct_cell(cb: ContextBuilder, key: Key) -> Cell:
     """A table cell 'n (%)' linked to its ARD row."""
     num = cb.n_percent(key)

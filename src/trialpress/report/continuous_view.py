@@ -9,7 +9,7 @@ from pathlib import Path
 
 from trialpress.plan import Continuous, Plan
 from trialpress.report import formatting as fmt
-from trialpress.report.context import ContextBuilder, FigureView, GroupView, Num, TableView
+from trialpress.report.context import ContextBuilder, FigureView, GroupView, Num, TableView, comparator_side
 from trialpress.report.escape import slug
 from trialpress.report.figures.jobs import FigureJob
 from trialpress.report.figures.specs import MeansPanel
@@ -115,17 +115,9 @@ def _contrasts(cb: ContextBuilder, ep: Continuous, groups: list[GroupView]) -> l
         out.append(ContinuousContrast(first, second, lsm[first.value], lsm[second.value], _d(cb, diff, ep.decimals),
                                       _signed_ci(cb, diff, ep.decimals),
                                       cb.p_phrase(keys.continuous(ep.id, ep.model, "p", c, visit=ep.primary_visit)),
-                                      sig, side, by[c], by[ref], _comparator_direction(sig, side, ep.better)))
+                                      sig, side, by[c], by[ref],
+                                      comparator_side(sig, side, ep.better, "higher", "lower")))
     return out
-
-
-def _comparator_direction(significant: bool | None, favours: str, better: str) -> str:
-    """Whether the comparator's (LS) mean is the higher or the lower ('' unless a group is significantly
-    favored), from the ARD's decision and the plan's better direction: favoring the comparator means a higher
-    mean when higher is better, a lower one otherwise."""
-    if not significant or favours == "neither":
-        return ""
-    return "higher" if (favours == "comparator") == (better == "higher") else "lower"
 
 
 def _desc_rows(cb: ContextBuilder, ep: Continuous, parameter: str, visit: str, cols: list[str]) -> list[tuple[Cell, ...]]:

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from trialpress.plan import TimeToEvent
 from trialpress.report import escape
 from trialpress.report import formatting as fmt
-from trialpress.report.context import ContextBuilder, FigureView, GroupView, Num
+from trialpress.report.context import ContextBuilder, FigureView, GroupView, Num, comparator_side
 from trialpress.report.tables import Cell, label
 from trialpress.results import keys
 
@@ -134,18 +134,11 @@ def tte_view(cb: ContextBuilder, ep: TimeToEvent, figures: list[FigureView]) -> 
         longer_group = cb.decision(keys.decision(ep.id, "longer", c, on="km"))
         longer = "" if not longer_group else ("first" if longer_group == first.value else "second")
         contrasts.append(Contrast(first, second, medians[first.value], medians[second.value], longer, comp,
-                                  ep.shown_unit, _comparator_time(comp, ep.better)))
+                                  ep.shown_unit, comparator_side(comp.significant, comp.favours, ep.better,
+                                                                 "longer", "shorter")))
     by_group = [GroupMedian(g, medians[g.value], cb.ci(keys.km(ep.id, "median", g.value), "time")) for g in groups]
     return TTEView(ep.id, ep.label, ep.abbreviation, ep.shown_unit, ep.better, ep.role, cb.analysed_label(ep.id),
                    ep.description, groups, medians, contrasts, figures, ep.in_abstract, by_group)
-
-
-def _comparator_time(comp: Comparison, better: str) -> str:
-    """Whether the favored side makes the comparator's time the longer or the shorter ('' if nothing is
-    favored): favoring the comparator means a longer time when longer is better, a shorter one otherwise."""
-    if not comp.significant or comp.favours == "neither":
-        return ""
-    return "longer" if (comp.favours == "comparator") == (better == "longer") else "shorter"
 
 
 def _median_in_prose(cb: ContextBuilder, key: keys.Key) -> Num:

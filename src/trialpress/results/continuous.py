@@ -100,6 +100,7 @@ def _records(ep: Continuous, data: StudyData, plan: Plan, subjects: pd.DataFrame
     order = frame.loc[post].groupby("visit", sort=False)["order"].min().sort_values()
     visits = list(ep.visits) if ep.visits is not None else [str(v) for v in order.index]
     baseline = frame.dropna(subset=["base"]).drop_duplicates("subject")[["subject", "group", "base"]]
+    # blank AVALU (XPT and CSV keep it as '') is no unit
     units = sorted({str(u).strip() for u in sel["AVALU"].dropna()} - {""}) if "AVALU" in sel.columns else []
     return _Records(frame.loc[post & frame["visit"].isin(visits)].reset_index(drop=True), visits, baseline, units)
 
