@@ -1,19 +1,60 @@
 """What the tests of the public ADaM packages share: a plan's ARD, the same ARD from the same study in another file
-format, and the check that a committed plan is `init`'s with only its CHECK lines changed."""
+format, the check that a committed plan is `init`'s with only its CHECK lines changed, and the public package's
+plan extended as a statistician would (`public_variant`, `rendered_public_variant`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from trialpress.pipeline import _load
 from trialpress.plan import load_plan
 from trialpress.results.collect import analyse
 from trialpress.scaffold import init
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLIC = "random-cdisc-data"
+PUBLIC_PLAN = ROOT / "analysis" / f"{PUBLIC}.yml"
+Change = Callable[[dict[str, Any]], object]
+
+
+def public_variant(where: Path, change: Change, *, absolute: bool = True) -> Path:
+    """The public package's committed plan (as YAML), changed in place by `change`, written to `where`/plan.yml;
+    its data folder made absolute (the package as committed), or left as committed (`data/...`, for a project
+    that links the package there)."""
+    plan = yaml.safe_load(PUBLIC_PLAN.read_text(encoding="utf-8"))
+    if absolute:
+        plan["data"]["folder"] = str(ROOT / "data" / PUBLIC)
+    change(plan)
+    where.mkdir(parents=True, exist_ok=True)
+    path = where / "plan.yml"
+    path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def variant_ard(plan: Path) -> Any:
+    lplan = load_plan(plan)
+    return analyse(lplan.plan, _load(lplan)).ard
+
+
+def rendered_public_variant(project: Path, change: Change, formats: tuple[str, ...] = ("html", "pdf")) -> Path:
+    """`public_variant` rendered in a project of its own (the package and the templates linked), as a user's
+    project holds it: the version folder."""
+    from trialpress.pipeline import render
+
+    (project / "data").mkdir(parents=True)
+    (project / "data" / PUBLIC).symlink_to(ROOT / "data" / PUBLIC, target_is_directory=True)
+    (project / "templates").symlink_to(ROOT / "templates", target_is_directory=True)
+    shutil.copy(ROOT / "_quarto.yml", project / "_quarto.yml")
+    plan = public_variant(project / "analysis", change, absolute=False).rename(project / "analysis" / f"{PUBLIC}.yml")
+    return render(plan, report_root=project / "report", formats=list(formats), report_date="2026-01-01").folder
 
 
 def close(ours: float, theirs: float | None, rel: float = 1e-6) -> bool:

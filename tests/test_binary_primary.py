@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from public_packages import ROOT, public_variant, variant_ard
 from test_abstract import abstract_for
 from trialpress.pipeline import _load
 from trialpress.plan import load_plan
 
-ROOT = Path(__file__).resolve().parents[1]
-PLAN = ROOT / "analysis" / "random-cdisc-data.yml"
 R_INVET = json.loads((ROOT / "tests" / "reference" / "expected" / "public.json").read_text(encoding="utf-8"))[
     "response"]["INVET"]
 R_OR = R_INVET["odds_ratio"]
@@ -24,15 +23,11 @@ LABEL = "end-of-induction response by investigator (CR/PR)"
 
 
 def _abstract(tmp_path: Path, better: str) -> str:
-    text = PLAN.read_text(encoding="utf-8").replace('folder: "data/random-cdisc-data"',
-                                                    f'folder: "{ROOT / "data" / "random-cdisc-data"}"')
-    text = "primary: INVET\n" + text
-    invet = 'population: ITT, better: higher,\n     source: {dataset: ADRS, paramcd: "INVET"'
-    assert invet in text
-    text = text.replace(invet, invet.replace("better: higher", f"better: {better}"))
-    path = tmp_path / "plan.yml"
-    path.write_text(text, encoding="utf-8")
-    lplan = load_plan(path)
+    def primary(plan: dict) -> None:
+        plan["primary"] = "INVET"
+        next(b for b in plan["binary"] if b["id"] == "INVET")["better"] = better
+
+    lplan = load_plan(public_variant(tmp_path, primary))
     abstract, _ = abstract_for(lplan.plan, _load(lplan))
     return re.sub(r"\\(.)", r"\1", re.sub(r"`<[^`]*>`\{=html\}", "", abstract))
 
@@ -76,14 +71,8 @@ def test_the_results_state_each_odds_ratio_with_the_comparator_first(tmp_path: P
     from trialpress.report.document import Meta, build_context
     from trialpress.report.templating import render_template
 
-    text = PLAN.read_text(encoding="utf-8").replace('folder: "data/random-cdisc-data"',
-                                                    f'folder: "{ROOT / "data" / "random-cdisc-data"}"')
-    path = tmp_path / "plan.yml"
-    path.write_text(text, encoding="utf-8")
-    lplan = load_plan(path)
-    from trialpress.results.collect import analyse
-
-    ard = analyse(lplan.plan, _load(lplan)).ard
+    path = public_variant(tmp_path, lambda plan: None)
+    lplan, ard = load_plan(path), variant_ard(path)
     ctx = build_context(lplan.plan, ContextBuilder(lplan.plan, ard),
                         Meta(version="t", cutoff="", report_date="2026-01-01", software={}, renderer={}), {})
     results = re.sub(r"\\(.)", r"\1", re.sub(r"`<[^`]*>`\{=html\}", "",

@@ -148,23 +148,10 @@ def test_decisions_follow_the_ci_and_the_better_direction(ard) -> None:
 def primary_continuous(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The public package rendered (HTML and PDF) with its continuous endpoint declared primary: a project of
     its own, with the data and templates linked, the plan as committed but for `primary: FKSI`."""
-    import shutil
+    from public_packages import rendered_public_variant
 
-    import yaml
-
-    from trialpress.pipeline import render
-
-    project = tmp_path_factory.mktemp("primary-continuous")
-    (project / "analysis").mkdir()
-    (project / "data").mkdir()
-    (project / "data" / "random-cdisc-data").symlink_to(ROOT / "data" / "random-cdisc-data", target_is_directory=True)
-    (project / "templates").symlink_to(ROOT / "templates", target_is_directory=True)
-    shutil.copy(ROOT / "_quarto.yml", project / "_quarto.yml")
-    plan = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
-    plan["primary"] = "FKSI"
-    plan_path = project / "analysis" / "random-cdisc-data.yml"
-    plan_path.write_text(yaml.safe_dump(plan, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return render(plan_path, report_root=project / "report", formats=["html", "pdf"], report_date="2026-01-01").folder
+    return rendered_public_variant(tmp_path_factory.mktemp("primary-continuous"),
+                                   lambda plan: plan.update(primary="FKSI"))
 
 
 def test_a_report_whose_primary_endpoint_is_continuous(primary_continuous: Path, ard) -> None:

@@ -9,18 +9,12 @@ categorical covariate enters as indicators against its first level in sorted ord
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-import yaml
 
-from trialpress.pipeline import _load
-from trialpress.plan import load_plan
+from public_packages import ROOT, public_variant, variant_ard
 from trialpress.results import keys
-from trialpress.results.collect import analyse
 
-ROOT = Path(__file__).resolve().parents[1]
-PLAN = ROOT / "analysis" / "random-cdisc-data.yml"
 R = json.loads((ROOT / "tests" / "reference" / "expected" / "public_adjusted.json").read_text(encoding="utf-8"))
 COVARIATES = ["AGE", "SEX", "BMRKR1", "REGION1"]
 ARMS = ["A: Drug X", "C: Combination"]
@@ -28,15 +22,12 @@ ARMS = ["A: Drug X", "C: Combination"]
 
 @pytest.fixture(scope="module")
 def ard(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    plan = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
-    plan["data"]["folder"] = str(ROOT / "data" / "random-cdisc-data")
-    for ep in [*plan["time_to_event"], *plan["binary"]]:
-        if ep["id"] in ("OS", "INVET"):
-            ep["adjust_for"] = list(COVARIATES)
-    path = tmp_path_factory.mktemp("adjusted") / "plan.yml"
-    path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    lplan = load_plan(path)
-    return analyse(lplan.plan, _load(lplan)).ard
+    def adjusted(plan: dict) -> None:
+        for ep in [*plan["time_to_event"], *plan["binary"]]:
+            if ep["id"] in ("OS", "INVET"):
+                ep["adjust_for"] = list(COVARIATES)
+
+    return variant_ard(public_variant(tmp_path_factory.mktemp("adjusted"), adjusted))
 
 
 def _r_term(name: str) -> str:

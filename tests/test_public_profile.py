@@ -11,32 +11,27 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
-import yaml
 
+from public_packages import ROOT, public_variant
 from test_abstract import abstract_for
 from trialpress.pipeline import _load
 from trialpress.plan import load_plan
 from trialpress.report.methods import conventions
 from trialpress.results import keys
 
-ROOT = Path(__file__).resolve().parents[1]
-PLAN = ROOT / "analysis" / "random-cdisc-data.yml"
 R = json.loads((ROOT / "tests" / "reference" / "expected" / "public_profile.json").read_text(encoding="utf-8"))
 ARMS = ["A: Drug X", "C: Combination"]
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    plan = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
-    plan["data"]["folder"] = str(ROOT / "data" / "random-cdisc-data")
-    plan["conventions"] = {"odds_ratio_inference": "likelihood-ratio"}
-    next(b for b in plan["binary"] if b["id"] == "INVET")["adjust_for"] = ["AGE", "SEX", "BMRKR1", "REGION1"]
-    path = tmp_path_factory.mktemp("profile") / "plan.yml"
-    path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    lplan = load_plan(path)
+    def profiled(plan: dict) -> None:
+        plan["conventions"] = {"odds_ratio_inference": "likelihood-ratio"}
+        next(b for b in plan["binary"] if b["id"] == "INVET")["adjust_for"] = ["AGE", "SEX", "BMRKR1", "REGION1"]
+
+    lplan = load_plan(public_variant(tmp_path_factory.mktemp("profile"), profiled))
     text, ard = abstract_for(lplan.plan, _load(lplan))
     return lplan.plan, ard, re.sub(r"\\(.)", r"\1", re.sub(r"`<[^`]*>`\{=html\}", "", text))
 

@@ -14,28 +14,22 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
-from trialpress.pipeline import _load, render
-from trialpress.plan import load_plan
+from public_packages import ROOT, public_variant, variant_ard
+from trialpress.pipeline import render
 from trialpress.results import keys
-from trialpress.results.collect import analyse
 
-ROOT = Path(__file__).resolve().parents[1]
-PLAN = ROOT / "analysis" / "random-cdisc-data.yml"
 R = json.loads((ROOT / "tests" / "reference" / "expected" / "public_subgroups.json").read_text(encoding="utf-8"))
 SUBGROUPS = {"SEX": "Sex", "BMRKR2": "Biomarker 2", "REGION1": "Region", "RACE": "Race"}
 ESTIMABLE = ("SEX", "BMRKR2", "REGION1")
 
 
 def _plan(folder: Path) -> Path:
-    plan = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
-    plan["data"]["folder"] = str(ROOT / "data" / "random-cdisc-data")
-    next(e for e in plan["time_to_event"] if e["id"] == "OS")["subgroups"] = True
-    plan["subgroups"] = [{"variable": v, "label": label} for v, label in SUBGROUPS.items()]
-    path = folder / "plan.yml"
-    path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
+    def subgroups(plan: dict) -> None:
+        next(e for e in plan["time_to_event"] if e["id"] == "OS")["subgroups"] = True
+        plan["subgroups"] = [{"variable": v, "label": label} for v, label in SUBGROUPS.items()]
+
+    return public_variant(folder, subgroups)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +39,7 @@ def plan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def ard(plan_path: Path):  # type: ignore[no-untyped-def]
-    lplan = load_plan(plan_path)
-    return analyse(lplan.plan, _load(lplan)).ard
+    return variant_ard(plan_path)
 
 
 @pytest.mark.parametrize("variable", sorted(SUBGROUPS))

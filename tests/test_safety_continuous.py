@@ -13,18 +13,14 @@ from __future__ import annotations
 import html as htmllib
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
-from trialpress.pipeline import render
+from public_packages import ROOT, public_variant, rendered_public_variant, variant_ard
 from trialpress.report.formatting import fixed
 from trialpress.results import keys
 
-ROOT = Path(__file__).resolve().parents[1]
-PLAN = ROOT / "analysis" / "random-cdisc-data.yml"
 R = json.loads((ROOT / "tests" / "reference" / "expected" / "safety_continuous.json").read_text(encoding="utf-8"))
 VISIT = "WEEK 5 DAY 36"
 LABELS = {"DIABP": "Diastolic blood pressure", "TEMP": "Temperature"}
@@ -35,20 +31,14 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The public package's committed plan with the two vital signs added as safety endpoints (no unit given),
     and its event-free survival reported as a safety outcome too (a KM figure in the safety section), rendered
     to HTML and PDF in a project of its own."""
-    project = tmp_path_factory.mktemp("safety-continuous")
-    (project / "analysis").mkdir()
-    (project / "data").mkdir()
-    (project / "data" / "random-cdisc-data").symlink_to(ROOT / "data" / "random-cdisc-data", target_is_directory=True)
-    (project / "templates").symlink_to(ROOT / "templates", target_is_directory=True)
-    shutil.copy(ROOT / "_quarto.yml", project / "_quarto.yml")
-    plan = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
-    next(e for e in plan["time_to_event"] if e["id"] == "EFS")["role"] = "safety"
-    plan["continuous"] += [{"id": pid, "label": label, "dataset": "ADVS", "paramcd": pid, "value": "CHG",
-                            "population": "SAF", "primary_visit": VISIT, "model": "ancova", "covariates": ["BASE"],
-                            "better": "lower", "role": "safety", "decimals": 2} for pid, label in LABELS.items()]
-    path = project / "analysis" / "random-cdisc-data.yml"
-    path.write_text(yaml.safe_dump(plan, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return render(path, report_root=project / "report", formats=["html", "pdf"], report_date="2026-01-01").folder
+    def safety_endpoints(plan: dict) -> None:
+        next(e for e in plan["time_to_event"] if e["id"] == "EFS")["role"] = "safety"
+        plan["continuous"] += [{"id": pid, "label": label, "dataset": "ADVS", "paramcd": pid, "value": "CHG",
+                                "population": "SAF", "primary_visit": VISIT, "model": "ancova",
+                                "covariates": ["BASE"], "better": "lower", "role": "safety", "decimals": 2}
+                               for pid, label in LABELS.items()]
+
+    return rendered_public_variant(tmp_path_factory.mktemp("safety-continuous"), safety_endpoints)
 
 
 @pytest.fixture(scope="module")
@@ -148,22 +138,13 @@ def test_tables_and_figures_are_numbered_in_reading_order(rendered: Path) -> Non
 def test_a_percent_change_is_in_percent_and_a_plan_unit_wins(tmp_path: Path) -> None:
     """PCHG: its descriptives, LS means and differences carry %, its baseline and values the data's AVALU; a
     unit the plan names replaces AVALU (not the % of a percent change)."""
-    from trialpress.pipeline import _load
-    from trialpress.plan import load_plan
-    from trialpress.results.collect import analyse
-
-    plan = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
-    plan["data"]["folder"] = str(ROOT / "data" / "random-cdisc-data")
     def endpoint(**kw: str) -> dict:
         return {"dataset": "ADVS", "value": "PCHG", "population": "SAF", "primary_visit": VISIT, "model": "ancova",
                 "covariates": ["BASE"], "better": "lower", "role": "safety", **kw}
 
-    plan["continuous"] += [endpoint(id="PDIABP", label="Diastolic blood pressure", paramcd="DIABP"),
-                           endpoint(id="PPULSE", label="Pulse", paramcd="PULSE", unit="bpm")]
-    path = tmp_path / "plan.yml"
-    path.write_text(yaml.safe_dump(plan, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    lplan = load_plan(path)
-    ard = analyse(lplan.plan, _load(lplan)).ard
+    ard = variant_ard(public_variant(tmp_path, lambda plan: plan["continuous"].extend([
+        endpoint(id="PDIABP", label="Diastolic blood pressure", paramcd="DIABP"),
+        endpoint(id="PPULSE", label="Pulse", paramcd="PULSE", unit="bpm")])))
     for pid, unit in (("PDIABP", "Pa"), ("PPULSE", "bpm")):
         assert ard[keys.continuous(pid, "desc", "mean", "B: Placebo", parameter="BASE")].unit == unit
         assert ard[keys.continuous(pid, "desc", "mean", "B: Placebo", parameter="AVAL", visit=VISIT)].unit == unit

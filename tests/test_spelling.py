@@ -7,14 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from trialpress.pipeline import _load
+from public_packages import public_variant, variant_ard
 from trialpress.plan import load_plan
 from trialpress.report.context import ContextBuilder
 from trialpress.report.figure_specs import plan_figures
 from trialpress.report.spelling import in_variety
-from trialpress.results.collect import analyse
 from trialpress.scaffold import init
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,15 +38,13 @@ def test_init_names_the_origin_in_the_engines_spelling(tmp_path: Path) -> None:
 @pytest.mark.parametrize("variety,since,favours", [("us", "Days since randomization", "Favors"),
                                                    ("uk", "Days since randomisation", "Favours")])
 def test_the_figures_words_follow_the_plans_spelling(tmp_path: Path, variety: str, since: str, favours: str) -> None:
-    plan = yaml.safe_load((ROOT / "analysis" / "random-cdisc-data.yml").read_text(encoding="utf-8"))
-    plan["data"]["folder"] = str(PUBLIC)
-    plan["conventions"] = {"spelling": variety}
-    next(e for e in plan["time_to_event"] if e["id"] == "OS")["subgroups"] = True
-    plan["subgroups"] = [{"variable": "SEX", "label": "Sex"}]
-    path = tmp_path / "plan.yml"
-    path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    lplan = load_plan(path)
-    ard = analyse(lplan.plan, _load(lplan)).ard
+    def spelled(plan: dict) -> None:
+        plan["conventions"] = {"spelling": variety}
+        next(e for e in plan["time_to_event"] if e["id"] == "OS")["subgroups"] = True
+        plan["subgroups"] = [{"variable": "SEX", "label": "Sex"}]
+
+    path = public_variant(tmp_path, spelled)
+    lplan, ard = load_plan(path), variant_ard(path)
     _, jobs = plan_figures(lplan.plan, ContextBuilder(lplan.plan, ard), tmp_path)
     km = [p for job in jobs for p in (job.spec if isinstance(job.spec, tuple) else ()) if hasattr(p, "xlabel")]
     other = "Days since randomization" if variety == "uk" else "Days since randomisation"
